@@ -1,0 +1,1 @@
+"""Simvado Console: application core (no UI code)."""

@@ -1,0 +1,76 @@
+"""Configuration: one Settings object, read from the environment (prefix SIMVADO_) once."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot work as given (said before anything starts)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIMVADO_", extra="ignore")
+
+    # No DATABASE_URL: the console runs its own embedded PostgreSQL in data_dir.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "SIMVADO_DATABASE_URL")
+    )
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("simvado-console")))
+    # "production" demands an explicit secret and marks the session cookie Secure.
+    environment: str = "development"
+    storage_secret: str | None = None
+    session_max_age_seconds: int = 8 * 3600
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    login_failure_delay_seconds: float = 0.4
+    public_url: str = "http://127.0.0.1:8080"
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str | None) -> str | None:
+        """SQLAlchemy should always talk to PostgreSQL through psycopg 3."""
+        if not value:
+            return None
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    def resolve_storage_secret(self) -> str:
+        """The secret that signs session cookies.
+
+        Production must configure it. Embedded/development mode generates one on first run and
+        keeps it in the data folder, so restarts don't log everyone out and nothing is committed.
+        """
+        if self.storage_secret:
+            return self.storage_secret
+        if self.production:
+            raise ConfigurationError("SIMVADO_STORAGE_SECRET is required when SIMVADO_ENVIRONMENT=production")
+        path = self.data_dir / "storage_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(secret)
+        return secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

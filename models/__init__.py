@@ -1,0 +1,55 @@
+"""SQLModel tables of the Simvado data model (the seed's ten tables plus the console's own)."""
+
+from models.api_keys import ApiKey
+from models.assignments import SimulationAssignment
+from models.audit import AuditLogEntry
+from models.base import SQLModel
+from models.enums import (
+    AssignmentStatus,
+    Difficulty,
+    EventType,
+    MediaType,
+    MembershipRole,
+    ModuleStatus,
+    OrgPlan,
+    Platform,
+    SessionStatus,
+    SimulationFormat,
+    SimulationStatus,
+    SubscriptionTier,
+    UserRole,
+)
+from models.organizations import Organization, OrgMembership
+from models.play import GameEvent, PlaySession
+from models.simulations import MediaAsset, Module, Simulation
+from models.users import LocalCredential, LoginSession, User
+
+__all__ = [
+    "ApiKey",
+    "AssignmentStatus",
+    "AuditLogEntry",
+    "Difficulty",
+    "EventType",
+    "GameEvent",
+    "LocalCredential",
+    "LoginSession",
+    "MediaAsset",
+    "MediaType",
+    "MembershipRole",
+    "Module",
+    "ModuleStatus",
+    "OrgMembership",
+    "OrgPlan",
+    "Organization",
+    "Platform",
+    "PlaySession",
+    "SQLModel",
+    "SessionStatus",
+    "Simulation",
+    "SimulationAssignment",
+    "SimulationFormat",
+    "SimulationStatus",
+    "SubscriptionTier",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,86 @@
+"""The catalogue: simulations, their modules, and each module's media."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import fk, jsonb, text_array, timestamp, uuid_pk
+from models.enums import (
+    Difficulty,
+    MediaType,
+    ModuleStatus,
+    Platform,
+    SimulationFormat,
+    SimulationStatus,
+    pg_enum,
+)
+
+
+class Simulation(SQLModel, table=True):
+    __tablename__ = "simulations"
+    __table_args__ = (sa.Index("idx_simulations_status", "status"),)
+
+    id: uuid.UUID = uuid_pk()
+    title: str = Field(max_length=255)
+    slug: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    category: str | None = Field(default=None, max_length=100)
+    skill_tags: list[str] = text_array()
+    difficulty: Difficulty = Field(sa_column=sa.Column(pg_enum(Difficulty, "difficulty"), nullable=False))
+    format: SimulationFormat = Field(
+        sa_column=sa.Column(pg_enum(SimulationFormat, "simulation_format"), nullable=False)
+    )
+    status: SimulationStatus = Field(
+        default=SimulationStatus.draft,
+        sa_column=sa.Column(pg_enum(SimulationStatus, "simulation_status"), nullable=False),
+    )
+    thumbnail_url: str | None = Field(default=None, max_length=500)
+    estimated_duration_min: int | None = Field(default=None)
+    author_id: uuid.UUID | None = fk("users.id", nullable=True, ondelete="SET NULL")
+    scoring_config: dict | None = jsonb()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp(onupdate=True)
+    published_at: datetime | None = timestamp(nullable=True, default_now=False)
+
+
+class Module(SQLModel, table=True):
+    __tablename__ = "modules"
+    __table_args__ = (
+        sa.UniqueConstraint("simulation_id", "slug"),
+        sa.Index("ix_modules_simulation_id_sort_order", "simulation_id", "sort_order"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    simulation_id: uuid.UUID = fk("simulations.id", ondelete="CASCADE")
+    title: str = Field(max_length=255)
+    slug: str = Field(max_length=100)
+    sort_order: int = Field(default=0)
+    narrative_context: str | None = Field(default=None, sa_type=sa.Text)
+    stakeholders: list[dict] = jsonb(nullable=False, default=list)
+    is_free_demo: bool = Field(default=False)
+    estimated_duration_min: int | None = Field(default=None)
+    launch_url: str | None = Field(default=None, max_length=500)
+    platform: Platform | None = Field(
+        default=None, sa_column=sa.Column(pg_enum(Platform, "platform"), nullable=True)
+    )
+    build_version: str | None = Field(default=None, max_length=50)
+    status: ModuleStatus = Field(
+        default=ModuleStatus.draft,
+        sa_column=sa.Column(pg_enum(ModuleStatus, "module_status"), nullable=False),
+    )
+    created_at: datetime = timestamp()
+
+
+class MediaAsset(SQLModel, table=True):
+    __tablename__ = "media_assets"
+
+    id: uuid.UUID = uuid_pk()
+    module_id: uuid.UUID = fk("modules.id", ondelete="CASCADE", index=True)
+    type: MediaType = Field(sa_column=sa.Column(pg_enum(MediaType, "media_type"), nullable=False))
+    url: str = Field(max_length=500)
+    filename: str = Field(max_length=255)
+    size_bytes: int = Field(sa_type=sa.BigInteger)
+    duration_seconds: int | None = Field(default=None)
+    uploaded_at: datetime = timestamp()
