@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +33,11 @@ def start_embedded_postgres(data_dir: Path, *, database: str = DATABASE_NAME) ->
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None leaves the server running for the next start; pgserver finds it by its pid
     # file, so two processes on one data folder share one server.
-    _embedded_server = pgserver.get_server(pgdata, cleanup_mode=None)
-    existing = _embedded_server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # pgserver falls back to /tmp: fine
+        _embedded_server = pgserver.get_server(pgdata, cleanup_mode=None)
+    # `database` is our own constant, never user input.
+    existing = _embedded_server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "1 row" not in existing:
         _embedded_server.psql(f"CREATE DATABASE {database};")
     return to_sqlalchemy_url(_embedded_server.get_uri(database))
@@ -112,4 +116,7 @@ def read_only() -> Iterator[Session]:
         try:
             yield session
         finally:
+            # Detach first: a rollback expires what the session holds, and callers read those
+            # objects after the block (on another thread, in a page).
+            session.expunge_all()
             session.rollback()

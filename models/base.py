@@ -50,9 +50,7 @@ def text_array(*, nullable: bool = True, default_factory=list):
 def fk(target: str, *, nullable: bool = False, ondelete: str | None = None, index: bool = False):
     return Field(
         default=None,
-        sa_column=sa.Column(
-            sa.Uuid(), sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index
-        ),
+        sa_column=sa.Column(sa.Uuid(), sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index),
     )
 
 

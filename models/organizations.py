@@ -36,8 +36,6 @@ class OrgMembership(SQLModel, table=True):
     id: uuid.UUID = uuid_pk()
     user_id: uuid.UUID = fk("users.id", ondelete="CASCADE")
     organization_id: uuid.UUID = fk("organizations.id", ondelete="CASCADE")
-    role: MembershipRole = Field(
-        sa_column=sa.Column(pg_enum(MembershipRole, "membership_role"), nullable=False)
-    )
+    role: MembershipRole = Field(sa_column=sa.Column(pg_enum(MembershipRole, "membership_role"), nullable=False))
     department: str | None = Field(default=None, max_length=100)
     joined_at: datetime = timestamp()

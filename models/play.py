@@ -27,9 +27,7 @@ class PlaySession(SQLModel, table=True):
     module_id: uuid.UUID = fk("modules.id", ondelete="CASCADE")
     organization_id: uuid.UUID | None = fk("organizations.id", nullable=True, ondelete="SET NULL")
     external_session_id: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})
-    platform: Platform | None = Field(
-        default=None, sa_column=sa.Column(pg_enum(Platform, "platform"), nullable=True)
-    )
+    platform: Platform | None = Field(default=None, sa_column=sa.Column(pg_enum(Platform, "platform"), nullable=True))
     launch_url: str | None = Field(default=None, max_length=500)
     status: SessionStatus = Field(
         default=SessionStatus.in_progress,

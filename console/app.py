@@ -1,0 +1,48 @@
+"""Builds the application: a FastAPI root (health, engine API, webhooks) with NiceGUI attached.
+
+Plain routes live on the FastAPI root and never pass through NiceGUI's page machinery, session
+cookie or per-request storage; the console's pages, their auth middleware and the login routes live
+on NiceGUI's own app, mounted under the root by `ui.run_with`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from nicegui import app as nicegui_app
+from nicegui import ui
+
+from console import db
+from console.auth.web import AuthMiddleware, auth_router
+from console.config import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    root = FastAPI(title="Simvado Console", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @root.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        # Cheap on purpose: load balancers call it often. Database health is a separate concern.
+        return JSONResponse({"status": "ok"})
+
+    import pages  # the one place that wires pages in
+
+    pages.register_all()
+    nicegui_app.include_router(auth_router(settings))
+    nicegui_app.add_middleware(AuthMiddleware)
+    nicegui_app.on_shutdown(db.dispose)
+
+    ui.run_with(
+        root,
+        title="Simvado Console",
+        favicon="🎯",
+        storage_secret=settings.resolve_storage_secret(),
+        session_middleware_kwargs={
+            "max_age": settings.session_max_age_seconds,
+            "same_site": "lax",
+            "https_only": settings.production,
+        },
+        show_welcome_message=False,
+    )
+    return root

@@ -1,0 +1,140 @@
+"""The web boundary of login: the auth middleware, the login/logout routes and security headers.
+
+Login is a plain form POST to `/auth/login` (not a websocket event), so the response can set a fresh
+HttpOnly cookie and redirect: a new login session on every login, cleared at logout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from console import db
+from console.config import Settings
+from console.services import accounts
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME = "simvado_session"
+PUBLIC_PATHS = {"/login", "/auth/login", "/auth/logout", "/favicon.ico", "/healthz"}
+PUBLIC_PREFIXES = ("/_nicegui/",)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+}
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: only a path on this site, never another origin or a script URL."""
+    if not target:
+        return "/"
+    target = target.strip()
+    if any(ord(c) < 32 for c in target) or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if parts.path in ("/login", "/auth/login", "/auth/logout"):
+        return "/"
+    return target
+
+
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def _resolve(token: str | None):
+    with db.read_only() as session:
+        return accounts.principal_for_token(session=session, token=token)
+
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    """Attaches the signed-in principal to each request and sends anonymous users to /login."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        token = request.cookies.get(COOKIE_NAME)
+        request.state.principal = await run_in_threadpool(_resolve, token) if token else None
+        if request.state.principal is None and not _is_public(path):
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            response: Response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            if token:  # expired or revoked: stop sending it
+                response.delete_cookie(COOKIE_NAME, path="/")
+        else:
+            response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not path.startswith("/_nicegui/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def auth_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+    throttle = accounts.LoginThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
+
+    def _login(email: str, password: str):
+        with db.transaction() as session:
+            result = accounts.authenticate(session=session, email=email, password=password, throttle=throttle)
+            token = None
+            if result.user is not None:
+                token = accounts.start_login_session(
+                    session=session,
+                    user_id=result.user.id,
+                    lifetime_seconds=settings.session_max_age_seconds,
+                    method="password",
+                )
+            return result, token
+
+    @router.post("/auth/login", include_in_schema=False)
+    async def login(
+        request: Request,
+        email: str = Form(default="", max_length=255),
+        password: str = Form(default="", max_length=256),
+        next: str = Form(default="/", max_length=2000),  # noqa: A002
+    ) -> Response:
+        target = safe_next(next)
+        if not email.strip() or not password:
+            return RedirectResponse(f"/login?error=missing&next={quote(target, safe='')}", status_code=303)
+        result, token = await run_in_threadpool(_login, email, password)
+        if token is None:
+            # Logged with no email or password in it: only that a login failed.
+            log.info("login failed")
+            await asyncio.sleep(settings.login_failure_delay_seconds)
+            code = "locked" if result.error == accounts.TOO_MANY_ATTEMPTS else "invalid"
+            return RedirectResponse(f"/login?error={code}&next={quote(target, safe='')}", status_code=303)
+        request.session.clear()  # a new browser session at login
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            COOKIE_NAME,
+            token,
+            max_age=settings.session_max_age_seconds,
+            httponly=True,
+            samesite="lax",
+            secure=settings.production,
+            path="/",
+        )
+        return response
+
+    def _logout(token: str | None) -> None:
+        with db.transaction() as session:
+            accounts.end_login_session(session=session, token=token)
+
+    @router.api_route("/auth/logout", methods=["GET", "POST"], include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        await run_in_threadpool(_logout, request.cookies.get(COOKIE_NAME))
+        request.session.clear()
+        response = RedirectResponse("/login?signed_out=1", status_code=303)
+        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=settings.production)
+        return response
+
+    return router

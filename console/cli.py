@@ -1,0 +1,150 @@
+"""The `simvado-console` command."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from pathlib import Path
+
+import typer
+
+from console import db
+from console.config import ConfigurationError, get_settings
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Simvado Console")
+log = logging.getLogger("simvado")
+
+
+def _prepare_database() -> str:
+    """Resolve the database (starting the embedded one if needed), migrate it to head, return its URL."""
+    from console import migrate
+
+    try:
+        url = db.resolve_database_url()
+    except ConfigurationError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    migrate.upgrade(url)
+    db.configure(url)
+    return url
+
+
+def _demo_logins_file() -> Path:
+    return get_settings().data_dir / "demo-logins.txt"
+
+
+def _seed_demo() -> bool:
+    """Load demo data into an empty database. Returns False when the database already had data."""
+    from console import demo
+
+    with db.transaction() as session:
+        if demo.has_data(session):
+            return False
+        result = demo.seed(session)
+    lines = [f"{role:24} {email:36} {password}" for role, (email, password) in result.logins.items()]
+    path = _demo_logins_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines) + "\n")
+    counts = ", ".join(f"{v} {k}" for k, v in result.counts.items())
+    typer.echo(f"Demo data loaded: {counts}.")
+    return True
+
+
+def _print_demo_logins() -> None:
+    path = _demo_logins_file()
+    if path.exists():
+        typer.echo("\nDemo logins (role, email, password):")
+        typer.echo(path.read_text())
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+    demo: bool = typer.Option(False, "--demo", help="Load demo data into an empty database and print logins."),
+) -> None:
+    """Migrate to head and serve the console and the engine API."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _prepare_database()
+    if demo:
+        _seed_demo()
+        _print_demo_logins()
+    from console.app import create_app
+
+    app = create_app()
+    typer.echo(f"Simvado Console on http://{host}:{port}")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Migrate the database to the newest schema."""
+    _prepare_database()
+    typer.echo("Database is at the newest migration.")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Load demo data into an empty database."""
+    _prepare_database()
+    if not _seed_demo():
+        typer.echo("The database already has data; demo data was not loaded.")
+    _print_demo_logins()
+
+
+@cli.command("create-user")
+def create_user(
+    email: str = typer.Option(..., help="Login email."),
+    name: str = typer.Option(..., help="Display name."),
+    role: str = typer.Option(
+        ..., help="individual | enterprise_admin | enterprise_participant | studio_creator | platform_admin"
+    ),
+    org: str | None = typer.Option(None, help="Organization slug or id (for enterprise roles)."),
+    password: str | None = typer.Option(
+        None, help="Password (at least 10 characters). Asked for when omitted.", show_default=False
+    ),
+) -> None:
+    """Create a user who can log in with email and password."""
+    from sqlalchemy import or_, select
+
+    from console.auth import system_principal
+    from console.errors import DomainError
+    from console.services import accounts
+    from models import Organization
+
+    _prepare_database()
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.transaction() as session:
+            org_id = None
+            if org:
+                conditions = [Organization.slug == org]
+                with contextlib.suppress(ValueError):
+                    conditions.append(Organization.id == uuid.UUID(org))
+                org_id = session.scalar(select(Organization.id).where(or_(*conditions)))
+                if org_id is None:
+                    typer.secho(f"No organization '{org}'.", fg=typer.colors.RED, err=True)
+                    raise typer.Exit(2)
+            user = accounts.create_user(
+                session=session,
+                principal=system_principal("cli"),
+                data={"email": email, "name": name, "role": role, "organization_id": org_id, "password": password},
+            )
+    except DomainError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.details.items())
+        typer.secho(f"{exc.message} {details}".strip(), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Created {user.role.value} {user.email} ({user.id}).")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

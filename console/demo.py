@@ -1,0 +1,606 @@
+"""Demo data: three organizations, every role, five simulations, a few hundred played sessions.
+
+Deterministic: the same seed gives the same people, catalogue and play history, anchored at the
+day it is loaded (so dashboards always show recent activity). Passwords are random per load and
+written to the data folder, never committed.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from console.services import scoring
+from console.services.accounts import password_hash
+from models import (
+    GameEvent,
+    LocalCredential,
+    MediaAsset,
+    Module,
+    Organization,
+    OrgMembership,
+    PlaySession,
+    Simulation,
+    SimulationAssignment,
+    User,
+)
+from models.enums import (
+    AssignmentStatus,
+    Difficulty,
+    EventType,
+    MediaType,
+    MembershipRole,
+    ModuleStatus,
+    OrgPlan,
+    Platform,
+    SessionStatus,
+    SimulationFormat,
+    SimulationStatus,
+    SubscriptionTier,
+    UserRole,
+)
+
+SEED = 20261125
+
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dev",
+    "Emeka",
+    "Farah",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yusuf",
+    "Zoe",
+]
+LAST = [
+    "Alvarez",
+    "Brooks",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Mensah",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Quintero",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Weber",
+]
+
+ORGS = [
+    ("Acme Corporation", "acme", OrgPlan.enterprise, 250, ["Finance", "Operations", "Sales", "People"], 90),
+    ("Globex Industries", "globex", OrgPlan.standard, 60, ["Engineering", "Marketing", "Support"], 36),
+    ("Initech Pilot", "initech", OrgPlan.pilot, 15, ["Leadership"], 12),
+]
+
+DIMENSIONS = {
+    "financial": "Financial",
+    "reputational": "Reputational",
+    "stakeholder_trust": "Stakeholder trust",
+    "team_morale": "Team morale",
+    "speed": "Decision speed",
+    "ethics": "Ethics",
+}
+
+SIMULATIONS = [
+    {
+        "title": "Activist Investor Showdown",
+        "category": "Executive Leadership",
+        "tags": ["negotiation", "board relations", "strategy"],
+        "difficulty": Difficulty.executive,
+        "format": SimulationFormat.unreal_3d,
+        "status": SimulationStatus.published,
+        "platform": Platform.unreal,
+        "dims": [("financial", 40), ("reputational", 30), ("stakeholder_trust", 30)],
+        "modules": ["The Letter", "Proxy Fight", "Board Vote"],
+    },
+    {
+        "title": "Data Breach: The First 24 Hours",
+        "category": "Crisis Management",
+        "tags": ["crisis communication", "incident response", "ethics"],
+        "difficulty": Difficulty.advanced,
+        "format": SimulationFormat.realtime_crisis,
+        "status": SimulationStatus.published,
+        "platform": Platform.unity,
+        "dims": [("reputational", 35), ("speed", 35), ("ethics", 30)],
+        "modules": ["Detection", "Disclosure"],
+    },
+    {
+        "title": "Leading Through a Merger",
+        "category": "Change Management",
+        "tags": ["change", "culture", "communication"],
+        "difficulty": Difficulty.intermediate,
+        "format": SimulationFormat.branching_narrative,
+        "status": SimulationStatus.staged,
+        "platform": Platform.web,
+        "dims": [("team_morale", 50), ("stakeholder_trust", 30), ("financial", 20)],
+        "modules": ["Day One", "Integration"],
+    },
+    {
+        "title": "First-Time Manager Essentials",
+        "category": "People Leadership",
+        "tags": ["feedback", "delegation", "coaching"],
+        "difficulty": Difficulty.foundational,
+        "format": SimulationFormat.ai_adaptive,
+        "status": SimulationStatus.review,
+        "platform": Platform.web,
+        "dims": [("team_morale", 60), ("speed", 40)],
+        "modules": ["One-on-Ones"],
+    },
+    {
+        "title": "Supply Chain Board Game",
+        "category": "Operations",
+        "tags": ["supply chain", "systems thinking"],
+        "difficulty": Difficulty.intermediate,
+        "format": SimulationFormat.multiplayer_board,
+        "status": SimulationStatus.draft,
+        "platform": Platform.other,
+        "dims": [("financial", 70), ("speed", 30)],
+        "modules": ["Season One"],
+    },
+]
+
+STAKEHOLDERS = [
+    ("Margaret Cole", "Board Chair", "Protect the company's long-term reputation", ["measured", "loyal"]),
+    ("Victor Hale", "Activist Investor", "Unlock value fast, by a sale if needed", ["aggressive", "data-driven"]),
+    ("Priya Raman", "CFO", "Keep the balance sheet defensible", ["cautious", "precise"]),
+    ("Tom Becker", "Head of Comms", "Control the story before the press does", ["energetic", "intuitive"]),
+    ("Lina Ortiz", "Employee Representative", "Keep jobs and trust on the floor", ["empathetic", "stubborn"]),
+]
+
+
+@dataclass
+class DemoResult:
+    logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # role → (email, password)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def has_data(session: Session) -> bool:
+    return (session.scalar(select(func.count()).select_from(User)) or 0) > 0
+
+
+def seed(session: Session, *, seed_value: int = SEED, today: date | None = None) -> DemoResult:
+    """Load the demo data set into an empty database (the caller commits)."""
+    rng = random.Random(seed_value)
+    today = today or datetime.now(UTC).date()
+    anchor = datetime(today.year, today.month, today.day, 9, 0, tzinfo=UTC)
+
+    def new_id() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    result = DemoResult()
+    passwords: dict[str, str] = {}
+
+    def person(name: str, email: str, role: UserRole, org_id: uuid.UUID | None, *, login: bool) -> dict:
+        user = {
+            "id": new_id(),
+            "email": email,
+            "name": name,
+            "role": role,
+            "organization_id": org_id,
+            "subscription_tier": SubscriptionTier.enterprise if org_id else SubscriptionTier.free,
+            "created_at": anchor - timedelta(days=rng.randint(40, 400)),
+            "updated_at": anchor - timedelta(days=rng.randint(0, 39)),
+        }
+        users.append(user)
+        if login:
+            passwords[email] = secrets.token_urlsafe(9)
+        return user
+
+    users: list[dict] = []
+    orgs: list[dict] = []
+    memberships: list[dict] = []
+    participants_by_org: dict[uuid.UUID, list[dict]] = {}
+    admins_by_org: dict[uuid.UUID, dict] = {}
+
+    platform_admin = person("Pat Admin", "admin@simvado.example", UserRole.platform_admin, None, login=True)
+    creators = [
+        person("Sam Studio", "studio@simvado.example", UserRole.studio_creator, None, login=True),
+        person("Rio Builder", "rio@simvado.example", UserRole.studio_creator, None, login=True),
+    ]
+    result.logins["platform_admin"] = (platform_admin["email"], "")
+    result.logins["studio_creator"] = (creators[0]["email"], "")
+
+    for name, slug, plan, seats, departments, size in ORGS:
+        org = {
+            "id": new_id(),
+            "name": name,
+            "slug": slug,
+            "plan": plan,
+            "seat_limit": seats,
+            "sso_enabled": slug == "acme",
+            "sso_provider": "okta" if slug == "acme" else None,
+            "created_at": anchor - timedelta(days=rng.randint(200, 500)),
+            "updated_at": anchor - timedelta(days=rng.randint(0, 30)),
+        }
+        orgs.append(org)
+        first_admin = slug == "acme"
+        admin = person(
+            f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            f"admin@{slug}.example",
+            UserRole.enterprise_admin,
+            org["id"],
+            login=True,
+        )
+        admins_by_org[org["id"]] = admin
+        memberships.append(_membership(new_id(), admin, org, MembershipRole.admin, departments[0], anchor))
+        if first_admin:
+            result.logins["enterprise_admin"] = (admin["email"], "")
+        members = []
+        used = set()
+        for i in range(size):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            local = f"{first}.{last}".lower().replace("é", "e").replace("í", "i")
+            while local in used:
+                local += str(i)
+            used.add(local)
+            member = person(
+                f"{first} {last}",
+                f"{local}@{slug}.example",
+                UserRole.enterprise_participant,
+                org["id"],
+                login=(first_admin and i == 0),
+            )
+            if first_admin and i == 0:
+                result.logins["enterprise_participant"] = (member["email"], "")
+            members.append(member)
+            memberships.append(
+                _membership(new_id(), member, org, MembershipRole.participant, rng.choice(departments), anchor)
+            )
+        participants_by_org[org["id"]] = members
+
+    individuals = [
+        person(
+            f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            f"solo{i}@mail.example",
+            UserRole.individual,
+            None,
+            login=(i == 0),
+        )
+        for i in range(6)
+    ]
+    for individual in individuals[1:]:
+        individual["subscription_tier"] = rng.choice(
+            [SubscriptionTier.free, SubscriptionTier.pro_monthly, SubscriptionTier.pro_annual]
+        )
+    result.logins["individual"] = (individuals[0]["email"], "")
+
+    session.execute(insert(Organization), orgs)
+    session.execute(insert(User), users)
+    session.execute(insert(OrgMembership), memberships)
+    session.execute(
+        insert(LocalCredential),
+        [
+            {
+                "user_id": u["id"],
+                "email": u["email"],
+                "password_hash": password_hash.hash(passwords[u["email"]]),
+                "failed_attempts": 0,
+                "password_changed_at": anchor,
+            }
+            for u in users
+            if u["email"] in passwords
+        ],
+    )
+    for role, (email, _) in list(result.logins.items()):
+        result.logins[role] = (email, passwords[email])
+
+    # The catalogue.
+    sims: list[dict] = []
+    modules: list[dict] = []
+    media: list[dict] = []
+    configs: dict[uuid.UUID, scoring.ScoringConfig] = {}
+    for index, spec in enumerate(SIMULATIONS):
+        config = {
+            "dimensions": [
+                {"key": key, "label": DIMENSIONS[key], "weight": weight, "min": 0, "max": 100}
+                for key, weight in spec["dims"]
+            ],
+            "pass_mark": 60,
+        }
+        sim_id = new_id()
+        created = anchor - timedelta(days=120 - index * 10)
+        published = spec["status"] == SimulationStatus.published
+        sims.append(
+            {
+                "id": sim_id,
+                "title": spec["title"],
+                "slug": spec["title"].lower().replace(":", "").replace(" ", "-"),
+                "description": f"{spec['title']}: a {spec['difficulty'].value} simulation on "
+                f"{', '.join(spec['tags'])}.",
+                "category": spec["category"],
+                "skill_tags": spec["tags"],
+                "difficulty": spec["difficulty"],
+                "format": spec["format"],
+                "status": spec["status"],
+                "thumbnail_url": None,
+                "estimated_duration_min": 25 * len(spec["modules"]),
+                "author_id": creators[index % 2]["id"],
+                "scoring_config": config,
+                "created_at": created,
+                "updated_at": created + timedelta(days=5),
+                "published_at": created + timedelta(days=20) if published else None,
+            }
+        )
+        for order, module_title in enumerate(spec["modules"]):
+            module_id = new_id()
+            configs[module_id] = scoring.ScoringConfig.model_validate(config)
+            modules.append(
+                {
+                    "id": module_id,
+                    "simulation_id": sim_id,
+                    "title": module_title,
+                    "slug": module_title.lower().replace(" ", "-"),
+                    "sort_order": order,
+                    "narrative_context": f"## {module_title}\n\nYou are the CEO. {spec['title']} begins here: "
+                    f"read the room, weigh your stakeholders, and decide.\n",
+                    "stakeholders": [
+                        {"name": n, "role": r, "motivation": m, "portrait_url": None, "personality_traits": t}
+                        for n, r, m, t in rng.sample(STAKEHOLDERS, 3)
+                    ],
+                    "is_free_demo": order == 0,
+                    "estimated_duration_min": 25,
+                    "launch_url": f"https://play.simvado.example/{sim_id}/{order}",
+                    "platform": spec["platform"],
+                    "build_version": f"1.{index}.{order}",
+                    "status": ModuleStatus.published
+                    if spec["status"] != SimulationStatus.draft
+                    else ModuleStatus.draft,
+                    "created_at": created,
+                }
+            )
+            media.append(
+                {
+                    "id": new_id(),
+                    "module_id": module_id,
+                    "type": MediaType.image,
+                    "url": f"https://cdn.simvado.example/{module_id}/cover.png",
+                    "filename": "cover.png",
+                    "size_bytes": rng.randint(80_000, 400_000),
+                    "duration_seconds": None,
+                    "uploaded_at": created,
+                }
+            )
+    session.execute(insert(Simulation), sims)
+    session.execute(insert(Module), modules)
+    session.execute(insert(MediaAsset), media)
+
+    # Assignments and play history for the published simulations.
+    playable = [s for s in sims if s["status"] == SimulationStatus.published]
+    modules_by_sim = {s["id"]: [m for m in modules if m["simulation_id"] == s["id"]] for s in sims}
+    assignments: list[dict] = []
+    play: list[dict] = []
+    events: list[dict] = []
+    totals_by_module: dict[uuid.UUID, list[float]] = {}
+    for org in orgs:
+        admin = admins_by_org[org["id"]]
+        for member in participants_by_org[org["id"]]:
+            for sim in rng.sample(playable, rng.randint(1, len(playable))):
+                assigned_at = anchor - timedelta(days=rng.randint(5, 60))
+                due = (assigned_at + timedelta(days=rng.choice([7, 14, 21, 30]))).date()
+                sim_modules = modules_by_sim[sim["id"]]
+                played = rng.choice([0, *range(1, len(sim_modules) + 1), len(sim_modules)])
+                completed_modules = 0
+                for module in sim_modules[:played]:
+                    started = assigned_at + timedelta(days=rng.randint(0, 10), minutes=rng.randint(0, 600))
+                    if started > anchor:
+                        started = anchor - timedelta(hours=rng.randint(1, 48))
+                    outcome = rng.random()
+                    status = (
+                        SessionStatus.completed
+                        if outcome < 0.8
+                        else SessionStatus.abandoned
+                        if outcome < 0.9
+                        else SessionStatus.in_progress
+                    )
+                    ps_id = new_id()
+                    session_events, values, ended = _play(
+                        rng, new_id, ps_id, module, configs[module["id"]], started, status
+                    )
+                    events.extend(session_events)
+                    row = {
+                        "id": ps_id,
+                        "user_id": member["id"],
+                        "module_id": module["id"],
+                        "organization_id": org["id"],
+                        "external_session_id": f"demo-{ps_id.hex[:12]}",
+                        "platform": module["platform"],
+                        "launch_url": module["launch_url"],
+                        "status": status,
+                        "started_at": started,
+                        "completed_at": None,
+                        "total_duration_seconds": None,
+                        "final_scores": None,
+                        "debrief_text": None,
+                        "debrief_generated_at": None,
+                    }
+                    if status == SessionStatus.completed:
+                        completed_modules += 1
+                        final = scoring.compute_final_scores(configs[module["id"]], values)
+                        totals_by_module.setdefault(module["id"], []).append(final["total"])
+                        row.update(
+                            completed_at=ended,
+                            total_duration_seconds=int((ended - started).total_seconds()),
+                            final_scores=final,
+                        )
+                    play.append(row)
+                if completed_modules == len(sim_modules):
+                    status = AssignmentStatus.completed
+                elif played:
+                    status = AssignmentStatus.in_progress
+                elif due < today:
+                    status = AssignmentStatus.overdue
+                else:
+                    status = AssignmentStatus.assigned
+                if status == AssignmentStatus.in_progress and due < today:
+                    status = AssignmentStatus.overdue
+                assignments.append(
+                    {
+                        "id": new_id(),
+                        "organization_id": org["id"],
+                        "assigned_by_user_id": admin["id"],
+                        "assigned_to_user_id": member["id"],
+                        "simulation_id": sim["id"],
+                        "due_date": due,
+                        "status": status,
+                        "assigned_at": assigned_at,
+                    }
+                )
+    # Percentile among completed sessions of the same module, as the engine API computes it.
+    for row in play:
+        if row["final_scores"]:
+            cohort = totals_by_module[row["module_id"]]
+            below = sum(1 for t in cohort if t < row["final_scores"]["total"])
+            row["final_scores"]["percentile"] = round(100 * below / len(cohort))
+            row["debrief_text"] = _debrief(row["final_scores"])
+            row["debrief_generated_at"] = row["completed_at"] + timedelta(seconds=5)
+    session.execute(insert(SimulationAssignment), assignments)
+    session.execute(insert(PlaySession), play)
+    for start in range(0, len(events), 5000):
+        session.execute(insert(GameEvent), events[start : start + 5000])
+    result.counts = {
+        "organizations": len(orgs),
+        "users": len(users),
+        "simulations": len(sims),
+        "modules": len(modules),
+        "sessions": len(play),
+        "events": len(events),
+        "assignments": len(assignments),
+    }
+    return result
+
+
+def _membership(id_, user, org, role, department, anchor) -> dict:  # noqa: ANN001
+    return {
+        "id": id_,
+        "user_id": user["id"],
+        "organization_id": org["id"],
+        "role": role,
+        "department": department,
+        "joined_at": anchor - timedelta(days=100),
+    }
+
+
+def _play(rng, new_id, session_id, module, config, started, status):  # noqa: ANN001
+    """A plausible event stream: decisions that move dimensions, milestones, score updates, completion."""
+    values = {d.key: 50.0 for d in config.dimensions}
+    events = []
+    clock = started
+    for step in range(rng.randint(6, 18)):
+        clock += timedelta(seconds=rng.randint(20, 180))
+        if step % 5 == 4:
+            events.append(
+                _event(
+                    new_id,
+                    session_id,
+                    EventType.milestone,
+                    {"milestone_id": f"m{step // 5}", "label": f"Act {step // 5 + 1} complete"},
+                    clock,
+                )
+            )
+            continue
+        impacts = {d.key: rng.randint(-12, 15) for d in rng.sample(config.dimensions, min(2, len(config.dimensions)))}
+        for key, delta in impacts.items():
+            values[key] = max(0.0, min(100.0, values[key] + delta))
+        events.append(
+            _event(
+                new_id,
+                session_id,
+                EventType.decision,
+                {
+                    "decision_id": f"d{step}",
+                    "choice_id": f"c{rng.randint(1, 3)}",
+                    "node_id": f"n{step}",
+                    "label": rng.choice(
+                        [
+                            "Call the board",
+                            "Go public",
+                            "Hold the line",
+                            "Negotiate privately",
+                            "Bring in advisors",
+                            "Delay the decision",
+                        ]
+                    ),
+                    "time_to_decide_ms": rng.randint(4_000, 90_000),
+                    "impacts": impacts,
+                },
+                clock,
+            )
+        )
+        if step % 3 == 2:
+            events.append(
+                _event(
+                    new_id,
+                    session_id,
+                    EventType.score_update,
+                    {"scores": {k: round(v) for k, v in values.items()}},
+                    clock,
+                )
+            )
+    if status == SessionStatus.completed:
+        clock += timedelta(seconds=rng.randint(10, 60))
+        events.append(
+            _event(
+                new_id,
+                session_id,
+                EventType.completion,
+                {"outcome": "finished", "scores": {k: round(v) for k, v in values.items()}},
+                clock,
+            )
+        )
+    return events, values, clock
+
+
+def _event(new_id, session_id, kind, data, when) -> dict:  # noqa: ANN001
+    return {
+        "id": new_id(),
+        "session_id": session_id,
+        "event_type": kind,
+        "event_data": data,
+        "timestamp": when,
+        "received_at": when + timedelta(milliseconds=120),
+    }
+
+
+def _debrief(scores: dict) -> str:
+    dims = {k: v for k, v in scores.items() if k not in {"total", "percentile"}}
+    strongest = max(dims, key=dims.get)
+    weakest = min(dims, key=dims.get)
+    return (
+        f"## Your debrief\n\nTotal **{scores['total']}** (percentile {scores.get('percentile', '—')}).\n\n"
+        f"- Strongest: **{strongest.replace('_', ' ')}** ({dims[strongest]})\n"
+        f"- Weakest: **{weakest.replace('_', ' ')}** ({dims[weakest]}) — revisit the decisions that moved it.\n"
+    )

@@ -1,0 +1,46 @@
+"""Small pieces every service uses: pages of results and validation-error translation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from console.errors import ValidationFailed
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+MAX_PAGE_SIZE = 200
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list, paged and sorted in SQL; `total` counts every matching row."""
+
+    rows: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+def clamp_paging(offset: int, limit: int) -> tuple[int, int]:
+    return max(0, int(offset)), min(max(1, int(limit)), MAX_PAGE_SIZE)
+
+
+def validate(schema: type[M], data: dict | BaseModel) -> M:
+    """Validate input against a schema; every field error is reported at once, by field name."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(exclude_unset=True)
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "_"
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "this field cannot be set here"
+            errors.setdefault(field, message)
+        raise ValidationFailed("Check the highlighted fields.", details=errors) from exc

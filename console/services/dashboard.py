@@ -1,0 +1,96 @@
+"""Counts for each role's dashboard, straight from the database and scoped like everything else."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Date, Numeric, cast, func, select
+from sqlmodel import Session
+
+from console.auth import Permission, Principal
+from console.services.simulations import visible_clause
+from models import (
+    ApiKey,
+    AssignmentStatus,
+    GameEvent,
+    Module,
+    Organization,
+    PlaySession,
+    SessionStatus,
+    Simulation,
+    SimulationAssignment,
+    User,
+)
+from models.base import utcnow
+
+
+def _count(session: Session, stmt) -> int:  # noqa: ANN001
+    return session.scalar(stmt) or 0
+
+
+def summary(*, session: Session, principal: Principal) -> dict:
+    """The figures a role's dashboard shows. Each key is a tile; `sessions_per_day` feeds the chart."""
+    principal.require(Permission.view_dashboard)
+    out: dict = {}
+    sims_by_status = dict(
+        session.execute(
+            select(Simulation.status, func.count()).where(visible_clause(principal)).group_by(Simulation.status)
+        ).all()
+    )
+    out["simulations_by_status"] = {status.value: count for status, count in sims_by_status.items()}
+
+    if principal.is_platform_admin:
+        scope = []
+    elif principal.can(Permission.manage_organization):
+        scope = [PlaySession.organization_id == principal.organization_id]
+    else:  # studio creator: sessions played of the simulations they author
+        scope = [
+            PlaySession.module_id.in_(
+                select(Module.id).join(Simulation).where(Simulation.author_id == principal.user_id)
+            )
+        ]
+    since = utcnow() - timedelta(days=30)
+    out["sessions_in_progress"] = _count(
+        session,
+        select(func.count()).select_from(PlaySession).where(*scope, PlaySession.status == SessionStatus.in_progress),
+    )
+    out["sessions_completed_30d"] = _count(
+        session,
+        select(func.count())
+        .select_from(PlaySession)
+        .where(*scope, PlaySession.status == SessionStatus.completed, PlaySession.completed_at >= since),
+    )
+    out["average_total_score"] = session.scalar(
+        select(func.round(func.avg(PlaySession.final_scores["total"].as_float()).cast(Numeric), 1)).where(
+            *scope, PlaySession.status == SessionStatus.completed
+        )
+    )
+    day = cast(PlaySession.started_at, Date)
+    out["sessions_per_day"] = [
+        (d.isoformat(), n)
+        for d, n in session.execute(
+            select(day, func.count()).where(*scope, PlaySession.started_at >= since).group_by(day).order_by(day)
+        ).all()
+    ]
+    if principal.is_platform_admin:
+        out["organizations"] = _count(session, select(func.count()).select_from(Organization))
+        out["users"] = _count(session, select(func.count()).select_from(User))
+        out["active_api_keys"] = _count(
+            session, select(func.count()).select_from(ApiKey).where(ApiKey.is_active.is_(True))
+        )
+        out["events_30d"] = _count(
+            session, select(func.count()).select_from(GameEvent).where(GameEvent.received_at >= since)
+        )
+    if principal.can(Permission.manage_organization) and principal.organization_id:
+        org = principal.organization_id
+        out["members"] = _count(session, select(func.count()).select_from(User).where(User.organization_id == org))
+        out["seat_limit"] = session.scalar(select(Organization.seat_limit).where(Organization.id == org))
+        by_status = dict(
+            session.execute(
+                select(SimulationAssignment.status, func.count())
+                .where(SimulationAssignment.organization_id == org)
+                .group_by(SimulationAssignment.status)
+            ).all()
+        )
+        out["assignments_by_status"] = {s.value: by_status.get(s, 0) for s in AssignmentStatus}
+    return out

@@ -1,0 +1,1 @@
+"""Reusable widgets: the server-side data table, form fields with inline errors, confirm dialogs."""

@@ -1,0 +1,51 @@
+"""The login page: a plain HTML form posted to /auth/login, so the server can set a fresh cookie."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from console.auth.web import safe_next
+from console.services.accounts import INVALID_LOGIN, TOO_MANY_ATTEMPTS
+from pages.access import secured_page
+
+MESSAGES = {
+    "invalid": INVALID_LOGIN,
+    "locked": TOO_MANY_ATTEMPTS,
+    "missing": "Enter your email and password.",
+}
+
+
+@secured_page("/login", title="Sign in", public=True)
+def login_page(principal, next: str = "/", error: str | None = None, signed_out: str | None = None):  # noqa: A002
+    if principal is not None:
+        ui.navigate.to(safe_next(next))
+        return
+    ui.query("body").classes("bg-grey-2")
+    with ui.column().classes("absolute-center items-center gap-4"):
+        ui.label("Simvado Console").classes("text-h4 text-primary font-bold")
+        with ui.card().classes("w-[380px] p-6"):
+            ui.label("Sign in").classes("text-h6")
+            if error in MESSAGES:
+                ui.label(MESSAGES[error]).classes("text-negative").mark("login-error")
+            elif signed_out:
+                ui.label("You are signed out.").classes("text-positive").mark("login-info")
+            with ui.element("form").props("method=post action=/auth/login").classes("w-full column gap-3"):
+                email = (
+                    ui.input("Email")
+                    .props("name=email type=email autocomplete=username autofocus outlined dense")
+                    .classes("w-full")
+                    .mark("login-email")
+                )
+                password = (
+                    ui.input("Password", password=True, password_toggle_button=True)
+                    .props("name=password autocomplete=current-password outlined dense")
+                    .classes("w-full")
+                    .mark("login-password")
+                )
+                hidden = ui.element("input").props("type=hidden name=next")
+                hidden._props["value"] = safe_next(next)  # via _props: never parsed as a props string
+                ui.button("Sign in", icon="login").props("type=submit color=primary unelevated").classes("w-full").mark(
+                    "login-submit"
+                )
+            del email, password
+        ui.label("Forgot your password? Ask a platform admin to reset it.").classes("text-caption text-grey-7")

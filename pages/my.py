@@ -1,0 +1,82 @@
+"""Participants' and individuals' page: their own assignments and results, nothing else."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from nicegui import ui
+
+from console.auth import Permission, Principal
+from console.services import assignments, play_sessions
+from pages.access import secured_page
+from pages.components import calls
+from pages.layout import frame
+
+STATUS_SLOT = (
+    "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
+    ":color=\"{assigned: 'grey', in_progress: 'blue', completed: 'positive', overdue: 'negative'}"
+    '[props.value]" /></q-td>'
+)
+
+
+@secured_page("/my", title="My assignments", permission=Permission.view_own_assignments)
+async def my_page(principal: Principal):
+    mine = await calls.read(assignments.list_mine, principal=principal)
+    results = await calls.read(play_sessions.list_mine, principal=principal)
+    with frame(principal, "My assignments and results", breadcrumbs=[("My assignments", None)]):
+        with ui.card().classes("w-full"):
+            ui.label("Assignments").classes("text-h6")
+            if not mine:
+                ui.label("Nothing is assigned to you yet. Your organization's admin assigns simulations here.").mark(
+                    "my-assignments-empty"
+                )
+            else:
+                rows = [
+                    {
+                        "id": a.id,
+                        "simulation": a.simulation_title,
+                        "status": a.status.value,
+                        "due": a.due_date.isoformat() if a.due_date else "—",
+                        "late": bool(a.due_date and a.due_date < date.today() and a.status.value != "completed"),
+                    }
+                    for a in mine
+                ]
+                table = (
+                    ui.table(
+                        columns=[
+                            {"name": "simulation", "label": "Simulation", "field": "simulation", "align": "left"},
+                            {"name": "status", "label": "Status", "field": "status", "align": "left"},
+                            {"name": "due", "label": "Due", "field": "due", "align": "left"},
+                        ],
+                        rows=rows,
+                        row_key="id",
+                    )
+                    .classes("w-full")
+                    .props("dense flat")
+                    .mark("my-assignments")
+                )
+                table.add_slot("body-cell-status", STATUS_SLOT)
+        with ui.card().classes("w-full"):
+            ui.label("Results").classes("text-h6")
+            if not results:
+                ui.label("No sessions played yet. Launch a simulation from your assignments to start.").mark(
+                    "my-results-empty"
+                )
+            for result in results:
+                with (
+                    ui.expansion(
+                        f"{result.simulation_title} — {result.module_title}",
+                        caption=f"{result.status.value.replace('_', ' ')} · started {result.started_at:%Y-%m-%d %H:%M}"
+                        + (f" · total {result.total}" if result.total is not None else ""),
+                    )
+                    .classes("w-full")
+                    .mark("my-result")
+                ):
+                    if result.final_scores:
+                        with ui.row().classes("gap-2"):
+                            for key, value in result.final_scores.items():
+                                ui.chip(f"{key}: {value}").props("outline")
+                    if result.debrief_text:
+                        ui.markdown(result.debrief_text)  # sanitized by NiceGUI
+                    elif result.status.value == "completed":
+                        ui.label("Your debrief is being prepared.").classes("text-grey-7")

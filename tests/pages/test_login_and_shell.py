@@ -1,0 +1,100 @@
+"""Login, logout, redirects and the shell, through NiceGUI's simulated user (no browser)."""
+
+import pytest
+from nicegui.testing import User
+
+from console import db
+from models.enums import UserRole
+from tests.factories import PASSWORD, make_user
+
+
+@pytest.fixture
+def accounts_db(database_url):
+    with db.transaction() as session:
+        admin = make_user(session, role=UserRole.platform_admin, name="Pat Admin")
+        participant = make_user(session, role=UserRole.enterprise_participant, name="Pia Player")
+    return {"admin": admin, "participant": participant}
+
+
+async def login(user: User, email: str, password: str = PASSWORD, next_: str = "/"):
+    return await user.http_client.post(
+        "/auth/login", data={"email": email, "password": password, "next": next_}, follow_redirects=False
+    )
+
+
+async def test_anonymous_user_is_sent_to_login_with_next(user: User, database_url):
+    response = await user.http_client.get("/simulations?status=draft", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fsimulations%3Fstatus%3Ddraft"
+
+
+async def test_login_sets_httponly_cookie_and_redirects_to_relative_next(user: User, accounts_db):
+    response = await login(user, accounts_db["admin"].email, next_="/simulations")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/simulations"
+    cookie = response.headers["set-cookie"]
+    assert "simvado_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    await user.open("/")
+    await user.should_see("Pat Admin")
+    await user.should_see("Dashboard")
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example", "javascript:alert(1)", "/\\evil.example", "http:/evil"]
+)
+async def test_login_never_redirects_off_site(user: User, accounts_db, target):
+    response = await login(user, accounts_db["admin"].email, next_=target)
+    assert response.headers["location"] == "/"
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(user: User, accounts_db):
+    wrong = await login(user, accounts_db["admin"].email, password="not the password")
+    unknown = await login(user, "nobody@nowhere.example", password="not the password")
+    assert wrong.status_code == unknown.status_code == 303
+    assert wrong.headers["location"] == unknown.headers["location"] == "/login?error=invalid&next=%2F"
+    assert "set-cookie" not in wrong.headers or "simvado_session" not in wrong.headers["set-cookie"]
+    await user.open("/login?error=invalid")
+    await user.should_see("Email or password is incorrect.")
+
+
+async def test_repeated_failures_lock_out_even_the_right_password(user: User, accounts_db):
+    email = accounts_db["admin"].email
+    for _ in range(5):
+        await login(user, email, password="wrong password!")
+    response = await login(user, email)
+    assert response.headers["location"].startswith("/login?error=locked")
+    # Unknown emails are throttled the same way, so the lock reveals nothing.
+    for _ in range(5):
+        await login(user, "ghost@nowhere.example", password="wrong password!")
+    ghost = await login(user, "ghost@nowhere.example", password="wrong password!")
+    assert ghost.headers["location"].startswith("/login?error=locked")
+
+
+async def test_logout_revokes_the_session(user: User, accounts_db):
+    await login(user, accounts_db["admin"].email)
+    token = user.http_client.cookies.get("simvado_session")
+    response = await user.http_client.get("/auth/logout", follow_redirects=False)
+    assert response.headers["location"] == "/login?signed_out=1"
+    # Even a copy of the old cookie no longer works.
+    user.http_client.cookies.set("simvado_session", token)
+    again = await user.http_client.get("/", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].startswith("/login")
+
+
+async def test_pages_carry_security_headers(user: User, accounts_db):
+    await login(user, accounts_db["admin"].email)
+    response = await user.http_client.get("/simulations")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"]
+
+
+async def test_participant_sees_only_their_page(user: User, accounts_db):
+    await login(user, accounts_db["participant"].email)
+    await user.open("/")
+    await user.should_see("My assignments and results")
+    await user.should_not_see("Simulations")
+    await user.open("/simulations")
+    await user.should_see("There is nothing here, or you do not have access to it.")
