@@ -117,7 +117,7 @@ class SimulationCreate(SQLModel):
 
     model_config = {"extra": "forbid"}
 
-    title: str = Field(min_length=1, max_length=255)
+    title: str = Field(max_length=255)  # emptiness is checked after stripping, with a plain message
     description: str | None = Field(default=None, max_length=5000)
     category: str | None = Field(default=None, max_length=100)
     skill_tags: list[str] = Field(default_factory=list)
@@ -151,7 +151,7 @@ class SimulationUpdate(SQLModel):
 
     model_config = {"extra": "forbid"}
 
-    title: str | None = Field(default=None, min_length=1, max_length=255)
+    title: str | None = Field(default=None, max_length=255)
     description: str | None = Field(default=None, max_length=5000)
     category: str | None = Field(default=None, max_length=100)
     skill_tags: list[str] | None = None

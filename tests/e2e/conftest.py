@@ -1,0 +1,112 @@
+"""End-to-end setup: the real `simvado-console serve` in a subprocess, driven by a real Chromium."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@dataclass
+class Account:
+    email: str
+    password: str
+    name: str
+
+
+@dataclass
+class Console:
+    url: str
+    admin: Account
+    creator: Account
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "console.cli", *args], env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def console_server() -> Iterator[Console]:
+    root = Path(tempfile.mkdtemp(prefix="sve-", dir="/tmp"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "DATABASE_URL")}
+    env["SIMVADO_DATA_DIR"] = str(root)
+    env["SIMVADO_LOGIN_FAILURE_DELAY_SECONDS"] = "0"
+    admin = Account("admin@e2e.example", secrets.token_urlsafe(12), "Erin Admin")
+    creator = Account("creator@e2e.example", secrets.token_urlsafe(12), "Cleo Creator")
+    for account, role in ((admin, "platform_admin"), (creator, "studio_creator")):
+        _cli(env, "create-user", "--email", account.email, "--name", account.name, "--role", role,
+             "--password", account.password)
+    port = _free_port()
+    log = open(root / "server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", "serve", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("the console did not start:\n" + (root / "server.log").read_text())
+    yield Console(url=url, admin=admin, creator=creator)
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+    import pgserver
+
+    pgserver.get_server(root / "pg", cleanup_mode="stop")._cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("SIMVADO_CHROMIUM", "/usr/bin/chromium")
+    with sync_playwright() as playwright:
+        kwargs = {"args": CHROMIUM_ARGS}
+        if executable != "playwright":
+            kwargs["executable_path"] = executable
+        browser = playwright.chromium.launch(**kwargs)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
