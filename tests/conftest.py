@@ -44,7 +44,7 @@ def pg_server() -> Iterator:
     _admin(server, f"CREATE DATABASE {TEMPLATE}")
     migrate.upgrade(to_sqlalchemy_url(server.get_uri(TEMPLATE)))
     yield server
-    server.cleanup() if hasattr(server, "cleanup") else None
+    server.cleanup()
     shutil.rmtree(root, ignore_errors=True)
 
 
