@@ -87,3 +87,18 @@ async def test_published_simulation_is_read_only(user: User, creator):
     await user.should_see(marker="sim-readonly")
     await user.should_not_see(marker="sim-save")
     assert all(not el.enabled for el in user.find(ui.input).elements)
+
+
+async def test_saved_change_appears_in_the_audit_log(user: User, database_url):
+    with db.transaction() as session:
+        admin = make_user(session, role=UserRole.platform_admin)
+        sim = make_simulation(session, author=admin, title="Audited")
+    await sign_in(user, admin)
+    await user.open(f"/simulations/{sim.id}")
+    user.find(marker="field-category").type("Governance")
+    user.find(marker="sim-save").click()
+    await user.should_see("Saved.")
+    await user.open("/audit?entity_type=simulation")
+    table = user.find(marker="audit-table").elements.pop()
+    await user.should_see(marker="audit-table")
+    assert any(r["action"] == "simulation.update" and "Governance" in r["change"] for r in table.rows)
