@@ -18,8 +18,14 @@ import httpx
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @dataclass
@@ -55,12 +61,26 @@ def console_server() -> Iterator[Console]:
     admin = Account("admin@e2e.example", secrets.token_urlsafe(12), "Erin Admin")
     creator = Account("creator@e2e.example", secrets.token_urlsafe(12), "Cleo Creator")
     for account, role in ((admin, "platform_admin"), (creator, "studio_creator")):
-        _cli(env, "create-user", "--email", account.email, "--name", account.name, "--role", role,
-             "--password", account.password)
+        _cli(
+            env,
+            "create-user",
+            "--email",
+            account.email,
+            "--name",
+            account.name,
+            "--role",
+            role,
+            "--password",
+            account.password,
+        )
     port = _free_port()
     log = open(root / "server.log", "w")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "console.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
