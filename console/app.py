@@ -26,6 +26,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Cheap on purpose: load balancers call it often. Database health is a separate concern.
         return JSONResponse({"status": "ok"})
 
+    from console.api import create_api_app
+
+    # Mounted before NiceGUI (which takes "/"), so engine requests never reach NiceGUI's middleware.
+    root.mount("/api/v1", create_api_app(settings))
+
     import pages  # the one place that wires pages in
 
     pages.register_all()

@@ -142,6 +142,58 @@ def create_user(
     typer.echo(f"Created {user.role.value} {user.email} ({user.id}).")
 
 
+@cli.command("create-api-key")
+def create_api_key(
+    name: str = typer.Option(..., help="What the key is for, e.g. 'Unreal build server'."),
+    simulation: str | None = typer.Option(None, help="Bind the key to this simulation (id or slug)."),
+    org: str | None = typer.Option(None, help="Bind the key to this organization (slug or id)."),
+    scope: list[str] = typer.Option(["game:write"], help="game:write and/or game:read (repeat the option)."),
+    expires_days: int | None = typer.Option(None, help="Expire the key after this many days."),
+) -> None:
+    """Create an engine API key and print it once (only its hash is stored)."""
+    from sqlalchemy import or_, select
+
+    from console.auth import system_principal
+    from console.errors import DomainError
+    from console.services import api_keys
+    from models import Organization, Simulation
+
+    _prepare_database()
+
+    def _find(model, slug: str | None, what: str):  # noqa: ANN001, ANN202
+        if not slug:
+            return None
+        conditions = [model.slug == slug]
+        with contextlib.suppress(ValueError):
+            conditions.append(model.id == uuid.UUID(slug))
+        found = session.scalar(select(model.id).where(or_(*conditions)))
+        if found is None:
+            typer.secho(f"No {what} '{slug}'.", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        return found
+
+    try:
+        with db.transaction() as session:
+            created = api_keys.create(
+                session=session,
+                principal=system_principal("cli"),
+                data={
+                    "name": name,
+                    "simulation_id": _find(Simulation, simulation, "simulation"),
+                    "organization_id": _find(Organization, org, "organization"),
+                    "scopes": scope,
+                    "expires_days": expires_days,
+                },
+            )
+    except DomainError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.details.items())
+        typer.secho(f"{exc.message} {details}".strip(), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Created API key '{created.api_key.name}' ({created.api_key.key_prefix}…, id {created.api_key.id}).")
+    typer.echo("Copy it now: it is shown only this once.", err=True)
+    typer.echo(created.key)
+
+
 def main() -> None:
     cli()
 

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 900
     login_failure_delay_seconds: float = 0.4
     public_url: str = "http://127.0.0.1:8080"
+    # Engine API limits (DESIGN.md, "The engine API (v1)"); the rate is per API key, in `limits` notation.
+    api_max_body_bytes: int = 1024 * 1024
+    api_max_event_data_bytes: int = 32 * 1024
+    api_max_batch_events: int = 1000
+    api_rate_limit: str = "200/second"
 
     @field_validator("database_url")
     @classmethod

@@ -18,6 +18,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Unauthenticated(DomainError):
+    """No valid credential (missing, unknown, revoked or expired: never told apart)."""
+
+    code = "unauthorized"
+
+
 class PermissionDenied(DomainError):
     code = "forbidden"
 

@@ -1,0 +1,344 @@
+"""Routes of the engine API (v1) and how domain errors become JSON errors with status codes.
+
+Each request runs in one transaction (`db.transaction`): authenticate the key, check its scope and
+rate, call the service, commit — and only then answer. A 2xx therefore means every accepted event is
+committed (with synchronous_commit=on, see console/db.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import BackgroundTasks, FastAPI, Request, Response, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import parse as parse_rate
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from console import db
+from console.api import schemas
+from console.api.middleware import ApiGuardMiddleware
+from console.config import Settings, get_settings
+from console.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+from console.services import api_keys, debrief, ingest
+from console.services.api_keys import SCOPE_READ, SCOPE_WRITE, KeyContext
+
+log = logging.getLogger("simvado.api")
+T = TypeVar("T")
+
+_STATUS = {Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409, ValidationFailed: 422}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"model": schemas.ErrorOut, "description": description}
+
+
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _err("Missing, malformed, unknown, revoked or expired API key."),
+    403: _err("The key lacks the scope, or the record is outside the key's simulation/organization binding."),
+    404: _err("No such record (or not playable)."),
+    422: _err("The request is invalid: the details map each field to its problem."),
+    429: _err("Too many requests for this key: wait the number of seconds in Retry-After."),
+}
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **COMMON_RESPONSES,
+    413: _err("The body is larger than the limit (1 MiB by default)."),
+    415: _err("The body is not sent as application/json."),
+}
+
+DESCRIPTION = """
+The engine API: how game engines (Unreal, Unity, web) start play sessions, report gameplay events and
+read module configuration and results back.
+
+**Auth:** `Authorization: Bearer sk_sim_…` on every request (never in the URL). Keys carry scopes:
+`game:write` for the POST routes, `game:read` for the GET routes. A key bound to a simulation or an
+organization reaches nothing outside it.
+
+**Events** are idempotent on their client-generated `id`: retry a batch as often as you like; the same
+id with different content is a 409. A 2xx means the events are committed. A `completion` event completes
+the session (final scores, then a debrief a few moments later).
+
+**Errors** are JSON: `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_api_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Simvado engine API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(ApiGuardMiddleware, max_body_bytes=settings.api_max_body_bytes)
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    rate = parse_rate(settings.api_rate_limit)
+    bearer = HTTPBearer(
+        auto_error=False,
+        bearerFormat="sk_sim_…",
+        description="An engine API key from the console's API keys page or `simvado-console create-api-key`.",
+    )
+
+    # ------------------------------------------------------------------------------------ errors
+
+    def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):  # noqa: ANN001, ANN202
+        return JSONResponse(
+            {"error": {"code": code, "message": message, "details": details or {}}}, status_code=status, headers=headers
+        )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, exc.code, exc.message, _jsonable(exc.details), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details: dict[str, str] = {}
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+            details.setdefault(".".join(loc) or "body", str(err.get("msg", "invalid")).removeprefix("Value error, "))
+        return error_response(422, "validation_failed", "The request is invalid.", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(
+            exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers
+        )
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+        return error_response(
+            429,
+            "rate_limited",
+            "Too many requests for this API key.",
+            {"retry_after_seconds": exc.retry_after},
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+
+    # ---------------------------------------------------------------------------- the boundary
+
+    def run(credentials: HTTPAuthorizationCredentials | None, scope: str, op: Callable[[Session, KeyContext], T]) -> T:
+        """Authenticate, check scope and rate, run `op` in one transaction; commit before answering."""
+        presented = credentials.credentials if credentials is not None else None
+        with db.transaction() as session:
+            try:
+                key = api_keys.authenticate(session=session, key=presented)
+            except Unauthenticated:
+                # The prefix only (SECURITY.md 7): never the key itself.
+                log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
+                raise
+            if not limiter.hit(rate, str(key.id)):
+                reset = limiter.get_window_stats(rate, str(key.id)).reset_time
+                raise RateLimited(max(1, math.ceil(reset - time.time())))
+            if not key.has_scope(scope):
+                raise PermissionDenied(f"This API key lacks the {scope} scope.")
+            return op(session, key)
+
+    # ---------------------------------------------------------------------------------- routes
+
+    @app.post(
+        "/sessions",
+        response_model=schemas.SessionOut,
+        status_code=201,
+        responses={
+            200: {"model": schemas.SessionOut, "description": "The session already existed."},
+            **BODY_RESPONSES,
+            409: _err("The external_session_id is in use for another module or player."),
+        },
+        summary="Start (or resume) a play session",
+        tags=["sessions"],
+    )
+    def start_session(
+        body: schemas.SessionStartIn,
+        response: Response,
+        credentials: HTTPAuthorizationCredentials | None = Security(bearer),
+    ) -> schemas.SessionOut:
+        """Idempotent on external_session_id: 201 when created, 200 with the same session when it exists."""
+        data = ingest.SessionStart(
+            module_id=body.module_id,
+            player=ingest.PlayerRef(**body.player.model_dump()),
+            external_session_id=body.external_session_id,
+            platform=body.platform,
+            launch_url=body.launch_url,
+            started_at=body.started_at,
+        )
+        play, created = run(credentials, SCOPE_WRITE, lambda s, k: ingest.start_session(session=s, key=k, data=data))
+        response.status_code = 201 if created else 200
+        return _session_out(play)
+
+    @app.post(
+        "/events",
+        response_model=schemas.EventBatchOut,
+        responses={
+            **BODY_RESPONSES,
+            409: _err("An event id is stored with other content, or the session is completed or abandoned."),
+        },
+        summary="Report a batch of 1–1000 events for one session",
+        tags=["events"],
+    )
+    def post_events(
+        body: schemas.EventBatchIn,
+        background: BackgroundTasks,
+        credentials: HTTPAuthorizationCredentials | None = Security(bearer),
+    ) -> schemas.EventBatchOut:
+        """All or nothing: one invalid or conflicting event and no event of the batch is stored."""
+        if len(body.events) > settings.api_max_batch_events:
+            raise ValidationFailed(
+                "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}
+            )
+        events = [
+            ingest.IncomingEvent(
+                id=e.id,
+                type=e.type,
+                timestamp=e.timestamp,
+                data=e.data
+                if isinstance(e, schemas.CustomEvent)
+                else e.data.model_dump(mode="json", exclude_none=True),
+            )
+            for e in body.events
+        ]
+        result = run(
+            credentials,
+            SCOPE_WRITE,
+            lambda s, k: ingest.record_events(
+                session=s,
+                key=k,
+                events=events,
+                session_id=body.session_id,
+                external_session_id=body.external_session_id,
+                max_data_bytes=settings.api_max_event_data_bytes,
+            ),
+        )
+        if result.completed_now:
+            # After the commit and after the answer; a lost run is redone by `generate_missing_debriefs`.
+            background.add_task(write_debrief, result.session_id)
+        return schemas.EventBatchOut(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            session_id=result.session_id,
+            session_status=result.session_status,
+        )
+
+    @app.get(
+        "/sessions/{session_id}",
+        response_model=schemas.SessionOut,
+        responses=COMMON_RESPONSES,
+        summary="A session's status, final scores and debrief",
+        tags=["sessions"],
+    )
+    def get_session(
+        session_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
+    ) -> schemas.SessionOut:
+        play = run(credentials, SCOPE_READ, lambda s, k: ingest.get_session(session=s, key=k, session_id=session_id))
+        return _session_out(play)
+
+    @app.get(
+        "/modules/{module_id}",
+        response_model=schemas.ModuleOut,
+        responses=COMMON_RESPONSES,
+        summary="What an engine needs to run a module",
+        tags=["modules"],
+    )
+    def get_module(
+        module_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
+    ) -> schemas.ModuleOut:
+        found = run(credentials, SCOPE_READ, lambda s, k: ingest.get_module(session=s, key=k, module_id=module_id))
+        module, simulation, config = found.module, found.simulation, found.scoring
+        return schemas.ModuleOut(
+            id=module.id,
+            simulation_id=simulation.id,
+            simulation_title=simulation.title,
+            title=module.title,
+            slug=module.slug,
+            sort_order=module.sort_order,
+            briefing=module.narrative_context,
+            stakeholders=list(module.stakeholders or []),
+            scoring=(
+                schemas.ScoringOut(
+                    dimensions=[schemas.DimensionOut(**d.model_dump()) for d in config.dimensions],
+                    pass_mark=config.pass_mark,
+                )
+                if config
+                else None
+            ),
+            estimated_duration_min=module.estimated_duration_min,
+            launch_url=module.launch_url,
+            platform=module.platform,
+            build_version=module.build_version,
+            status=module.status.value,
+        )
+
+    return app
+
+
+def write_debrief(play_session_id: uuid.UUID) -> None:
+    """Background step after a completion: write the debrief in its own transaction."""
+    try:
+        with db.transaction() as session:
+            debrief.write_for_session(session=session, play_session_id=play_session_id)
+    except Exception:  # a failed debrief must never hurt the already-committed events
+        log.exception("debrief for session %s failed; the sweep will retry it", play_session_id)
+
+
+def generate_missing_debriefs(limit: int = 100) -> int:
+    """Write the debriefs of completed sessions that have none (a crash between commit and debrief)."""
+    with db.read_only() as session:
+        ids = ingest.sessions_awaiting_debrief(session=session, limit=limit)
+    for play_session_id in ids:
+        write_debrief(play_session_id)
+    return len(ids)
+
+
+def _session_out(play) -> schemas.SessionOut:  # noqa: ANN001
+    return schemas.SessionOut(
+        id=play.id,
+        external_session_id=play.external_session_id,
+        module_id=play.module_id,
+        status=play.status,
+        platform=play.platform,
+        started_at=play.started_at,
+        completed_at=play.completed_at,
+        total_duration_seconds=play.total_duration_seconds,
+        final_scores=play.final_scores,
+        debrief_text=play.debrief_text,
+        debrief_generated_at=play.debrief_generated_at,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,206 @@
+"""Request and response bodies of the engine API (v1). Field names are the contract: add, never rename.
+
+Every request model forbids unknown fields, so server-owned fields (organization_id, received_at,
+status, final_scores, …) are refused with 422 rather than silently ignored or, worse, trusted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from models.enums import Platform, SessionStatus
+
+Key = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Label = Annotated[str, StringConstraints(max_length=255)]
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e9, le=1e9)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+
+class PlayerRef(Strict):
+    """The player: exactly one of user_id, clerk_id or email."""
+
+    user_id: uuid.UUID | None = None
+    clerk_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    email: Annotated[str, StringConstraints(min_length=3, max_length=255)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PlayerRef:
+        given = [v for v in (self.user_id, self.clerk_id, self.email) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of user_id, clerk_id or email")
+        return self
+
+
+class SessionStartIn(Strict):
+    external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    module_id: uuid.UUID
+    player: PlayerRef
+    platform: Platform | None = None
+    launch_url: Annotated[str, StringConstraints(max_length=500)] | None = None
+    started_at: AwareDatetime | None = None
+
+    @field_validator("launch_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("https://") or value.startswith("http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    external_session_id: str | None
+    module_id: uuid.UUID
+    status: SessionStatus
+    platform: Platform | None
+    started_at: datetime
+    completed_at: datetime | None
+    total_duration_seconds: int | None
+    final_scores: dict[str, float] | None
+    debrief_text: str | None
+    debrief_generated_at: datetime | None
+
+
+# -------------------------------------------------------------------------------------------- events
+
+
+class DecisionData(Strict):
+    decision_id: Ident
+    choice_id: Ident
+    label: Label | None = None
+    node_id: Ident | None = None
+    time_to_decide_ms: Annotated[int, Field(ge=0, le=7 * 24 * 3600 * 1000)] | None = None
+    impacts: Annotated[dict[Key, Number], Field(max_length=50)] = Field(default_factory=dict)
+
+
+class MilestoneData(Strict):
+    milestone_id: Ident
+    label: Label | None = None
+
+
+class ScoreUpdateData(Strict):
+    scores: Annotated[dict[Key, Number], Field(min_length=1, max_length=50)]
+
+
+class CompletionData(Strict):
+    outcome: Annotated[str, StringConstraints(max_length=100)] | None = None
+    scores: Annotated[dict[Key, Number], Field(max_length=50)] | None = None
+
+
+class _EventBase(Strict):
+    id: uuid.UUID = Field(description="Client-generated UUID: the dedupe key. Retrying with it never duplicates.")
+    timestamp: AwareDatetime = Field(description="The engine's clock, with a time zone.")
+
+
+class DecisionEvent(_EventBase):
+    type: Literal["decision"]
+    data: DecisionData
+
+
+class MilestoneEvent(_EventBase):
+    type: Literal["milestone"]
+    data: MilestoneData
+
+
+class ScoreUpdateEvent(_EventBase):
+    type: Literal["score_update"]
+    data: ScoreUpdateData
+
+
+class CompletionEvent(_EventBase):
+    type: Literal["completion"]
+    data: CompletionData = Field(default_factory=CompletionData)
+
+
+class CustomEvent(_EventBase):
+    type: Literal["custom"]
+    data: dict[str, Any] = Field(default_factory=dict, description="Any JSON object up to the data size limit.")
+
+
+Event = Annotated[
+    DecisionEvent | MilestoneEvent | ScoreUpdateEvent | CompletionEvent | CustomEvent,
+    Field(discriminator="type"),
+]
+
+
+class EventBatchIn(Strict):
+    """1–1000 events for one session, named by session_id or external_session_id (exactly one)."""
+
+    session_id: uuid.UUID | None = None
+    external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    events: Annotated[list[Event], Field(min_length=1, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _check(self) -> EventBatchIn:
+        if (self.session_id is None) == (self.external_session_id is None):
+            raise ValueError("give exactly one of session_id or external_session_id")
+        seen: set[uuid.UUID] = set()
+        for event in self.events:
+            if event.id in seen:
+                raise ValueError(f"event id {event.id} appears twice in this batch")
+            seen.add(event.id)
+        return self
+
+
+class EventBatchOut(BaseModel):
+    accepted: int = Field(description="Events stored by this request.")
+    duplicates: int = Field(description="Events already stored with the same content (retries).")
+    session_id: uuid.UUID
+    session_status: SessionStatus
+
+
+# ------------------------------------------------------------------------------------------- modules
+
+
+class DimensionOut(BaseModel):
+    key: str
+    label: str
+    weight: float
+    min: float
+    max: float
+
+
+class ScoringOut(BaseModel):
+    dimensions: list[DimensionOut]
+    pass_mark: float
+
+
+class ModuleOut(BaseModel):
+    id: uuid.UUID
+    simulation_id: uuid.UUID
+    simulation_title: str
+    title: str
+    slug: str
+    sort_order: int
+    briefing: str | None = Field(description="The module's narrative context, in Markdown.")
+    stakeholders: list[dict[str, Any]]
+    scoring: ScoringOut | None
+    estimated_duration_min: int | None
+    launch_url: str | None
+    platform: Platform | None
+    build_version: str | None
+    status: str
+
+
+# -------------------------------------------------------------------------------------------- errors
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,395 @@
+"""API keys for game engines: create (shown once), list, revoke, rotate, and authenticate.
+
+Format (SECURITY.md 5): ``sk_sim_`` + 32 base62 characters from `secrets` (190 bits) + a 6-character
+base62 CRC32 of the random part. The checksum lets a scanner recognise a leaked key offline, and lets
+`authenticate` refuse a mistyped or made-up key without touching the database. Only the SHA-256 hex
+of the whole key and its first 15 characters (`key_prefix`, for people to tell keys apart) are stored.
+
+`last_used_at` is written at most once a minute per key: an in-process clock skips the write
+entirely, and the UPDATE itself only fires when the stored value is older than a minute, so several
+processes sharing a database also stay near one write a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+import uuid
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import func, or_, select, update
+from sqlmodel import Session
+
+from console.auth import Permission, Principal
+from console.errors import NotFound, Unauthenticated, ValidationFailed
+from console.services import audit
+from console.services.common import Page, clamp_paging, validate
+from models import ApiKey, Organization, Simulation
+from models.base import utcnow
+
+PREFIX = "sk_sim_"
+SCOPE_WRITE = "game:write"
+SCOPE_READ = "game:read"
+SCOPES = (SCOPE_WRITE, SCOPE_READ)
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SECRET_CHARS = 32  # 62**32 ≈ 2**190
+_CHECKSUM_CHARS = 6  # 62**6 > 2**32
+KEY_LENGTH = len(PREFIX) + _SECRET_CHARS + _CHECKSUM_CHARS
+PREFIX_LENGTH = 15
+LAST_USED_INTERVAL = timedelta(minutes=1)
+INVALID_KEY = "Invalid or missing API key."
+
+
+def _base62(number: int, width: int) -> str:
+    chars = []
+    while number:
+        number, rest = divmod(number, 62)
+        chars.append(_ALPHABET[rest])
+    return "".join(reversed(chars)).rjust(width, "0")
+
+
+def _checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode()), _CHECKSUM_CHARS)
+
+
+def generate_key() -> str:
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_CHARS))
+    return PREFIX + body + _checksum(body)
+
+
+def looks_valid(key: str) -> bool:
+    """Format and checksum only: no database, so garbage is refused for free (and offline scanners agree)."""
+    if len(key) != KEY_LENGTH or not key.startswith(PREFIX):
+        return False
+    rest = key[len(PREFIX) :]
+    if any(c not in _ALPHABET for c in rest):
+        return False
+    body, check = rest[:_SECRET_CHARS], rest[_SECRET_CHARS:]
+    return hmac.compare_digest(_checksum(body), check)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    return key[:PREFIX_LENGTH]
+
+
+class ApiKeyCreate(BaseModel):
+    """What a platform admin chooses for a new key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=255)
+    simulation_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    scopes: list[str] = Field(default_factory=lambda: [SCOPE_WRITE])
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("a name is required")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in SCOPES]
+        if unknown:
+            raise ValueError(f"unknown scope {unknown[0]!r}; use {' or '.join(SCOPES)}")
+        chosen = [s for s in SCOPES if s in value]
+        if not chosen:
+            raise ValueError("choose at least one scope")
+        return chosen
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key: `key` is the full secret, shown to its creator once and never again."""
+
+    api_key: ApiKey
+    key: str
+
+
+@dataclass(frozen=True)
+class KeyContext:
+    """Who is calling the engine API: the key's id, prefix (safe to log), scopes and binding."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+    simulation_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def status_of(key: ApiKey, now: datetime | None = None) -> str:
+    if not key.is_active:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def _check_binding(session: Session, data: ApiKeyCreate) -> None:
+    errors = {}
+    if data.simulation_id is not None and session.get(Simulation, data.simulation_id) is None:
+        errors["simulation_id"] = "no such simulation"
+    if data.organization_id is not None and session.get(Organization, data.organization_id) is None:
+        errors["organization_id"] = "no such organization"
+    if errors:
+        raise ValidationFailed("Check the highlighted fields.", details=errors)
+
+
+def _snapshot(key: ApiKey) -> dict:
+    return audit.snapshot(
+        key, fields={"name", "key_prefix", "simulation_id", "organization_id", "scopes", "is_active", "expires_at"}
+    )
+
+
+def create(*, session: Session, principal: Principal, data: dict | ApiKeyCreate) -> CreatedKey:
+    """Create a key; the returned `key` is the only time the secret exists outside the caller's hands."""
+    principal.require(Permission.manage_api_keys)
+    new = validate(ApiKeyCreate, data)
+    _check_binding(session, new)
+    key = generate_key()
+    row = ApiKey(
+        name=new.name,
+        key_hash=hash_key(key),
+        key_prefix=display_prefix(key),
+        simulation_id=new.simulation_id,
+        organization_id=new.organization_id,
+        scopes=list(new.scopes),
+        expires_at=utcnow() + timedelta(days=new.expires_days) if new.expires_days else None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session=session,
+        principal=principal,
+        action="api_key.create",
+        entity_type="api_key",
+        entity_id=row.id,
+        organization_id=row.organization_id,
+        after=_snapshot(row),
+    )
+    return CreatedKey(api_key=row, key=key)
+
+
+@dataclass
+class ApiKeyRow:
+    """A key as the list shows it (never its hash)."""
+
+    id: uuid.UUID
+    name: str
+    key_prefix: str
+    simulation_id: uuid.UUID | None
+    simulation_title: str | None
+    organization_id: uuid.UUID | None
+    organization_name: str | None
+    scopes: list[str]
+    status: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+SORTABLE = {
+    "name": ApiKey.name,
+    "key_prefix": ApiKey.key_prefix,
+    "created_at": ApiKey.created_at,
+    "last_used_at": ApiKey.last_used_at,
+    "expires_at": ApiKey.expires_at,
+}
+
+
+def list_(
+    *,
+    session: Session,
+    principal: Principal,
+    search: str | None = None,
+    include_inactive: bool = True,
+    sort: str = "created_at",
+    descending: bool = True,
+    offset: int = 0,
+    limit: int = 25,
+) -> Page[ApiKeyRow]:
+    principal.require(Permission.manage_api_keys)
+    conditions = []
+    if search and search.strip():
+        term = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(ApiKey.name.ilike(term, escape="\\"), ApiKey.key_prefix.ilike(term, escape="\\")))
+    if not include_inactive:
+        conditions.append(ApiKey.is_active.is_(True))
+    offset, limit = clamp_paging(offset, limit)
+    column = SORTABLE.get(sort, ApiKey.created_at)
+    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    total = session.scalar(select(func.count()).select_from(ApiKey).where(*conditions)) or 0
+    rows = session.execute(
+        select(ApiKey, Simulation.title, Organization.name)
+        .outerjoin(Simulation, Simulation.id == ApiKey.simulation_id)
+        .outerjoin(Organization, Organization.id == ApiKey.organization_id)
+        .where(*conditions)
+        .order_by(order, ApiKey.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    now = utcnow()
+    return Page(
+        rows=[
+            ApiKeyRow(
+                id=k.id,
+                name=k.name,
+                key_prefix=k.key_prefix,
+                simulation_id=k.simulation_id,
+                simulation_title=sim_title,
+                organization_id=k.organization_id,
+                organization_name=org_name,
+                scopes=list(k.scopes),
+                status=status_of(k, now),
+                created_at=k.created_at,
+                last_used_at=k.last_used_at,
+                expires_at=k.expires_at,
+            )
+            for k, sim_title, org_name in rows
+        ],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+def get(*, session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    principal.require(Permission.manage_api_keys)
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound("API key not found.")
+    return row
+
+
+def revoke(*, session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key; the next request carrying it is refused (no cache stands in the way)."""
+    row = get(session=session, principal=principal, key_id=key_id)
+    if not row.is_active:
+        return row
+    before = _snapshot(row)
+    row.is_active = False
+    session.add(row)
+    session.flush()
+    audit.record(
+        session=session,
+        principal=principal,
+        action="api_key.revoke",
+        entity_type="api_key",
+        entity_id=row.id,
+        organization_id=row.organization_id,
+        before=before,
+        after=_snapshot(row),
+    )
+    return row
+
+
+def rotate(*, session: Session, principal: Principal, key_id: uuid.UUID) -> CreatedKey:
+    """A new key with the old one's name, binding, scopes and expiry; the old keeps working until revoked."""
+    old = get(session=session, principal=principal, key_id=key_id)
+    if not old.is_active:
+        raise ValidationFailed("A revoked key cannot be rotated: create a new key instead.")
+    key = generate_key()
+    now = utcnow()
+    row = ApiKey(
+        name=old.name,
+        key_hash=hash_key(key),
+        key_prefix=display_prefix(key),
+        simulation_id=old.simulation_id,
+        organization_id=old.organization_id,
+        scopes=list(old.scopes),
+        # An expired key's replacement gets a fresh lifetime as long as the old one had.
+        expires_at=(
+            old.expires_at
+            if old.expires_at is None or old.expires_at > now
+            else now + (old.expires_at - old.created_at)
+        ),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session=session,
+        principal=principal,
+        action="api_key.rotate",
+        entity_type="api_key",
+        entity_id=row.id,
+        organization_id=row.organization_id,
+        after=_snapshot(row),
+        comment=f"replaces {old.key_prefix}… ({old.id}); revoke the old key once engines use the new one",
+    )
+    return CreatedKey(api_key=row, key=key)
+
+
+_last_used_written: dict[uuid.UUID, float] = {}
+_last_used_lock = threading.Lock()
+
+
+def _due_for_last_used(key_id: uuid.UUID) -> bool:
+    now = time.monotonic()
+    with _last_used_lock:
+        if now - _last_used_written.get(key_id, -1e9) < LAST_USED_INTERVAL.total_seconds():
+            return False
+        _last_used_written[key_id] = now
+        return True
+
+
+def authenticate(*, session: Session, key: str | None) -> KeyContext:
+    """The context of a presented key, or Unauthenticated (one message for every failure).
+
+    Refuses malformed keys before touching the database; looks the key up by its SHA-256; writes
+    `last_used_at` at most once a minute.
+    """
+    if not key or not looks_valid(key):
+        raise Unauthenticated(INVALID_KEY)
+    now = utcnow()
+    row = session.execute(
+        select(
+            ApiKey.id,
+            ApiKey.name,
+            ApiKey.key_prefix,
+            ApiKey.scopes,
+            ApiKey.simulation_id,
+            ApiKey.organization_id,
+        ).where(
+            ApiKey.key_hash == hash_key(key),
+            ApiKey.is_active.is_(True),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unauthenticated(INVALID_KEY)
+    if _due_for_last_used(row.id):
+        session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == row.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_INTERVAL),
+            )
+            .values(last_used_at=now)
+        )
+    return KeyContext(
+        id=row.id,
+        name=row.name,
+        prefix=row.key_prefix,
+        scopes=frozenset(row.scopes or ()),
+        simulation_id=row.simulation_id,
+        organization_id=row.organization_id,
+    )

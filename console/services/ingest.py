@@ -1,0 +1,493 @@
+"""What game engines do through the engine API: start sessions, report events, read results back.
+
+Every call carries the caller's `KeyContext`: a key bound to a simulation or an organization
+reaches nothing outside it (PermissionDenied, nothing written).
+
+Events take the fast path: one ``INSERT … SELECT FROM unnest(…) ON CONFLICT (id) DO NOTHING`` for a
+whole batch (no ORM objects), then the ids that were not inserted are compared with what is stored —
+the same content is a duplicate (a retry), different content is a Conflict that rolls the whole batch
+back. The session row is locked (FOR UPDATE) for the batch, so batches of one session are applied one
+after another and a completion cannot race another batch.
+
+Decisions written down here, where DESIGN.md is silent:
+- Modules an engine may use: published modules of published simulations; a key bound to a
+  simulation also reaches that simulation's modules while it is staged, so studios can test builds.
+  Archived modules are never playable.
+- A key bound to an organization only knows that organization's people: any other player is an
+  unknown player (422), so emails cannot be probed across tenants.
+- `started_at`: the engine's when given. When absent it is the server's clock at creation, and the
+  duration is measured from the earlier of that and the first event's timestamp (the contract's "first
+  event's timestamp" for engines whose clock is behind ours; no extra column is needed).
+- Scores: each dimension starts at the middle of its range, decision impacts move it (clamped), a
+  score_update or the completion's `scores` set absolute values. Final = the value after the last event.
+- The percentile counts the completed sessions of the module (this one included) that scored lower.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlmodel import Session
+
+from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from console.services import scoring
+from console.services.api_keys import KeyContext
+from models import Module, PlaySession, Simulation, SimulationAssignment, User
+from models.enums import AssignmentStatus, ModuleStatus, Platform, SessionStatus, SimulationStatus
+
+OUT_OF_REACH = "This API key cannot reach that record."
+
+
+@dataclass(frozen=True)
+class PlayerRef:
+    user_id: uuid.UUID | None = None
+    clerk_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    module_id: uuid.UUID
+    player: PlayerRef
+    external_session_id: str | None = None
+    platform: Platform | None = None
+    launch_url: str | None = None
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """One validated event; `data` is already in its canonical JSON-ready form."""
+
+    id: uuid.UUID
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    accepted: int
+    duplicates: int
+    session_status: SessionStatus
+    completed_now: bool
+    session_id: uuid.UUID
+
+
+# ---------------------------------------------------------------------------------------------- reach
+
+
+def _module_reachable(key: KeyContext, module: Module, simulation: Simulation) -> bool:
+    """Whether the key may use this module at all (bound keys reach only their own simulation)."""
+    return key.simulation_id is None or key.simulation_id == simulation.id
+
+
+def _module_playable(key: KeyContext, module: Module, simulation: Simulation) -> bool:
+    if module.status == ModuleStatus.archived or simulation.status == SimulationStatus.archived:
+        return False
+    if simulation.status == SimulationStatus.published and module.status == ModuleStatus.published:
+        return True
+    # Staged builds (and a published simulation's unpublished modules): only for keys bound to this
+    # simulation, so studios can test a build before players see it.
+    return key.simulation_id == simulation.id and simulation.status in (
+        SimulationStatus.staged,
+        SimulationStatus.published,
+    )
+
+
+def _load_module(session: Session, key: KeyContext, module_id: uuid.UUID) -> tuple[Module, Simulation]:
+    row = session.execute(
+        select(Module, Simulation).join(Simulation, Simulation.id == Module.simulation_id).where(Module.id == module_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Module not found.")
+    module, simulation = row
+    if not _module_reachable(key, module, simulation):
+        raise PermissionDenied(OUT_OF_REACH)
+    if not _module_playable(key, module, simulation):
+        raise NotFound("Module not found.")
+    return module, simulation
+
+
+def _check_session_reach(key: KeyContext, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
+    if key.simulation_id is not None and key.simulation_id != simulation_id:
+        raise PermissionDenied(OUT_OF_REACH)
+    if key.organization_id is not None and key.organization_id != organization_id:
+        raise PermissionDenied(OUT_OF_REACH)
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+
+def _find_player(session: Session, key: KeyContext, player: PlayerRef) -> User:
+    query = select(User)
+    if player.user_id is not None:
+        query = query.where(User.id == player.user_id)
+    elif player.clerk_id is not None:
+        query = query.where(User.clerk_id == player.clerk_id)
+    elif player.email is not None:
+        query = query.where(func.lower(User.email) == player.email.strip().lower())
+    else:
+        raise ValidationFailed("Name the player.", details={"player": "give user_id, clerk_id or email"})
+    if key.organization_id is not None:
+        query = query.where(User.organization_id == key.organization_id)
+    users = session.scalars(query.limit(2)).all()
+    if len(users) != 1:
+        raise ValidationFailed("Unknown player.", details={"player": "no such player"})
+    return users[0]
+
+
+def start_session(*, session: Session, key: KeyContext, data: SessionStart) -> tuple[PlaySession, bool]:
+    """Start a play session, or return the one already started with this external_session_id.
+
+    Returns (session, created).
+    """
+    module, simulation = _load_module(session, key, data.module_id)
+    player = _find_player(session, key, data.player)
+    if data.external_session_id is not None:
+        existing = _existing_by_external_id(session, key, data.external_session_id)
+        if existing is not None:
+            _same_start_or_conflict(existing, module, player)
+            return existing, False
+    values = {
+        "id": uuid.uuid4(),
+        "user_id": player.id,
+        "module_id": module.id,
+        "organization_id": player.organization_id,
+        "external_session_id": data.external_session_id,
+        "platform": (data.platform or module.platform),
+        "launch_url": data.launch_url or module.launch_url,
+        "status": SessionStatus.in_progress,
+    }
+    if data.started_at is not None:
+        values["started_at"] = data.started_at
+    from sqlalchemy.dialects.postgresql import insert
+
+    statement = insert(PlaySession).values(**values)
+    if data.external_session_id is not None:
+        # Two engines racing to start the same session: one insert wins, the other reads it.
+        statement = statement.on_conflict_do_nothing(index_elements=[PlaySession.external_session_id])
+    inserted = session.execute(statement.returning(PlaySession.id)).scalar_one_or_none()
+    if inserted is None:
+        existing = _existing_by_external_id(session, key, data.external_session_id)
+        assert existing is not None
+        _same_start_or_conflict(existing, module, player)
+        return existing, False
+    session.execute(
+        update(SimulationAssignment)
+        .where(
+            SimulationAssignment.assigned_to_user_id == player.id,
+            SimulationAssignment.simulation_id == simulation.id,
+            SimulationAssignment.status == AssignmentStatus.assigned,
+        )
+        .values(status=AssignmentStatus.in_progress)
+    )
+    created = session.get(PlaySession, inserted)
+    return created, True
+
+
+def _existing_by_external_id(session: Session, key: KeyContext, external_id: str) -> PlaySession | None:
+    row = session.execute(
+        select(PlaySession, Module.simulation_id)
+        .join(Module, Module.id == PlaySession.module_id)
+        .where(PlaySession.external_session_id == external_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    existing, simulation_id = row
+    _check_session_reach(key, simulation_id=simulation_id, organization_id=existing.organization_id)
+    return existing
+
+
+def _same_start_or_conflict(existing: PlaySession, module: Module, player: User) -> None:
+    if existing.module_id != module.id or existing.user_id != player.id:
+        raise Conflict(
+            "This external_session_id is already used by another module or player.",
+            details={"external_session_id": "already in use"},
+        )
+
+
+def get_session(*, session: Session, key: KeyContext, session_id: uuid.UUID) -> PlaySession:
+    row = session.execute(
+        select(PlaySession, Module.simulation_id)
+        .join(Module, Module.id == PlaySession.module_id)
+        .where(PlaySession.id == session_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Session not found.")
+    play, simulation_id = row
+    _check_session_reach(key, simulation_id=simulation_id, organization_id=play.organization_id)
+    return play
+
+
+@dataclass(frozen=True)
+class ModuleConfig:
+    module: Module
+    simulation: Simulation
+    scoring: scoring.ScoringConfig | None
+
+
+def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> ModuleConfig:
+    module, simulation = _load_module(session, key, module_id)
+    config = None
+    if simulation.scoring_config:
+        try:
+            config = scoring.parse_config(simulation.scoring_config)
+        except ValidationFailed:
+            config = None
+    return ModuleConfig(module=module, simulation=simulation, scoring=config)
+
+
+# -------------------------------------------------------------------------------------------- events
+
+_INSERT_EVENTS = text(
+    """
+    INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
+    SELECT t.id, :session_id, CAST(t.type AS event_type), CAST(t.data AS jsonb), t.ts, now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:datas AS text[]), CAST(:tss AS timestamptz[]))
+         AS t(id, type, data, ts)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+    """
+)
+_STORED_EVENTS = text(
+    "SELECT id, session_id, CAST(event_type AS text) AS type, event_data, timestamp "
+    "FROM game_events WHERE id = ANY(CAST(:ids AS uuid[]))"
+)
+
+
+def _lock_session(
+    session: Session, key: KeyContext, session_id: uuid.UUID | None, external_session_id: str | None
+) -> tuple[PlaySession, uuid.UUID]:
+    condition = (
+        PlaySession.id == session_id
+        if session_id is not None
+        else PlaySession.external_session_id == external_session_id
+    )
+    row = session.execute(
+        select(PlaySession, Module.simulation_id)
+        .join(Module, Module.id == PlaySession.module_id)
+        .where(condition)
+        .with_for_update(of=PlaySession)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Session not found.")
+    play, simulation_id = row
+    _check_session_reach(key, simulation_id=simulation_id, organization_id=play.organization_id)
+    return play, simulation_id
+
+
+def _differing(
+    session: Session, play_id: uuid.UUID, events: Sequence[IncomingEvent], ids: list[uuid.UUID]
+) -> tuple[list[str], int]:
+    """Compare already-stored events with the incoming ones: (ids that differ, how many are stored)."""
+    if not ids:
+        return [], 0
+    by_id = {e.id: e for e in events}
+    stored = session.execute(_STORED_EVENTS, {"ids": ids}).all()
+    differing = []
+    for row in stored:
+        incoming = by_id[row.id]
+        same = (
+            row.session_id == play_id
+            and row.type == incoming.type
+            and row.timestamp == incoming.timestamp
+            and row.event_data == incoming.data
+        )
+        if not same:
+            differing.append(str(row.id))
+    return differing, len(stored)
+
+
+def record_events(
+    *,
+    session: Session,
+    key: KeyContext,
+    events: Sequence[IncomingEvent],
+    session_id: uuid.UUID | None = None,
+    external_session_id: str | None = None,
+    max_data_bytes: int = 32 * 1024,
+) -> BatchResult:
+    """Store a batch of events, all or nothing; retried events count as duplicates, never as rows."""
+    if (session_id is None) == (external_session_id is None):
+        raise ValidationFailed("Name the session.", details={"session_id": "give session_id or external_session_id"})
+    if not events:
+        raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
+    ids = [e.id for e in events]
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
+    payloads = []
+    for index, event in enumerate(events):
+        payload = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        if len(payload.encode()) > max_data_bytes:
+            raise ValidationFailed(
+                "An event's data is too large.", details={f"events.{index}.data": f"larger than {max_data_bytes} bytes"}
+            )
+        payloads.append(payload)
+
+    play, simulation_id = _lock_session(session, key, session_id, external_session_id)
+
+    if play.status != SessionStatus.in_progress:
+        differing, stored = _differing(session, play.id, events, ids)
+        if differing:
+            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+        if stored == len(events):
+            return BatchResult(0, len(events), play.status, False, play.id)
+        raise Conflict(f"The session is {play.status.value}: it takes no more events.", details={"status": play.status})
+
+    order = sorted(range(len(events)), key=lambda i: events[i].id)  # one lock order across batches
+    inserted = set(
+        session.execute(
+            _INSERT_EVENTS,
+            {
+                "session_id": play.id,
+                "ids": [events[i].id for i in order],
+                "types": [events[i].type for i in order],
+                "datas": [payloads[i] for i in order],
+                "tss": [events[i].timestamp for i in order],
+            },
+        ).scalars()
+    )
+    not_inserted = [i for i in ids if i not in inserted]
+    differing, _ = _differing(session, play.id, events, not_inserted)
+    if differing:
+        # Raising rolls the whole batch back: the stored rows stay as they were.
+        raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+
+    completions = [e for e in events if e.type == "completion" and e.id in inserted]
+    completed_now = False
+    if completions:
+        completion = min(completions, key=lambda e: e.timestamp)
+        complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
+        completed_now = True
+    return BatchResult(len(inserted), len(not_inserted), play.status, completed_now, play.id)
+
+
+# ---------------------------------------------------------------------------------------- completion
+
+
+def dimension_values(config: scoring.ScoringConfig, events: Sequence[tuple[str, dict]]) -> dict[str, float]:
+    """Each dimension's value after a session's events (in time order); see the module docstring."""
+    bounds = {d.key: (d.min, d.max) for d in config.dimensions}
+    values = {d.key: (d.min + d.max) / 2 for d in config.dimensions}
+    for event_type, data in events:
+        if event_type == "decision":
+            for dim, delta in (data.get("impacts") or {}).items():
+                if dim in bounds:
+                    low, high = bounds[dim]
+                    values[dim] = min(max(values[dim] + float(delta), low), high)
+        elif event_type in ("score_update", "completion"):
+            for dim, value in (data.get("scores") or {}).items():
+                if dim in bounds:
+                    values[dim] = float(value)
+    return values
+
+
+def complete_session(
+    *, session: Session, play: PlaySession, simulation_id: uuid.UUID, completed_at: datetime
+) -> PlaySession:
+    """Close a session: completed_at, duration on the engine's clock, final scores, assignment progress."""
+    rows = session.execute(
+        text(
+            "SELECT CAST(event_type AS text) AS type, event_data, timestamp FROM game_events "
+            "WHERE session_id = :sid ORDER BY timestamp, received_at"
+        ),
+        {"sid": play.id},
+    ).all()
+    simulation = session.get(Simulation, simulation_id)
+    final_scores: dict[str, float] | None = None
+    if simulation is not None and simulation.scoring_config:
+        try:
+            config = scoring.parse_config(simulation.scoring_config)
+        except ValidationFailed:
+            config = None
+        if config is not None:
+            values = dimension_values(config, [(r.type, r.event_data) for r in rows])
+            final_scores = scoring.compute_final_scores(config, values)
+            below, others = session.execute(
+                select(
+                    func.count().filter(PlaySession.final_scores["total"].as_float() < final_scores["total"]),
+                    func.count(),
+                ).where(
+                    PlaySession.module_id == play.module_id,
+                    PlaySession.status == SessionStatus.completed,
+                    PlaySession.id != play.id,
+                )
+            ).one()
+            final_scores["percentile"] = round(100 * below / (others + 1))
+    started = play.started_at
+    if rows and rows[0].timestamp < started:
+        started = rows[0].timestamp
+    play.status = SessionStatus.completed
+    play.completed_at = completed_at
+    play.total_duration_seconds = max(0, int((completed_at - started).total_seconds()))
+    play.final_scores = final_scores
+    session.add(play)
+    session.flush()
+    _advance_assignment(session, user_id=play.user_id, simulation_id=simulation_id)
+    return play
+
+
+def _advance_assignment(session: Session, *, user_id: uuid.UUID, simulation_id: uuid.UUID) -> None:
+    """Completed when every (non-archived) module of the simulation has a completed session."""
+    module_ids = set(
+        session.scalars(
+            select(Module.id).where(Module.simulation_id == simulation_id, Module.status != ModuleStatus.archived)
+        )
+    )
+    done = set(
+        session.scalars(
+            select(PlaySession.module_id)
+            .where(
+                PlaySession.user_id == user_id,
+                PlaySession.status == SessionStatus.completed,
+                PlaySession.module_id.in_(module_ids),
+            )
+            .distinct()
+        )
+    )
+    if module_ids - done:
+        return
+    session.execute(
+        update(SimulationAssignment)
+        .where(
+            SimulationAssignment.assigned_to_user_id == user_id,
+            SimulationAssignment.simulation_id == simulation_id,
+            SimulationAssignment.status != AssignmentStatus.completed,
+        )
+        .values(status=AssignmentStatus.completed)
+    )
+
+
+def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uuid.UUID]:
+    """Completed sessions whose debrief was never written (a lost background job): for the sweep."""
+    return list(
+        session.scalars(
+            select(PlaySession.id)
+            .where(PlaySession.status == SessionStatus.completed, PlaySession.debrief_generated_at.is_(None))
+            .order_by(PlaySession.completed_at)
+            .limit(limit)
+        )
+    )
+
+
+__all__ = [
+    "BatchResult",
+    "IncomingEvent",
+    "ModuleConfig",
+    "PlayerRef",
+    "SessionStart",
+    "complete_session",
+    "dimension_values",
+    "get_module",
+    "get_session",
+    "record_events",
+    "sessions_awaiting_debrief",
+    "start_session",
+]

@@ -1,0 +1,167 @@
+"""Keys, scopes and bindings (a matrix), and the request guards: 401, 403, 413, 415, 422, 429."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.api.conftest import build_app, event, post_events, start
+
+
+def _error(response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"} and {"code", "message", "details"} <= set(body["error"])
+    return body["error"]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer nope", "Basic abc", "bearer sk_sim_short"])
+def test_missing_or_malformed_key_is_401(client, world, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.get(f"/api/v1/modules/{world.module.id}", headers=headers)
+    assert response.status_code == 401
+    assert _error(response)["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("name", ["revoked", "expired"])
+def test_revoked_and_expired_keys_are_401_with_the_same_message(client, world, name):
+    bad = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth(name))
+    unknown = client.get(f"/api/v1/modules/{world.module.id}", headers={"Authorization": "Bearer sk_sim_x"})
+    assert bad.status_code == unknown.status_code == 401
+    assert _error(bad)["message"] == _error(unknown)["message"]
+
+
+def test_key_in_the_url_is_never_accepted(client, world):
+    key = world.keys["rw"]
+    for url in (f"/api/v1/modules/{world.module.id}?api_key={key}", f"/api/v1/modules/{world.module.id}?token={key}"):
+        assert client.get(url).status_code == 401
+
+
+def test_key_refusals_log_only_the_prefix(client, world, caplog):
+    caplog.set_level("INFO", logger="simvado.api")
+    key = world.keys["revoked"]
+    client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth("revoked"))
+    assert key[:15] in caplog.text and key not in caplog.text
+
+
+# (key, route) → status. "sim" is bound to world.sim, "other_sim" to another simulation,
+# "org" to the player's organization, "other_org" to another one.
+MATRIX = [
+    ("rw", "start", 201),
+    ("write", "start", 201),
+    ("read", "start", 403),
+    ("sim", "start", 201),
+    ("other_sim", "start", 403),
+    ("org", "start", 201),
+    ("other_org", "start", 422),  # the player is unknown to that organization's key
+    ("rw", "get_module", 200),
+    ("read", "get_module", 200),
+    ("write", "get_module", 403),
+    ("sim", "get_module", 200),
+    ("other_sim", "get_module", 403),
+    ("rw", "get_session", 200),
+    ("read", "get_session", 200),
+    ("write", "get_session", 403),
+    ("sim", "get_session", 200),
+    ("other_sim", "get_session", 403),
+    ("org", "get_session", 200),
+    ("other_org", "get_session", 403),
+    ("rw", "events", 200),
+    ("write", "events", 200),
+    ("read", "events", 403),
+    ("sim", "events", 200),
+    ("other_sim", "events", 403),
+    ("org", "events", 200),
+    ("other_org", "events", 403),
+]
+
+
+@pytest.mark.parametrize(("key", "route", "status"), MATRIX)
+def test_key_scope_matrix(client, world, key, route, status):
+    if route == "start":
+        response = start(client, world, key=key)
+    elif route == "get_module":
+        response = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth(key))
+    else:
+        session_id = start(client, world).json()["id"]
+        if route == "get_session":
+            response = client.get(f"/api/v1/sessions/{session_id}", headers=world.auth(key))
+        else:
+            response = post_events(client, world, session_id, [event()], key=key)
+            if status != 200:
+                count = client.get(f"/api/v1/sessions/{session_id}", headers=world.auth("rw"))
+                assert count.status_code == 200
+    assert response.status_code == status, response.text
+    if status >= 400:
+        _error(response)
+
+
+def test_out_of_scope_event_post_writes_no_row(client, world, session):
+    from sqlalchemy import func, select
+
+    from models import GameEvent
+
+    session_id = start(client, world).json()["id"]
+    response = post_events(client, world, session_id, [event(), event("milestone")], key="other_sim")
+    assert response.status_code == 403
+    assert session.scalar(select(func.count()).select_from(GameEvent)) == 0
+
+
+def test_wrong_content_type_is_415(client, world):
+    body = json.dumps({"session_id": str(uuid.uuid4()), "events": [event()]})
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {**world.auth(), **({"Content-Type": content_type} if content_type else {})}
+        response = client.post("/api/v1/events", content=body, headers=headers)
+        assert response.status_code == 415
+        assert _error(response)["code"] == "unsupported_media_type"
+
+
+def test_oversize_body_is_413_by_declared_length_and_by_stream(database_url, world):
+    with TestClient(build_app(api_max_body_bytes=2000)) as small:
+        big = json.dumps(
+            {"session_id": str(uuid.uuid4()), "events": [event(data={"x": "y" * 5000}) | {"type": "custom"}]}
+        )
+        response = small.post(
+            "/api/v1/events", content=big, headers={**world.auth(), "Content-Type": "application/json"}
+        )
+        assert response.status_code == 413 and _error(response)["code"] == "payload_too_large"
+
+        def chunks():  # no Content-Length: the stream itself is capped
+            for _ in range(10):
+                yield b" " * 500
+            yield big.encode()
+
+        streamed = small.post(
+            "/api/v1/events", content=chunks(), headers={**world.auth(), "Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413
+
+
+def test_one_events_data_over_the_limit_is_422(client, world):
+    session_id = start(client, world).json()["id"]
+    huge = event("custom", data={"blob": "x" * (33 * 1024)})
+    response = post_events(client, world, session_id, [event(), huge])
+    assert response.status_code == 422
+    assert "events.1.data" in _error(response)["details"]
+
+
+def test_rate_limit_is_per_key_with_retry_after(database_url, world):
+    with TestClient(build_app(api_rate_limit="3/minute")) as limited:
+        url = f"/api/v1/modules/{world.module.id}"
+        statuses = [limited.get(url, headers=world.auth("rw")).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        response = limited.get(url, headers=world.auth("rw"))
+        assert response.status_code == 429
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+        assert _error(response)["code"] == "rate_limited"
+        # Another key is unaffected.
+        assert limited.get(url, headers=world.auth("read")).status_code == 200
+
+
+def test_api_responses_carry_no_cookie_and_no_store(client, world):
+    response = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth())
+    assert "set-cookie" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
