@@ -41,6 +41,10 @@ def pg_server() -> Iterator:
     os.environ["SIMVADO_DATA_DIR"] = str(root / "data")
     os.environ.setdefault("SIMVADO_LOGIN_FAILURE_DELAY_SECONDS", "0")
     server = pgserver.get_server(root / "pg", cleanup_mode="stop")
+    # Durability is not under test here (the crash test runs its own server): skip disk flushes.
+    for setting in ("fsync = off", "full_page_writes = off", "synchronous_commit = off"):
+        _admin(server, f"ALTER SYSTEM SET {setting}")
+    _admin(server, "SELECT pg_reload_conf()")
     _admin(server, f"CREATE DATABASE {TEMPLATE}")
     migrate.upgrade(to_sqlalchemy_url(server.get_uri(TEMPLATE)))
     yield server
