@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from console import demo
 from console.services import dashboard
 from console.services.accounts import principal_for_user
-from models import GameEvent, Organization, PlaySession, SimulationAssignment, User
-from models.enums import AssignmentStatus, SessionStatus, UserRole
+from models import AuditLogEntry, GameEvent, Organization, PlaySession, Simulation, SimulationAssignment, User
+from models.enums import AssignmentStatus, SessionStatus, SimulationStatus, UserRole
 
 
 def test_demo_data_is_deterministic_and_large_enough(session):
@@ -20,6 +20,12 @@ def test_demo_data_is_deterministic_and_large_enough(session):
     assert AssignmentStatus.overdue in statuses and AssignmentStatus.completed in statuses
     completed = session.scalars(select(PlaySession).where(PlaySession.status == SessionStatus.completed)).all()
     assert all({"total", "percentile"} <= set(ps.final_scores) for ps in completed)
+    published = session.scalars(select(Simulation).where(Simulation.status == SimulationStatus.published)).all()
+    for sim in published:  # each published simulation carries its review trail
+        actions = session.scalars(select(AuditLogEntry.action).where(AuditLogEntry.entity_id == str(sim.id))).all()
+        assert sorted(actions) == sorted(
+            ["simulation.create", "simulation.submit", "simulation.stage", "simulation.publish"]
+        )
     first_counts = result.counts
     emails = session.scalars(select(User.email).order_by(User.email)).all()
     session.rollback()
