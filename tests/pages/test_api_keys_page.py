@@ -126,24 +126,3 @@ def _system():
     from console.auth import system_principal
 
     return system_principal("test")
-
-
-def _system():
-    from console.auth import system_principal
-
-    return system_principal("test")
-
-
-async def test_engine_api_is_mounted_on_the_root_without_cookies(user: User, people):
-    with db.transaction() as session:
-        created = api_keys.create(session=session, principal=_system(), data={"name": "k", "scopes": ["game:read"]})
-    response = await user.http_client.get(
-        f"/api/v1/sessions/{people['sim'].id}", headers={"Authorization": f"Bearer {created.key}"}
-    )
-    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
-    assert "set-cookie" not in response.headers
-    spec = await user.http_client.get("/api/v1/openapi.json")
-    assert spec.status_code == 200 and "set-cookie" not in spec.headers
-    # No login redirect for the API: a missing key is a JSON 401, not a trip to /login.
-    anonymous = await user.http_client.get(f"/api/v1/modules/{people['sim'].id}", follow_redirects=False)
-    assert anonymous.status_code == 401
