@@ -130,6 +130,9 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): invalid input, our 422.
+            return error_response(422, "validation_failed", "The body is not valid JSON.", {"body": "not valid JSON"})
         return error_response(
             exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers
         )

@@ -393,3 +393,16 @@ def authenticate(*, session: Session, key: str | None) -> KeyContext:
         simulation_id=row.simulation_id,
         organization_id=row.organization_id,
     )
+
+
+def binding_options(*, session: Session, principal: Principal, limit: int = 500) -> dict[str, dict[str, str]]:
+    """Simulations and organizations a key can be bound to, as {id: label}, for the create form."""
+    principal.require(Permission.manage_api_keys)
+    sims = session.execute(
+        select(Simulation.id, Simulation.title, Simulation.status).order_by(Simulation.title).limit(limit)
+    ).all()
+    orgs = session.execute(select(Organization.id, Organization.name).order_by(Organization.name).limit(limit)).all()
+    return {
+        "simulations": {str(i): f"{title} ({status.value})" for i, title, status in sims},
+        "organizations": {str(i): name for i, name in orgs},
+    }

@@ -39,6 +39,7 @@ from console.errors import Conflict, NotFound, PermissionDenied, ValidationFaile
 from console.services import scoring
 from console.services.api_keys import KeyContext
 from models import Module, PlaySession, Simulation, SimulationAssignment, User
+from models.base import utcnow
 from models.enums import AssignmentStatus, ModuleStatus, Platform, SessionStatus, SimulationStatus
 
 OUT_OF_REACH = "This API key cannot reach that record."
@@ -164,9 +165,8 @@ def start_session(*, session: Session, key: KeyContext, data: SessionStart) -> t
         "platform": (data.platform or module.platform),
         "launch_url": data.launch_url or module.launch_url,
         "status": SessionStatus.in_progress,
+        "started_at": data.started_at or utcnow(),
     }
-    if data.started_at is not None:
-        values["started_at"] = data.started_at
     from sqlalchemy.dialects.postgresql import insert
 
     statement = insert(PlaySession).values(**values)

@@ -1,0 +1,236 @@
+"""POST /events: per-type validation, all-or-nothing, dedupe and conflicts, completion, scoring, debrief."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from console import db
+from models import GameEvent, PlaySession, SimulationAssignment
+from models.enums import AssignmentStatus, SessionStatus
+from tests.api.conftest import build_app, event, post_events, start
+
+
+def _count(session, session_id=None) -> int:
+    query = select(func.count()).select_from(GameEvent)
+    if session_id:
+        query = query.where(GameEvent.session_id == uuid.UUID(session_id))
+    return session.scalar(query)
+
+
+@pytest.fixture
+def sid(client, world) -> str:
+    return start(client, world).json()["id"]
+
+
+def test_batch_is_stored_and_counted(client, world, sid, session):
+    events = [event(), event("milestone"), event("score_update"), event("custom")]
+    response = post_events(client, world, sid, events)
+    assert response.status_code == 200
+    assert response.json() == {"accepted": 4, "duplicates": 0, "session_id": sid, "session_status": "in_progress"}
+    stored = session.get(GameEvent, uuid.UUID(events[0]["id"]))
+    assert stored.event_data == {"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 10.0}}
+    assert stored.received_at is not None
+
+
+def test_by_external_session_id(client, world):
+    start(client, world, external="ue-ext-1")
+    response = client.post(
+        "/api/v1/events", json={"external_session_id": "ue-ext-1", "events": [event()]}, headers=world.auth()
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+
+
+def test_retrying_a_batch_leaves_one_copy(client, world, sid, session):
+    events = [event(at=i) for i in range(1, 6)]
+    assert post_events(client, world, sid, events).json()["accepted"] == 5
+    for _ in range(3):
+        again = post_events(client, world, sid, events)
+        assert again.status_code == 200
+        assert again.json()["accepted"] == 0 and again.json()["duplicates"] == 5
+    # A batch that overlaps: the known events are duplicates, the new one is accepted.
+    mixed = post_events(client, world, sid, [*events[:2], event(at=9)])
+    assert mixed.json() == {"accepted": 1, "duplicates": 2, "session_id": sid, "session_status": "in_progress"}
+    assert _count(session, sid) == 6
+
+
+def test_same_id_different_content_is_409_and_the_row_is_unchanged(client, world, sid, session):
+    original = event(data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 5}})
+    post_events(client, world, sid, [original])
+    changed = {**original, "data": {"decision_id": "d1", "choice_id": "c2", "impacts": {"financial": 5}}}
+    fresh = event(at=99)
+    response = post_events(client, world, sid, [fresh, changed])
+    assert response.status_code == 409
+    assert response.json()["error"]["details"]["ids"] == [original["id"]]
+    assert session.get(GameEvent, uuid.UUID(original["id"])).event_data["choice_id"] == "c1"
+    assert session.get(GameEvent, uuid.UUID(fresh["id"])) is None  # all or nothing
+    # The same id in another session is a conflict too.
+    other = start(client, world).json()["id"]
+    assert post_events(client, world, other, [original]).status_code == 409
+
+
+def test_one_invalid_event_refuses_the_whole_batch(client, world, sid, session):
+    bad = event(data={"decision_id": "d1"})  # no choice_id
+    response = post_events(client, world, sid, [event(), event("milestone"), bad])
+    assert response.status_code == 422
+    assert "events.2.decision.data.choice_id" in response.json()["error"]["details"]
+    assert _count(session, sid) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "teleport", "data": {}},
+        {"type": "decision", "data": {"decision_id": "d", "choice_id": "c", "impacts": {"financial": "lots"}}},
+        {"type": "decision", "data": {"decision_id": "d", "choice_id": "c", "mood": "happy"}},
+        {"type": "milestone", "data": {}},
+        {"type": "score_update", "data": {"scores": {}}},
+        {"type": "completion", "data": {"scores": {"financial": "high"}}},
+        {"type": "custom", "data": ["not", "an", "object"]},
+        {"timestamp": "2026-11-25T10:00:00"},
+        {"id": "not-a-uuid"},
+        {"received_at": "2026-11-25T10:00:00Z"},
+        {"organization_id": str(uuid.uuid4())},
+    ],
+)
+def test_per_type_validation(client, world, sid, bad):
+    response = post_events(client, world, sid, [{**event(), **bad}])
+    assert response.status_code == 422, response.text
+
+
+def test_batch_shape(client, world, sid):
+    assert post_events(client, world, sid, []).status_code == 422
+    assert post_events(client, world, sid, [event(at=i % 50) for i in range(1001)]).status_code == 422
+    assert post_events(client, world, sid, [event(at=i % 50) for i in range(1000)]).status_code == 200
+    twice = event()
+    response = post_events(client, world, sid, [twice, twice])
+    assert response.status_code == 422 and "twice" in response.text
+    both = client.post(
+        "/api/v1/events",
+        json={"session_id": sid, "external_session_id": "x", "events": [event()]},
+        headers=world.auth(),
+    )
+    assert both.status_code == 422
+    unknown = post_events(client, world, str(uuid.uuid4()), [event()])
+    assert unknown.status_code == 404
+
+
+def test_completion_completes_scores_and_debriefs(client, world, sid, session):
+    events = [
+        event(
+            at=30,
+            data={
+                "decision_id": "d1",
+                "choice_id": "c1",
+                "label": "Call the board",
+                "time_to_decide_ms": 4000,
+                "impacts": {"financial": 20, "reputational": -10},
+            },
+        ),
+        event("milestone", at=60),
+        event(
+            at=90,
+            data={
+                "decision_id": "d2",
+                "choice_id": "c3",
+                "label": "Go public",
+                "time_to_decide_ms": 30000,
+                "impacts": {"reputational": 25},
+            },
+        ),
+        event("completion", at=600, data={"outcome": "deal closed"}),
+    ]
+    response = post_events(client, world, sid, events)
+    assert response.status_code == 200 and response.json()["session_status"] == "completed"
+    body = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()
+    assert body["status"] == "completed"
+    assert body["completed_at"].startswith("2026-11-25T10:10:00")
+    assert body["total_duration_seconds"] == 600
+    # Each dimension starts mid-range (50): financial 70, reputational 65; total = 0.6*70 + 0.4*65.
+    assert body["final_scores"] == {"financial": 70.0, "reputational": 65.0, "total": 68.0, "percentile": 0}
+    debrief = body["debrief_text"]
+    assert body["debrief_generated_at"] is not None
+    assert "passed" in debrief and "68" in debrief and "deal closed" in debrief
+    assert "Call the board" in debrief and "Go public" in debrief
+    assert "What to work on: Reputational" in debrief
+    assert "4 s to decide" in debrief
+    assert session.get(SimulationAssignment, world.assignment_id).status == AssignmentStatus.in_progress
+
+
+def test_last_score_update_and_completion_scores_win(client, world, sid):
+    events = [
+        event(at=10, data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 40}}),
+        event("score_update", at=20, data={"scores": {"financial": 30, "reputational": 80}}),
+        event("completion", at=30, data={"scores": {"financial": 40}}),
+    ]
+    post_events(client, world, sid, events)
+    scores = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()["final_scores"]
+    assert scores["financial"] == 40 and scores["reputational"] == 80 and scores["total"] == 56
+
+
+def test_percentile_among_completed_sessions_of_the_module(client, world):
+    totals = []
+    for financial in (0, 20, 40):
+        sid = start(client, world).json()["id"]
+        post_events(client, world, sid, [event("completion", data={"scores": {"financial": financial * 2 + 10}})])
+        totals.append(client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()["final_scores"])
+    assert [t["percentile"] for t in totals] == [0, 50, 67]
+
+
+def test_completed_session_refuses_new_events_but_accepts_retries(client, world, sid, session):
+    batch = [event(), event("completion", at=120)]
+    assert post_events(client, world, sid, batch).status_code == 200
+    retry = post_events(client, world, sid, batch)
+    assert retry.status_code == 200 and retry.json()["duplicates"] == 2
+    late = post_events(client, world, sid, [event(at=200)])
+    assert late.status_code == 409 and late.json()["error"]["code"] == "conflict"
+    assert _count(session, sid) == 2
+    with db.transaction() as s:
+        other = s.get(PlaySession, uuid.UUID(start(client, world).json()["id"]))
+        other.status = SessionStatus.abandoned
+        abandoned = str(other.id)
+    assert post_events(client, world, abandoned, [event()]).status_code == 409
+
+
+def test_assignment_completes_when_every_module_is_completed(client, world, session):
+    for module in (world.module, world.module2):
+        sid = start(client, world, module=module).json()["id"]
+        post_events(client, world, sid, [event("completion")])
+        status = session.scalar(
+            select(SimulationAssignment.status).where(SimulationAssignment.id == world.assignment_id)
+        )
+        session.expire_all()
+    assert status == AssignmentStatus.completed
+
+
+async def test_twenty_clients_posting_the_same_events_leave_one_copy_each(world, database_url):
+    sids = []
+    transport = httpx.ASGITransport(app=build_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        created = await client.post(
+            "/api/v1/sessions",
+            json={"module_id": str(world.module.id), "player": {"email": world.player.email}},
+            headers=world.auth(),
+        )
+        sid = created.json()["id"]
+        sids.append(sid)
+        shared = [event(at=i) for i in range(50)]
+
+        async def one(i: int):
+            own = [event(at=100 + i)]
+            return await client.post(
+                "/api/v1/events", json={"session_id": sid, "events": shared + own}, headers=world.auth()
+            ), own
+
+        results = await asyncio.gather(*(one(i) for i in range(20)))
+    assert all(r.status_code == 200 for r, _ in results), [r.text for r, _ in results if r.status_code != 200]
+    assert sum(r.json()["accepted"] for r, _ in results) == 50 + 20
+    assert sum(r.json()["duplicates"] for r, _ in results) == 19 * 50
+    with db.read_only() as s:
+        stored = set(s.scalars(select(GameEvent.id).where(GameEvent.session_id == uuid.UUID(sid))))
+    expected = {uuid.UUID(e["id"]) for e in shared} | {uuid.UUID(own[0]["id"]) for _, own in results}
+    assert stored == expected

@@ -1,0 +1,68 @@
+"""The real server: the engine API is mounted on the console's root app, with no cookie and no login."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from console import db
+from console.auth import system_principal
+from console.services import api_keys
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(database_url, tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env.update(DATABASE_URL=database_url, SIMVADO_DATA_DIR=str(tmp_path), PYTHONPATH=os.getcwd())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("server did not start")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_engine_api_on_the_full_console_has_no_cookie_and_no_login(served):
+    with db.transaction() as session:
+        key = api_keys.create(
+            session=session, principal=system_principal("t"), data={"name": "k", "scopes": ["game:read"]}
+        ).key
+    response = httpx.get(
+        f"{served}/api/v1/sessions/00000000-0000-0000-0000-000000000000", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert "set-cookie" not in response.headers
+    anonymous = httpx.get(f"{served}/api/v1/modules/00000000-0000-0000-0000-000000000000")
+    assert anonymous.status_code == 401 and "set-cookie" not in anonymous.headers
+    docs = httpx.get(f"{served}/api/v1/docs")
+    assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
+    # The console's pages still go through login.
+    page = httpx.get(f"{served}/api-keys", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")

@@ -1,0 +1,128 @@
+"""The API keys page: create (key shown once, working), list, revoke with confirmation, rotate."""
+
+import asyncio
+
+import pytest
+from nicegui.testing import User
+from sqlalchemy import select
+
+from console import db
+from console.errors import Unauthenticated
+from console.services import api_keys
+from models import ApiKey
+from models.enums import UserRole
+from tests.factories import make_simulation, make_user
+from tests.pages.test_login_and_shell import login
+
+
+@pytest.fixture
+def people(database_url):
+    with db.transaction() as session:
+        admin = make_user(session, role=UserRole.platform_admin, name="Pat Admin")
+        org_admin = make_user(session, role=UserRole.enterprise_admin, name="Olga Org")
+        sim = make_simulation(session, title="Harbor Crisis")
+    return {"admin": admin, "org_admin": org_admin, "sim": sim}
+
+
+def _authenticates(key: str) -> bool:
+    try:
+        with db.transaction() as session:
+            api_keys.authenticate(session=session, key=key)
+        return True
+    except Unauthenticated:
+        return False
+
+
+async def _wait_for(predicate, timeout: float = 3.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met")
+
+
+async def test_create_shows_the_key_once_and_it_works(user: User, people):
+    await login(user, people["admin"].email)
+    await user.open("/api-keys")
+    await user.should_see("0 keys")
+    user.find(marker="key-new").click()
+    await user.should_see(marker="create-dialog")
+    user.find(marker="field-name").type("Unity build server")
+    user.find(marker="scope-read").click()
+    user.find(marker="create-submit").click()
+    await user.should_see(marker="key-warning")
+    await user.should_see("It is shown only once")
+    key = user.find(marker="new-key").elements.pop().value
+    assert key.startswith("sk_sim_")
+    assert _authenticates(key)
+    with db.read_only() as session:
+        row = session.scalar(select(ApiKey))
+    assert row.scopes == ["game:write", "game:read"] and row.key_prefix == key[:15]
+    await user.should_see("1 key")
+    table = user.find(marker="keys-table").elements.pop()
+    assert table.rows[0]["key_prefix"] == f"{key[:15]}…"
+    assert key not in str(table.rows)  # the list never holds the full key
+
+
+async def test_create_with_binding_and_validation(user: User, people):
+    await login(user, people["admin"].email)
+    await user.open("/api-keys")
+    user.find(marker="key-new").click()
+    await user.should_see(marker="create-dialog")
+    user.find(marker="create-submit").click()  # no name
+    await user.should_see("a name is required")
+    user.find(marker="field-name").type("Harbor only")
+    select_element = user.find(marker="field-simulation_id").elements.pop()
+    select_element.value = str(people["sim"].id)
+    user.find(marker="create-submit").click()
+    await user.should_see(marker="key-warning")
+    await user.should_see("1 key")
+    rows = user.find(marker="keys-table").elements.pop().rows
+    assert rows[0]["binding"] == "Simulation: Harbor Crisis" and rows[0]["status"] == "active"
+
+
+async def test_revoke_needs_confirmation_and_takes_effect_at_once(user: User, people):
+    with db.transaction() as session:
+        created = api_keys.create(session=session, principal=_system(), data={"name": "Old engine"})
+    await login(user, people["admin"].email)
+    await user.open("/api-keys")
+    await user.should_see("1 key")
+    row = user.find(marker="keys-table").elements.pop().rows[0]
+    user.find(marker="keys-table").trigger("revoke", row)
+    await user.should_see(marker="confirm-ok")
+    user.find(marker="confirm-cancel").click()
+    await asyncio.sleep(0.1)
+    assert _authenticates(created.key)
+    user.find(marker="keys-table").trigger("revoke", row)
+    await user.should_see(marker="confirm-ok")
+    user.find(marker="confirm-ok").click()
+    await _wait_for(lambda: not _authenticates(created.key))
+    await _wait_for(lambda: user.find(marker="keys-table").elements.pop().rows[0]["status"] == "revoked")
+
+
+async def test_rotate_shows_a_new_key_and_the_old_keeps_working(user: User, people):
+    with db.transaction() as session:
+        created = api_keys.create(session=session, principal=_system(), data={"name": "Unreal CI"})
+    await login(user, people["admin"].email)
+    await user.open("/api-keys")
+    row = user.find(marker="keys-table").elements.pop().rows[0]
+    user.find(marker="keys-table").trigger("rotate", row)
+    await user.should_see(marker="confirm-ok")
+    user.find(marker="confirm-ok").click()
+    await user.should_see(marker="key-warning")
+    new_key = user.find(marker="new-key").elements.pop().value
+    assert new_key != created.key and _authenticates(new_key) and _authenticates(created.key)
+    await user.should_see("2 keys")
+
+
+async def test_other_roles_cannot_open_the_page(user: User, people):
+    await login(user, people["org_admin"].email)
+    await user.open("/api-keys")
+    await user.should_see("There is nothing here, or you do not have access to it.")
+    await user.should_not_see("New API key")
+
+
+def _system():
+    from console.auth import system_principal
+
+    return system_principal("test")
