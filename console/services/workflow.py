@@ -217,3 +217,9 @@ def duplicate_as_draft(*, session: Session, principal: Principal, simulation_id:
         comment=f"duplicated from {source.id}",
     )
     return copy_sim
+
+
+def readiness(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> dict[str, str]:
+    """What still stands between the simulation and publishing (empty: ready)."""
+    sim = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    return publish_problems(session=session, simulation=sim)
