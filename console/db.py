@@ -82,8 +82,13 @@ def configure(url: str | None = None) -> Engine:
 
 
 def get_engine() -> Engine:
+    """The configured engine. Every entry point configures it first (the CLI before it serves).
+
+    Never configured lazily: a late call from a finished request would otherwise start an embedded
+    server of its own and quietly point the whole process at an empty database.
+    """
     if _engine is None:
-        return configure()
+        raise RuntimeError("the database is not configured: call console.db.configure() first")
     return _engine
 
 

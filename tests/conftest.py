@@ -76,6 +76,23 @@ def session(database_url) -> Iterator[Session]:  # noqa: ANN001
         s.rollback()
 
 
+@pytest.fixture
+async def user(database_url, caplog, request):  # noqa: ANN001
+    """NiceGUI's simulated user, on this test's database.
+
+    Overrides the plugin's fixture only to order it after `database_url`: the app starts on a
+    configured database and shuts down (finishing its page work) before that database is dropped.
+    """
+    from nicegui.testing.general_fixtures import get_path_to_main_file
+    from nicegui.testing.user_simulation import user_simulation
+
+    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        yield simulated
+    errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
+    if errors:
+        pytest.fail(f"There were unexpected ERROR logs: {errors[0].getMessage()}", pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _settings_cache():
     from console.config import get_settings

@@ -71,7 +71,7 @@ async def test_creator_submits_and_admin_sends_back_with_comment(user: User, stu
     await user.should_see(marker="wf-withdraw", retries=30)
     assert _sim(sim_id).status == SimulationStatus.review
 
-    await user.http_client.get("/auth/logout")
+    await user.http_client.post("/auth/logout")
     await login(user, studio_db["admin"].email)
     await user.open(f"/simulations/{sim_id}")
     (await find(user, "wf-send_back")).click()
@@ -213,7 +213,7 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(user: User,
     assert response.headers["content-disposition"].startswith("inline;")
     assert "sandbox" in response.headers["content-security-policy"]
     # Another creator cannot fetch it (not found, not forbidden), nor can anyone signed out.
-    await user.http_client.get("/auth/logout")
+    await user.http_client.post("/auth/logout")
     anonymous = await user.http_client.get(assets[0].url, follow_redirects=False)
     assert anonymous.status_code == 303
     with db.transaction() as session:
