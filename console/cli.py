@@ -43,6 +43,7 @@ def _seed_demo() -> bool:
             return False
         result = demo.seed(session)
     lines = [f"{role:24} {email:36} {password}" for role, (email, password) in result.logins.items()]
+    lines.append(f"\nEngine API key (game:write, game:read): {result.api_key}")
     path = _demo_logins_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)

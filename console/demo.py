@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from console.services import scoring
+from console.auth import system_principal
+from console.services import api_keys, scoring
 from console.services.accounts import password_hash
 from models import (
     AuditLogEntry,
@@ -187,6 +188,7 @@ STAKEHOLDERS = [
 class DemoResult:
     logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # role → (email, password)
     counts: dict[str, int] = field(default_factory=dict)
+    api_key: str = ""  # an engine API key (game:write + game:read), for trying the API at once
 
 
 def has_data(session: Session) -> bool:
@@ -493,6 +495,11 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
     session.execute(insert(PlaySession), play)
     for start in range(0, len(events), 5000):
         session.execute(insert(GameEvent), events[start : start + 5000])
+    result.api_key = api_keys.create(
+        session=session,
+        principal=system_principal("demo data"),
+        data={"name": "Demo engine (every published simulation)", "scopes": ["game:write", "game:read"]},
+    ).key
     result.counts = {
         "organizations": len(orgs),
         "users": len(users),

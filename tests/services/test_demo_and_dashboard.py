@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from console import demo
-from console.services import dashboard
+from console.services import api_keys, dashboard
 from console.services.accounts import principal_for_user
 from models import AuditLogEntry, GameEvent, Organization, PlaySession, Simulation, SimulationAssignment, User
 from models.enums import AssignmentStatus, SessionStatus, SimulationStatus, UserRole
@@ -26,6 +26,8 @@ def test_demo_data_is_deterministic_and_large_enough(session):
         assert sorted(actions) == sorted(
             ["simulation.create", "simulation.submit", "simulation.stage", "simulation.publish"]
         )
+    context = api_keys.authenticate(session=session, key=result.api_key)  # the printed key works
+    assert set(context.scopes) == {"game:write", "game:read"}
     first_counts = result.counts
     emails = session.scalars(select(User.email).order_by(User.email)).all()
     session.rollback()
