@@ -63,8 +63,10 @@ def world(database_url) -> World:
         other_module = make_module(s, other_sim)
         staged_sim = make_simulation(s, status=SimulationStatus.staged)
         staged_module = make_module(s, staged_sim)
-        player = make_user(s, role=UserRole.enterprise_participant, email=f"ana-{uuid.uuid4().hex[:6]}@acme.example")
-        outsider = make_user(s, role=UserRole.enterprise_participant)
+        player = make_user(
+            s, role=UserRole.enterprise_participant, password=None, email=f"ana-{uuid.uuid4().hex[:6]}@acme.example"
+        )
+        outsider = make_user(s, role=UserRole.enterprise_participant, password=None)
         assignment = SimulationAssignment(
             organization_id=player.organization_id, assigned_to_user_id=player.id, simulation_id=sim.id
         )
