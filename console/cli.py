@@ -80,6 +80,25 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
 
 
+@cli.command("serve-api")
+def serve_api(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8081, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (each a full copy of the engine API)."),
+) -> None:
+    """Serve the engine API alone (no console pages), for scale-out behind a load balancer."""
+    import os
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    url = _prepare_database()
+    # Workers are fresh processes: hand them the resolved database (embedded or not) explicitly.
+    os.environ["DATABASE_URL"] = url
+    typer.echo(f"Simvado engine API on http://{host}:{port}/api/v1 ({workers} worker{'s' if workers > 1 else ''})")
+    uvicorn.run("console.api.main:app", host=host, port=port, workers=workers, log_level="warning", proxy_headers=True)
+
+
 @cli.command("migrate")
 def migrate_command() -> None:
     """Migrate the database to the newest schema."""

@@ -24,11 +24,20 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(database_url, tmp_path):
+    yield from _serve(database_url, tmp_path, ["serve"])
+
+
+@pytest.fixture
+def served_api(database_url, tmp_path):
+    yield from _serve(database_url, tmp_path, ["serve-api", "--workers", "2"])
+
+
+def _serve(database_url, tmp_path, command):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     env.update(DATABASE_URL=database_url, SIMVADO_DATA_DIR=str(tmp_path), PYTHONPATH=os.getcwd())
     process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "console.cli", *command, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -66,3 +75,18 @@ def test_engine_api_on_the_full_console_has_no_cookie_and_no_login(served):
     # The console's pages still go through login.
     page = httpx.get(f"{served}/api-keys", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def test_serve_api_serves_the_engine_api_alone(served_api):
+    with db.transaction() as session:
+        key = api_keys.create(
+            session=session, principal=system_principal("t"), data={"name": "k", "scopes": ["game:read"]}
+        ).key
+    for _ in range(4):  # whichever worker answers
+        response = httpx.get(
+            f"{served_api}/api/v1/modules/00000000-0000-0000-0000-000000000000",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert response.status_code == 404 and "set-cookie" not in response.headers
+    assert httpx.get(f"{served_api}/api/v1/openapi.json").status_code == 200
+    assert httpx.get(f"{served_api}/api-keys").status_code == 404  # no console pages here
