@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     api_max_event_data_bytes: int = 32 * 1024
     api_max_batch_events: int = 1000
     api_rate_limit: str = "200/second"
+    # Background jobs: an in-progress session with no event for this long is marked abandoned.
+    abandon_after_minutes: int = 120
 
     @field_validator("database_url")
     @classmethod

@@ -366,6 +366,9 @@ def record_events(
         completion = min(completions, key=lambda e: e.timestamp)
         complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
         completed_now = True
+        from console import jobs  # the debrief job commits with the completion, or not at all
+
+        jobs.defer_debrief_in(session, play.id)
     return BatchResult(len(inserted), len(not_inserted), play.status, completed_now, play.id)
 
 
