@@ -90,3 +90,32 @@ def test_serve_api_serves_the_engine_api_alone(served_api):
         assert response.status_code == 404 and "set-cookie" not in response.headers
     assert httpx.get(f"{served_api}/api/v1/openapi.json").status_code == 200
     assert httpx.get(f"{served_api}/api-keys").status_code == 404  # no console pages here
+
+
+def test_example_client_plays_a_whole_session_against_the_real_server(served, world):
+    """The engine developer's first five minutes: examples/play_session.py end to end."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env["SIMVADO_API_KEY"] = world.keys["rw"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "examples/play_session.py",
+            "--base-url",
+            served,
+            "--module",
+            str(world.module.id),
+            "--player",
+            world.player.email,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "Sent 3 events: 3 accepted, 0 duplicates" in out
+    assert "Retried the last batch: 0 accepted, 3 duplicates" in out
+    assert "Status: completed, duration 300 s" in out
+    assert '"total":' in out and '"percentile":' in out
+    assert "# Debrief:" in out and "Say no comment to the press" in out
