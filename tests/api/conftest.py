@@ -19,7 +19,8 @@ from models import SimulationAssignment
 from models.enums import SimulationStatus, UserRole
 from tests.factories import make_module, make_simulation, make_user
 
-T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+# Yesterday 10:00 UTC: event timestamps must be plausible on the server's clock (not far in the future).
+T0 = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
 def build_app(**settings) -> FastAPI:
