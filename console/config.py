@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     api_rate_limit: str = "200/second"
     # Background jobs: an in-progress session with no event for this long is marked abandoned.
     abandon_after_minutes: int = 120
+    # Optional LLM debriefs through an OpenAI-compatible chat API; the offline generator is the fallback.
+    llm_base_url: str | None = None  # e.g. https://api.openai.com/v1 or a local server
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 20
 
     @field_validator("database_url")
     @classmethod

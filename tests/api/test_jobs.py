@@ -70,3 +70,19 @@ def test_periodic_tasks_are_registered():
     assert {"console:debrief", "console:sweep_debriefs", "console:sweep_abandoned", "console:sweep_overdue"} <= set(
         app.tasks
     )
+
+
+def test_llm_debrief_when_configured(client, world, monkeypatch):
+    from console.config import get_settings
+    from tests.services.test_debrief import _ChatServer
+
+    server = _ChatServer(content="# Debrief by the model\n\nYou saved the deal.")
+    monkeypatch.setenv("SIMVADO_LLM_BASE_URL", server.url)
+    get_settings.cache_clear()
+    try:
+        sid = start(client, world).json()["id"]
+        post_events(client, world, sid, [event(), event("completion", at=300)])
+        body = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()
+    finally:
+        server.close()
+    assert body["debrief_text"] == "# Debrief by the model\n\nYou saved the deal.\n"
