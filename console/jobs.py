@@ -1,7 +1,7 @@
 """Background jobs on procrastinate (the console's own PostgreSQL; schema in migration 0002).
 
 - `console:debrief` writes a completed session's debrief. It is deferred *inside* the transaction
-  that completes the session (`defer_debrief_in`), so a committed completion always has its job; it
+  that completes the session (`ingest.defer_debrief`), so a committed completion always has its job; it
   retries with backoff, and the API also tries once right after answering so debriefs usually appear
   at once. Writing a debrief is idempotent, so a job finding it written is a no-op.
 - Periodic: abandoned sessions (no event for `SIMVADO_ABANDON_AFTER_MINUTES`), overdue assignments,
@@ -13,23 +13,19 @@ Run by `simvado-console worker`, or in-process by `simvado-console serve` in emb
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from datetime import timedelta
 
 import procrastinate
-from sqlalchemy import text
-from sqlmodel import Session
 
 from console import db
 from console.config import get_settings
+from console.services.ingest import DEBRIEF_QUEUE
 
 log = logging.getLogger("simvado.jobs")
 
-NAMESPACE = "console"
-DEBRIEF_TASK = f"{NAMESPACE}:debrief"
-DEBRIEF_QUEUE = "debriefs"
+NAMESPACE = "console"  # ingest.DEBRIEF_TASK is "console:debrief": this namespace + the task's name
 
 
 def write_debrief(play_session_id: str) -> None:
@@ -95,17 +91,6 @@ def make_app(url: str | None = None) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
     app.add_tasks_from(_blueprint(), namespace=NAMESPACE)
     return app
-
-
-def defer_debrief_in(session: Session, play_session_id: uuid.UUID) -> None:
-    """Queue the debrief job in the caller's transaction: it exists exactly when the completion commits."""
-    session.execute(
-        text(
-            "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, NULL, CAST(:args AS jsonb), NULL)"
-            "::procrastinate_job_to_defer_v1])"
-        ),
-        {"queue": DEBRIEF_QUEUE, "task": DEBRIEF_TASK, "args": json.dumps({"play_session_id": str(play_session_id)})},
-    )
 
 
 async def run_worker(app: procrastinate.App, *, concurrency: int = 4, wait: bool = True) -> None:

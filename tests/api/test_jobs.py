@@ -66,7 +66,10 @@ def test_sweeps_mark_idle_sessions_abandoned_and_late_assignments_overdue(client
 
 
 def test_periodic_tasks_are_registered():
+    from console.services import ingest
+
     app = jobs.make_app("postgresql+psycopg://unused/none")
+    assert ingest.DEBRIEF_TASK in app.tasks  # what the API defers is what the worker runs
     assert {"console:debrief", "console:sweep_debriefs", "console:sweep_abandoned", "console:sweep_overdue"} <= set(
         app.tasks
     )
