@@ -15,6 +15,7 @@ from nicegui import ui
 from console import db
 from console.auth.web import AuthMiddleware, auth_router
 from console.config import Settings, get_settings
+from console.media_routes import media_router
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
 
     pages.register_all()
     nicegui_app.include_router(auth_router(settings))
+    # Media on NiceGUI's app, so the auth middleware guards it like a page.
+    nicegui_app.include_router(media_router())
     nicegui_app.add_middleware(AuthMiddleware)
     nicegui_app.on_shutdown(db.dispose)
     if run_jobs:

@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = 20
 
+    # Media library (checked on the server; the browser's limits are only a courtesy).
+    media_storage: str = "local"  # "local": a folder under data_dir (media_root overrides it)
+    media_root: Path | None = None
+    media_max_image_bytes: int = 10 * 1024 * 1024
+    media_max_audio_bytes: int = 50 * 1024 * 1024
+    media_max_video_bytes: int = 500 * 1024 * 1024
+    media_max_document_bytes: int = 25 * 1024 * 1024
+    media_max_image_pixels: int = 40_000_000  # larger images are decompression bombs, not portraits
+    media_max_files_per_module: int = 200
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:

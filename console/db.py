@@ -14,6 +14,8 @@ from sqlmodel import Session
 from console.config import ConfigurationError, Settings, get_settings
 
 log = logging.getLogger(__name__)
+# pgserver asks platformdirs for a runtime folder and falls back to /tmp with a warning: harmless.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 _engine: Engine | None = None
 _embedded_server = None  # the pgserver handle, kept alive for the life of the process
@@ -33,9 +35,7 @@ def start_embedded_postgres(data_dir: Path, *, database: str = DATABASE_NAME) ->
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None leaves the server running for the next start; pgserver finds it by its pid
     # file, so two processes on one data folder share one server.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # pgserver falls back to /tmp: fine
-        _embedded_server = pgserver.get_server(pgdata, cleanup_mode=None)
+    _embedded_server = pgserver.get_server(pgdata, cleanup_mode=None)
     # `database` is our own constant, never user input.
     existing = _embedded_server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
     if "1 row" not in existing:
@@ -82,8 +82,13 @@ def configure(url: str | None = None) -> Engine:
 
 
 def get_engine() -> Engine:
+    """The configured engine. Every entry point configures it first (the CLI before it serves).
+
+    Never configured lazily: a late call from a finished request would otherwise start an embedded
+    server of its own and quietly point the whole process at an empty database.
+    """
     if _engine is None:
-        return configure()
+        raise RuntimeError("the database is not configured: call console.db.configure() first")
     return _engine
 
 

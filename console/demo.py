@@ -19,6 +19,7 @@ from sqlmodel import Session
 from console.services import scoring
 from console.services.accounts import password_hash
 from models import (
+    AuditLogEntry,
     GameEvent,
     LocalCredential,
     MediaAsset,
@@ -397,6 +398,7 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
     session.execute(insert(Simulation), sims)
     session.execute(insert(Module), modules)
     session.execute(insert(MediaAsset), media)
+    session.execute(insert(AuditLogEntry), _catalogue_history(sims, creators, platform_admin, new_id))
 
     # Assignments and play history for the published simulations.
     playable = [s for s in sims if s["status"] == SimulationStatus.published]
@@ -501,6 +503,59 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
         "assignments": len(assignments),
     }
     return result
+
+
+# How far along the workflow each status is, and who made each move (DESIGN: author submits, a
+# platform admin stages and publishes).
+_WORKFLOW = [
+    ("submit", SimulationStatus.review, "author"),
+    ("stage", SimulationStatus.staged, "admin"),
+    ("publish", SimulationStatus.published, "admin"),
+]
+
+
+def _catalogue_history(sims, creators, platform_admin, new_id) -> list[dict]:  # noqa: ANN001
+    """The audit trail a simulation would have if it had been authored and reviewed in the console."""
+    by_id = {c["id"]: c for c in creators}
+    entries = []
+    for sim in sims:
+        author = by_id[sim["author_id"]]
+        when = sim["created_at"]
+        entries.append(_entry(new_id, author, "simulation.create", sim, when, None, {"title": sim["title"]}))
+        reached = [SimulationStatus.review, SimulationStatus.staged, SimulationStatus.published]
+        depth = reached.index(sim["status"]) + 1 if sim["status"] in reached else 0
+        before = SimulationStatus.draft
+        for step, (name, target, who) in enumerate(_WORKFLOW[:depth], start=1):
+            actor = author if who == "author" else platform_admin
+            entries.append(
+                _entry(
+                    new_id,
+                    actor,
+                    f"simulation.{name}",
+                    sim,
+                    when + timedelta(days=5 * step),
+                    {"status": before.value},
+                    {"status": target.value},
+                )
+            )
+            before = target
+    return entries
+
+
+def _entry(new_id, actor, action, sim, when, before, after) -> dict:  # noqa: ANN001
+    return {
+        "id": new_id(),
+        "actor_id": actor["id"],
+        "actor_label": actor["email"],
+        "action": action,
+        "entity_type": "simulation",
+        "entity_id": str(sim["id"]),
+        "organization_id": None,
+        "before": before,
+        "after": after,
+        "comment": None,
+        "created_at": when,
+    }
 
 
 def _membership(id_, user, org, role, department, anchor) -> dict:  # noqa: ANN001

@@ -28,46 +28,57 @@ async def home(principal: Principal):
         return
     data = await calls.read(dashboard.summary, principal=principal)
     with frame(principal, "Dashboard"):
-        with ui.row().classes("gap-3 flex-wrap"):
-            if principal.is_platform_admin:
-                _tile("Organizations", data["organizations"], "organizations")
-                _tile("Users", data["users"], "users")
-                _tile("Active API keys", data["active_api_keys"], "api-keys")
-                _tile("Events (30 days)", data["events_30d"], "events")
-            if "members" in data:
-                seats = data["seat_limit"]
-                _tile("Members", f"{data['members']} / {seats}" if seats else data["members"], "members")
-                for status, count in data["assignments_by_status"].items():
-                    _tile(f"Assignments {status.replace('_', ' ')}", count, f"assignments-{status}")
-            _tile("Sessions in progress", data["sessions_in_progress"], "in-progress")
-            _tile("Completed (30 days)", data["sessions_completed_30d"], "completed")
-            _tile("Average total score", data["average_total_score"], "average-score")
-        with ui.row().classes("w-full gap-3 no-wrap"):
-            with ui.card().classes("flex-1"):
-                ui.label("Simulations by status").classes("text-subtitle1")
-                by_status = data["simulations_by_status"]
-                if not by_status:
-                    msg = "No simulations yet."
-                    if principal.can(Permission.author_simulations):
-                        msg += " Create one from Simulations → New simulation."
-                    ui.label(msg).classes("text-grey-7")
-                with ui.row().classes("gap-2"):
-                    for status, count in sorted(by_status.items()):
-                        ui.link(f"{status}: {count}", f"/simulations?status={status}").classes(
-                            "q-chip no-underline"
-                        ).mark(f"sim-status-{status}")
-            with ui.card().classes("flex-[2]"):
-                ui.label("Sessions started per day (30 days)").classes("text-subtitle1")
-                days = data["sessions_per_day"]
-                if not days:
-                    ui.label("No sessions in the last 30 days.").classes("text-grey-7")
-                else:
-                    ui.echart(
-                        {
-                            "grid": {"left": 40, "right": 10, "top": 10, "bottom": 30},
-                            "tooltip": {"trigger": "axis"},
-                            "xAxis": {"type": "category", "data": [d for d, _ in days]},
-                            "yAxis": {"type": "value", "minInterval": 1},
-                            "series": [{"type": "bar", "data": [n for _, n in days], "name": "Sessions"}],
-                        }
-                    ).classes("w-full h-56").mark("sessions-chart")
+        _figures(principal, data)
+
+        async def refresh() -> None:
+            _figures.refresh(principal, await calls.read(dashboard.summary, principal=principal))
+
+        # Fresh figures without a reload: sessions arrive from engines all day.
+        ui.timer(30, refresh)
+
+
+@ui.refreshable
+def _figures(principal: Principal, data: dict) -> None:
+    with ui.row().classes("gap-3 flex-wrap"):
+        if principal.is_platform_admin:
+            _tile("Organizations", data["organizations"], "organizations")
+            _tile("Users", data["users"], "users")
+            _tile("Active API keys", data["active_api_keys"], "api-keys")
+            _tile("Events (30 days)", data["events_30d"], "events")
+        if "members" in data:
+            seats = data["seat_limit"]
+            _tile("Members", f"{data['members']} / {seats}" if seats else data["members"], "members")
+            for status, count in data["assignments_by_status"].items():
+                _tile(f"Assignments {status.replace('_', ' ')}", count, f"assignments-{status}")
+        _tile("Sessions in progress", data["sessions_in_progress"], "in-progress")
+        _tile("Completed (30 days)", data["sessions_completed_30d"], "completed")
+        _tile("Average total score", data["average_total_score"], "average-score")
+    with ui.row().classes("w-full gap-3 no-wrap"):
+        with ui.card().classes("flex-1"):
+            ui.label("Simulations by status").classes("text-subtitle1")
+            by_status = data["simulations_by_status"]
+            if not by_status:
+                msg = "No simulations yet."
+                if principal.can(Permission.author_simulations):
+                    msg += " Create one from Simulations → New simulation."
+                ui.label(msg).classes("text-grey-7")
+            with ui.row().classes("gap-2"):
+                for status, count in sorted(by_status.items()):
+                    ui.link(f"{status}: {count}", f"/simulations?status={status}").classes("q-chip no-underline").mark(
+                        f"sim-status-{status}"
+                    )
+        with ui.card().classes("flex-[2]"):
+            ui.label("Sessions started per day (30 days)").classes("text-subtitle1")
+            days = data["sessions_per_day"]
+            if not days:
+                ui.label("No sessions in the last 30 days.").classes("text-grey-7")
+            else:
+                ui.echart(
+                    {
+                        "grid": {"left": 40, "right": 10, "top": 10, "bottom": 30},
+                        "tooltip": {"trigger": "axis"},
+                        "xAxis": {"type": "category", "data": [d for d, _ in days]},
+                        "yAxis": {"type": "value", "minInterval": 1},
+                        "series": [{"type": "bar", "data": [n for _, n in days], "name": "Sessions"}],
+                    }
+                ).classes("w-full h-56").mark("sessions-chart")

@@ -76,9 +76,9 @@ def frame(
             ui.icon("account_circle").classes("text-grey-7")
             ui.label(principal.name).mark("header-user")
             ui.badge(ROLE_LABELS.get(principal.role.value, principal.role.value)).props("outline color=grey-7")
-        ui.button("Log out", icon="logout", on_click=lambda: ui.navigate.to("/auth/logout")).props(
-            "flat dense no-caps"
-        ).mark("logout")
+        # A form POST: with SameSite=Lax cookies another site cannot log anyone out.
+        with ui.element("form").props("method=post action=/auth/logout"):
+            ui.button("Log out", icon="logout").props("type=submit flat dense no-caps").mark("logout")
     drawer = ui.left_drawer(value=True, bordered=True).classes("bg-grey-1").props("width=220")
     with drawer, ui.list().props("dense padding").classes("w-full"):
         for label, icon, path in nav_items(principal):

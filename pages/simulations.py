@@ -3,7 +3,6 @@ create/edit form. The pattern every other list and editor in the console follows
 
 from __future__ import annotations
 
-import json
 import uuid
 from urllib.parse import urlencode
 
@@ -11,8 +10,9 @@ from nicegui import ui
 
 from console.auth import Permission, Principal
 from console.errors import DomainError, NotFound, ValidationFailed
-from console.services import simulations
+from console.services import media, simulations
 from models.enums import Difficulty, SimulationFormat, SimulationStatus
+from pages import studio
 from pages.access import secured_page
 from pages.components import calls
 from pages.components.forms import FieldErrors
@@ -195,31 +195,20 @@ async def simulation_new(principal: Principal):
 
 
 @secured_page("/simulations/{simulation_id}", title="Simulation", permission=Permission.view_catalogue)
-async def simulation_edit(principal: Principal, simulation_id: str):
+async def simulation_edit(principal: Principal, simulation_id: str, tab: str = "details", module: str | None = None):
+    """The simulation's workspace: details, modules, scoring, media and history tabs (pages/studio.py)."""
     try:
         sim = await calls.read(simulations.get, principal=principal, simulation_id=uuid.UUID(simulation_id))
     except (ValueError, NotFound):
         not_found(principal)
         return
     with frame(principal, sim.title, breadcrumbs=[("Simulations", "/simulations"), (sim.title, None)]):
-        await _editor(principal, sim)
+        await studio.workspace(principal, sim, tab=tab, module_id=(module or "")[:36] or None, details=_editor)
 
 
 async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
     editable = sim is None or simulations.can_edit(principal, sim)
     errors = FieldErrors()
-    if sim is not None:
-        with ui.row().classes("items-center gap-3 text-grey-8"):
-            ui.badge(sim.status.value).mark("sim-status")
-            ui.label(f"slug: {sim.slug}").mark("sim-slug")
-            ui.label(f"updated {sim.updated_at:%Y-%m-%d %H:%M}")
-            if sim.published_at:
-                ui.label(f"published {sim.published_at:%Y-%m-%d}")
-        if not editable:
-            ui.label(
-                "Read-only: published and archived simulations, and simulations you do not author, "
-                "cannot be changed here."
-            ).classes("text-orange-9").mark("sim-readonly")
     with ui.card().classes("w-full max-w-4xl"):
         with ui.grid(columns=2).classes("w-full gap-3"):
             title = errors.add(
@@ -274,31 +263,23 @@ async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
             .props("outlined dense hint='Type a tag and press Enter'")
             .classes("w-full"),
         )
-        scoring_text = json.dumps(sim.scoring_config, indent=2) if sim and sim.scoring_config else ""
-        scoring = errors.add(
-            "scoring_config",
-            ui.textarea(
-                "Scoring config (JSON)",
-                value=scoring_text,
-                placeholder='{"dimensions": [{"key": "financial", "label": "Financial", "weight": 50}], '
-                '"pass_mark": 60}',
-            )
-            .props("outlined dense autogrow input-class=font-mono")
-            .classes("w-full"),
-        )
-        for element in (title, category, difficulty, fmt, duration, thumbnail, description, tags, scoring):
+        if sim is not None:
+            images = await calls.read(media.simulation_images, principal=principal, simulation_id=sim.id)
+            if images and editable:
+                ui.select(
+                    {a.url: a.filename for a in images},
+                    label="Pick the thumbnail from this simulation's images",
+                    on_change=lambda e: thumbnail.set_value(e.value or thumbnail.value),
+                ).props("outlined dense clearable").classes("w-full").mark("sim-thumbnail-pick")
+            if sim.thumbnail_url and sim.thumbnail_url.startswith("/media/"):
+                ui.image(sim.thumbnail_url).classes("w-48 h-28 rounded").props("fit=cover").mark("sim-thumbnail")
+        for element in (title, category, difficulty, fmt, duration, thumbnail, description, tags):
             element.set_enabled(editable)
 
         async def save() -> None:
             if not editable:
                 return
             errors.clear()
-            raw_scoring = (scoring.value or "").strip()
-            try:
-                scoring_config = json.loads(raw_scoring) if raw_scoring else None
-            except json.JSONDecodeError as exc:
-                errors.show({"scoring_config": f"Not valid JSON: {exc.msg} (line {exc.lineno})"})
-                return
             data = {
                 "title": title.value or "",
                 "description": description.value or None,
@@ -308,7 +289,6 @@ async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
                 "format": fmt.value,
                 "thumbnail_url": (thumbnail.value or "").strip() or None,
                 "estimated_duration_min": int(duration.value) if duration.value not in (None, "") else None,
-                "scoring_config": scoring_config,
             }
             try:
                 if sim is None:

@@ -41,10 +41,14 @@ def pg_server() -> Iterator:
     os.environ["SIMVADO_DATA_DIR"] = str(root / "data")
     os.environ.setdefault("SIMVADO_LOGIN_FAILURE_DELAY_SECONDS", "0")
     server = pgserver.get_server(root / "pg", cleanup_mode="stop")
+    # Durability is not under test here (the crash test runs its own server): skip disk flushes.
+    for setting in ("fsync = off", "full_page_writes = off", "synchronous_commit = off"):
+        _admin(server, f"ALTER SYSTEM SET {setting}")
+    _admin(server, "SELECT pg_reload_conf()")
     _admin(server, f"CREATE DATABASE {TEMPLATE}")
     migrate.upgrade(to_sqlalchemy_url(server.get_uri(TEMPLATE)))
     yield server
-    server.cleanup() if hasattr(server, "cleanup") else None
+    server.cleanup()
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -70,6 +74,23 @@ def session(database_url) -> Iterator[Session]:  # noqa: ANN001
     with Session(db.get_engine(), expire_on_commit=False) as s:
         yield s
         s.rollback()
+
+
+@pytest.fixture
+async def user(database_url, caplog, request):  # noqa: ANN001
+    """NiceGUI's simulated user, on this test's database.
+
+    Overrides the plugin's fixture only to order it after `database_url`: the app starts on a
+    configured database and shuts down (finishing its page work) before that database is dropped.
+    """
+    from nicegui.testing.general_fixtures import get_path_to_main_file
+    from nicegui.testing.user_simulation import user_simulation
+
+    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        yield simulated
+    errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
+    if errors:
+        pytest.fail(f"There were unexpected ERROR logs: {errors[0].getMessage()}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from sqlmodel import Session
@@ -32,6 +33,12 @@ SCORING = {
     ],
     "pass_mark": 60,
 }
+
+
+@functools.cache
+def _password_hash(password: str) -> str:
+    # argon2 is slow by design; one hash per password per run keeps the suite fast.
+    return accounts.password_hash.hash(password)
 
 
 def _tag() -> str:

@@ -129,7 +129,7 @@ def auth_router(settings: Settings) -> APIRouter:
         with db.transaction() as session:
             accounts.end_login_session(session=session, token=token)
 
-    @router.api_route("/auth/logout", methods=["GET", "POST"], include_in_schema=False)
+    @router.post("/auth/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
         await run_in_threadpool(_logout, request.cookies.get(COOKIE_NAME))
         request.session.clear()

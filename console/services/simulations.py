@@ -15,7 +15,7 @@ from slugify import slugify
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlmodel import Session
 
-from console.auth import Permission, Principal
+from console.auth import Permission, Principal, system_principal
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import audit, scoring
 from console.services.common import Page, clamp_paging, validate
@@ -209,3 +209,32 @@ def _check_scoring(raw: dict | None) -> None:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def history(
+    *, session: Session, principal: Principal, simulation_id: uuid.UUID, offset: int = 0, limit: int = 50
+) -> audit.AuditPage:
+    """The simulation's audit trail (workflow moves with comments, edits, modules, media), newest first.
+
+    Its author and platform admins read all of it — an author needs the reviewer's "send back"
+    comment, which `audit.list_` alone would hide from them (it shows a creator only their own acts).
+    """
+    sim = get(session=session, principal=principal, simulation_id=simulation_id)
+    if not (principal.can(Permission.manage_all_simulations) or sim.author_id == principal.user_id):
+        raise PermissionDenied("Only the author and platform admins can read this history.")
+    offset, limit = clamp_paging(offset, limit)
+    # Access is decided above; the log itself is read on the console's behalf.
+    return audit.list_(
+        session=session,
+        principal=system_principal("simulation history"),
+        entity_type="simulation",
+        entity_id=str(sim.id),
+        offset=offset,
+        limit=limit,
+    )
+
+
+def can_read_history(principal: Principal, sim: Simulation) -> bool:
+    return principal.can(Permission.manage_all_simulations) or (
+        principal.user_id is not None and sim.author_id == principal.user_id
+    )

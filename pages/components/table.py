@@ -60,6 +60,12 @@ class ServerTable:
                 f'no-data-label="{empty_message}"'
             )
         )
+        # An empty list is not a warning: say what to do, with a neutral icon.
+        self.table.add_slot(
+            "no-data",
+            '<div class="full-width row items-center q-gutter-sm text-grey-8">'
+            '<q-icon name="info" size="sm" /><span>{{ props.message }}</span></div>',
+        )
         self.table.on("request", self._on_request)
 
     @property

@@ -98,7 +98,7 @@ def console_server() -> Iterator[Console]:
     log.close()
     import pgserver
 
-    pgserver.get_server(root / "pg", cleanup_mode="stop")._cleanup()
+    pgserver.get_server(root / "pg", cleanup_mode="stop").cleanup()
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -138,7 +138,7 @@ async def test_developer_guide_for_studio_creators(user: User, database_url):
     guide = user.find(marker="developer-guide").elements.pop().content
     assert "Authorization: Bearer sk_sim_" in guide and "UnityWebRequest" in guide and "FHttpModule" in guide
     assert "/api/v1/docs" in guide
-    await user.open("/auth/logout")
+    await user.http_client.post("/auth/logout")
     await login(user, participant.email)
     await user.open("/developers")
     await user.should_see("There is nothing here, or you do not have access to it.")

@@ -73,7 +73,8 @@ async def test_repeated_failures_lock_out_even_the_right_password(user: User, ac
 async def test_logout_revokes_the_session(user: User, accounts_db):
     await login(user, accounts_db["admin"].email)
     token = user.http_client.cookies.get("simvado_session")
-    response = await user.http_client.get("/auth/logout", follow_redirects=False)
+    assert (await user.http_client.get("/auth/logout", follow_redirects=False)).status_code == 405
+    response = await user.http_client.post("/auth/logout", follow_redirects=False)
     assert response.headers["location"] == "/login?signed_out=1"
     # Even a copy of the old cookie no longer works.
     user.http_client.cookies.set("simvado_session", token)

@@ -1,0 +1,225 @@
+"""The publishing workflow: draft → review → staged → published → archived, and who may move it.
+
+| transition  | from            | to        | who                                   | comment   |
+|-------------|-----------------|-----------|---------------------------------------|-----------|
+| submit      | draft           | review    | the author                            | optional  |
+| withdraw    | review          | draft     | the author                            | optional  |
+| send_back   | review, staged  | draft     | a platform admin                      | required  |
+| stage       | review          | staged    | a platform admin                      | optional  |
+| publish     | staged          | published | a platform admin (after validation)   | optional  |
+| archive     | published       | archived  | a platform admin                      | optional  |
+| restore     | archived        | draft     | a platform admin                      | optional  |
+
+A platform admin who authored a simulation may also submit and withdraw it (they are its author).
+Refusals: a simulation the caller cannot see is NotFound; a move the caller's role may not make is
+PermissionDenied; a move the current status does not allow is Conflict. Publishing refuses with
+ValidationFailed listing every problem at once (`publish_problems`).
+
+"Duplicate as draft" is how a published or archived simulation changes: a new draft, authored by the
+caller, with copies of the modules (stakeholders included) and the scoring config.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from console.auth import Permission, Principal
+from console.errors import Conflict, PermissionDenied, ValidationFailed
+from console.services import audit, scoring, simulations
+from models import Module, Simulation, SimulationStatus
+from models.base import utcnow
+from models.enums import ModuleStatus
+
+S = SimulationStatus
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[SimulationStatus]
+    target: SimulationStatus
+    by_author: bool  # True: the author moves it; False: a platform admin does
+    comment_required: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition("submit", "Submit for review", frozenset({S.draft}), S.review, by_author=True),
+        Transition("withdraw", "Withdraw to draft", frozenset({S.review}), S.draft, by_author=True),
+        Transition(
+            "send_back", "Send back to draft", frozenset({S.review, S.staged}), S.draft, False, comment_required=True
+        ),
+        Transition("stage", "Stage", frozenset({S.review}), S.staged, by_author=False),
+        Transition("publish", "Publish", frozenset({S.staged}), S.published, by_author=False),
+        Transition("archive", "Archive", frozenset({S.published}), S.archived, by_author=False),
+        Transition("restore", "Restore to draft", frozenset({S.archived}), S.draft, by_author=False),
+    )
+}
+MAX_COMMENT = 2000
+
+
+def may(principal: Principal, sim: Simulation, name: str) -> bool:
+    """Whether the principal's role lets them make this move (ignoring the current status)."""
+    transition = TRANSITIONS[name]
+    if transition.by_author:
+        return (
+            principal.can(Permission.author_simulations)
+            and principal.user_id is not None
+            and sim.author_id == principal.user_id
+        )
+    return principal.can(Permission.manage_all_simulations)
+
+
+def available(principal: Principal, sim: Simulation) -> list[Transition]:
+    """The moves this principal can make on the simulation now, for the workspace's buttons."""
+    return [t for t in TRANSITIONS.values() if sim.status in t.sources and may(principal, sim, t.name)]
+
+
+def transition(
+    *,
+    session: Session,
+    principal: Principal,
+    simulation_id: uuid.UUID,
+    name: str,
+    comment: str | None = None,
+) -> Simulation:
+    """Move a simulation along the workflow; audited with the comment."""
+    if name not in TRANSITIONS:
+        raise ValidationFailed("Unknown workflow step.", details={"transition": name})
+    move = TRANSITIONS[name]
+    sim = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    # Lock the row: two admins pressing "publish" at once must not both succeed.
+    session.refresh(sim, with_for_update=True)
+    if not may(principal, sim, name):
+        who = "the simulation's author" if move.by_author else "a platform admin"
+        raise PermissionDenied(f"Only {who} can {move.label.lower()}.")
+    if sim.status not in move.sources:
+        raise Conflict(f"A {sim.status.value} simulation cannot be moved with “{move.label}”.")
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > MAX_COMMENT:
+        raise ValidationFailed("The comment is too long.", details={"comment": f"at most {MAX_COMMENT} characters"})
+    if move.comment_required and not comment:
+        raise ValidationFailed("Say what needs to change.", details={"comment": "a comment is required"})
+    if name == "publish":
+        problems = publish_problems(session=session, simulation=sim)
+        if problems:
+            raise ValidationFailed("The simulation cannot be published yet.", details=problems)
+    before = audit.snapshot(sim, fields={"status", "published_at"})
+    sim.status = move.target
+    if name == "publish":
+        sim.published_at = utcnow()
+    sim.updated_at = utcnow()
+    session.add(sim)
+    session.flush()
+    audit.record(
+        session=session,
+        principal=principal,
+        action=f"simulation.{name}",
+        entity_type="simulation",
+        entity_id=sim.id,
+        before=before,
+        after=audit.snapshot(sim, fields={"status", "published_at"}),
+        comment=comment,
+    )
+    return sim
+
+
+def publish_problems(*, session: Session, simulation: Simulation) -> dict[str, str]:
+    """Every reason the simulation cannot be published, keyed by where the problem is (empty: ready)."""
+    problems: dict[str, str] = {}
+    modules = session.scalars(
+        select(Module)
+        .where(Module.simulation_id == simulation.id, Module.status != ModuleStatus.archived)
+        .order_by(Module.sort_order, Module.created_at)
+    ).all()
+    if not any(m.status == ModuleStatus.published for m in modules):
+        problems["modules"] = "at least one published module is needed"
+    for module in modules:
+        missing = []
+        if not (module.launch_url or "").strip():
+            missing.append("launch URL")
+        if module.platform is None:
+            missing.append("platform")
+        if not (module.build_version or "").strip():
+            missing.append("build version")
+        if not (module.narrative_context or "").strip():
+            missing.append("briefing")
+        if missing:
+            problems[f"module “{module.title}”"] = "missing " + ", ".join(missing)
+    try:
+        scoring.parse_config(simulation.scoring_config)
+    except ValidationFailed as exc:
+        reasons = "; ".join(f"{k}: {v}" for k, v in exc.details.items())
+        problems["scoring"] = reasons or exc.message
+    return problems
+
+
+def duplicate_as_draft(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> Simulation:
+    """A new draft copy of a simulation (modules, stakeholders and scoring deep-copied), authored by the caller."""
+    source = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    if not principal.can(Permission.author_simulations):
+        raise PermissionDenied("You cannot create simulations.")
+    if not (principal.can(Permission.manage_all_simulations) or source.author_id == principal.user_id):
+        raise PermissionDenied("You can only duplicate simulations you author.")
+    title = f"{source.title} (copy)"[:255]
+    copy_sim = Simulation(
+        title=title,
+        slug=simulations.unique_slug(session=session, title=title),
+        description=source.description,
+        category=source.category,
+        skill_tags=list(source.skill_tags or []),
+        difficulty=source.difficulty,
+        format=source.format,
+        status=SimulationStatus.draft,
+        thumbnail_url=source.thumbnail_url,
+        estimated_duration_min=source.estimated_duration_min,
+        author_id=principal.user_id,
+        scoring_config=copy.deepcopy(source.scoring_config),
+    )
+    session.add(copy_sim)
+    session.flush()
+    modules = session.scalars(
+        select(Module).where(Module.simulation_id == source.id).order_by(Module.sort_order, Module.created_at)
+    ).all()
+    for module in modules:
+        session.add(
+            Module(
+                simulation_id=copy_sim.id,
+                title=module.title,
+                slug=module.slug,
+                sort_order=module.sort_order,
+                narrative_context=module.narrative_context,
+                stakeholders=copy.deepcopy(module.stakeholders or []),
+                is_free_demo=module.is_free_demo,
+                estimated_duration_min=module.estimated_duration_min,
+                launch_url=module.launch_url,
+                platform=module.platform,
+                build_version=module.build_version,
+                # Statuses carry over: nothing in the copy is live until the copy itself is published.
+                status=module.status,
+            )
+        )
+    session.flush()
+    audit.record(
+        session=session,
+        principal=principal,
+        action="simulation.duplicate",
+        entity_type="simulation",
+        entity_id=copy_sim.id,
+        after=audit.snapshot(copy_sim),
+        comment=f"duplicated from {source.id}",
+    )
+    return copy_sim
+
+
+def readiness(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> dict[str, str]:
+    """What still stands between the simulation and publishing (empty: ready)."""
+    sim = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    return publish_problems(session=session, simulation=sim)

@@ -1,0 +1,43 @@
+"""Dashboards show real counts from the database, per role."""
+
+from nicegui import ui
+from nicegui.testing import User
+
+from console import db
+from models.enums import SimulationStatus, UserRole
+from tests.factories import PASSWORD, make_org, make_simulation, make_user
+
+
+def tile_value(user: User, marker: str) -> str:
+    card = user.find(marker=f"tile-{marker}").elements.pop()
+    texts = [el.text for el in card.descendants() if isinstance(el, ui.label | ui.link)]
+    return texts[-1]
+
+
+async def test_platform_admin_dashboard_counts_the_platform(user: User, database_url):
+    with db.transaction() as session:
+        for _ in range(3):
+            make_org(session)
+        admin = make_user(session, role=UserRole.platform_admin)
+        make_simulation(session, author=admin, status=SimulationStatus.published)
+        make_simulation(session, author=admin)
+    await user.http_client.post("/auth/login", data={"email": admin.email, "password": PASSWORD})
+    await user.open("/")
+    assert tile_value(user, "organizations") == "3"
+    assert tile_value(user, "users") == "1"
+    await user.should_see("published: 1")
+    await user.should_see("draft: 1")
+    await user.should_see("No sessions in the last 30 days.")
+
+
+async def test_enterprise_admin_sees_members_against_seats(user: User, database_url):
+    with db.transaction() as session:
+        org = make_org(session, seat_limit=40)
+        admin = make_user(session, role=UserRole.enterprise_admin, organization_id=org.id)
+        for _ in range(2):
+            make_user(session, role=UserRole.enterprise_participant, organization_id=org.id, password=None)
+        make_user(session, role=UserRole.enterprise_participant, password=None)  # another org's member
+    await user.http_client.post("/auth/login", data={"email": admin.email, "password": PASSWORD})
+    await user.open("/")
+    assert tile_value(user, "members") == "3 / 40"
+    await user.should_not_see(marker="tile-organizations")

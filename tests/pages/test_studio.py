@@ -1,0 +1,259 @@
+"""The authoring studio through NiceGUI's simulated user: workspace tabs, workflow, modules, scoring,
+media and history."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+from sqlmodel import select
+
+from console import db
+from models import AuditLogEntry, MediaAsset, Module, Simulation
+from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
+from tests import media_samples as samples
+from tests.factories import make_module, make_simulation, make_user
+from tests.pages.test_login_and_shell import login
+
+
+@pytest.fixture
+def studio_db(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("SIMVADO_MEDIA_ROOT", str(tmp_path / "media"))
+    with db.transaction() as session:
+        creator = make_user(session, role=UserRole.studio_creator, name="Cleo Creator")
+        admin = make_user(session, role=UserRole.platform_admin, name="Pat Admin")
+        sim = make_simulation(session, author=creator, title="Boardroom Crisis")
+        module = make_module(
+            session,
+            sim,
+            title="Opening",
+            status=ModuleStatus.published,
+            platform=Platform.web,
+            build_version="1.0",
+            narrative_context="You are the **CFO**.",
+        )
+    return {"creator": creator, "admin": admin, "sim": sim, "module": module}
+
+
+async def find(user: User, marker: str):
+    """The element, once it is on screen (handlers run asynchronously)."""
+    await user.should_see(marker=marker, retries=30)
+    return user.find(marker=marker)
+
+
+def _sim(sim_id) -> Simulation:
+    with db.read_only() as session:
+        return session.get(Simulation, sim_id)
+
+
+async def test_workspace_tabs_and_history(user: User, studio_db):
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{studio_db['sim'].id}")
+    await user.should_see("Boardroom Crisis", retries=30)
+    await user.should_see(marker="tab-details", retries=30)
+    await user.should_see(marker="tab-history", retries=30)
+    await user.should_see(marker="wf-submit", retries=30)
+    (await find(user, "tab-modules")).click()
+    await user.should_see("Opening", retries=30)
+
+
+async def test_creator_submits_and_admin_sends_back_with_comment(user: User, studio_db):
+    sim_id = studio_db["sim"].id
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{sim_id}")
+    (await find(user, "wf-submit")).click()
+    await user.should_see(marker="wf-comment", retries=30)
+    (await find(user, "wf-comment")).type("Ready for a look")
+    (await find(user, "wf-ok")).click()
+    await user.should_see(marker="wf-withdraw", retries=30)
+    assert _sim(sim_id).status == SimulationStatus.review
+
+    await user.http_client.post("/auth/logout")
+    await login(user, studio_db["admin"].email)
+    await user.open(f"/simulations/{sim_id}")
+    (await find(user, "wf-send_back")).click()
+    (await find(user, "wf-ok")).click()  # no comment: refused in place
+    await user.should_see("Say what needs to change.", retries=30)
+    assert _sim(sim_id).status == SimulationStatus.review
+    (await find(user, "wf-comment")).type("The briefing needs stakes")
+    (await find(user, "wf-ok")).click()
+    await user.should_see(marker="wf-stage", retries=30)
+    await user.open(f"/simulations/{sim_id}?tab=history")
+    await user.should_see(marker="history-table", retries=30)
+    rows = user.find(marker="history-table").elements.pop().rows
+    assert rows[0]["action"] == "simulation.send_back" and rows[0]["comment"] == "The briefing needs stakes"
+    assert rows[0]["actor"] == studio_db["admin"].email
+    assert "status: review → draft" in rows[0]["changes"]
+    assert any(r["action"] == "simulation.submit" and r["comment"] == "Ready for a look" for r in rows)
+    assert _sim(sim_id).status == SimulationStatus.draft
+
+
+async def test_admin_publish_shows_every_problem(user: User, studio_db):
+    with db.transaction() as session:
+        sim = make_simulation(
+            session, author=studio_db["creator"], status=SimulationStatus.staged, scoring_config=None, title="Half done"
+        )
+        make_module(session, sim, title="Draft one", status=ModuleStatus.draft, launch_url=None)
+    await login(user, studio_db["admin"].email)
+    await user.open(f"/simulations/{sim.id}")
+    await user.should_see("at least one published module is needed", retries=30)
+    await user.should_see("missing launch URL, platform, build version, briefing", retries=30)
+    (await find(user, "wf-publish")).click()
+    (await find(user, "wf-ok")).click()
+    await user.should_see("The simulation cannot be published yet.", retries=30)
+    assert _sim(sim.id).status == SimulationStatus.staged
+
+
+async def test_module_editor_saves_fields_and_stakeholders(user: User, studio_db):
+    module_id = studio_db["module"].id
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=modules&module={module_id}")
+    await user.should_see(marker="mod-save", retries=30)
+    # The preview renders the Markdown, sanitized.
+    await user.should_see("CFO", retries=30)
+    (await find(user, "field-build_version")).clear().type("2.0.1")
+    (await find(user, "field-launch_url")).clear().type("javascript:alert(1)")
+    (await find(user, "sh-add")).click()
+    (await find(user, "sh-name-0")).type("Ana Ruiz")
+    (await find(user, "sh-role-0")).type("CEO")
+    (await find(user, "mod-save")).click()
+    await user.should_see("must be an http(s) URL", retries=30)
+    with db.read_only() as session:
+        assert session.get(Module, module_id).build_version == "1.0"
+    (await find(user, "field-launch_url")).clear().type("https://play.example/opening")
+    (await find(user, "mod-save")).click()
+    await user.should_see("Module saved.", retries=30)
+    with db.read_only() as session:
+        module = session.get(Module, module_id)
+    assert module.build_version == "2.0.1" and module.launch_url == "https://play.example/opening"
+    assert module.stakeholders[0]["name"] == "Ana Ruiz" and module.stakeholders[0]["role"] == "CEO"
+
+
+async def test_stakeholder_schema_errors_are_shown(user: User, studio_db):
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=modules&module={studio_db['module'].id}")
+    (await find(user, "sh-add")).click()
+    (await find(user, "mod-save")).click()
+    await user.should_see(marker="sh-error", retries=30)
+    await user.should_see("Stakeholder 1 · name", retries=30)
+
+
+async def test_module_list_add_move_archive(user: User, studio_db):
+    sim_id = studio_db["sim"].id
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{sim_id}?tab=modules")
+    (await find(user, "mod-add")).click()
+    (await find(user, "mod-new-title")).type("Negotiation")
+    (await find(user, "mod-new-ok")).click()
+    await user.should_see("Module added.", retries=30)
+    (await find(user, "mod-up-1")).click()
+    await user.should_see(marker="mod-row-1", retries=30)
+
+    def order():
+        with db.read_only() as session:
+            rows = session.scalars(
+                select(Module).where(Module.simulation_id == sim_id).order_by(Module.sort_order)
+            ).all()
+            return [m.title for m in rows]
+
+    for _ in range(20):
+        if order() == ["Negotiation", "Opening"]:
+            break
+        await asyncio.sleep(0.1)
+    assert order() == ["Negotiation", "Opening"]
+    await user.open(f"/simulations/{sim_id}?tab=modules&module={studio_db['module'].id}")
+    (await find(user, "mod-preview")).click()
+    await user.should_see(marker="engine-json", retries=30)
+
+
+async def test_scoring_editor_validates_and_tries(user: User, studio_db):
+    sim_id = studio_db["sim"].id
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{sim_id}?tab=scoring")
+    await user.should_see(marker="scoring-editor", retries=30)
+    await user.should_see("financial 60.0%", retries=30)
+    (await find(user, "tryit-financial")).type("100")
+    (await find(user, "tryit-reputational")).type("0")
+    await user.should_see("Total 60.0 → pass (pass mark 60)", retries=30)
+    (await find(user, "dim-key-1")).clear().type("financial")
+    await user.should_see("dimension keys must be unique: financial", retries=30)
+    (await find(user, "scoring-save")).click()
+    await user.should_see("The scoring configuration is invalid", retries=30)
+    assert [d["key"] for d in _sim(sim_id).scoring_config["dimensions"]] == ["financial", "reputational"]
+    (await find(user, "dim-key-1")).clear().type("ethical")
+    (await find(user, "dim-add")).click()
+    (await find(user, "dim-key-2")).type("speed")
+    (await find(user, "dim-label-2")).type("Speed")
+    (await find(user, "scoring-save")).click()
+    await user.should_see("Scoring saved.", retries=30)
+    assert [d["key"] for d in _sim(sim_id).scoring_config["dimensions"]] == ["financial", "ethical", "speed"]
+
+
+async def test_media_upload_refuses_disguised_html_and_serves_safely(user: User, studio_db):
+    module_id = studio_db["module"].id
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=media")
+    upload = user.find(ui.upload).elements.pop()
+    from nicegui.elements.upload_files import SmallFileUpload
+
+    await upload.handle_uploads([SmallFileUpload(name="cat.png", content_type="image/png", _data=samples.HTML)])
+    await user.should_see("cat.png refused", retries=30)
+    await upload.handle_uploads([SmallFileUpload(name="portrait.png", content_type="image/png", _data=samples.png())])
+    await user.should_see("portrait.png uploaded.", retries=30)
+    with db.read_only() as session:
+        assets = session.scalars(select(MediaAsset).where(MediaAsset.module_id == module_id)).all()
+    assert [a.filename for a in assets] == ["portrait.png"]
+    response = await user.http_client.get(assets[0].url)
+    assert response.status_code == 200 and response.content == samples.png()
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-disposition"].startswith("inline;")
+    assert "sandbox" in response.headers["content-security-policy"]
+    # Another creator cannot fetch it (not found, not forbidden), nor can anyone signed out.
+    await user.http_client.post("/auth/logout")
+    anonymous = await user.http_client.get(assets[0].url, follow_redirects=False)
+    assert anonymous.status_code == 303
+    with db.transaction() as session:
+        stranger = make_user(session, role=UserRole.studio_creator)
+    await login(user, stranger.email)
+    assert (await user.http_client.get(assets[0].url)).status_code == 404
+    assert (await user.http_client.get(f"/media/{uuid.uuid4()}.png")).status_code == 404
+
+
+async def test_published_simulation_is_read_only_and_duplicates(user: User, studio_db):
+    with db.transaction() as session:
+        sim = session.get(Simulation, studio_db["sim"].id)
+        sim.status = SimulationStatus.published
+        session.add(sim)
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{sim.id}?tab=modules&module={studio_db['module'].id}")
+    await user.should_see(marker="sim-readonly", retries=30)
+    await user.should_not_see(marker="mod-save")
+    await user.should_not_see(marker="mod-add")
+    (await find(user, "wf-duplicate")).click()
+    (await find(user, "confirm-ok")).click()
+    await user.should_see("Draft copy created.", retries=30)
+    with db.read_only() as session:
+        copies = session.scalars(select(Simulation).where(Simulation.title == "Boardroom Crisis (copy)")).all()
+        assert len(copies) == 1 and copies[0].status == SimulationStatus.draft
+        assert session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "simulation.duplicate")).one()
+
+
+async def test_xss_payloads_are_text(user: User, studio_db):
+    payload = "<img src=x onerror=alert(1)>"
+    with db.transaction() as session:
+        module = session.get(Module, studio_db["module"].id)
+        module.title = payload
+        module.narrative_context = f"{payload} [link](javascript:alert(1))"
+        module.stakeholders = [
+            {"name": payload, "role": payload, "motivation": payload, "personality_traits": [payload]}
+        ]
+        session.add(module)
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=modules&module={module.id}")
+    await user.should_see(payload)  # as text in the module list and the cards
+    preview = (await find(user, "mod-briefing-preview")).elements.pop()
+    assert preview.props.get("sanitize") is True

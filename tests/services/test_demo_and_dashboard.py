@@ -1,0 +1,53 @@
+"""Demo data is deterministic and realistic; dashboards count it within each role's scope."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from console import demo
+from console.services import dashboard
+from console.services.accounts import principal_for_user
+from models import AuditLogEntry, GameEvent, Organization, PlaySession, Simulation, SimulationAssignment, User
+from models.enums import AssignmentStatus, SessionStatus, SimulationStatus, UserRole
+
+
+def test_demo_data_is_deterministic_and_large_enough(session):
+    result = demo.seed(session, today=date(2026, 11, 25))
+    assert set(result.logins) == {r.value for r in UserRole}
+    assert result.counts["organizations"] == 3 and result.counts["simulations"] == 5
+    assert result.counts["sessions"] >= 200 and result.counts["events"] >= 3000
+    statuses = set(session.scalars(select(SimulationAssignment.status).distinct()))
+    assert AssignmentStatus.overdue in statuses and AssignmentStatus.completed in statuses
+    completed = session.scalars(select(PlaySession).where(PlaySession.status == SessionStatus.completed)).all()
+    assert all({"total", "percentile"} <= set(ps.final_scores) for ps in completed)
+    published = session.scalars(select(Simulation).where(Simulation.status == SimulationStatus.published)).all()
+    for sim in published:  # each published simulation carries its review trail
+        actions = session.scalars(select(AuditLogEntry.action).where(AuditLogEntry.entity_id == str(sim.id))).all()
+        assert sorted(actions) == sorted(
+            ["simulation.create", "simulation.submit", "simulation.stage", "simulation.publish"]
+        )
+    first_counts = result.counts
+    emails = session.scalars(select(User.email).order_by(User.email)).all()
+    session.rollback()
+    again = demo.seed(session, today=date(2026, 11, 25))
+    assert again.counts == first_counts
+    assert session.scalars(select(User.email).order_by(User.email)).all() == emails
+
+
+def test_dashboard_counts_are_scoped_to_the_organization(session):
+    demo.seed(session)
+    acme = session.scalar(select(Organization).where(Organization.slug == "acme"))
+    admin = session.scalar(select(User).where(User.email == "admin@acme.example"))
+    platform = session.scalar(select(User).where(User.role == UserRole.platform_admin))
+    ent = dashboard.summary(session=session, principal=principal_for_user(admin))
+    everyone = dashboard.summary(session=session, principal=principal_for_user(platform))
+    acme_members = session.scalar(select(func.count()).select_from(User).where(User.organization_id == acme.id))
+    assert ent["members"] == acme_members
+    assert "organizations" not in ent and everyone["organizations"] == 3
+    acme_in_progress = session.scalar(
+        select(func.count())
+        .select_from(PlaySession)
+        .where(PlaySession.organization_id == acme.id, PlaySession.status == SessionStatus.in_progress)
+    )
+    assert ent["sessions_in_progress"] == acme_in_progress < everyone["sessions_in_progress"]
+    assert everyone["events_30d"] <= session.scalar(select(func.count()).select_from(GameEvent))
