@@ -18,7 +18,8 @@ from console.config import Settings, get_settings
 from console.media_routes import media_router
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
+    """The console's root app; with run_jobs, a procrastinate worker runs in-process (embedded mode)."""
     settings = settings or get_settings()
     root = FastAPI(title="Simvado Console", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -40,6 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     nicegui_app.include_router(media_router())
     nicegui_app.add_middleware(AuthMiddleware)
     nicegui_app.on_shutdown(db.dispose)
+    if run_jobs:
+        from nicegui import background_tasks
+
+        from console import jobs
+
+        nicegui_app.on_startup(lambda: background_tasks.create(jobs.run_worker(jobs.make_app()), name="jobs"))
 
     ui.run_with(
         root,

@@ -76,9 +76,40 @@ def serve(
         _print_demo_logins()
     from console.app import create_app
 
-    app = create_app()
+    # Embedded mode is one self-contained process: it runs the background jobs too.
+    app = create_app(run_jobs=get_settings().embedded)
     typer.echo(f"Simvado Console on http://{host}:{port}")
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@cli.command("serve-api")
+def serve_api(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8081, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (each a full copy of the engine API)."),
+) -> None:
+    """Serve the engine API alone (no console pages), for scale-out behind a load balancer."""
+    import os
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    url = _prepare_database()
+    # Workers are fresh processes: hand them the resolved database (embedded or not) explicitly.
+    os.environ["DATABASE_URL"] = url
+    typer.echo(f"Simvado engine API on http://{host}:{port}/api/v1 ({workers} worker{'s' if workers > 1 else ''})")
+    uvicorn.run("console.api.main:app", host=host, port=port, workers=workers, log_level="warning", proxy_headers=True)
+
+
+@cli.command("worker")
+def worker(concurrency: int = typer.Option(4, min=1, help="Jobs run at once.")) -> None:
+    """Run background jobs (debriefs, abandoned-session and overdue sweeps) in this process."""
+    from console import jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _prepare_database()
+    typer.echo("Background worker running (Ctrl+C to stop).")
+    jobs.run_worker_forever(concurrency=concurrency)
 
 
 @cli.command("migrate")

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     api_max_event_data_bytes: int = 32 * 1024
     api_max_batch_events: int = 1000
     api_rate_limit: str = "200/second"
+    # Background jobs: an in-progress session with no event for this long is marked abandoned.
+    abandon_after_minutes: int = 120
+    # Optional LLM debriefs through an OpenAI-compatible chat API; the offline generator is the fallback.
+    llm_base_url: str | None = None  # e.g. https://api.openai.com/v1 or a local server
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 20
 
     # Media library (checked on the server; the browser's limits are only a courtesy).
     media_storage: str = "local"  # "local": a folder under data_dir (media_root overrides it)

@@ -240,10 +240,12 @@ async def api_keys_page(
         await table.reload()
 
     with frame(principal, "API keys", breadcrumbs=[("API keys", None)]):
-        ui.label(
-            "Keys game engines use for the engine API (/api/v1). Only a hash is stored: a key is shown once, "
-            "at creation."
-        ).classes("text-grey-7")
+        with ui.row().classes("items-center gap-2 text-grey-7"):
+            ui.label(
+                "Keys game engines use for the engine API (/api/v1). Only a hash is stored: a key is shown once, "
+                "at creation."
+            )
+            ui.link("How engines use them", "/developers").mark("developers-link")
         with ui.row().classes("w-full items-center gap-2"):
             search_box = (
                 ui.input(placeholder="Search name or prefix…  ( / )", value=state["search"])

@@ -5,6 +5,23 @@ machinery, session cookie or per-request storage, and so `serve-api` can serve e
 alone. Its OpenAPI schema is at /api/v1/openapi.json and its docs page at /api/v1/docs.
 """
 
-from console.api.app import create_api_app
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
-__all__ = ["create_api_app"]
+from console.api.app import create_api_app
+from console.config import Settings
+
+
+def create_api_root(settings: Settings | None = None) -> FastAPI:
+    """The engine API alone (no NiceGUI), as `serve-api` runs it behind a load balancer."""
+    root = FastAPI(title="Simvado engine API", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @root.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    root.mount("/api/v1", create_api_app(settings))
+    return root
+
+
+__all__ = ["create_api_app", "create_api_root"]

@@ -7,7 +7,7 @@ status, final_scores, …) are refused with 422 rather than silently ignored or,
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -22,6 +22,17 @@ Number = Annotated[float, Field(allow_inf_nan=False, ge=-1e9, le=1e9)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(days=1)
+
+
+def _plausible(value: datetime | None) -> datetime | None:
+    """The engine's clock may drift, but not by decades: durations must fit and sort sensibly."""
+    if value is not None and not (EARLIEST <= value <= datetime.now(UTC) + CLOCK_SKEW):
+        raise ValueError("must be between 2000-01-01 and one day from now (the engine's clock, with a time zone)")
+    return value
 
 
 # ------------------------------------------------------------------------------------------ sessions
@@ -49,6 +60,8 @@ class SessionStartIn(Strict):
     platform: Platform | None = None
     launch_url: Annotated[str, StringConstraints(max_length=500)] | None = None
     started_at: AwareDatetime | None = None
+
+    _started_at = field_validator("started_at")(_plausible)
 
     @field_validator("launch_url")
     @classmethod
@@ -101,6 +114,8 @@ class CompletionData(Strict):
 class _EventBase(Strict):
     id: uuid.UUID = Field(description="Client-generated UUID: the dedupe key. Retrying with it never duplicates.")
     timestamp: AwareDatetime = Field(description="The engine's clock, with a time zone.")
+
+    _timestamp = field_validator("timestamp")(_plausible)
 
 
 class DecisionEvent(_EventBase):

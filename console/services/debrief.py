@@ -11,6 +11,7 @@ debriefs through NiceGUI's sanitizing `ui.markdown`.
 
 from __future__ import annotations
 
+import logging
 import re
 import statistics
 import uuid
@@ -26,6 +27,7 @@ from models import Module, PlaySession, Simulation
 from models.base import utcnow
 from models.enums import SessionStatus
 
+log = logging.getLogger("simvado.debrief")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
@@ -172,6 +174,52 @@ def generate(
     return "\n".join(lines).rstrip() + "\n"
 
 
+LLM_SYSTEM_PROMPT = (
+    "You write the debrief a participant reads after a business simulation. Use Markdown with short "
+    "sections: outcome, each dimension's strongest and weakest moments, time on key decisions, and "
+    "concrete suggestions for the weakest dimension. Use only the facts given; invent no numbers."
+)
+MAX_LLM_CHARS = 20_000
+
+
+def llm_rewrite(default_text: str, *, settings=None) -> str | None:  # noqa: ANN001
+    """Ask an OpenAI-compatible chat API for a debrief from the default one's facts; None on any failure.
+
+    Configured by SIMVADO_LLM_BASE_URL (+ _API_KEY, _MODEL, _TIMEOUT_SECONDS). The default generator's
+    text is both the facts given to the model and the fallback.
+    """
+    import httpx
+
+    from console.config import get_settings
+
+    settings = settings or get_settings()
+    if not settings.llm_base_url:
+        return None
+    headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
+    try:
+        response = httpx.post(
+            settings.llm_base_url.rstrip("/") + "/chat/completions",
+            json={
+                "model": settings.llm_model,
+                "temperature": 0.2,
+                "messages": [
+                    {"role": "system", "content": LLM_SYSTEM_PROMPT},
+                    {"role": "user", "content": "Facts (a draft debrief):\n\n" + default_text},
+                ],
+            },
+            headers=headers,
+            timeout=settings.llm_timeout_seconds,
+        )
+        response.raise_for_status()
+        content = response.json()["choices"][0]["message"]["content"]
+    except Exception as exc:  # any failure: the offline debrief stands
+        log.warning("LLM debrief failed (%s); using the default generator", type(exc).__name__)
+        return None
+    if not isinstance(content, str) or not content.strip():
+        return None
+    return content.strip()[:MAX_LLM_CHARS] + "\n"
+
+
 def write_for_session(*, session: Session, play_session_id: uuid.UUID) -> bool:
     """Generate and store the debrief of a completed session, unless it has one. Returns True if written."""
     play = session.execute(
@@ -210,7 +258,7 @@ def write_for_session(*, session: Session, play_session_id: uuid.UUID) -> bool:
         started = play.started_at
         if events and events[0].timestamp < started:
             started = events[0].timestamp
-        play.debrief_text = generate(
+        default = generate(
             module_title=module.title,
             config=config,
             final_scores=play.final_scores,
@@ -218,6 +266,7 @@ def write_for_session(*, session: Session, play_session_id: uuid.UUID) -> bool:
             started_at=started,
             cohort_totals=cohort,
         )
+        play.debrief_text = llm_rewrite(default) or default
     play.debrief_generated_at = utcnow()
     session.add(play)
     session.flush()

@@ -366,6 +366,7 @@ def record_events(
         completion = min(completions, key=lambda e: e.timestamp)
         complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
         completed_now = True
+        defer_debrief(session=session, play_session_id=play.id)
     return BatchResult(len(inserted), len(not_inserted), play.status, completed_now, play.id)
 
 
@@ -465,6 +466,23 @@ def _advance_assignment(session: Session, *, user_id: uuid.UUID, simulation_id: 
     )
 
 
+# The debrief job (run by console/jobs.py), queued with procrastinate's own SQL function so the job is
+# created in this very transaction: it exists exactly when the completion commits.
+DEBRIEF_TASK = "console:debrief"
+DEBRIEF_QUEUE = "debriefs"
+_DEFER_JOB = text(
+    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, NULL, CAST(:args AS jsonb), NULL)"
+    "::procrastinate_job_to_defer_v1])"
+)
+
+
+def defer_debrief(*, session: Session, play_session_id: uuid.UUID) -> None:
+    session.execute(
+        _DEFER_JOB,
+        {"queue": DEBRIEF_QUEUE, "task": DEBRIEF_TASK, "args": json.dumps({"play_session_id": str(play_session_id)})},
+    )
+
+
 def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uuid.UUID]:
     """Completed sessions whose debrief was never written (a lost background job): for the sweep."""
     return list(
@@ -484,6 +502,7 @@ __all__ = [
     "PlayerRef",
     "SessionStart",
     "complete_session",
+    "defer_debrief",
     "dimension_values",
     "get_module",
     "get_session",

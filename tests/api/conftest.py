@@ -19,7 +19,8 @@ from models import SimulationAssignment
 from models.enums import SimulationStatus, UserRole
 from tests.factories import make_module, make_simulation, make_user
 
-T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+# Yesterday 10:00 UTC: event timestamps must be plausible on the server's clock (not far in the future).
+T0 = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
 def build_app(**settings) -> FastAPI:
@@ -63,8 +64,10 @@ def world(database_url) -> World:
         other_module = make_module(s, other_sim)
         staged_sim = make_simulation(s, status=SimulationStatus.staged)
         staged_module = make_module(s, staged_sim)
-        player = make_user(s, role=UserRole.enterprise_participant, email=f"ana-{uuid.uuid4().hex[:6]}@acme.example")
-        outsider = make_user(s, role=UserRole.enterprise_participant)
+        player = make_user(
+            s, role=UserRole.enterprise_participant, password=None, email=f"ana-{uuid.uuid4().hex[:6]}@acme.example"
+        )
+        outsider = make_user(s, role=UserRole.enterprise_participant, password=None)
         assignment = SimulationAssignment(
             organization_id=player.organization_id, assigned_to_user_id=player.id, simulation_id=sim.id
         )

@@ -17,20 +17,21 @@ def _error(response) -> dict:
     return body["error"]
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Bearer nope", "Basic abc", "bearer sk_sim_short"])
-def test_missing_or_malformed_key_is_401(client, world, header):
-    headers = {"Authorization": header} if header else {}
-    response = client.get(f"/api/v1/modules/{world.module.id}", headers=headers)
-    assert response.status_code == 401
-    assert _error(response)["code"] == "unauthorized"
+def test_missing_or_malformed_key_is_401(client, world):
+    for header in (None, "Bearer", "Bearer nope", "Basic abc", "bearer sk_sim_short"):
+        headers = {"Authorization": header} if header else {}
+        response = client.get(f"/api/v1/modules/{world.module.id}", headers=headers)
+        assert response.status_code == 401, header
+        assert _error(response)["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize("name", ["revoked", "expired"])
-def test_revoked_and_expired_keys_are_401_with_the_same_message(client, world, name):
-    bad = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth(name))
+def test_revoked_and_expired_keys_are_401_with_the_same_message(client, world):
     unknown = client.get(f"/api/v1/modules/{world.module.id}", headers={"Authorization": "Bearer sk_sim_x"})
-    assert bad.status_code == unknown.status_code == 401
-    assert _error(bad)["message"] == _error(unknown)["message"]
+    for name in ("revoked", "expired"):
+        bad = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth(name))
+        assert bad.status_code == unknown.status_code == 401
+        assert _error(bad)["message"] == _error(unknown)["message"]
 
 
 def test_key_in_the_url_is_never_accepted(client, world):
@@ -78,8 +79,14 @@ MATRIX = [
 ]
 
 
-@pytest.mark.parametrize(("key", "route", "status"), MATRIX)
-def test_key_scope_matrix(client, world, key, route, status):
+@pytest.mark.parametrize("route", ["start", "get_module", "get_session", "events"])
+def test_key_scope_matrix(client, world, route):
+    for key, matrix_route, status in MATRIX:
+        if matrix_route == route:
+            _check_matrix_entry(client, world, key, route, status)
+
+
+def _check_matrix_entry(client, world, key, route, status):
     if route == "start":
         response = start(client, world, key=key)
     elif route == "get_module":
@@ -93,7 +100,7 @@ def test_key_scope_matrix(client, world, key, route, status):
             if status != 200:
                 count = client.get(f"/api/v1/sessions/{session_id}", headers=world.auth("rw"))
                 assert count.status_code == 200
-    assert response.status_code == status, response.text
+    assert response.status_code == status, (key, route, response.text)
     if status >= 400:
         _error(response)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from console import db
 from models import GameEvent, PlaySession, SimulationAssignment
 from models.enums import AssignmentStatus, SessionStatus
-from tests.api.conftest import build_app, event, post_events, start
+from tests.api.conftest import T0, build_app, event, post_events, start
 
 
 def _count(session, session_id=None) -> int:
@@ -81,25 +82,27 @@ def test_one_invalid_event_refuses_the_whole_batch(client, world, sid, session):
     assert _count(session, sid) == 0
 
 
-@pytest.mark.parametrize(
-    "bad",
-    [
-        {"type": "teleport", "data": {}},
-        {"type": "decision", "data": {"decision_id": "d", "choice_id": "c", "impacts": {"financial": "lots"}}},
-        {"type": "decision", "data": {"decision_id": "d", "choice_id": "c", "mood": "happy"}},
-        {"type": "milestone", "data": {}},
-        {"type": "score_update", "data": {"scores": {}}},
-        {"type": "completion", "data": {"scores": {"financial": "high"}}},
-        {"type": "custom", "data": ["not", "an", "object"]},
-        {"timestamp": "2026-11-25T10:00:00"},
-        {"id": "not-a-uuid"},
-        {"received_at": "2026-11-25T10:00:00Z"},
-        {"organization_id": str(uuid.uuid4())},
-    ],
-)
-def test_per_type_validation(client, world, sid, bad):
-    response = post_events(client, world, sid, [{**event(), **bad}])
-    assert response.status_code == 422, response.text
+BAD_EVENTS = [
+    {"type": "teleport", "data": {}},
+    {"type": "decision", "data": {"decision_id": "d", "choice_id": "c", "impacts": {"financial": "lots"}}},
+    {"type": "decision", "data": {"decision_id": "d", "choice_id": "c", "mood": "happy"}},
+    {"type": "milestone", "data": {}},
+    {"type": "score_update", "data": {"scores": {}}},
+    {"type": "completion", "data": {"scores": {"financial": "high"}}},
+    {"type": "custom", "data": ["not", "an", "object"]},
+    {"timestamp": "2026-11-25T10:00:00"},
+    {"timestamp": "9999-12-31T23:59:59Z"},
+    {"timestamp": "1970-01-01T00:00:00Z"},
+    {"id": "not-a-uuid"},
+    {"received_at": "2026-11-25T10:00:00Z"},
+    {"organization_id": str(uuid.uuid4())},
+]
+
+
+def test_per_type_validation(client, world, sid):
+    for bad in BAD_EVENTS:
+        response = post_events(client, world, sid, [{**event(), **bad}])
+        assert response.status_code == 422, (bad, response.text)
 
 
 def test_batch_shape(client, world, sid):
@@ -148,7 +151,7 @@ def test_completion_completes_scores_and_debriefs(client, world, sid, session):
     assert response.status_code == 200 and response.json()["session_status"] == "completed"
     body = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()
     assert body["status"] == "completed"
-    assert body["completed_at"].startswith("2026-11-25T10:10:00")
+    assert body["completed_at"].startswith((T0 + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S"))
     assert body["total_duration_seconds"] == 600
     # Each dimension starts mid-range (50): financial 70, reputational 65; total = 0.6*70 + 0.4*65.
     assert body["final_scores"] == {"financial": 70.0, "reputational": 65.0, "total": 68.0, "percentile": 0}

@@ -126,3 +126,19 @@ def _system():
     from console.auth import system_principal
 
     return system_principal("test")
+
+
+async def test_developer_guide_for_studio_creators(user: User, database_url):
+    with db.transaction() as session:
+        creator = make_user(session, role=UserRole.studio_creator)
+        participant = make_user(session, role=UserRole.enterprise_participant)
+    await login(user, creator.email)
+    await user.open("/developers")
+    await user.should_see("Engine API: your first five minutes")
+    guide = user.find(marker="developer-guide").elements.pop().content
+    assert "Authorization: Bearer sk_sim_" in guide and "UnityWebRequest" in guide and "FHttpModule" in guide
+    assert "/api/v1/docs" in guide
+    await user.http_client.post("/auth/logout")
+    await login(user, participant.email)
+    await user.open("/developers")
+    await user.should_see("There is nothing here, or you do not have access to it.")

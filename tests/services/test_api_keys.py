@@ -118,7 +118,7 @@ def test_validation_and_permissions(session):
     with pytest.raises(ValidationFailed) as exc:
         api_keys.create(session=session, principal=ADMIN, data={"name": "x", "simulation_id": uuid.uuid4()})
     assert "simulation_id" in exc.value.details
-    admin_of_org = principal_of(make_user(session, role=UserRole.enterprise_admin))
+    admin_of_org = principal_of(make_user(session, role=UserRole.enterprise_admin, password=None))
     with pytest.raises(PermissionDenied):
         api_keys.create(session=session, principal=admin_of_org, data={"name": "x"})
     with pytest.raises(PermissionDenied):

@@ -82,3 +82,77 @@ def test_debrief_is_deterministic_and_escapes_engine_labels():
 def test_first_completion_has_no_cohort():
     _, text = _generate(cohort=())
     assert "first to complete this module" in text
+
+
+class _ChatServer:
+    """A local HTTP server speaking the OpenAI chat-completions protocol (or failing, on demand)."""
+
+    def __init__(self, status: int = 200, content: str = "# Your debrief\n\nWell played.") -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                payload = json.dumps(
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                        ],
+                    }
+                ).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_llm_debrief_through_an_openai_compatible_server():
+    from console.config import Settings
+
+    server = _ChatServer()
+    try:
+        settings = Settings(llm_base_url=server.url, llm_api_key="local-key", llm_model="tiny")
+        _, default = _generate()
+        text = debrief.llm_rewrite(default, settings=settings)
+    finally:
+        server.close()
+    assert text == "# Your debrief\n\nWell played.\n"
+    request = server.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer local-key"
+    assert request["body"]["model"] == "tiny"
+    assert "Call the board" in request["body"]["messages"][1]["content"]  # the facts go to the model
+
+
+def test_llm_failure_falls_back_to_the_default():
+    from console.config import Settings
+
+    server = _ChatServer(status=500)
+    try:
+        assert debrief.llm_rewrite("draft", settings=Settings(llm_base_url=server.url)) is None
+    finally:
+        server.close()
+    # Nothing listening, or not configured at all: also no LLM text.
+    assert (
+        debrief.llm_rewrite("draft", settings=Settings(llm_base_url="http://127.0.0.1:9", llm_timeout_seconds=1))
+        is None
+    )
+    assert debrief.llm_rewrite("draft", settings=Settings()) is None

@@ -1,0 +1,11 @@
+"""Import target for `simvado-console serve-api --workers N` (uvicorn imports the app in each worker).
+
+Each worker configures the database explicitly (the engine is never configured lazily); `serve-api`
+has resolved and migrated it and passes it on as DATABASE_URL.
+"""
+
+from console import db
+from console.api import create_api_root
+
+db.configure()
+app = create_api_root()
