@@ -7,6 +7,7 @@ sanitizing `ui.markdown`; nothing of theirs goes into HTML, props strings or Jav
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -76,7 +77,11 @@ async def workspace(
         tabs_available.append(("history", "History"))
     names = [name for name, _ in tabs_available]
     current = tab if tab in names else "details"
-    state = {"tab": current, "module": module_id}
+    # `changed` counts edits made in each tab; a tab that shows another tab's data redraws when entered
+    # if that data changed since it was drawn (new modules for the media tab, new images for portraits).
+    state = {"tab": current, "module": module_id, "changed": {"modules": 0, "media": 0}}
+    drawn: dict[str, dict[str, int]] = {}
+    depends = {"details": ("media",), "modules": ("media",), "media": ("modules",), "history": ("modules", "media")}
 
     def sync_url() -> None:
         params = {"tab": state["tab"]}
@@ -84,25 +89,42 @@ async def workspace(
             params["module"] = state["module"]
         ui.navigate.history.replace(f"/simulations/{sim.id}?{urlencode(params)}")
 
-    def on_tab(e) -> None:  # noqa: ANN001
+    def make_panel(name: str, draw: Callable[[], Awaitable[None]]):  # noqa: ANN202
+        @ui.refreshable
+        async def panel() -> None:
+            drawn[name] = dict(state["changed"])
+            await draw()
+
+        return panel
+
+    panels = {
+        "details": make_panel("details", lambda: details(principal, sim)),
+        "modules": make_panel(
+            "modules", lambda: modules_tab(principal, sim, editable=editable, state=state, on_select=sync_url)
+        ),
+        "scoring": make_panel("scoring", lambda: _async(scoring_tab, principal, sim, editable=editable)),
+        "media": make_panel("media", lambda: media_tab(principal, sim, editable=editable, state=state)),
+        "history": make_panel("history", lambda: history_tab(principal, sim)),
+    }
+
+    async def on_tab(e) -> None:  # noqa: ANN001
         state["tab"] = e.value
         sync_url()
+        seen = drawn.get(e.value, {})
+        if e.value == "history" or any(seen.get(k) != state["changed"][k] for k in depends.get(e.value, ())):
+            await panels[e.value].refresh()
 
     with ui.tabs(value=current, on_change=on_tab).classes("text-grey-8").props("dense align=left no-caps") as tabs:
         for name, label in tabs_available:
             ui.tab(name, label=label).mark(f"tab-{name}")
     with ui.tab_panels(tabs, value=current).classes("w-full bg-transparent").props("keep-alive"):
-        with ui.tab_panel("details").classes("p-0"):
-            await details(principal, sim)
-        with ui.tab_panel("modules").classes("p-0"):
-            await modules_tab(principal, sim, editable=editable, state=state, on_select=sync_url)
-        with ui.tab_panel("scoring").classes("p-0"):
-            scoring_tab(principal, sim, editable=editable)
-        with ui.tab_panel("media").classes("p-0"):
-            await media_tab(principal, sim, editable=editable, state=state)
-        if "history" in names:
-            with ui.tab_panel("history").classes("p-0"):
-                await history_tab(principal, sim)
+        for name in names:
+            with ui.tab_panel(name).classes("p-0"):
+                await panels[name]()
+
+
+async def _async(func, *args, **kwargs) -> None:  # noqa: ANN001
+    func(*args, **kwargs)
 
 
 # --- workflow ------------------------------------------------------------------------------------
@@ -214,6 +236,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
 
     async def select(module_id: uuid.UUID | None) -> None:
         state["module"] = str(module_id) if module_id else None
+        state["changed"]["modules"] += 1
         on_select()
         await module_list.refresh()
         await editor.refresh()
@@ -273,6 +296,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
                 if not await confirm(f"Archive the module “{module.title}”? Engines will no longer get it."):
                     return
                 await calls.write(modules.archive, principal=principal, module_id=module.id)
+                state["changed"]["modules"] += 1
                 ui.notify("Module archived.", type="positive")
         except DomainError as exc:
             calls.notify_error(exc)
@@ -303,7 +327,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
             title.on("keydown.enter", create)
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Add", on_click=create).props("unelevated color=primary").mark("mod-new-ok")
+                ui.button("Create module", on_click=create).props("unelevated color=primary").mark("mod-new-ok")
         dialog.open()
 
     @ui.refreshable
@@ -319,7 +343,12 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
         if module.simulation_id != sim.id:
             ui.label("That module is not part of this simulation.").classes("text-grey-7 p-4")
             return
-        await module_editor(principal, sim, module, editable=editable, on_saved=module_list.refresh)
+
+        async def saved() -> None:
+            state["changed"]["modules"] += 1
+            await module_list.refresh()
+
+        await module_editor(principal, sim, module, editable=editable, on_saved=saved)
 
     with ui.row().classes("w-full items-start gap-4 no-wrap"):
         with ui.card().classes("w-[380px] shrink-0 gap-1").mark("mod-list"):
@@ -333,9 +362,9 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
                     "dense outlined clearable debounce=300"
                 ).classes("grow").mark("mod-search")
                 if editable:
-                    ui.button("Add", icon="add", on_click=add).props("unelevated dense no-caps color=primary").mark(
-                        "mod-add"
-                    )
+                    ui.button("Add module", icon="add", on_click=add).props(
+                        "unelevated dense no-caps color=primary"
+                    ).mark("mod-add")
             await module_list()
         with ui.card().classes("grow min-w-0").mark("mod-editor"):
             await editor()
@@ -717,6 +746,13 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
     ids = {str(m.id) for m in all_modules}
     chosen = {"module": state["module"] if state["module"] in ids else str(all_modules[0].id), "search": ""}
 
+    redraw = asyncio.Lock()  # several uploads finish at once; two overlapping redraws would interleave
+
+    async def changed() -> None:
+        state["changed"]["media"] += 1
+        async with redraw:
+            await library.refresh()
+
     @ui.refreshable
     async def library() -> None:
         module_id = uuid.UUID(chosen["module"])
@@ -726,7 +762,7 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
         with ui.row().classes("w-full gap-3 flex-wrap items-start"):
             for index, asset in enumerate(page.rows):
-                await _media_card(principal, asset, index, editable=editable, refresh=library.refresh)
+                await _media_card(principal, asset, index, editable=editable, refresh=changed)
 
     async def on_upload(e: events.UploadEventArguments) -> None:
         name = e.file.name
@@ -743,15 +779,17 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
             ui.notify(f"{media.clean_filename(name)} refused: {reason}", type="warning", multi_line=True)
             return
         ui.notify(f"{media.clean_filename(name)} uploaded.", type="positive")
-        await library.refresh()
+        await changed()
 
     async def pick(e) -> None:  # noqa: ANN001
         chosen["module"] = e.value
-        await library.refresh()
+        async with redraw:
+            await library.refresh()
 
     async def search(e) -> None:  # noqa: ANN001
         chosen["search"] = e.value or ""
-        await library.refresh()
+        async with redraw:
+            await library.refresh()
 
     with ui.row().classes("w-full items-center gap-3"):
         ui.select(
@@ -849,8 +887,20 @@ HISTORY_COLUMNS = [
     {"name": "created_at", "label": "When", "field": "created_at", "align": "left"},
     {"name": "actor", "label": "Who", "field": "actor", "align": "left"},
     {"name": "action", "label": "What", "field": "action", "align": "left"},
-    {"name": "changes", "label": "Changes", "field": "changes", "align": "left", "style": "white-space: normal"},
-    {"name": "comment", "label": "Comment", "field": "comment", "align": "left", "style": "white-space: normal"},
+    {
+        "name": "changes",
+        "label": "Changes",
+        "field": "changes",
+        "align": "left",
+        "style": "white-space: normal; min-width: 320px; max-width: 560px; word-break: break-word",
+    },
+    {
+        "name": "comment",
+        "label": "Comment",
+        "field": "comment",
+        "align": "left",
+        "style": "white-space: normal; min-width: 200px; max-width: 360px; word-break: break-word",
+    },
 ]
 
 
