@@ -759,10 +759,13 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         page = await calls.read(
             media.list_, principal=principal, module_id=module_id, search=chosen["search"], limit=100
         )
+        uses = await calls.read(media.usage, principal=principal, simulation_id=sim.id)
         ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
+        if page.total > len(page.rows):
+            ui.label(f"Showing the newest {len(page.rows)}; search to find the others.").classes("text-grey-7")
         with ui.row().classes("w-full gap-3 flex-wrap items-start"):
             for index, asset in enumerate(page.rows):
-                await _media_card(principal, asset, index, editable=editable, refresh=changed)
+                _media_card(principal, asset, index, uses.get(asset.url, []), editable=editable, refresh=changed)
 
     async def on_upload(e: events.UploadEventArguments) -> None:
         name = e.file.name
@@ -811,8 +814,7 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
     await library()
 
 
-async def _media_card(principal: Principal, asset, index: int, *, editable: bool, refresh) -> None:  # noqa: ANN001
-    uses = await calls.read(media.where_used, principal=principal, asset_id=asset.id)
+def _media_card(principal: Principal, asset, index: int, uses: list[str], *, editable: bool, refresh) -> None:  # noqa: ANN001
     with ui.card().classes("w-[260px] gap-1").mark(f"media-card-{index}"):
         if asset.type == MediaType.image:
             ui.image(asset.url).classes("w-full h-32").props("fit=contain").mark(f"media-preview-{index}")

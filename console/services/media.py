@@ -425,20 +425,30 @@ def where_used(*, session: Session, principal: Principal, asset_id: uuid.UUID) -
     return _uses(session, asset)
 
 
-def _uses(session: Session, asset: MediaAsset) -> list[str]:
-    module = session.get(Module, asset.module_id)
-    uses: list[str] = []
-    sim = session.get(Simulation, module.simulation_id)
-    if sim.thumbnail_url == asset.url:
-        uses.append("the simulation's thumbnail")
-    siblings = session.scalars(
-        select(Module).where(Module.simulation_id == module.simulation_id).order_by(Module.sort_order)
-    )
+def usage(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> dict[str, list[str]]:
+    """Every media URL the simulation refers to, with where (one query for a whole library page)."""
+    simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    return _usage(session, simulation_id)
+
+
+def _usage(session: Session, simulation_id: uuid.UUID) -> dict[str, list[str]]:
+    uses: dict[str, list[str]] = {}
+    sim = session.get(Simulation, simulation_id)
+    if sim.thumbnail_url:
+        uses.setdefault(sim.thumbnail_url, []).append("the simulation's thumbnail")
+    siblings = session.scalars(select(Module).where(Module.simulation_id == simulation_id).order_by(Module.sort_order))
     for other in siblings:
         for stakeholder in other.stakeholders or []:
-            if stakeholder.get("portrait_url") == asset.url:
-                uses.append(f"portrait of {stakeholder.get('name') or 'a stakeholder'} in “{other.title}”")
+            url = stakeholder.get("portrait_url")
+            if url:
+                name = stakeholder.get("name") or "a stakeholder"
+                uses.setdefault(url, []).append(f"portrait of {name} in “{other.title}”")
     return uses
+
+
+def _uses(session: Session, asset: MediaAsset) -> list[str]:
+    module = session.get(Module, asset.module_id)
+    return _usage(session, module.simulation_id).get(asset.url, [])
 
 
 def rename(*, session: Session, principal: Principal, asset_id: uuid.UUID, filename: str) -> MediaAsset:

@@ -223,6 +223,37 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(user: User,
     assert (await user.http_client.get(f"/media/{uuid.uuid4()}.png")).status_code == 404
 
 
+async def test_documents_download_and_video_ranges(user: User, studio_db):
+    from console.services import media
+    from tests.factories import principal_of
+
+    with db.transaction() as session:
+        doc = media.upload(
+            session=session,
+            principal=principal_of(studio_db["creator"]),
+            module_id=studio_db["module"].id,
+            filename='brief "final"; v2.pdf',
+            data=samples.pdf(),
+        )
+        video = media.upload(
+            session=session,
+            principal=principal_of(studio_db["creator"]),
+            module_id=studio_db["module"].id,
+            filename="intro.mp4",
+            data=samples.mp4(),
+        )
+    await login(user, studio_db["creator"].email)
+    response = await user.http_client.get(doc.url)
+    assert response.headers["content-type"] == "application/pdf"
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''brief%20%22final%22%3B%20v2.pdf" in disposition
+    assert 'filename="brief _final__ v2.pdf"' in disposition
+    ranged = await user.http_client.get(video.url, headers={"Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.content == samples.mp4()[:10]
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=media")
+    await user.should_see('brief "final"; v2.pdf', retries=30)
+
+
 async def test_published_simulation_is_read_only_and_duplicates(user: User, studio_db):
     with db.transaction() as session:
         sim = session.get(Simulation, studio_db["sim"].id)

@@ -224,3 +224,21 @@ def test_duplicate_refused_for_others(session, people):
         session=session, principal=principal_of(people["platform_admin"]), simulation_id=sim.id
     )
     assert admin_copy.author_id == people["platform_admin"].id
+
+
+def test_history_shows_the_author_the_reviewers_comment(session, people):
+    from console.services import simulations
+
+    sim = ready_simulation(session, people["author"], S.review)
+    admin, author = principal_of(people["platform_admin"]), principal_of(people["author"])
+    workflow.transition(session=session, principal=admin, simulation_id=sim.id, name="send_back", comment="Add stakes")
+    trail = simulations.history(session=session, principal=author, simulation_id=sim.id)
+    assert [(e.action, e.comment) for e in trail.rows] == [("simulation.send_back", "Add stakes")]
+    assert trail.rows[0].actor_id == people["platform_admin"].id
+    sim.status = S.published
+    session.add(sim)
+    session.flush()
+    with pytest.raises(PermissionDenied):  # sees the published simulation, not its history
+        simulations.history(session=session, principal=principal_of(people["other_creator"]), simulation_id=sim.id)
+    with pytest.raises(NotFound):
+        simulations.history(session=session, principal=principal_of(people["participant"]), simulation_id=sim.id)
