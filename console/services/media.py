@@ -147,10 +147,77 @@ class LocalStorage:
         return self._path(key).is_file()
 
 
+class S3Storage:
+    """S3-compatible object storage (AWS, MinIO, Ceph, R2…) through boto3.
+
+    Credentials come from boto3's usual sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile,
+    an instance role); the bucket, endpoint, region and key prefix from settings. Objects are written
+    with the detected content type and `nosniff`-safe metadata; the console still serves them (after
+    checking the viewer's scope), so nothing needs to be public.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client=None,  # noqa: ANN001
+    ) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def _key(self, key: str) -> str:
+        if not _KEY.fullmatch(key):
+            raise ValueError("not a media key")
+        return self.prefix + key
+
+    def put(self, key: str, data: bytes) -> None:
+        mime = MIME_BY_EXTENSION.get(PurePosixPath(key).suffix, "application/octet-stream")
+        # One PUT: S3 never exposes a half-written object.
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=mime)
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def path(self, key: str) -> Path | None:
+        return None
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+
 def get_storage(settings: Settings | None = None) -> MediaStorage:
+    """The configured backend: `local` (default) or `s3` (SIMVADO_MEDIA_S3_BUCKET and friends)."""
     settings = settings or get_settings()
+    if settings.media_storage == "s3":
+        if not settings.media_s3_bucket:
+            raise ValueError("SIMVADO_MEDIA_S3_BUCKET is required when SIMVADO_MEDIA_STORAGE=s3")
+        return S3Storage(
+            settings.media_s3_bucket,
+            prefix=settings.media_s3_prefix,
+            endpoint_url=settings.media_s3_endpoint_url,
+            region=settings.media_s3_region,
+        )
     if settings.media_storage != "local":
-        raise ValueError(f"unknown media storage {settings.media_storage!r} (only 'local' is available)")
+        raise ValueError(f"unknown media storage {settings.media_storage!r} (use 'local' or 's3')")
     return LocalStorage(settings.media_root or settings.data_dir / "media")
 
 
@@ -179,7 +246,7 @@ def _on_commit(session: Session) -> None:
     for storage, key in info.get("doomed", []):
         try:
             storage.delete(key)
-        except OSError:  # the row is gone; a stray file is logged, never served (no row points to it)
+        except Exception:  # the row is gone; a stray file is logged, never served (no row points to it)
             log.exception("could not remove media file %s", key)
     info["written"], info["doomed"] = [], []
 
@@ -189,7 +256,7 @@ def _on_rollback(session: Session) -> None:
     for storage, key in info.get("written", []):
         try:
             storage.delete(key)
-        except OSError:
+        except Exception:
             log.exception("could not remove media file %s after a rollback", key)
     info["written"], info["doomed"] = [], []
 
