@@ -71,7 +71,6 @@ async def workspace(
     details: Callable[[Principal, Simulation], Awaitable[None]],
 ) -> None:
     editable = simulations.can_edit(principal, sim)
-    await workflow_bar(principal, sim)
     tabs_available = list(TABS)
     if simulations.can_read_history(principal, sim):
         tabs_available.append(("history", "History"))
@@ -83,11 +82,16 @@ async def workspace(
     drawn: dict[str, dict[str, int]] = {}
     depends = {"details": ("media",), "modules": ("media",), "media": ("modules",), "history": ("modules", "media")}
 
-    def sync_url() -> None:
+    def url() -> str:
         params = {"tab": state["tab"]}
         if state["module"]:
             params["module"] = state["module"]
-        ui.navigate.history.replace(f"/simulations/{sim.id}?{urlencode(params)}")
+        return f"/simulations/{sim.id}?{urlencode(params)}"
+
+    def sync_url() -> None:
+        ui.navigate.history.replace(url())
+
+    await workflow_bar(principal, sim, url=url)
 
     def make_panel(name: str, draw: Callable[[], Awaitable[None]]):  # noqa: ANN202
         @ui.refreshable
@@ -130,7 +134,9 @@ async def _async(func, *args, **kwargs) -> None:  # noqa: ANN001
 # --- workflow ------------------------------------------------------------------------------------
 
 
-async def workflow_bar(principal: Principal, sim: Simulation) -> None:
+async def workflow_bar(principal: Principal, sim: Simulation, *, url: Callable[[], str]) -> None:
+    """Status, the moves this principal may make now, and "duplicate as draft"; after a move the page
+    redraws where the user was (`url`)."""
     moves = workflow.available(principal, sim)
     can_duplicate = principal.can(Permission.author_simulations) and (
         principal.can(Permission.manage_all_simulations) or sim.author_id == principal.user_id
@@ -143,7 +149,7 @@ async def workflow_bar(principal: Principal, sim: Simulation) -> None:
             ui.label(f"published {sim.published_at:%Y-%m-%d}").mark("sim-published-at")
         ui.space()
         for move in moves:
-            ui.button(move.label, on_click=lambda m=move: _run_transition(principal, sim, m)).props(
+            ui.button(move.label, on_click=lambda m=move: _run_transition(principal, sim, m, url)).props(
                 "unelevated no-caps color=primary" if move.name in ("submit", "publish", "stage") else "outline no-caps"
             ).mark(f"wf-{move.name}")
         if can_duplicate:
@@ -173,7 +179,9 @@ def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
                 ui.label(f"{where}: {what}")
 
 
-async def _run_transition(principal: Principal, sim: Simulation, move: workflow.Transition) -> None:
+async def _run_transition(
+    principal: Principal, sim: Simulation, move: workflow.Transition, url: Callable[[], str]
+) -> None:
     with ui.dialog() as dialog, ui.card().classes("min-w-[460px]"):
         ui.label(f"{move.label}: “{sim.title}”").classes("text-h6")
         comment = (
@@ -208,7 +216,7 @@ async def _run_transition(principal: Principal, sim: Simulation, move: workflow.
                 return
             dialog.close()
             ui.notify(f"{move.label}: done.", type="positive")
-            ui.navigate.to(f"/simulations/{sim.id}")
+            ui.navigate.to(url())
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=dialog.close).props("flat").mark("wf-cancel")

@@ -121,6 +121,7 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     page.get_by_role("cell", name="First cut, please review").wait_for()
     screenshot(page, "14-studio-history")
     page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login\?signed_out=1"))
 
     # The admin stages and publishes.
     page.goto(sim_url)
