@@ -413,6 +413,34 @@ def upload(
     return asset
 
 
+def copy_library(*, session: Session, source: Module, target: Module, storage: MediaStorage) -> dict[str, str]:
+    """Copy every file of `source`'s library into `target`'s (new ids and keys); returns old url → new url.
+
+    For "duplicate as draft": the caller has already checked access to both modules. The copies
+    follow the transaction like uploads (a rollback removes them).
+    """
+    mapping: dict[str, str] = {}
+    pending = _pending(session)
+    for asset in session.scalars(select(MediaAsset).where(MediaAsset.module_id == source.id)):
+        twin = MediaAsset(
+            id=uuid.uuid4(),
+            module_id=target.id,
+            type=asset.type,
+            filename=asset.filename,
+            size_bytes=asset.size_bytes,
+            duration_seconds=asset.duration_seconds,
+            url="",
+        )
+        twin.url = f"/media/{twin.id}{PurePosixPath(asset.url).suffix}"
+        key = storage_key(twin)
+        storage.put(key, storage.get(storage_key(asset)))
+        pending["written"].append((storage, key))
+        session.add(twin)
+        mapping[asset.url] = twin.url
+    session.flush()
+    return mapping
+
+
 def get(*, session: Session, principal: Principal, asset_id: uuid.UUID) -> MediaAsset:
     asset = session.get(MediaAsset, asset_id)
     if asset is None:
