@@ -752,7 +752,11 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         )
         return
     ids = {str(m.id) for m in all_modules}
-    chosen = {"module": state["module"] if state["module"] in ids else str(all_modules[0].id), "search": ""}
+    chosen = {
+        "module": state["module"] if state["module"] in ids else str(all_modules[0].id),
+        "search": "",
+        "type": None,
+    }
 
     redraw = asyncio.Lock()  # several uploads finish at once; two overlapping redraws would interleave
 
@@ -765,7 +769,12 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
     async def library() -> None:
         module_id = uuid.UUID(chosen["module"])
         page = await calls.read(
-            media.list_, principal=principal, module_id=module_id, search=chosen["search"], limit=100
+            media.list_,
+            principal=principal,
+            module_id=module_id,
+            search=chosen["search"],
+            type=chosen["type"],
+            limit=100,
         )
         uses = await calls.read(media.usage, principal=principal, simulation_id=sim.id)
         ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
@@ -802,6 +811,11 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         async with redraw:
             await library.refresh()
 
+    async def kind(e) -> None:  # noqa: ANN001
+        chosen["type"] = MediaType(e.value) if e.value else None
+        async with redraw:
+            await library.refresh()
+
     with ui.row().classes("w-full items-center gap-3"):
         ui.select(
             {str(m.id): m.title for m in all_modules}, label="Module", value=chosen["module"], on_change=pick
@@ -809,6 +823,9 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         ui.input(placeholder="Search files", on_change=search).props("outlined dense clearable debounce=300").mark(
             "media-search"
         )
+        ui.select({"": "Any kind", **_options(MediaType)}, value="", on_change=kind).props("outlined dense").classes(
+            "w-36"
+        ).mark("media-kind")
     if editable:
         ui.upload(
             label="Drop files here or click to choose — images, audio, video, PDF",
