@@ -92,7 +92,7 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     editor.get_by_label("Launch URL").fill("https://play.example/negotiation")
     editor.get_by_label("Build version").fill("0.9.0")
     editor.locator("textarea").first.fill("Close the deal before the quarter ends.")
-    page.get_by_role("button", name="Save module").click()
+    page.keyboard.press("Control+s")  # the shortcut saves the editor on screen (not the hidden details form)
     page.get_by_text("Module saved.").last.wait_for()
 
     # Scoring: two dimensions, then try it.
@@ -115,7 +115,7 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     # Submit for review.
     page.get_by_role("button", name="Submit for review").click()
     page.get_by_label("Comment (optional)").fill("First cut, please review")
-    page.get_by_role("button", name="Submit for review").last.click()
+    page.get_by_role("dialog").get_by_role("button", name="Submit for review").click()
     page.get_by_role("button", name="Withdraw to draft").wait_for()
     page.get_by_role("tab", name="History").click()
     page.get_by_role("cell", name="First cut, please review").wait_for()
@@ -129,10 +129,10 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     page.get_by_label("Password").fill(console_server.admin.password)
     page.get_by_label("Password").press("Enter")
     page.get_by_role("button", name="Stage").click()
-    page.get_by_role("button", name="Stage").last.click()
+    page.get_by_role("dialog").get_by_role("button", name="Stage").click()
     page.get_by_text("Ready to publish: every check passes.").wait_for()
     page.get_by_role("button", name="Publish").click()
-    page.get_by_role("button", name="Publish").last.click()
+    page.get_by_role("dialog").get_by_role("button", name="Publish").click()
     page.get_by_text("is published and read-only").wait_for()
     screenshot(page, "15-studio-published")
 

@@ -78,7 +78,7 @@ def test_payloads_are_text_everywhere(console_server, page, tmp_path):
 
     page.get_by_role("button", name="Submit for review").click()
     page.get_by_label("Comment (optional)").fill(XSS)
-    page.get_by_role("button", name="Submit for review").last.click()
+    page.get_by_role("dialog").get_by_role("button", name="Submit for review").click()
     page.get_by_role("button", name="Withdraw to draft").wait_for()
     page.get_by_role("tab", name="History").click()
     page.get_by_role("cell", name=XSS, exact=True).first.wait_for()
