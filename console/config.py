@@ -45,8 +45,12 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = 20
 
     # Media library (checked on the server; the browser's limits are only a courtesy).
-    media_storage: str = "local"  # "local": a folder under data_dir (media_root overrides it)
+    media_storage: str = "local"  # "local": a folder under data_dir (media_root overrides it); or "s3"
     media_root: Path | None = None
+    media_s3_bucket: str | None = None
+    media_s3_prefix: str = "media"
+    media_s3_endpoint_url: str | None = None  # for S3-compatible services (MinIO, R2, …)
+    media_s3_region: str | None = None
     media_max_image_bytes: int = 10 * 1024 * 1024
     media_max_audio_bytes: int = 50 * 1024 * 1024
     media_max_video_bytes: int = 500 * 1024 * 1024

@@ -9,6 +9,7 @@ can act as a page of the console's origin.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,8 @@ from console import db
 from console.errors import NotFound
 from console.services import media
 from models.enums import MediaType
+
+log = logging.getLogger(__name__)
 
 MEDIA_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -61,7 +64,11 @@ def media_router() -> APIRouter:
                 return not_found
             # FileResponse answers Range requests, so audio and video can seek.
             return FileResponse(path, media_type=media.mime_of(asset), headers=headers)
-        data = await run_in_threadpool(storage.get, key)
+        try:
+            data = await run_in_threadpool(storage.get, key)
+        except Exception:  # missing object or an unreachable store: not something to leak details of
+            log.exception("could not read media %s", key)
+            return not_found
         return Response(data, media_type=media.mime_of(asset), headers=headers)
 
     return router

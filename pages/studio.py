@@ -7,6 +7,7 @@ sanitizing `ui.markdown`; nothing of theirs goes into HTML, props strings or Jav
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -70,45 +71,72 @@ async def workspace(
     details: Callable[[Principal, Simulation], Awaitable[None]],
 ) -> None:
     editable = simulations.can_edit(principal, sim)
-    await workflow_bar(principal, sim)
     tabs_available = list(TABS)
     if simulations.can_read_history(principal, sim):
         tabs_available.append(("history", "History"))
     names = [name for name, _ in tabs_available]
     current = tab if tab in names else "details"
-    state = {"tab": current, "module": module_id}
+    # `changed` counts edits made in each tab; a tab that shows another tab's data redraws when entered
+    # if that data changed since it was drawn (new modules for the media tab, new images for portraits).
+    state = {"tab": current, "module": module_id, "changed": {"modules": 0, "media": 0}}
+    drawn: dict[str, dict[str, int]] = {}
+    depends = {"details": ("media",), "modules": ("media",), "media": ("modules",), "history": ("modules", "media")}
 
-    def sync_url() -> None:
+    def url() -> str:
         params = {"tab": state["tab"]}
         if state["module"]:
             params["module"] = state["module"]
-        ui.navigate.history.replace(f"/simulations/{sim.id}?{urlencode(params)}")
+        return f"/simulations/{sim.id}?{urlencode(params)}"
 
-    def on_tab(e) -> None:  # noqa: ANN001
+    def sync_url() -> None:
+        ui.navigate.history.replace(url())
+
+    await workflow_bar(principal, sim, url=url)
+
+    def make_panel(name: str, draw: Callable[[], Awaitable[None]]):  # noqa: ANN202
+        @ui.refreshable
+        async def panel() -> None:
+            drawn[name] = dict(state["changed"])
+            await draw()
+
+        return panel
+
+    panels = {
+        "details": make_panel("details", lambda: details(principal, sim)),
+        "modules": make_panel(
+            "modules", lambda: modules_tab(principal, sim, editable=editable, state=state, on_select=sync_url)
+        ),
+        "scoring": make_panel("scoring", lambda: _async(scoring_tab, principal, sim, editable=editable)),
+        "media": make_panel("media", lambda: media_tab(principal, sim, editable=editable, state=state)),
+        "history": make_panel("history", lambda: history_tab(principal, sim)),
+    }
+
+    async def on_tab(e) -> None:  # noqa: ANN001
         state["tab"] = e.value
         sync_url()
+        seen = drawn.get(e.value, {})
+        if e.value == "history" or any(seen.get(k) != state["changed"][k] for k in depends.get(e.value, ())):
+            await panels[e.value].refresh()
 
     with ui.tabs(value=current, on_change=on_tab).classes("text-grey-8").props("dense align=left no-caps") as tabs:
         for name, label in tabs_available:
             ui.tab(name, label=label).mark(f"tab-{name}")
     with ui.tab_panels(tabs, value=current).classes("w-full bg-transparent").props("keep-alive"):
-        with ui.tab_panel("details").classes("p-0"):
-            await details(principal, sim)
-        with ui.tab_panel("modules").classes("p-0"):
-            await modules_tab(principal, sim, editable=editable, state=state, on_select=sync_url)
-        with ui.tab_panel("scoring").classes("p-0"):
-            scoring_tab(principal, sim, editable=editable)
-        with ui.tab_panel("media").classes("p-0"):
-            await media_tab(principal, sim, editable=editable, state=state)
-        if "history" in names:
-            with ui.tab_panel("history").classes("p-0"):
-                await history_tab(principal, sim)
+        for name in names:
+            with ui.tab_panel(name).classes("p-0"):
+                await panels[name]()
+
+
+async def _async(func, *args, **kwargs) -> None:  # noqa: ANN001
+    func(*args, **kwargs)
 
 
 # --- workflow ------------------------------------------------------------------------------------
 
 
-async def workflow_bar(principal: Principal, sim: Simulation) -> None:
+async def workflow_bar(principal: Principal, sim: Simulation, *, url: Callable[[], str]) -> None:
+    """Status, the moves this principal may make now, and "duplicate as draft"; after a move the page
+    redraws where the user was (`url`)."""
     moves = workflow.available(principal, sim)
     can_duplicate = principal.can(Permission.author_simulations) and (
         principal.can(Permission.manage_all_simulations) or sim.author_id == principal.user_id
@@ -121,7 +149,7 @@ async def workflow_bar(principal: Principal, sim: Simulation) -> None:
             ui.label(f"published {sim.published_at:%Y-%m-%d}").mark("sim-published-at")
         ui.space()
         for move in moves:
-            ui.button(move.label, on_click=lambda m=move: _run_transition(principal, sim, m)).props(
+            ui.button(move.label, on_click=lambda m=move: _run_transition(principal, sim, m, url)).props(
                 "unelevated no-caps color=primary" if move.name in ("submit", "publish", "stage") else "outline no-caps"
             ).mark(f"wf-{move.name}")
         if can_duplicate:
@@ -151,7 +179,9 @@ def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
                 ui.label(f"{where}: {what}")
 
 
-async def _run_transition(principal: Principal, sim: Simulation, move: workflow.Transition) -> None:
+async def _run_transition(
+    principal: Principal, sim: Simulation, move: workflow.Transition, url: Callable[[], str]
+) -> None:
     with ui.dialog() as dialog, ui.card().classes("min-w-[460px]"):
         ui.label(f"{move.label}: “{sim.title}”").classes("text-h6")
         comment = (
@@ -186,7 +216,7 @@ async def _run_transition(principal: Principal, sim: Simulation, move: workflow.
                 return
             dialog.close()
             ui.notify(f"{move.label}: done.", type="positive")
-            ui.navigate.to(f"/simulations/{sim.id}")
+            ui.navigate.to(url())
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=dialog.close).props("flat").mark("wf-cancel")
@@ -214,6 +244,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
 
     async def select(module_id: uuid.UUID | None) -> None:
         state["module"] = str(module_id) if module_id else None
+        state["changed"]["modules"] += 1
         on_select()
         await module_list.refresh()
         await editor.refresh()
@@ -273,6 +304,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
                 if not await confirm(f"Archive the module “{module.title}”? Engines will no longer get it."):
                     return
                 await calls.write(modules.archive, principal=principal, module_id=module.id)
+                state["changed"]["modules"] += 1
                 ui.notify("Module archived.", type="positive")
         except DomainError as exc:
             calls.notify_error(exc)
@@ -303,7 +335,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
             title.on("keydown.enter", create)
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Add", on_click=create).props("unelevated color=primary").mark("mod-new-ok")
+                ui.button("Create module", on_click=create).props("unelevated color=primary").mark("mod-new-ok")
         dialog.open()
 
     @ui.refreshable
@@ -319,7 +351,12 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
         if module.simulation_id != sim.id:
             ui.label("That module is not part of this simulation.").classes("text-grey-7 p-4")
             return
-        await module_editor(principal, sim, module, editable=editable, on_saved=module_list.refresh)
+
+        async def saved() -> None:
+            state["changed"]["modules"] += 1
+            await module_list.refresh()
+
+        await module_editor(principal, sim, module, editable=editable, on_saved=saved)
 
     with ui.row().classes("w-full items-start gap-4 no-wrap"):
         with ui.card().classes("w-[380px] shrink-0 gap-1").mark("mod-list"):
@@ -333,9 +370,9 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
                     "dense outlined clearable debounce=300"
                 ).classes("grow").mark("mod-search")
                 if editable:
-                    ui.button("Add", icon="add", on_click=add).props("unelevated dense no-caps color=primary").mark(
-                        "mod-add"
-                    )
+                    ui.button("Add module", icon="add", on_click=add).props(
+                        "unelevated dense no-caps color=primary"
+                    ).mark("mod-add")
             await module_list()
         with ui.card().classes("grow min-w-0").mark("mod-editor"):
             await editor()
@@ -715,18 +752,37 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         )
         return
     ids = {str(m.id) for m in all_modules}
-    chosen = {"module": state["module"] if state["module"] in ids else str(all_modules[0].id), "search": ""}
+    chosen = {
+        "module": state["module"] if state["module"] in ids else str(all_modules[0].id),
+        "search": "",
+        "type": None,
+    }
+
+    redraw = asyncio.Lock()  # several uploads finish at once; two overlapping redraws would interleave
+
+    async def changed() -> None:
+        state["changed"]["media"] += 1
+        async with redraw:
+            await library.refresh()
 
     @ui.refreshable
     async def library() -> None:
         module_id = uuid.UUID(chosen["module"])
         page = await calls.read(
-            media.list_, principal=principal, module_id=module_id, search=chosen["search"], limit=100
+            media.list_,
+            principal=principal,
+            module_id=module_id,
+            search=chosen["search"],
+            type=chosen["type"],
+            limit=100,
         )
+        uses = await calls.read(media.usage, principal=principal, simulation_id=sim.id)
         ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
+        if page.total > len(page.rows):
+            ui.label(f"Showing the newest {len(page.rows)}; search to find the others.").classes("text-grey-7")
         with ui.row().classes("w-full gap-3 flex-wrap items-start"):
             for index, asset in enumerate(page.rows):
-                await _media_card(principal, asset, index, editable=editable, refresh=library.refresh)
+                _media_card(principal, asset, index, uses.get(asset.url, []), editable=editable, refresh=changed)
 
     async def on_upload(e: events.UploadEventArguments) -> None:
         name = e.file.name
@@ -743,15 +799,22 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
             ui.notify(f"{media.clean_filename(name)} refused: {reason}", type="warning", multi_line=True)
             return
         ui.notify(f"{media.clean_filename(name)} uploaded.", type="positive")
-        await library.refresh()
+        await changed()
 
     async def pick(e) -> None:  # noqa: ANN001
         chosen["module"] = e.value
-        await library.refresh()
+        async with redraw:
+            await library.refresh()
 
     async def search(e) -> None:  # noqa: ANN001
         chosen["search"] = e.value or ""
-        await library.refresh()
+        async with redraw:
+            await library.refresh()
+
+    async def kind(e) -> None:  # noqa: ANN001
+        chosen["type"] = MediaType(e.value) if e.value else None
+        async with redraw:
+            await library.refresh()
 
     with ui.row().classes("w-full items-center gap-3"):
         ui.select(
@@ -760,6 +823,9 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         ui.input(placeholder="Search files", on_change=search).props("outlined dense clearable debounce=300").mark(
             "media-search"
         )
+        ui.select({"": "Any kind", **_options(MediaType)}, value="", on_change=kind).props("outlined dense").classes(
+            "w-36"
+        ).mark("media-kind")
     if editable:
         ui.upload(
             label="Drop files here or click to choose — images, audio, video, PDF",
@@ -773,8 +839,7 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
     await library()
 
 
-async def _media_card(principal: Principal, asset, index: int, *, editable: bool, refresh) -> None:  # noqa: ANN001
-    uses = await calls.read(media.where_used, principal=principal, asset_id=asset.id)
+def _media_card(principal: Principal, asset, index: int, uses: list[str], *, editable: bool, refresh) -> None:  # noqa: ANN001
     with ui.card().classes("w-[260px] gap-1").mark(f"media-card-{index}"):
         if asset.type == MediaType.image:
             ui.image(asset.url).classes("w-full h-32").props("fit=contain").mark(f"media-preview-{index}")
@@ -849,8 +914,20 @@ HISTORY_COLUMNS = [
     {"name": "created_at", "label": "When", "field": "created_at", "align": "left"},
     {"name": "actor", "label": "Who", "field": "actor", "align": "left"},
     {"name": "action", "label": "What", "field": "action", "align": "left"},
-    {"name": "changes", "label": "Changes", "field": "changes", "align": "left", "style": "white-space: normal"},
-    {"name": "comment", "label": "Comment", "field": "comment", "align": "left", "style": "white-space: normal"},
+    {
+        "name": "changes",
+        "label": "Changes",
+        "field": "changes",
+        "align": "left",
+        "style": "white-space: normal; min-width: 320px; max-width: 560px; word-break: break-word",
+    },
+    {
+        "name": "comment",
+        "label": "Comment",
+        "field": "comment",
+        "align": "left",
+        "style": "white-space: normal; min-width: 200px; max-width: 360px; word-break: break-word",
+    },
 ]
 
 

@@ -147,10 +147,77 @@ class LocalStorage:
         return self._path(key).is_file()
 
 
+class S3Storage:
+    """S3-compatible object storage (AWS, MinIO, Ceph, R2…) through boto3.
+
+    Credentials come from boto3's usual sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile,
+    an instance role); the bucket, endpoint, region and key prefix from settings. Objects are written
+    with the detected content type and `nosniff`-safe metadata; the console still serves them (after
+    checking the viewer's scope), so nothing needs to be public.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client=None,  # noqa: ANN001
+    ) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def _key(self, key: str) -> str:
+        if not _KEY.fullmatch(key):
+            raise ValueError("not a media key")
+        return self.prefix + key
+
+    def put(self, key: str, data: bytes) -> None:
+        mime = MIME_BY_EXTENSION.get(PurePosixPath(key).suffix, "application/octet-stream")
+        # One PUT: S3 never exposes a half-written object.
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=mime)
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def path(self, key: str) -> Path | None:
+        return None
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+
 def get_storage(settings: Settings | None = None) -> MediaStorage:
+    """The configured backend: `local` (default) or `s3` (SIMVADO_MEDIA_S3_BUCKET and friends)."""
     settings = settings or get_settings()
+    if settings.media_storage == "s3":
+        if not settings.media_s3_bucket:
+            raise ValueError("SIMVADO_MEDIA_S3_BUCKET is required when SIMVADO_MEDIA_STORAGE=s3")
+        return S3Storage(
+            settings.media_s3_bucket,
+            prefix=settings.media_s3_prefix,
+            endpoint_url=settings.media_s3_endpoint_url,
+            region=settings.media_s3_region,
+        )
     if settings.media_storage != "local":
-        raise ValueError(f"unknown media storage {settings.media_storage!r} (only 'local' is available)")
+        raise ValueError(f"unknown media storage {settings.media_storage!r} (use 'local' or 's3')")
     return LocalStorage(settings.media_root or settings.data_dir / "media")
 
 
@@ -179,7 +246,7 @@ def _on_commit(session: Session) -> None:
     for storage, key in info.get("doomed", []):
         try:
             storage.delete(key)
-        except OSError:  # the row is gone; a stray file is logged, never served (no row points to it)
+        except Exception:  # the row is gone; a stray file is logged, never served (no row points to it)
             log.exception("could not remove media file %s", key)
     info["written"], info["doomed"] = [], []
 
@@ -189,7 +256,7 @@ def _on_rollback(session: Session) -> None:
     for storage, key in info.get("written", []):
         try:
             storage.delete(key)
-        except OSError:
+        except Exception:
             log.exception("could not remove media file %s after a rollback", key)
     info["written"], info["doomed"] = [], []
 
@@ -346,6 +413,34 @@ def upload(
     return asset
 
 
+def copy_library(*, session: Session, source: Module, target: Module, storage: MediaStorage) -> dict[str, str]:
+    """Copy every file of `source`'s library into `target`'s (new ids and keys); returns old url → new url.
+
+    For "duplicate as draft": the caller has already checked access to both modules. The copies
+    follow the transaction like uploads (a rollback removes them).
+    """
+    mapping: dict[str, str] = {}
+    pending = _pending(session)
+    for asset in session.scalars(select(MediaAsset).where(MediaAsset.module_id == source.id)):
+        twin = MediaAsset(
+            id=uuid.uuid4(),
+            module_id=target.id,
+            type=asset.type,
+            filename=asset.filename,
+            size_bytes=asset.size_bytes,
+            duration_seconds=asset.duration_seconds,
+            url="",
+        )
+        twin.url = f"/media/{twin.id}{PurePosixPath(asset.url).suffix}"
+        key = storage_key(twin)
+        storage.put(key, storage.get(storage_key(asset)))
+        pending["written"].append((storage, key))
+        session.add(twin)
+        mapping[asset.url] = twin.url
+    session.flush()
+    return mapping
+
+
 def get(*, session: Session, principal: Principal, asset_id: uuid.UUID) -> MediaAsset:
     asset = session.get(MediaAsset, asset_id)
     if asset is None:
@@ -425,20 +520,30 @@ def where_used(*, session: Session, principal: Principal, asset_id: uuid.UUID) -
     return _uses(session, asset)
 
 
-def _uses(session: Session, asset: MediaAsset) -> list[str]:
-    module = session.get(Module, asset.module_id)
-    uses: list[str] = []
-    sim = session.get(Simulation, module.simulation_id)
-    if sim.thumbnail_url == asset.url:
-        uses.append("the simulation's thumbnail")
-    siblings = session.scalars(
-        select(Module).where(Module.simulation_id == module.simulation_id).order_by(Module.sort_order)
-    )
+def usage(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> dict[str, list[str]]:
+    """Every media URL the simulation refers to, with where (one query for a whole library page)."""
+    simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    return _usage(session, simulation_id)
+
+
+def _usage(session: Session, simulation_id: uuid.UUID) -> dict[str, list[str]]:
+    uses: dict[str, list[str]] = {}
+    sim = session.get(Simulation, simulation_id)
+    if sim.thumbnail_url:
+        uses.setdefault(sim.thumbnail_url, []).append("the simulation's thumbnail")
+    siblings = session.scalars(select(Module).where(Module.simulation_id == simulation_id).order_by(Module.sort_order))
     for other in siblings:
         for stakeholder in other.stakeholders or []:
-            if stakeholder.get("portrait_url") == asset.url:
-                uses.append(f"portrait of {stakeholder.get('name') or 'a stakeholder'} in “{other.title}”")
+            url = stakeholder.get("portrait_url")
+            if url:
+                name = stakeholder.get("name") or "a stakeholder"
+                uses.setdefault(url, []).append(f"portrait of {name} in “{other.title}”")
     return uses
+
+
+def _uses(session: Session, asset: MediaAsset) -> list[str]:
+    module = session.get(Module, asset.module_id)
+    return _usage(session, module.simulation_id).get(asset.url, [])
 
 
 def rename(*, session: Session, principal: Principal, asset_id: uuid.UUID, filename: str) -> MediaAsset:

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from console.auth import Permission, Principal
 from console.errors import Conflict, PermissionDenied, ValidationFailed
-from console.services import audit, scoring, simulations
+from console.services import audit, media, scoring, simulations
 from models import Module, Simulation, SimulationStatus
 from models.base import utcnow
 from models.enums import ModuleStatus
@@ -161,8 +161,11 @@ def publish_problems(*, session: Session, simulation: Simulation) -> dict[str, s
     return problems
 
 
-def duplicate_as_draft(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> Simulation:
-    """A new draft copy of a simulation (modules, stakeholders and scoring deep-copied), authored by the caller."""
+def duplicate_as_draft(
+    *, session: Session, principal: Principal, simulation_id: uuid.UUID, storage: media.MediaStorage | None = None
+) -> Simulation:
+    """A new draft copy of a simulation, authored by the caller: modules, stakeholders, scoring and
+    each module's media files are copied (portraits and thumbnail re-pointed at the copies)."""
     source = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
     if not principal.can(Permission.author_simulations):
         raise PermissionDenied("You cannot create simulations.")
@@ -188,24 +191,39 @@ def duplicate_as_draft(*, session: Session, principal: Principal, simulation_id:
     modules = session.scalars(
         select(Module).where(Module.simulation_id == source.id).order_by(Module.sort_order, Module.created_at)
     ).all()
+    storage = storage or media.get_storage()
+    urls: dict[str, str] = {}
+    copies: list[Module] = []
     for module in modules:
-        session.add(
-            Module(
-                simulation_id=copy_sim.id,
-                title=module.title,
-                slug=module.slug,
-                sort_order=module.sort_order,
-                narrative_context=module.narrative_context,
-                stakeholders=copy.deepcopy(module.stakeholders or []),
-                is_free_demo=module.is_free_demo,
-                estimated_duration_min=module.estimated_duration_min,
-                launch_url=module.launch_url,
-                platform=module.platform,
-                build_version=module.build_version,
-                # Statuses carry over: nothing in the copy is live until the copy itself is published.
-                status=module.status,
-            )
+        twin = Module(
+            simulation_id=copy_sim.id,
+            title=module.title,
+            slug=module.slug,
+            sort_order=module.sort_order,
+            narrative_context=module.narrative_context,
+            stakeholders=copy.deepcopy(module.stakeholders or []),
+            is_free_demo=module.is_free_demo,
+            estimated_duration_min=module.estimated_duration_min,
+            launch_url=module.launch_url,
+            platform=module.platform,
+            build_version=module.build_version,
+            # Statuses carry over: nothing in the copy is live until the copy itself is published.
+            status=module.status,
         )
+        session.add(twin)
+        session.flush()
+        urls |= media.copy_library(session=session, source=module, target=twin, storage=storage)
+        copies.append(twin)
+    # Portraits and the thumbnail point at the copy's own files, so the copy stands on its own.
+    for twin in copies:
+        if any(s.get("portrait_url") in urls for s in twin.stakeholders):
+            twin.stakeholders = [
+                {**s, "portrait_url": urls.get(s.get("portrait_url"), s.get("portrait_url"))} for s in twin.stakeholders
+            ]
+            session.add(twin)
+    if copy_sim.thumbnail_url in urls:
+        copy_sim.thumbnail_url = urls[copy_sim.thumbnail_url]
+        session.add(copy_sim)
     session.flush()
     audit.record(
         session=session,

@@ -223,6 +223,37 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(user: User,
     assert (await user.http_client.get(f"/media/{uuid.uuid4()}.png")).status_code == 404
 
 
+async def test_documents_download_and_video_ranges(user: User, studio_db):
+    from console.services import media
+    from tests.factories import principal_of
+
+    with db.transaction() as session:
+        doc = media.upload(
+            session=session,
+            principal=principal_of(studio_db["creator"]),
+            module_id=studio_db["module"].id,
+            filename='brief "final"; v2.pdf',
+            data=samples.pdf(),
+        )
+        video = media.upload(
+            session=session,
+            principal=principal_of(studio_db["creator"]),
+            module_id=studio_db["module"].id,
+            filename="intro.mp4",
+            data=samples.mp4(),
+        )
+    await login(user, studio_db["creator"].email)
+    response = await user.http_client.get(doc.url)
+    assert response.headers["content-type"] == "application/pdf"
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''brief%20%22final%22%3B%20v2.pdf" in disposition
+    assert 'filename="brief _final__ v2.pdf"' in disposition
+    ranged = await user.http_client.get(video.url, headers={"Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.content == samples.mp4()[:10]
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=media")
+    await user.should_see('brief "final"; v2.pdf', retries=30)
+
+
 async def test_published_simulation_is_read_only_and_duplicates(user: User, studio_db):
     with db.transaction() as session:
         sim = session.get(Simulation, studio_db["sim"].id)
@@ -257,3 +288,56 @@ async def test_xss_payloads_are_text(user: User, studio_db):
     await user.should_see(payload)  # as text in the module list and the cards
     preview = (await find(user, "mod-briefing-preview")).elements.pop()
     assert preview.props.get("sanitize") is True
+
+
+async def test_thumbnail_is_picked_from_the_simulations_images(user: User, studio_db):
+    from console.services import media
+    from tests.factories import principal_of
+
+    with db.transaction() as session:
+        image = media.upload(
+            session=session,
+            principal=principal_of(studio_db["creator"]),
+            module_id=studio_db["module"].id,
+            filename="cover.png",
+            data=samples.png(),
+        )
+        media.upload(
+            session=session,
+            principal=principal_of(studio_db["creator"]),
+            module_id=studio_db["module"].id,
+            filename="handout.pdf",
+            data=samples.pdf(),
+        )
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{studio_db['sim'].id}")
+    picker = (await find(user, "sim-thumbnail-pick")).elements.pop()
+    assert list(picker.options.values()) == ["cover.png"]  # images only
+    picker.set_value(image.url)
+    (await find(user, "sim-save")).click()
+    await user.should_see("Saved.", retries=30)
+    assert _sim(studio_db["sim"].id).thumbnail_url == image.url
+    # The media tab filters by kind.
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=media")
+    await user.should_see("2 files", retries=30)
+    (await find(user, "media-kind")).elements.pop().set_value("document")
+    await user.should_see("1 file", retries=30)
+    await user.should_see(marker="media-used-0", retries=30)
+
+
+async def test_out_of_scope_workspaces_are_not_found_and_catalogue_is_read_only(user: User, studio_db):
+    with db.transaction() as session:
+        enterprise_admin = make_user(session, role=UserRole.enterprise_admin)
+        published = make_simulation(session, author=studio_db["creator"], status=SimulationStatus.published)
+    await login(user, enterprise_admin.email)
+    await user.open(f"/simulations/{studio_db['sim'].id}")  # a draft: not theirs to see
+    await user.should_see("There is nothing here, or you do not have access to it.", retries=30)
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=modules&module={studio_db['module'].id}")
+    await user.should_see(marker="not-found", retries=30)
+    await user.open(f"/simulations/{published.id}")
+    await user.should_see(marker="sim-readonly", retries=30)
+    await user.should_not_see(marker="tab-history")
+    await user.should_not_see(marker="wf-duplicate")
+    await user.should_not_see(marker="wf-archive")
+    await user.open(f"/simulations/{published.id}?tab=modules&module={studio_db['module'].id}")
+    await user.should_see("That module is not available.", retries=30)  # its draft is out of scope

@@ -224,3 +224,57 @@ def test_duplicate_refused_for_others(session, people):
         session=session, principal=principal_of(people["platform_admin"]), simulation_id=sim.id
     )
     assert admin_copy.author_id == people["platform_admin"].id
+
+
+def test_history_shows_the_author_the_reviewers_comment(session, people):
+    from console.services import simulations
+
+    sim = ready_simulation(session, people["author"], S.review)
+    admin, author = principal_of(people["platform_admin"]), principal_of(people["author"])
+    workflow.transition(session=session, principal=admin, simulation_id=sim.id, name="send_back", comment="Add stakes")
+    trail = simulations.history(session=session, principal=author, simulation_id=sim.id)
+    assert [(e.action, e.comment) for e in trail.rows] == [("simulation.send_back", "Add stakes")]
+    assert trail.rows[0].actor_id == people["platform_admin"].id
+    sim.status = S.published
+    session.add(sim)
+    session.flush()
+    with pytest.raises(PermissionDenied):  # sees the published simulation, not its history
+        simulations.history(session=session, principal=principal_of(people["other_creator"]), simulation_id=sim.id)
+    with pytest.raises(NotFound):
+        simulations.history(session=session, principal=principal_of(people["participant"]), simulation_id=sim.id)
+
+
+def test_duplicate_copies_media_and_repoints_portraits(session, people, tmp_path):
+    from console.config import Settings
+    from console.services import media
+    from models import MediaAsset
+    from tests import media_samples as samples
+
+    settings = Settings(data_dir=tmp_path)
+    storage = media.LocalStorage(tmp_path / "media")
+    author = principal_of(people["author"])
+    sim = ready_simulation(session, people["author"])
+    module = session.scalars(select(Module).where(Module.simulation_id == sim.id)).one()
+    asset = media.upload(
+        session=session,
+        principal=author,
+        module_id=module.id,
+        filename="ana.png",
+        data=samples.png(),
+        storage=storage,
+        settings=settings,
+    )
+    module.stakeholders = [{**module.stakeholders[0], "portrait_url": asset.url}]
+    sim.thumbnail_url = asset.url
+    session.add_all([module, sim])
+    session.flush()
+    copy = workflow.duplicate_as_draft(session=session, principal=author, simulation_id=sim.id, storage=storage)
+    twin = session.scalars(select(Module).where(Module.simulation_id == copy.id)).one()
+    twin_asset = session.scalars(select(MediaAsset).where(MediaAsset.module_id == twin.id)).one()
+    assert twin_asset.id != asset.id and twin_asset.filename == "ana.png"
+    assert storage.get(media.storage_key(twin_asset)) == samples.png()
+    assert twin.stakeholders[0]["portrait_url"] == twin_asset.url and copy.thumbnail_url == twin_asset.url
+    assert module.stakeholders[0]["portrait_url"] == asset.url and sim.thumbnail_url == asset.url
+    # A rolled-back duplicate leaves no copied files behind.
+    session.rollback()
+    assert sorted(p.name for p in storage.root.rglob("*.png")) == []
