@@ -35,6 +35,23 @@ def _plausible(value: datetime | None) -> datetime | None:
     return value
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(value: Any) -> Any:
+    """PostgreSQL stores no NUL character in text or jsonb: refuse it as bad input (422), not a 500."""
+    if _has_nul(value):
+        raise ValueError("text may not contain the NUL character (\\u0000)")
+    return value
+
+
 # ------------------------------------------------------------------------------------------ sessions
 
 
@@ -62,6 +79,7 @@ class SessionStartIn(Strict):
     started_at: AwareDatetime | None = None
 
     _started_at = field_validator("started_at")(_plausible)
+    _no_nul = model_validator(mode="before")(_refuse_nul)
 
     @field_validator("launch_url")
     @classmethod
@@ -155,6 +173,8 @@ class EventBatchIn(Strict):
     session_id: uuid.UUID | None = None
     external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     events: Annotated[list[Event], Field(min_length=1, max_length=1000)]
+
+    _no_nul = model_validator(mode="before")(_refuse_nul)
 
     @model_validator(mode="after")
     def _check(self) -> EventBatchIn:
