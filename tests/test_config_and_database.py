@@ -1,6 +1,7 @@
 """Configuration and the database: the embedded server, an external one, and the cookie secret."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from console.config import ConfigurationError, Settings
 from console.db import resolve_database_url, to_sqlalchemy_url
+from tests.support import stop_embedded_postgres
 
 
 def test_cookie_secret_is_generated_once_and_kept(tmp_path):
@@ -88,9 +90,8 @@ def test_embedded_database_is_reused_on_a_second_start(tmp_path):
         "a long enough password",
     )
     assert again.returncode == 2 and "already exists" in again.stderr
-    import pgserver
-
-    pgserver.get_server(data_dir / "pg", cleanup_mode="delete").cleanup()
+    stop_embedded_postgres(data_dir / "pg")  # started by the CLI, so pgserver's cleanup would not stop it
+    shutil.rmtree(data_dir, ignore_errors=True)
     assert to_sqlalchemy_url("postgresql://x") == "postgresql+psycopg://x"
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import stop_embedded_postgres
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -96,9 +98,7 @@ def console_server() -> Iterator[Console]:
     process.terminate()
     process.wait(timeout=20)
     log.close()
-    import pgserver
-
-    pgserver.get_server(root / "pg", cleanup_mode="stop").cleanup()
+    stop_embedded_postgres(root / "pg")
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -3,6 +3,7 @@ admin it prints can log in and browse the demo catalogue in a real browser."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import _free_port, screenshot
+from tests.support import stop_embedded_postgres
 
 
 def test_serve_demo_prints_logins_that_work(browser):
@@ -64,6 +66,5 @@ def test_serve_demo_prints_logins_that_work(browser):
         process.terminate()
         process.wait(timeout=20)
         out.close()
-        import pgserver
-
-        pgserver.get_server(root / "pg", cleanup_mode="delete").cleanup()
+        stop_embedded_postgres(root / "pg")
+        shutil.rmtree(root, ignore_errors=True)
