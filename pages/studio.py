@@ -91,7 +91,7 @@ async def workspace(
     def sync_url() -> None:
         ui.navigate.history.replace(url())
 
-    await workflow_bar(principal, sim, url=url)
+    refresh_checks = await workflow_bar(principal, sim, url=url)
 
     def make_panel(name: str, draw: Callable[[], Awaitable[None]]):  # noqa: ANN202
         @ui.refreshable
@@ -117,6 +117,7 @@ async def workspace(
         seen = drawn.get(e.value, {})
         if e.value == "history" or any(seen.get(k) != state["changed"][k] for k in depends.get(e.value, ())):
             await panels[e.value].refresh()
+        await refresh_checks()  # edits in the tab just left may have changed what publishing lacks
 
     with ui.tabs(value=current, on_change=on_tab).classes("text-grey-8").props("dense align=left no-caps") as tabs:
         for name, label in tabs_available:
@@ -134,7 +135,7 @@ async def _async(func, *args, **kwargs) -> None:  # noqa: ANN001
 # --- workflow ------------------------------------------------------------------------------------
 
 
-async def workflow_bar(principal: Principal, sim: Simulation, *, url: Callable[[], str]) -> None:
+async def workflow_bar(principal: Principal, sim: Simulation, *, url: Callable[[], str]):  # noqa: ANN201
     """Status, the moves this principal may make now, and "duplicate as draft"; after a move the page
     redraws where the user was (`url`)."""
     moves = workflow.available(principal, sim)
@@ -162,9 +163,17 @@ async def workflow_bar(principal: Principal, sim: Simulation, *, url: Callable[[
         ).classes("text-orange-9").mark("sim-readonly")
     elif not simulations.can_edit(principal, sim):
         ui.label("Read-only: you do not author this simulation.").classes("text-orange-9").mark("sim-readonly")
-    if sim.status.value == "staged" and principal.can(Permission.manage_all_simulations):
-        problems = await calls.read(workflow.readiness, principal=principal, simulation_id=sim.id)
-        _problem_list(problems, ok_text="Ready to publish: every check passes.")
+
+    @ui.refreshable
+    async def checks() -> None:
+        # The publishing checks, for whoever can act on them: authors while they work, admins on review.
+        active = sim.status.value in ("draft", "review", "staged")
+        if active and (simulations.can_edit(principal, sim) or principal.can(Permission.manage_all_simulations)):
+            problems = await calls.read(workflow.readiness, principal=principal, simulation_id=sim.id)
+            _problem_list(problems, ok_text="Ready to publish: every check passes.")
+
+    await checks()
+    return checks.refresh
 
 
 def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
@@ -172,7 +181,7 @@ def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
         if not problems:
             ui.label(ok_text).classes("text-positive")
             return
-        ui.label("Before publishing:").classes("text-negative font-medium")
+        ui.label("Before this can be published:").classes("text-negative font-medium")
         for where, what in problems.items():
             with ui.row().classes("items-center gap-1 text-negative"):
                 ui.icon("error_outline")
