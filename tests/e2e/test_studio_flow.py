@@ -37,9 +37,13 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     page.get_by_role("tab", name="Modules").click()
     for name in ("Opening", "Negotiation"):
         page.get_by_role("button", name="Add module").click()
-        page.get_by_label("Title *").last.fill(name)
-        page.get_by_role("button", name="Create module").click()
-        page.get_by_text("Module added.").last.wait_for()
+        # Inside the dialog: the details tab has a "Title *" field too, and the first module's
+        # "Module added." may still be on screen, so wait for the dialog itself to go.
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Title *").fill(name)
+        dialog.get_by_role("button", name="Create module").click()
+        dialog.wait_for(state="detached")
+        page.get_by_text(name, exact=True).first.wait_for()
     page.get_by_text("Opening", exact=True).first.click()
     page.get_by_role("button", name="Save module").wait_for()
 

@@ -34,8 +34,10 @@ def test_payloads_are_text_everywhere(console_server, page, tmp_path):
 
     page.get_by_role("tab", name="Modules").click()
     page.get_by_role("button", name="Add module").click()
-    page.get_by_label("Title *").last.fill(XSS)
-    page.get_by_role("button", name="Create module").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Title *").fill(XSS)
+    dialog.get_by_role("button", name="Create module").click()
+    dialog.wait_for(state="detached")
     page.get_by_text("Module added.").wait_for()
     page.wait_for_timeout(500)
     editor = page.locator(".q-card", has=page.get_by_role("button", name="Save module"))
