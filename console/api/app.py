@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console import db
 from console.api import schemas
+from console.api.committer import DatabaseUnavailable, GroupCommitter
 from console.api.middleware import ApiGuardMiddleware
 from console.config import Settings, get_settings
 from console.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
@@ -65,6 +66,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _err("No such record (or not playable)."),
     422: _err("The request is invalid: the details map each field to its problem."),
     429: _err("Too many requests for this key: wait the number of seconds in Retry-After."),
+    503: _err("The database could not take the request just now; nothing was stored. Retry after Retry-After."),
 }
 BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
     **COMMON_RESPONSES,
@@ -137,6 +139,15 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers
         )
 
+    @app.exception_handler(DatabaseUnavailable)
+    async def unavailable(_request: Request, _exc: DatabaseUnavailable) -> JSONResponse:
+        return error_response(
+            503,
+            "unavailable",
+            "The request could not be stored just now; nothing of it was kept. Retry it (event ids make that safe).",
+            headers={"Retry-After": "1"},
+        )
+
     @app.exception_handler(RateLimited)
     async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
         return error_response(
@@ -149,15 +160,28 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
 
     # ---------------------------------------------------------------------------- the boundary
 
-    def run(credentials: HTTPAuthorizationCredentials | None, scope: str, op: Callable[[Session, KeyContext], T]) -> T:
-        """Authenticate, check scope and rate, run `op` in one transaction; commit before answering."""
+    committer = GroupCommitter()
+
+    async def run(
+        credentials: HTTPAuthorizationCredentials | None, scope: str, op: Callable[[Session, KeyContext], T]
+    ) -> T:
+        """Authenticate, check scope and rate, run `op`; answer only after the commit that holds it.
+
+        The work runs on the group committer's thread, in a transaction it may share with other
+        requests (each in its own savepoint): see console/api/committer.py.
+        """
         presented = credentials.credentials if credentials is not None else None
-        with db.transaction() as session:
+        if not presented or not api_keys.looks_valid(presented):
+            # Refused on the event loop without queueing: garbage never costs a database round trip.
+            log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
+            raise Unauthenticated(api_keys.INVALID_KEY)
+
+        def unit(session: Session) -> T:
             try:
                 key = api_keys.authenticate(session=session, key=presented)
             except Unauthenticated:
                 # The prefix only (SECURITY.md 7): never the key itself.
-                log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
+                log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
                 raise
             if not limiter.hit(rate, str(key.id)):
                 reset = limiter.get_window_stats(rate, str(key.id)).reset_time
@@ -165,6 +189,8 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             if not key.has_scope(scope):
                 raise PermissionDenied(f"This API key lacks the {scope} scope.")
             return op(session, key)
+
+        return await committer.run(unit)
 
     # ---------------------------------------------------------------------------------- routes
 
@@ -180,7 +206,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         summary="Start (or resume) a play session",
         tags=["sessions"],
     )
-    def start_session(
+    async def start_session(
         body: schemas.SessionStartIn,
         response: Response,
         credentials: HTTPAuthorizationCredentials | None = Security(bearer),
@@ -194,9 +220,14 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             launch_url=body.launch_url,
             started_at=body.started_at,
         )
-        play, created = run(credentials, SCOPE_WRITE, lambda s, k: ingest.start_session(session=s, key=k, data=data))
+
+        def start(session: Session, key: KeyContext) -> tuple[schemas.SessionOut, bool]:
+            play, created = ingest.start_session(session=session, key=key, data=data)
+            return _session_out(play), created
+
+        out, created = await run(credentials, SCOPE_WRITE, start)
         response.status_code = 201 if created else 200
-        return _session_out(play)
+        return out
 
     @app.post(
         "/events",
@@ -208,7 +239,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         summary="Report a batch of 1–1000 events for one session",
         tags=["events"],
     )
-    def post_events(
+    async def post_events(
         body: schemas.EventBatchIn,
         background: BackgroundTasks,
         credentials: HTTPAuthorizationCredentials | None = Security(bearer),
@@ -229,7 +260,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             )
             for e in body.events
         ]
-        result = run(
+        result = await run(
             credentials,
             SCOPE_WRITE,
             lambda s, k: ingest.record_events(
@@ -258,11 +289,14 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         summary="A session's status, final scores and debrief",
         tags=["sessions"],
     )
-    def get_session(
+    async def get_session(
         session_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
     ) -> schemas.SessionOut:
-        play = run(credentials, SCOPE_READ, lambda s, k: ingest.get_session(session=s, key=k, session_id=session_id))
-        return _session_out(play)
+        return await run(
+            credentials,
+            SCOPE_READ,
+            lambda s, k: _session_out(ingest.get_session(session=s, key=k, session_id=session_id)),
+        )
 
     @app.get(
         "/modules/{module_id}",
@@ -271,36 +305,43 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         summary="What an engine needs to run a module",
         tags=["modules"],
     )
-    def get_module(
+    async def get_module(
         module_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
     ) -> schemas.ModuleOut:
-        found = run(credentials, SCOPE_READ, lambda s, k: ingest.get_module(session=s, key=k, module_id=module_id))
-        module, simulation, config = found.module, found.simulation, found.scoring
-        return schemas.ModuleOut(
-            id=module.id,
-            simulation_id=simulation.id,
-            simulation_title=simulation.title,
-            title=module.title,
-            slug=module.slug,
-            sort_order=module.sort_order,
-            briefing=module.narrative_context,
-            stakeholders=list(module.stakeholders or []),
-            scoring=(
-                schemas.ScoringOut(
-                    dimensions=[schemas.DimensionOut(**d.model_dump()) for d in config.dimensions],
-                    pass_mark=config.pass_mark,
-                )
-                if config
-                else None
-            ),
-            estimated_duration_min=module.estimated_duration_min,
-            launch_url=module.launch_url,
-            platform=module.platform,
-            build_version=module.build_version,
-            status=module.status.value,
+        return await run(
+            credentials,
+            SCOPE_READ,
+            lambda s, k: _module_out(ingest.get_module(session=s, key=k, module_id=module_id)),
         )
 
     return app
+
+
+def _module_out(found: ingest.ModuleConfig) -> schemas.ModuleOut:
+    module, simulation, config = found.module, found.simulation, found.scoring
+    return schemas.ModuleOut(
+        id=module.id,
+        simulation_id=simulation.id,
+        simulation_title=simulation.title,
+        title=module.title,
+        slug=module.slug,
+        sort_order=module.sort_order,
+        briefing=module.narrative_context,
+        stakeholders=list(module.stakeholders or []),
+        scoring=(
+            schemas.ScoringOut(
+                dimensions=[schemas.DimensionOut(**d.model_dump()) for d in config.dimensions],
+                pass_mark=config.pass_mark,
+            )
+            if config
+            else None
+        ),
+        estimated_duration_min=module.estimated_duration_min,
+        launch_url=module.launch_url,
+        platform=module.platform,
+        build_version=module.build_version,
+        status=module.status.value,
+    )
 
 
 def write_debrief(play_session_id: uuid.UUID) -> None:

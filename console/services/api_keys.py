@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from console.auth import Permission, Principal
@@ -351,47 +351,41 @@ def _due_for_last_used(key_id: uuid.UUID) -> bool:
         return True
 
 
+# Every engine request runs this, so it goes straight to the driver (prepared after a few uses by
+# psycopg), not through the ORM: about a quarter of the cost.
+_AUTHENTICATE = (
+    "SELECT id, name, key_prefix, scopes, simulation_id, organization_id FROM api_keys "
+    "WHERE key_hash = %(hash)s AND is_active AND (expires_at IS NULL OR expires_at > now())"
+)
+_TOUCH = (
+    "UPDATE api_keys SET last_used_at = now() "
+    "WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at < now() - %(interval)s)"
+)
+
+
 def authenticate(*, session: Session, key: str | None) -> KeyContext:
     """The context of a presented key, or Unauthenticated (one message for every failure).
 
-    Refuses malformed keys before touching the database; looks the key up by its SHA-256; writes
-    `last_used_at` at most once a minute.
+    Refuses malformed keys before touching the database; looks the key up by its SHA-256 on every
+    call (no cache, so a revocation holds from the next request on); writes `last_used_at` at most
+    once a minute.
     """
     if not key or not looks_valid(key):
         raise Unauthenticated(INVALID_KEY)
-    now = utcnow()
-    row = session.execute(
-        select(
-            ApiKey.id,
-            ApiKey.name,
-            ApiKey.key_prefix,
-            ApiKey.scopes,
-            ApiKey.simulation_id,
-            ApiKey.organization_id,
-        ).where(
-            ApiKey.key_hash == hash_key(key),
-            ApiKey.is_active.is_(True),
-            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
-        )
-    ).one_or_none()
+    driver = session.connection().connection.driver_connection
+    row = driver.execute(_AUTHENTICATE, {"hash": hash_key(key)}).fetchone()
     if row is None:
         raise Unauthenticated(INVALID_KEY)
-    if _due_for_last_used(row.id):
-        session.execute(
-            update(ApiKey)
-            .where(
-                ApiKey.id == row.id,
-                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_INTERVAL),
-            )
-            .values(last_used_at=now)
-        )
+    key_id, name, prefix, scopes, simulation_id, organization_id = row
+    if _due_for_last_used(key_id):
+        driver.execute(_TOUCH, {"id": key_id, "interval": LAST_USED_INTERVAL})
     return KeyContext(
-        id=row.id,
-        name=row.name,
-        prefix=row.key_prefix,
-        scopes=frozenset(row.scopes or ()),
-        simulation_id=row.simulation_id,
-        organization_id=row.organization_id,
+        id=key_id,
+        name=name,
+        prefix=prefix,
+        scopes=frozenset(scopes or ()),
+        simulation_id=simulation_id,
+        organization_id=organization_id,
     )
 
 

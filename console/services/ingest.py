@@ -246,41 +246,38 @@ def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> Mo
 
 # -------------------------------------------------------------------------------------------- events
 
-_INSERT_EVENTS = text(
-    """
-    INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
-    SELECT t.id, :session_id, CAST(t.type AS event_type), CAST(t.data AS jsonb), t.ts, now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:datas AS text[]), CAST(:tss AS timestamptz[]))
-         AS t(id, type, data, ts)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-    """
-)
-_STORED_EVENTS = text(
-    "SELECT id, session_id, CAST(event_type AS text) AS type, event_data, timestamp "
-    "FROM game_events WHERE id = ANY(CAST(:ids AS uuid[]))"
-)
-
-
-def _lock_session(
-    session: Session, key: KeyContext, session_id: uuid.UUID | None, external_session_id: str | None
-) -> tuple[PlaySession, uuid.UUID]:
-    condition = (
-        PlaySession.id == session_id
-        if session_id is not None
-        else PlaySession.external_session_id == external_session_id
+# The hot path runs on the driver connection underneath the session (same transaction), with no ORM:
+# one round trip locks the session row and inserts the whole batch, guarded by the session still
+# being in progress. psycopg prepares these statements after a few uses.
+_LOCK_AND_INSERT = """
+    WITH play AS (
+        SELECT s.id, s.status::text AS status, s.organization_id, m.simulation_id
+        FROM sessions s JOIN modules m ON m.id = s.module_id
+        WHERE {condition}
+        FOR UPDATE OF s
+    ), inserted AS (
+        INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
+        SELECT t.id, play.id, t.type::event_type, t.data::jsonb, t.ts, now()
+        FROM play, unnest(%(ids)s::uuid[], %(types)s::text[], %(datas)s::text[], %(tss)s::timestamptz[])
+             AS t(id, type, data, ts)
+        WHERE play.status = 'in_progress'
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
     )
-    row = session.execute(
-        select(PlaySession, Module.simulation_id)
-        .join(Module, Module.id == PlaySession.module_id)
-        .where(condition)
-        .with_for_update(of=PlaySession)
-    ).one_or_none()
-    if row is None:
-        raise NotFound("Session not found.")
-    play, simulation_id = row
-    _check_session_reach(key, simulation_id=simulation_id, organization_id=play.organization_id)
-    return play, simulation_id
+    SELECT play.id, play.status, play.organization_id, play.simulation_id,
+           ARRAY(SELECT id FROM inserted) AS inserted
+    FROM play
+"""
+_LOCK_AND_INSERT_BY_ID = _LOCK_AND_INSERT.format(condition="s.id = %(session)s")
+_LOCK_AND_INSERT_BY_EXTERNAL_ID = _LOCK_AND_INSERT.format(condition="s.external_session_id = %(session)s")
+_STORED_EVENTS = (
+    "SELECT id, session_id, event_type::text, event_data, timestamp FROM game_events WHERE id = ANY(%(ids)s::uuid[])"
+)
+
+
+def _driver(session: Session):  # noqa: ANN202 — a psycopg Connection
+    """The psycopg connection under the session, inside the session's transaction."""
+    return session.connection().connection.driver_connection
 
 
 def _differing(
@@ -290,18 +287,18 @@ def _differing(
     if not ids:
         return [], 0
     by_id = {e.id: e for e in events}
-    stored = session.execute(_STORED_EVENTS, {"ids": ids}).all()
+    stored = _driver(session).execute(_STORED_EVENTS, {"ids": ids}).fetchall()
     differing = []
-    for row in stored:
-        incoming = by_id[row.id]
+    for stored_id, session_id, event_type, data, timestamp in stored:
+        incoming = by_id[stored_id]
         same = (
-            row.session_id == play_id
-            and row.type == incoming.type
-            and row.timestamp == incoming.timestamp
-            and row.event_data == incoming.data
+            session_id == play_id
+            and event_type == incoming.type
+            and timestamp == incoming.timestamp
+            and data == incoming.data
         )
         if not same:
-            differing.append(str(row.id))
+            differing.append(str(stored_id))
     return differing, len(stored)
 
 
@@ -325,49 +322,57 @@ def record_events(
     payloads = []
     for index, event in enumerate(events):
         payload = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        if len(payload.encode()) > max_data_bytes:
+        if len(payload) > max_data_bytes // 4 and len(payload.encode()) > max_data_bytes:
             raise ValidationFailed(
                 "An event's data is too large.", details={f"events.{index}.data": f"larger than {max_data_bytes} bytes"}
             )
         payloads.append(payload)
 
-    play, simulation_id = _lock_session(session, key, session_id, external_session_id)
-
-    if play.status != SessionStatus.in_progress:
-        differing, stored = _differing(session, play.id, events, ids)
-        if differing:
-            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
-        if stored == len(events):
-            return BatchResult(0, len(events), play.status, False, play.id)
-        raise Conflict(f"The session is {play.status.value}: it takes no more events.", details={"status": play.status})
-
     order = sorted(range(len(events)), key=lambda i: events[i].id)  # one lock order across batches
-    inserted = set(
-        session.execute(
-            _INSERT_EVENTS,
+    row = (
+        _driver(session)
+        .execute(
+            _LOCK_AND_INSERT_BY_ID if session_id is not None else _LOCK_AND_INSERT_BY_EXTERNAL_ID,
             {
-                "session_id": play.id,
-                "ids": [events[i].id for i in order],
+                "session": session_id if session_id is not None else external_session_id,
+                "ids": [ids[i] for i in order],
                 "types": [events[i].type for i in order],
                 "datas": [payloads[i] for i in order],
                 "tss": [events[i].timestamp for i in order],
             },
-        ).scalars()
+        )
+        .fetchone()
     )
+    if row is None:
+        raise NotFound("Session not found.")
+    play_id, status_text, organization_id, simulation_id, inserted_ids = row
+    # Out of reach: raising rolls back whatever the statement wrote (the boundary's savepoint).
+    _check_session_reach(key, simulation_id=simulation_id, organization_id=organization_id)
+    status = SessionStatus(status_text)
+
+    if status != SessionStatus.in_progress:
+        differing, stored = _differing(session, play_id, events, ids)
+        if differing:
+            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+        if stored == len(events):
+            return BatchResult(0, len(events), status, False, play_id)
+        raise Conflict(f"The session is {status.value}: it takes no more events.", details={"status": status})
+
+    inserted = set(inserted_ids)
     not_inserted = [i for i in ids if i not in inserted]
-    differing, _ = _differing(session, play.id, events, not_inserted)
+    differing, _ = _differing(session, play_id, events, not_inserted)
     if differing:
         # Raising rolls the whole batch back: the stored rows stay as they were.
         raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
 
     completions = [e for e in events if e.type == "completion" and e.id in inserted]
-    completed_now = False
-    if completions:
-        completion = min(completions, key=lambda e: e.timestamp)
-        complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
-        completed_now = True
-        defer_debrief(session=session, play_session_id=play.id)
-    return BatchResult(len(inserted), len(not_inserted), play.status, completed_now, play.id)
+    if not completions:
+        return BatchResult(len(inserted), len(not_inserted), status, False, play_id)
+    completion = min(completions, key=lambda e: e.timestamp)
+    play = session.get(PlaySession, play_id)  # already locked by this transaction
+    complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
+    defer_debrief(session=session, play_session_id=play_id)
+    return BatchResult(len(inserted), len(not_inserted), play.status, True, play_id)
 
 
 # ---------------------------------------------------------------------------------------- completion

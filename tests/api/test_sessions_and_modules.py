@@ -99,10 +99,10 @@ def test_openapi_documents_bearer_and_every_status(client):
     spec = client.get("/api/v1/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     expected = {
-        ("/sessions", "post"): {"200", "201", "401", "403", "404", "409", "413", "415", "422", "429"},
-        ("/events", "post"): {"200", "401", "403", "404", "409", "413", "415", "422", "429"},
-        ("/sessions/{session_id}", "get"): {"200", "401", "403", "404", "422", "429"},
-        ("/modules/{module_id}", "get"): {"200", "401", "403", "404", "422", "429"},
+        ("/sessions", "post"): {"200", "201", "401", "403", "404", "409", "413", "415", "422", "429", "503"},
+        ("/events", "post"): {"200", "401", "403", "404", "409", "413", "415", "422", "429", "503"},
+        ("/sessions/{session_id}", "get"): {"200", "401", "403", "404", "422", "429", "503"},
+        ("/modules/{module_id}", "get"): {"200", "401", "403", "404", "422", "429", "503"},
     }
     for (path, method), codes in expected.items():
         operation = spec["paths"][path][method]

@@ -1,0 +1,194 @@
+"""Group commit for the engine API: many requests' units of work share one transaction and one flush.
+
+Every engine request is a small unit of work (authenticate the key, lock the session, insert the
+events) whose cost is dominated by the commit: the WAL flush that makes "2xx means stored" true.
+Concurrent requests therefore queue here and one writer thread runs whatever has queued up in one
+transaction, then commits once and answers them all. If a unit fails (a bad key, a conflict, any
+database error), the group is rolled back and each of its units runs again in a transaction of its
+own, so the failure is answered to its own request and the others still commit. No request is
+answered before the commit that holds its rows has returned, so acknowledged events are durable
+(synchronous_commit=on, console/db.py).
+
+Under light load a group is one request and nothing waits; under heavy load groups grow by
+themselves (up to `max_group`), which is what keeps the per-event cost low.
+
+The thread also keeps the ORM and psycopg off the event loop, replacing a threadpool hop per request.
+It stops after a while without work and starts again on the next request, so apps made and dropped
+(tests, reloads) leave no threads behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from console import db
+
+log = logging.getLogger("simvado.api")
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The group's transaction could not be committed (or the database could not be reached).
+
+    Nothing of the request is stored; the engine may retry (events are idempotent on their ids).
+    """
+
+
+@dataclass
+class _Unit:
+    op: Callable[[Session], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+
+
+def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the client went away; its rows (if any) are committed all the same
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class GroupCommitter:
+    def __init__(self, *, max_group: int = 64, idle_seconds: float = 30.0) -> None:
+        self.max_group = max_group
+        self.idle_seconds = idle_seconds
+        self._queue: queue.SimpleQueue[_Unit] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None  # used by the writer thread only
+        self._conn_engine: Engine | None = None
+
+    async def run(self, op: Callable[[Session], T]) -> T:
+        """Run `op(session)` in the next group's transaction; return its result once committed."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(_Unit(op, loop, future))
+        self._ensure_thread()
+        return await future
+
+    def _ensure_thread(self) -> None:
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="engine-api-writer", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    # A unit queued between the timeout and taking the lock finds no live thread
+                    # after we leave, and `_ensure_thread` (called after every put) starts one.
+                    if self._queue.empty():
+                        self._thread = None
+                        self._drop_connection()
+                        return
+                continue
+            group = [first]
+            while len(group) < self.max_group:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._run_group(group)
+
+    def _run_group(self, group: list[_Unit]) -> None:
+        """One transaction for the whole group; if any unit fails, each unit again in its own.
+
+        Optimistic on purpose: failures (a revoked key, a conflicting event id, an unknown session)
+        are rare next to the steady stream of good batches, and a savepoint per unit costs two more
+        round trips on every request. A unit is only ever answered from a transaction that committed
+        or from its own error.
+        """
+        if len(group) > 1:
+            try:
+                values = self._transaction(group)
+            except _UnitFailed:
+                pass  # fall through: each unit alone, so the failure stays with its own request
+            except Exception as exc:
+                self._answer_all(group, exc)
+                return
+            else:
+                for unit, value in zip(group, values, strict=True):
+                    unit.loop.call_soon_threadsafe(_settle, unit.future, value, None)
+                return
+        for unit in group:
+            try:
+                (value,) = self._transaction([unit])
+            except _UnitFailed as failed:
+                error = failed.error
+                if isinstance(error, DBAPIError):
+                    log.error("engine API unit failed in the database: %s", type(error.orig).__name__)
+                    error = DatabaseUnavailable(type(error.orig).__name__)
+                unit.loop.call_soon_threadsafe(_settle, unit.future, None, error)
+            except Exception as exc:
+                self._answer_all([unit], exc)
+            else:
+                unit.loop.call_soon_threadsafe(_settle, unit.future, value, None)
+
+    def _transaction(self, units: list[_Unit]) -> list[Any]:
+        """Run the units in one transaction and commit it; _UnitFailed (rolled back) if one raises."""
+        connection = self._connection()
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                values = []
+                for unit in units:
+                    try:
+                        values.append(unit.op(session))
+                    except Exception as exc:
+                        session.rollback()
+                        raise _UnitFailed(exc) from exc
+                session.commit()
+                return values
+        except _UnitFailed:
+            raise
+        except Exception:
+            self._drop_connection()  # it may be broken; the next group takes a fresh one
+            raise
+
+    def _connection(self) -> Connection:
+        """The writer's own connection, kept between groups (no pool checkout and ping per group)."""
+        engine = db.get_engine()
+        if self._conn is not None and (self._conn_engine is not engine or self._conn.closed):
+            self._drop_connection()
+        if self._conn is None:
+            self._conn = engine.connect()
+            self._conn_engine = engine
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except Exception:  # noqa: S110 — already broken; nothing more to release
+                pass
+        self._conn = None
+        self._conn_engine = None
+
+    def _answer_all(self, units: list[_Unit], exc: BaseException) -> None:
+        log.error("engine API group of %d could not be committed: %s", len(units), type(exc).__name__)
+        failure = DatabaseUnavailable(type(exc).__name__)
+        for unit in units:
+            unit.loop.call_soon_threadsafe(_settle, unit.future, None, failure)
+
+
+class _UnitFailed(Exception):
+    def __init__(self, error: Exception) -> None:
+        self.error = error

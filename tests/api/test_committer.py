@@ -1,0 +1,86 @@
+"""Group commit: concurrent requests share a transaction, yet each is answered with its own outcome,
+and none is answered before its rows are committed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from console import db
+from console.api.committer import DatabaseUnavailable, GroupCommitter
+from console.errors import Conflict
+from tests.api.conftest import event, start
+
+
+def _insert_marker(session, name: str) -> str:
+    session.execute(
+        text(
+            "INSERT INTO organizations (id, name, slug, plan, seat_limit, sso_enabled, created_at, "
+            "updated_at) VALUES (gen_random_uuid(), :n, :n, 'pilot', 5, false, now(), now())"
+        ),
+        {"n": name},
+    )
+    return name
+
+
+def _stored(names: list[str]) -> set[str]:
+    with db.read_only() as s:
+        return set(s.scalars(text("SELECT slug FROM organizations WHERE slug = ANY(:n)"), {"n": names}))
+
+
+async def test_a_failing_unit_rolls_back_alone_and_the_rest_commit(database_url):
+    committer = GroupCommitter(max_group=64)
+    names = [f"grp-{uuid.uuid4().hex[:8]}" for _ in range(20)]
+
+    def unit(name: str, fail: bool):
+        def op(session):
+            _insert_marker(session, name)
+            if fail:
+                raise Conflict("refused after writing")
+            return name
+
+        return op
+
+    outcomes = await asyncio.gather(
+        *(committer.run(unit(name, fail=(n % 7 == 3))) for n, name in enumerate(names)), return_exceptions=True
+    )
+    failed = {names[n] for n, o in enumerate(outcomes) if isinstance(o, Conflict)}
+    assert failed == {names[3], names[10], names[17]}
+    assert _stored(names) == set(names) - failed
+
+
+async def test_no_answer_before_the_commit(database_url):
+    """When a unit's answer arrives, another connection already sees its row."""
+    committer = GroupCommitter()
+    name = f"vis-{uuid.uuid4().hex[:8]}"
+    assert await committer.run(lambda s: _insert_marker(s, name)) == name
+    assert _stored([name]) == {name}
+
+
+async def test_database_down_is_unavailable_and_stores_nothing(database_url, pg_server):
+    committer = GroupCommitter()
+    db.configure(database_url.replace("/t_", "/gone_"))  # a database that does not exist
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await committer.run(lambda s: _insert_marker(s, "never"))
+    finally:
+        db.configure(database_url)
+
+
+def test_engine_gets_503_with_retry_after_when_the_database_is_down(client, world, database_url):
+    play = start(client, world).json()
+    batch = {"session_id": play["id"], "events": [event()]}
+    db.configure(database_url.replace("/t_", "/gone_"))
+    try:
+        answer = client.post("/api/v1/events", json=batch, headers=world.auth())
+    finally:
+        db.configure(database_url)
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert answer.json()["error"]["code"] == "unavailable"
+    # Retried once the database is back: stored, and once only.
+    assert client.post("/api/v1/events", json=batch, headers=world.auth()).json()["accepted"] == 1
+    assert client.post("/api/v1/events", json=batch, headers=world.auth()).json()["duplicates"] == 1
