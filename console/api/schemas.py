@@ -6,11 +6,23 @@ status, final_scores, …) are refused with 422 rather than silently ignored or,
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from models.enums import Platform, SessionStatus
 
@@ -28,9 +40,13 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(days=1)
 
 
+_EARLIEST_TS = EARLIEST.timestamp()
+
+
 def _plausible(value: datetime | None) -> datetime | None:
     """The engine's clock may drift, but not by decades: durations must fit and sort sensibly."""
-    if value is not None and not (EARLIEST <= value <= datetime.now(UTC) + CLOCK_SKEW):
+    # Epoch seconds rather than datetimes: this runs once per event, up to 1000 times a request.
+    if value is not None and not (_EARLIEST_TS <= value.timestamp() <= time.time() + CLOCK_SKEW.total_seconds()):
         raise ValueError("must be between 2000-01-01 and one day from now (the engine's clock, with a time zone)")
     return value
 
@@ -168,13 +184,14 @@ Event = Annotated[
 
 
 class EventBatchIn(Strict):
-    """1–1000 events for one session, named by session_id or external_session_id (exactly one)."""
+    """1–1000 events for one session, named by session_id or external_session_id (exactly one).
+
+    Parse request bodies with `parse_event_batch`, which also refuses the NUL character.
+    """
 
     session_id: uuid.UUID | None = None
     external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     events: Annotated[list[Event], Field(min_length=1, max_length=1000)]
-
-    _no_nul = model_validator(mode="before")(_refuse_nul)
 
     @model_validator(mode="after")
     def _check(self) -> EventBatchIn:
@@ -186,6 +203,32 @@ class EventBatchIn(Strict):
                 raise ValueError(f"event id {event.id} appears twice in this batch")
             seen.add(event.id)
         return self
+
+
+def parse_event_batch(raw: bytes) -> EventBatchIn:
+    """Validate a request body straight from its bytes (pydantic's own JSON parser, one pass).
+
+    Raises RequestValidationError, as FastAPI would for a body parameter. Busy engines post here
+    many times a second, and parsing to Python objects first and validating them after cost about
+    three times as much.
+    """
+    try:
+        batch = EventBatchIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+    # JSON can only carry NUL as the escape \u0000 (a raw control character is not valid JSON): look
+    # for it in the bytes, and only on a hit walk the parsed values (the bytes may hold "\\u0000").
+    if b"\\u0000" in raw and _has_nul(json.loads(raw)):
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "text may not contain the NUL character (\\u0000)", "type": "value_error"}]
+        )
+    return batch
+
+
+def event_batch_json_schemas() -> dict[str, dict[str, Any]]:
+    """EventBatchIn's JSON schema and the schemas it refers to, named for OpenAPI's components."""
+    schema = EventBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"EventBatchIn": schema, **schema.pop("$defs", {})}
 
 
 class EventBatchOut(BaseModel):

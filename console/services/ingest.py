@@ -248,7 +248,9 @@ def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> Mo
 
 # The hot path runs on the driver connection underneath the session (same transaction), with no ORM:
 # one round trip locks the session row and inserts the whole batch, guarded by the session still
-# being in progress. psycopg prepares these statements after a few uses.
+# being in progress. The batch travels as one JSON text of [id, type, timestamp, data] rows, which
+# PostgreSQL takes apart in C: far cheaper than binding four arrays through psycopg's Python array
+# dumpers. psycopg prepares these statements after a few uses.
 _LOCK_AND_INSERT = """
     WITH play AS (
         SELECT s.id, s.status::text AS status, s.organization_id, m.simulation_id
@@ -257,9 +259,8 @@ _LOCK_AND_INSERT = """
         FOR UPDATE OF s
     ), inserted AS (
         INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
-        SELECT t.id, play.id, t.type::event_type, t.data::jsonb, t.ts, now()
-        FROM play, unnest(%(ids)s::uuid[], %(types)s::text[], %(datas)s::text[], %(tss)s::timestamptz[])
-             AS t(id, type, data, ts)
+        SELECT (e->>0)::uuid, play.id, (e->>1)::event_type, e->3, (e->>2)::timestamptz, now()
+        FROM play, jsonb_array_elements(%(batch)s::jsonb) AS e
         WHERE play.status = 'in_progress'
         ON CONFLICT (id) DO NOTHING
         RETURNING id
@@ -329,17 +330,13 @@ def record_events(
         payloads.append(payload)
 
     order = sorted(range(len(events)), key=lambda i: events[i].id)  # one lock order across batches
+    # Each element is already JSON (ids, type names and ISO timestamps need no escaping).
+    rows = (f'["{events[i].id}","{events[i].type}","{events[i].timestamp.isoformat()}",{payloads[i]}]' for i in order)
     row = (
         _driver(session)
         .execute(
             _LOCK_AND_INSERT_BY_ID if session_id is not None else _LOCK_AND_INSERT_BY_EXTERNAL_ID,
-            {
-                "session": session_id if session_id is not None else external_session_id,
-                "ids": [ids[i] for i in order],
-                "types": [events[i].type for i in order],
-                "datas": [payloads[i] for i in order],
-                "tss": [events[i].timestamp for i in order],
-            },
+            {"session": session_id if session_id is not None else external_session_id, "batch": f"[{','.join(rows)}]"},
         )
         .fetchone()
     )
