@@ -28,10 +28,11 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         # Cheap on purpose: load balancers call it often. Database health is a separate concern.
         return JSONResponse({"status": "ok"})
 
-    from console.api import create_api_app
+    from console.api import PREFIX, create_api_app
 
-    # Mounted before NiceGUI (which takes "/"), so engine requests never reach NiceGUI's middleware.
-    root.mount("/api/v1", create_api_app(settings))
+    # Mounted before NiceGUI (which takes "/"), so engine requests never reach NiceGUI's middleware;
+    # served through console.api.serving_app, they do not pass through the root app's stack either.
+    root.mount(PREFIX, create_api_app(settings))
 
     import pages  # the one place that wires pages in
 

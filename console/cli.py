@@ -74,12 +74,13 @@ def serve(
     if demo:
         _seed_demo()
         _print_demo_logins()
+    from console.api import serving_app
     from console.app import create_app
 
     # Embedded mode is one self-contained process: it runs the background jobs too.
     app = create_app(run_jobs=get_settings().embedded)
     typer.echo(f"Simvado Console on http://{host}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(serving_app(app), host=host, port=port, log_level="info", proxy_headers=True)
 
 
 @cli.command("serve-api")

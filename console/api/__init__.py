@@ -7,9 +7,42 @@ alone. Its OpenAPI schema is at /api/v1/openapi.json and its docs page at /api/v
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console.api.app import create_api_app
 from console.config import Settings
+
+PREFIX = "/api/v1"
+
+
+class ApiFirst:
+    """Hands engine API requests straight to the mounted API app, ahead of the root app.
+
+    The root app would route them to the same place, but only after its own middleware stack and
+    router (and, in the full console, NiceGUI's): measured here, about a fifth of the server's CPU
+    for a single-event post. Everything else — pages, health, lifespan — goes to the root as before,
+    and the scope the API app sees is the one Starlette's Mount would have given it.
+    """
+
+    def __init__(self, root: FastAPI) -> None:
+        self.root = root
+        mounts = [r for r in root.routes if isinstance(r, Mount) and r.path == PREFIX]
+        if len(mounts) != 1:
+            raise ValueError(f"the root app has no mount at {PREFIX}")
+        self.api = mounts[0].app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX + "/") and not scope.get("root_path"):
+            scope = {**scope, "app_root_path": "", "root_path": PREFIX}
+            await self.api(scope, receive, send)
+            return
+        await self.root(scope, receive, send)
+
+
+def serving_app(root: FastAPI) -> ASGIApp:
+    """What uvicorn serves: the root app, with engine API requests sent to the API app directly."""
+    return ApiFirst(root)
 
 
 def create_api_root(settings: Settings | None = None) -> FastAPI:
@@ -20,8 +53,8 @@ def create_api_root(settings: Settings | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    root.mount("/api/v1", create_api_app(settings))
+    root.mount(PREFIX, create_api_app(settings))
     return root
 
 
-__all__ = ["create_api_app", "create_api_root"]
+__all__ = ["PREFIX", "ApiFirst", "create_api_app", "create_api_root", "serving_app"]

@@ -5,7 +5,7 @@ has resolved and migrated it and passes it on as DATABASE_URL.
 """
 
 from console import db
-from console.api import create_api_root
+from console.api import create_api_root, serving_app
 
 db.configure()
-app = create_api_root()
+app = serving_app(create_api_root())

@@ -61,3 +61,20 @@ def test_nul_character_in_event_data(client, world):
     answer = post_events(client, world, session_id, [decision])
     assert answer.status_code == 422, answer.text
     assert "NUL" in answer.text
+
+
+def test_non_finite_number_in_custom_data_is_refused(client, world):
+    """Python's JSON readers take NaN; PostgreSQL's jsonb does not (once a 500, found reading the parser)."""
+    session_id = start(client, world).json()["id"]
+    event = f'{{"id": "{uuid.uuid4()}", "type": "custom", "timestamp": "2026-11-25T10:01:00Z", "data": DATA}}'
+    body = f'{{"session_id": "{session_id}", "events": [{event}]}}'.replace(
+        "DATA", '{"x": NaN, "label": "NaN is fine as text"}'
+    )
+    answer = client.post("/api/v1/events", content=body, headers={**world.auth(), "Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert "finite" in answer.text
+    text_only = body.replace('"x": NaN, ', "")
+    answer = client.post(
+        "/api/v1/events", content=text_only, headers={**world.auth(), "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
