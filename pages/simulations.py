@@ -16,6 +16,7 @@ from pages import studio
 from pages.access import secured_page
 from pages.components import calls
 from pages.components.forms import FieldErrors
+from pages.components.labels import enum_label, enum_options
 from pages.components.table import ServerTable, TableRequest
 from pages.layout import frame, not_found
 
@@ -36,14 +37,6 @@ STATUS_SLOT = (
 TITLE_SLOT = (
     '<q-td :props="props"><a :href="\'/simulations/\' + props.row.id" class="text-primary">{{ props.value }}</a></q-td>'
 )
-
-
-def _label(value: str) -> str:
-    return value.replace("_", " ").capitalize()
-
-
-def _options(enum_cls) -> dict[str, str]:  # noqa: ANN001
-    return {member.value: _label(member.value) for member in enum_cls}
 
 
 def _enum_or_none(enum_cls, value: str | None):  # noqa: ANN001
@@ -102,8 +95,8 @@ async def simulations_list(
                 "title": s.title,
                 "status": s.status.value,
                 "category": s.category or "",
-                "difficulty": _label(s.difficulty.value),
-                "format": _label(s.format.value),
+                "difficulty": enum_label(s.difficulty.value),
+                "format": enum_label(s.format.value),
                 "estimated_duration_min": s.estimated_duration_min,
                 "updated_at": s.updated_at.strftime("%Y-%m-%d %H:%M"),
             }
@@ -137,7 +130,7 @@ async def simulations_list(
             )
             search_box.on_value_change(lambda e: apply("search", e.value))
             ui.select(
-                {"": "Any status", **_options(SimulationStatus)},
+                {"": "Any status", **enum_options(SimulationStatus)},
                 value=status if filters["status"] else "",
                 on_change=lambda e: apply("status", _enum_or_none(SimulationStatus, e.value)),
             ).props("dense outlined options-dense").classes("w-36").mark("filter-status")
@@ -147,12 +140,12 @@ async def simulations_list(
                 on_change=lambda e: apply("category", e.value),
             ).props("dense outlined options-dense").classes("w-48").mark("filter-category")
             ui.select(
-                {"": "Any difficulty", **_options(Difficulty)},
+                {"": "Any difficulty", **enum_options(Difficulty)},
                 value=difficulty if filters["difficulty"] else "",
                 on_change=lambda e: apply("difficulty", _enum_or_none(Difficulty, e.value)),
             ).props("dense outlined options-dense").classes("w-40").mark("filter-difficulty")
             ui.select(
-                {"": "Any format", **_options(SimulationFormat)},
+                {"": "Any format", **enum_options(SimulationFormat)},
                 value=format if filters["format"] else "",
                 on_change=lambda e: apply("format", _enum_or_none(SimulationFormat, e.value)),
             ).props("dense outlined options-dense").classes("w-44").mark("filter-format")
@@ -222,7 +215,7 @@ async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
             difficulty = errors.add(
                 "difficulty",
                 ui.select(
-                    _options(Difficulty),
+                    enum_options(Difficulty),
                     label="Difficulty *",
                     value=sim.difficulty.value if sim else Difficulty.intermediate.value,
                 ).props("outlined dense"),
@@ -230,7 +223,7 @@ async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
             fmt = errors.add(
                 "format",
                 ui.select(
-                    _options(SimulationFormat),
+                    enum_options(SimulationFormat),
                     label="Format *",
                     value=sim.format.value if sim else SimulationFormat.branching_narrative.value,
                 ).props("outlined dense"),

@@ -23,6 +23,7 @@ from models.enums import MediaType, ModuleStatus, Platform
 from pages.components import calls
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
+from pages.components.labels import enum_options
 from pages.components.table import ServerTable, TableRequest
 
 TABS = [("details", "Details"), ("modules", "Modules"), ("scoring", "Scoring"), ("media", "Media")]
@@ -33,14 +34,6 @@ STATUS_COLORS = {
     "published": "positive",
     "archived": "blue-grey",
 }
-
-
-def _label(value: str) -> str:
-    return value.replace("_", " ").capitalize()
-
-
-def _options(enum_cls) -> dict[str, str]:  # noqa: ANN001
-    return {member.value: _label(member.value) for member in enum_cls}
 
 
 def _size(n: int) -> str:
@@ -414,12 +407,12 @@ async def module_editor(principal: Principal, sim: Simulation, module: Module, *
         title = errors.add("title", ui.input("Title *", value=module.title).props("outlined dense maxlength=255"))
         status = errors.add(
             "status",
-            ui.select(_options(ModuleStatus), label="Status", value=module.status.value).props("outlined dense"),
+            ui.select(enum_options(ModuleStatus), label="Status", value=module.status.value).props("outlined dense"),
         )
         platform = errors.add(
             "platform",
             ui.select(
-                {"": "—", **_options(Platform)},
+                {"": "—", **enum_options(Platform)},
                 label="Platform",
                 value=module.platform.value if module.platform else "",
             ).props("outlined dense"),
@@ -832,9 +825,9 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         ui.input(placeholder="Search files", on_change=search).props("outlined dense clearable debounce=300").mark(
             "media-search"
         )
-        ui.select({"": "Any kind", **_options(MediaType)}, value="", on_change=kind).props("outlined dense").classes(
-            "w-36"
-        ).mark("media-kind")
+        ui.select({"": "Any kind", **enum_options(MediaType)}, value="", on_change=kind).props(
+            "outlined dense"
+        ).classes("w-36").mark("media-kind")
     if editable:
         ui.upload(
             label="Drop files here or click to choose — images, audio, video, PDF",

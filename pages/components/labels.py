@@ -1,0 +1,21 @@
+"""Enum values as people read them: `ai_adaptive` → "AI adaptive", `unreal_3d` → "Unreal 3D"."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+# Words that are written in capitals, whatever their place in the label.
+_UPPER = {"ai": "AI", "3d": "3D", "sso": "SSO", "api": "API", "oidc": "OIDC", "saml": "SAML"}
+
+
+def enum_label(value: str) -> str:
+    words = value.split("_")
+    shown = [_UPPER.get(w, w) for w in words]
+    if shown and shown[0] == words[0]:
+        shown[0] = shown[0].capitalize()
+    return " ".join(shown)
+
+
+def enum_options(enum_cls: type[Enum]) -> dict[str, str]:
+    """{value: label} for a select, in the enum's own order."""
+    return {member.value: enum_label(member.value) for member in enum_cls}
