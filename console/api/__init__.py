@@ -5,6 +5,8 @@ machinery, session cookie or per-request storage, and so `serve-api` can serve e
 alone. Its OpenAPI schema is at /api/v1/openapi.json and its docs page at /api/v1/docs.
 """
 
+import gc
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.routing import Mount
@@ -41,7 +43,16 @@ class ApiFirst:
 
 
 def serving_app(root: FastAPI) -> ASGIApp:
-    """What uvicorn serves: the root app, with engine API requests sent to the API app directly."""
+    """What uvicorn serves: the root app, with engine API requests sent to the API app directly.
+
+    Called once, when the process is built and about to serve: it also moves every object made so
+    far (modules, apps, pages) out of the garbage collector's sight (gc.freeze, as CPython's docs
+    suggest for servers). They live as long as the process, yet each full collection walked them all,
+    and engine requests allocate enough to trigger collections often: measured here, a fifth of the
+    server's CPU for a batch of 100 events in the full console.
+    """
+    gc.collect()
+    gc.freeze()
     return ApiFirst(root)
 
 
