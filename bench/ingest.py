@@ -329,9 +329,10 @@ class Bodies:
 
 
 def stock_size(batch: int, seconds: float, engines: int) -> int:
-    # Generous upper bounds of what one engine can send in a phase on this kind of machine.
-    per_second = 60 if batch >= 100 else 600
-    return int(per_second * seconds / max(1, engines // 8)) + 10
+    """Bodies per engine: a generous bound on the whole phase's requests on this kind of machine, shared
+    by the engines (a phase that outruns it makes the rest on the fly)."""
+    requests_per_second = 600 if batch >= 100 else 6000
+    return int(requests_per_second * seconds / engines) + 10
 
 
 def _client(server: Server, key: str, connections: int) -> aiohttp.ClientSession:
@@ -345,13 +346,14 @@ def _client(server: Server, key: str, connections: int) -> aiohttp.ClientSession
     )
 
 
-async def closed_loop(server: Server, key: str, sessions: list[str], batch: int, seconds: float) -> LoadResult:
-    """Each engine posts its next batch as soon as the previous one is answered, for `seconds`."""
+async def closed_loop(server: Server, key: str, bodies: Bodies, seconds: float) -> LoadResult:
+    """Each engine (one per session of `bodies`) posts its next batch as soon as the previous one is
+    answered, for `seconds`."""
+    sessions = list(bodies.stock)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     accepted = 0
     errors = 0
-    bodies = Bodies(sessions, batch, stock_size(batch, seconds, len(sessions)))
     async with _client(server, key, len(sessions)) as client:
         stop_at = time.perf_counter() + seconds
 
@@ -582,25 +584,39 @@ def main() -> int:  # noqa: C901, PLR0915
         def is_postgres(_group: int, cmdline: bytes) -> bool:
             return cmdline.startswith(b"postgres")
 
-        print(f"(b) API load, {engines} engines, closed loop; CPU µs per request of the client, server, PostgreSQL")
+        print(
+            f"(b) API load, {engines} engines, closed loop, best of 2 rounds; "
+            "CPU µs per request of the client, server, PostgreSQL"
+        )
         print(
             f"    {'server':14} {'batch':>5} {'events/s':>10} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}"
             f"  {'client':>6} {'server':>6} {'pg':>6}  errors"
         )
+        # Two rounds, servers interleaved, best of the two kept: the machine's other load drifts, and
+        # the console-vs-serve-api bar compares phases run minutes apart.
+        cpu: dict[tuple[str, int], list[float]] = {}
+        for _round in range(2):
+            for server in servers:
+
+                def in_server(group: int, _cmdline: bytes, pid: int = server.process.pid) -> bool:
+                    return group == pid  # the server and its worker processes (their own session)
+
+                for batch in (100, 1):
+                    bodies = Bodies(start_sessions(server, world, engines), batch, stock_size(batch, seconds, engines))
+                    before = (own_cpu_seconds(), cpu_seconds(in_server), cpu_seconds(is_postgres))
+                    result = asyncio.run(closed_loop(server, world.key, bodies, seconds))
+                    after = (own_cpu_seconds(), cpu_seconds(in_server), cpu_seconds(is_postgres))
+                    best = results.get((server.name, batch))
+                    if best is None or result.events_per_s > best.events_per_s:
+                        results[(server.name, batch)] = result
+                        cpu[(server.name, batch)] = [
+                            (a - b) / max(1, result.requests) * 1e6 for a, b in zip(after, before, strict=True)
+                        ]
         for server in servers:
             ceiling = asyncio.run(http_ceiling(server, engines, seconds / 2))
             print(f"    {server.name:14} GET /healthz (no database): {ceiling:,.0f} requests/s")
-
-            def in_server(group: int, _cmdline: bytes, pid: int = server.process.pid) -> bool:
-                return group == pid  # the server and its worker processes (their own session)
-
             for batch in (100, 1):
-                sessions = start_sessions(server, world, engines)
-                before = (own_cpu_seconds(), cpu_seconds(in_server), cpu_seconds(is_postgres))
-                result = asyncio.run(closed_loop(server, world.key, sessions, batch, seconds))
-                after = (own_cpu_seconds(), cpu_seconds(in_server), cpu_seconds(is_postgres))
-                per = [(a - b) / max(1, result.requests) * 1e6 for a, b in zip(after, before, strict=True)]
-                results[(server.name, batch)] = result
+                result, per = results[(server.name, batch)], cpu[(server.name, batch)]
                 print(
                     f"    {server.name:14} {batch:5} {result.events_per_s:10,.0f} {result.requests:9,} "
                     f"{result.p50_ms:8.1f} {result.p99_ms:8.1f}  {per[0]:6,.0f} {per[1]:6,.0f} {per[2]:6,.0f}  "
