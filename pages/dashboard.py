@@ -75,6 +75,9 @@ def _figures(principal: Principal, data: dict) -> None:
             else:
                 ui.echart(
                     {
+                        # No grow animation: the figures redraw every 30 s, and a chart people glance
+                        # at all day should not replay itself.
+                        "animation": False,
                         "grid": {"left": 40, "right": 10, "top": 10, "bottom": 30},
                         "tooltip": {"trigger": "axis"},
                         "xAxis": {"type": "category", "data": [d for d, _ in days]},

@@ -128,5 +128,7 @@ def page(browser):
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    # Let Quasar's tab and dialog animations end: a picture mid-slide shows two panels at once.
+    page.wait_for_function("() => !document.querySelector('[class*=\"q-transition--\"]')", timeout=5000)
     page.screenshot(path=str(path), full_page=True)
     return path
