@@ -57,6 +57,11 @@ WORDS = [
 CATEGORIES = ["Executive Leadership", "Crisis Management", "Change Management", "Operations", "People Leadership"]
 
 
+def row(model: type, values: dict) -> dict:
+    """A table model's column values with its defaults filled in (Core inserts skip Python defaults)."""
+    return model(**values).model_dump()
+
+
 def seed(url: str, scale: int) -> dict:
     """Bulk rows through SQLAlchemy Core (the ORM would take minutes); returns the ids the timings use."""
     from sqlalchemy import create_engine, insert
@@ -72,55 +77,67 @@ def seed(url: str, scale: int) -> dict:
     for n in range(5000 * scale):
         title = " ".join(rng.sample(WORDS, 3)).title() + f" {n}"
         sims.append(
-            {
-                "id": uuid.uuid4(),
-                "title": title,
-                "slug": f"bench-{n}",
-                "description": " ".join(rng.choices(WORDS, k=12)),
-                "category": rng.choice(CATEGORIES),
-                "skill_tags": rng.sample(WORDS, 3),
-                "difficulty": rng.choice(list(Difficulty)),
-                "format": rng.choice(list(SimulationFormat)),
-                "status": rng.choice(list(SimulationStatus)),
-                "author_id": creator if n % 2 else other,
-                "estimated_duration_min": rng.randint(10, 90),
-                "created_at": now - timedelta(minutes=n),
-                "updated_at": now - timedelta(minutes=rng.randint(0, 100_000)),
-            }
+            row(
+                Simulation,
+                {
+                    "id": uuid.uuid4(),
+                    "title": title,
+                    "slug": f"bench-{n}",
+                    "description": " ".join(rng.choices(WORDS, k=12)),
+                    "category": rng.choice(CATEGORIES),
+                    "skill_tags": rng.sample(WORDS, 3),
+                    "difficulty": rng.choice(list(Difficulty)),
+                    "format": rng.choice(list(SimulationFormat)),
+                    "status": rng.choice(list(SimulationStatus)),
+                    "author_id": creator if n % 2 else other,
+                    "estimated_duration_min": rng.randint(10, 90),
+                    "created_at": now - timedelta(minutes=n),
+                    "updated_at": now - timedelta(minutes=rng.randint(0, 100_000)),
+                },
+            )
         )
     big_sim = sims[1]["id"]  # authored by `creator`
     modules = [
-        {
-            "id": uuid.uuid4(),
-            "simulation_id": big_sim,
-            "title": " ".join(rng.sample(WORDS, 2)).title() + f" {n}",
-            "slug": f"module-{n}",
-            "sort_order": n,
-            "stakeholders": [],
-            "status": rng.choice(list(ModuleStatus)),
-            "created_at": now,
-        }
+        row(
+            Module,
+            {
+                "id": uuid.uuid4(),
+                "simulation_id": big_sim,
+                "title": " ".join(rng.sample(WORDS, 2)).title() + f" {n}",
+                "slug": f"module-{n}",
+                "sort_order": n,
+                "stakeholders": [],
+                "status": rng.choice(list(ModuleStatus)),
+                "created_at": now,
+            },
+        )
         for n in range(2000 * scale)
     ]
     big_module = modules[0]["id"]
     media = [
-        {
-            "id": uuid.uuid4(),
-            "module_id": big_module,
-            "type": rng.choice(list(MediaType)),
-            "url": f"/media/{uuid.uuid4()}.bin",
-            "filename": f"{rng.choice(WORDS)}-{n}.bin",
-            "size_bytes": rng.randint(1_000, 50_000_000),
-            "uploaded_at": now - timedelta(seconds=n),
-        }
+        row(
+            MediaAsset,
+            {
+                "id": uuid.uuid4(),
+                "module_id": big_module,
+                "type": rng.choice(list(MediaType)),
+                "url": f"/media/{uuid.uuid4()}.bin",
+                "filename": f"{rng.choice(WORDS)}-{n}.bin",
+                "size_bytes": rng.randint(1_000, 50_000_000),
+                "uploaded_at": now - timedelta(seconds=n),
+            },
+        )
         for n in range(3000 * scale)
     ]
     with engine.begin() as conn:
         conn.execute(
             insert(User),
             [
-                {"id": creator, "email": "creator@bench.example", "name": "Creator", "role": UserRole.studio_creator},
-                {"id": other, "email": "other@bench.example", "name": "Other", "role": UserRole.studio_creator},
+                row(
+                    User,
+                    {"id": user, "email": f"{user}@bench.example", "name": "Creator", "role": UserRole.studio_creator},
+                )
+                for user in (creator, other)
             ],
         )
         conn.execute(insert(Simulation), sims)
