@@ -267,7 +267,7 @@ def main() -> int:
         mod_count = "SELECT count(*) FROM modules WHERE simulation_id = %(sim)s {extra}"
         cases += [
             (
-                "modules: first page of 2,000",
+                f"modules: first page of {2000 * args.scale:,}",
                 service(lambda s: modules.list_(session=s, principal=creator, simulation_id=ids["simulation"])),
                 plain(mod_sql.format(extra=""), mod_count.format(extra=""), mod_params),
             ),
@@ -290,7 +290,7 @@ def main() -> int:
         media_count = "SELECT count(*) FROM media_assets WHERE module_id = %(m)s {extra}"
         cases += [
             (
-                "media: first page of 3,000",
+                f"media: first page of {3000 * args.scale:,}",
                 service(lambda s: media.list_(session=s, principal=creator, module_id=ids["module"])),
                 plain(media_sql.format(extra=""), media_count.format(extra=""), media_params),
             ),
