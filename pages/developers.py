@@ -79,7 +79,8 @@ Req->ProcessRequest();
 `200/201` done (committed) · `401` bad or revoked key · `403` missing scope or outside the key's
 binding · `404` unknown record · `409` an event id already stored with other content, or the session
 is completed · `413` body over 1 MiB · `415` not JSON · `422` invalid (details name each field) ·
-`429` too many requests: wait `Retry-After` seconds. Every error is
+`429` too many requests: wait `Retry-After` seconds · `503` the database could not take it just now,
+nothing was stored: resend after `Retry-After` (same event ids, so no duplicates). Every error is
 `{{"error": {{"code", "message", "details"}}}}`.
 
 A complete scripted client: `examples/play_session.py` in the console's repository.
