@@ -67,10 +67,18 @@ class ServerTable:
             '<q-icon name="info" size="sm" /><span>{{ props.message }}</span></div>',
         )
         self.table.on("request", self._on_request)
+        self.table.on_pagination_change(self._keep_count)
 
     @property
     def pagination(self) -> dict[str, Any]:
         return self.table.pagination
+
+    def _keep_count(self, event) -> None:  # noqa: ANN001
+        # Quasar echoes its pagination back (update:pagination) when a table is first drawn, still
+        # holding the rowsNumber it was created with; only the server knows the count, so keep ours
+        # (otherwise the pager read "1-0 of 0" under a full page of rows).
+        if isinstance(event.value, dict) and event.value.get("rowsNumber") != self.total:
+            self.table.pagination = {**event.value, "rowsNumber": self.total}
 
     async def _on_request(self, event) -> None:  # noqa: ANN001
         wanted = event.args.get("pagination", {}) if isinstance(event.args, dict) else {}

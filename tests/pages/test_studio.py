@@ -102,7 +102,9 @@ async def test_creator_submits_and_admin_sends_back_with_comment(studio_db, user
     await user.should_see("Send back to draft: done.", retries=80)
     await user.open(f"/simulations/{sim_id}?tab=history")
     await user.should_see(marker="history-table", retries=80)
-    rows = user.find(marker="history-table").elements.pop().rows
+    table = user.find(marker="history-table").elements.pop()
+    rows = table.rows
+    assert table.pagination["rowsNumber"] == len(rows)  # the pager counts what the table shows
     assert rows[0]["action"] == "simulation.send_back" and rows[0]["comment"] == "The briefing needs stakes"
     assert rows[0]["actor"] == studio_db["admin"].email
     assert "status: review → draft" in rows[0]["changes"]
