@@ -30,7 +30,7 @@ from console.api.committer import DatabaseUnavailable, GroupCommitter
 from console.api.middleware import ApiGuardMiddleware
 from console.config import Settings, get_settings
 from console.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
-from console.services import api_keys, debrief, ingest
+from console.services import api_keys, debrief, ingest, modules
 from console.services.api_keys import SCOPE_READ, SCOPE_WRITE, KeyContext
 
 log = logging.getLogger("simvado.api")
@@ -331,30 +331,8 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _module_out(found: ingest.ModuleConfig) -> schemas.ModuleOut:
-    module, simulation, config = found.module, found.simulation, found.scoring
-    return schemas.ModuleOut(
-        id=module.id,
-        simulation_id=simulation.id,
-        simulation_title=simulation.title,
-        title=module.title,
-        slug=module.slug,
-        sort_order=module.sort_order,
-        briefing=module.narrative_context,
-        stakeholders=list(module.stakeholders or []),
-        scoring=(
-            schemas.ScoringOut(
-                dimensions=[schemas.DimensionOut(**d.model_dump()) for d in config.dimensions],
-                pass_mark=config.pass_mark,
-            )
-            if config
-            else None
-        ),
-        estimated_duration_min=module.estimated_duration_min,
-        launch_url=module.launch_url,
-        platform=module.platform,
-        build_version=module.build_version,
-        status=module.status.value,
-    )
+    # The same view the studio's "Preview as engine" shows: one function decides what engines get.
+    return schemas.ModuleOut.model_validate(modules.engine_view(found.module, found.simulation))
 
 
 def write_debrief(play_session_id: uuid.UUID) -> None:

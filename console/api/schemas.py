@@ -281,21 +281,43 @@ class ScoringOut(BaseModel):
     pass_mark: float
 
 
+class SimulationRef(BaseModel):
+    id: uuid.UUID
+    title: str
+    slug: str
+    status: str
+    format: str
+    difficulty: str
+
+
+class StakeholderOut(BaseModel):
+    name: str
+    role: str
+    motivation: str
+    portrait_url: str | None
+    personality_traits: list[str]
+
+
 class ModuleOut(BaseModel):
+    """What `GET /modules/{id}` answers: `console.services.modules.engine_view`, which the studio's
+    "Preview as engine" shows too."""
+
     id: uuid.UUID
     simulation_id: uuid.UUID
     simulation_title: str
+    simulation: SimulationRef
     title: str
     slug: str
     sort_order: int
-    briefing: str | None = Field(description="The module's narrative context, in Markdown.")
-    stakeholders: list[dict[str, Any]]
-    scoring: ScoringOut | None
+    status: str
+    briefing: str = Field(description="The module's narrative context, in Markdown (empty when none).")
+    stakeholders: list[StakeholderOut]
+    scoring: ScoringOut | None = Field(description="Null while the simulation's scoring config is not valid.")
+    is_free_demo: bool
     estimated_duration_min: int | None
     launch_url: str | None
     platform: Platform | None
     build_version: str | None
-    status: str
 
 
 # -------------------------------------------------------------------------------------------- errors

@@ -238,18 +238,12 @@ def get_session(*, session: Session, key: KeyContext, session_id: uuid.UUID) -> 
 class ModuleConfig:
     module: Module
     simulation: Simulation
-    scoring: scoring.ScoringConfig | None
 
 
 def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> ModuleConfig:
+    """A module the key may play, with its simulation (what engines get: `modules.engine_view`)."""
     module, simulation = _load_module(session, key, module_id)
-    config = None
-    if simulation.scoring_config:
-        try:
-            config = scoring.parse_config(simulation.scoring_config)
-        except ValidationFailed:
-            config = None
-    return ModuleConfig(module=module, simulation=simulation, scoring=config)
+    return ModuleConfig(module=module, simulation=simulation)
 
 
 # -------------------------------------------------------------------------------------------- events

@@ -374,6 +374,7 @@ def engine_view(module: Module, simulation: Simulation) -> dict[str, Any]:
     return {
         "id": str(module.id),
         "simulation_id": str(simulation.id),
+        "simulation_title": simulation.title,
         "simulation": {
             "id": str(simulation.id),
             "title": simulation.title,

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import select
 
+from console.services import modules
 from models import PlaySession, SimulationAssignment
 from models.enums import AssignmentStatus
 from tests.api.conftest import T0, start
@@ -88,10 +89,15 @@ def test_get_module_gives_what_an_engine_needs(client, world):
     assert response.status_code == 200
     body = response.json()
     assert body["title"] == "Act One" and body["briefing"] == "# Briefing"
-    assert body["stakeholders"] == [{"name": "CFO"}]
+    # Every stakeholder field is present, empty when the author left it out.
+    assert body["stakeholders"] == [
+        {"name": "CFO", "role": "", "motivation": "", "portrait_url": None, "personality_traits": []}
+    ]
     assert [d["key"] for d in body["scoring"]["dimensions"]] == ["financial", "reputational"]
     assert body["scoring"]["pass_mark"] == 60
     assert body["simulation_title"] == "Harbor Crisis"
+    # Exactly what the studio's "Preview as engine" shows for it.
+    assert body == modules.engine_view(world.module, world.sim)
     assert client.get(f"/api/v1/modules/{uuid.uuid4()}", headers=world.auth("read")).status_code == 404
 
 
