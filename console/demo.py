@@ -414,7 +414,8 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
         for member in participants_by_org[org["id"]]:
             for sim in rng.sample(playable, rng.randint(1, len(playable))):
                 assigned_at = anchor - timedelta(days=rng.randint(5, 60))
-                due = (assigned_at + timedelta(days=rng.choice([7, 14, 21, 30]))).date()
+                # Mostly a month or more to play, so the overdue ones stand out rather than dominate.
+                due = (assigned_at + timedelta(days=rng.choice([14, 30, 45, 60, 90]))).date()
                 sim_modules = modules_by_sim[sim["id"]]
                 played = rng.choice([0, *range(1, len(sim_modules) + 1), len(sim_modules)])
                 completed_modules = 0
