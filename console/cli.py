@@ -14,6 +14,15 @@ from console.config import ConfigurationError, get_settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Simvado Console")
 log = logging.getLogger("simvado")
+# Chatty at INFO and of no use to someone starting the console: pgserver echoes initdb and pg_ctl
+# in full, alembic names every autogenerate plugin it loads.
+_QUIET_LOGGERS = ("pgserver", "alembic.runtime.plugins")
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _prepare_database() -> str:
@@ -69,7 +78,7 @@ def serve(
     """Migrate to head and serve the console and the engine API."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     _prepare_database()
     if demo:
         _seed_demo()
@@ -94,7 +103,7 @@ def serve_api(
 
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     url = _prepare_database()
     # Workers are fresh processes: hand them the resolved database (embedded or not) explicitly.
     os.environ["DATABASE_URL"] = url
@@ -107,7 +116,7 @@ def worker(concurrency: int = typer.Option(4, min=1, help="Jobs run at once.")) 
     """Run background jobs (debriefs, abandoned-session and overdue sweeps) in this process."""
     from console import jobs
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     _prepare_database()
     typer.echo("Background worker running (Ctrl+C to stop).")
     jobs.run_worker_forever(concurrency=concurrency)

@@ -198,8 +198,10 @@ def has_data(session: Session) -> bool:
 def seed(session: Session, *, seed_value: int = SEED, today: date | None = None) -> DemoResult:
     """Load the demo data set into an empty database (the caller commits)."""
     rng = random.Random(seed_value)
-    today = today or datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    today = today or now.date()
     anchor = datetime(today.year, today.month, today.day, 9, 0, tzinfo=UTC)
+    live_now = now if today == now.date() else anchor  # "being played now", on the seeded day
 
     def new_id() -> uuid.UUID:
         return uuid.UUID(int=rng.getrandbits(128), version=4)
@@ -431,6 +433,10 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
                         if outcome < 0.9
                         else SessionStatus.in_progress
                     )
+                    if status == SessionStatus.in_progress:
+                        # Being played right now (within the abandon sweep's two hours), so the
+                        # console has live sessions to show; the counts stay as seeded.
+                        started = live_now - timedelta(minutes=rng.randint(60, 100))
                     ps_id = new_id()
                     session_events, values, ended = _play(
                         rng, new_id, ps_id, module, configs[module["id"]], started, status
