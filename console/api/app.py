@@ -1,8 +1,9 @@
 """Routes of the engine API (v1) and how domain errors become JSON errors with status codes.
 
-Each request runs in one transaction (`db.transaction`): authenticate the key, check its scope and
-rate, call the service, commit — and only then answer. A 2xx therefore means every accepted event is
-committed (with synchronous_commit=on, see console/db.py).
+Each request is a unit of work — authenticate the key, check its scope and rate, call the service —
+run by the group committer (console/api/committer.py) in a transaction it may share with other
+requests, and answered only after that transaction commits. A 2xx therefore means every accepted
+event is committed (with synchronous_commit=on, see console/db.py).
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         """Authenticate, check scope and rate, run `op`; answer only after the commit that holds it.
 
         The work runs on the group committer's thread, in a transaction it may share with other
-        requests (each in its own savepoint): see console/api/committer.py.
+        requests (one that fails is run again alone): see console/api/committer.py.
         """
         presented = credentials.credentials if credentials is not None else None
         if not presented or not api_keys.looks_valid(presented):
