@@ -345,7 +345,7 @@ def record_events(
     if row is None:
         raise NotFound("Session not found.")
     play_id, status_text, organization_id, simulation_id, inserted_ids = row
-    # Out of reach: raising rolls back whatever the statement wrote (the boundary's savepoint).
+    # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     _check_session_reach(key, simulation_id=simulation_id, organization_id=organization_id)
     status = SessionStatus(status_text)
 
