@@ -166,6 +166,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
     # ---------------------------------------------------------------------------- the boundary
 
     committer = GroupCommitter()
+    app.state.committer = committer  # for tests that need to hold the writer
 
     async def run(
         credentials: HTTPAuthorizationCredentials | None, scope: str, op: Callable[[Session, KeyContext], T]
@@ -181,6 +182,10 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
             raise Unauthenticated(api_keys.INVALID_KEY)
 
+        # A unit runs again when its group fails: count the request against the rate once, and
+        # keep the verdict for the second run.
+        limited: list[RateLimited | None] = []
+
         def unit(session: Session) -> T:
             try:
                 key = api_keys.authenticate(session=session, key=presented)
@@ -188,9 +193,12 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
                 # The prefix only (SECURITY.md 7): never the key itself.
                 log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
                 raise
-            if not limiter.hit(rate, str(key.id)):
-                reset = limiter.get_window_stats(rate, str(key.id)).reset_time
-                raise RateLimited(max(1, math.ceil(reset - time.time())))
+            if not limited:
+                allowed = limiter.hit(rate, str(key.id))
+                reset = 0.0 if allowed else limiter.get_window_stats(rate, str(key.id)).reset_time
+                limited.append(None if allowed else RateLimited(max(1, math.ceil(reset - time.time()))))
+            if limited[0] is not None:
+                raise limited[0]
             if not key.has_scope(scope):
                 raise PermissionDenied(f"This API key lacks the {scope} scope.")
             return op(session, key)

@@ -84,3 +84,43 @@ def test_engine_gets_503_with_retry_after_when_the_database_is_down(client, worl
     # Retried once the database is back: stored, and once only.
     assert client.post("/api/v1/events", json=batch, headers=world.auth()).json()["accepted"] == 1
     assert client.post("/api/v1/events", json=batch, headers=world.auth()).json()["duplicates"] == 1
+
+
+def test_a_request_is_counted_against_the_rate_once_when_its_group_runs_again(world, database_url):
+    """Another engine's conflicting batch makes the group run again, unit by unit; the engines that
+    shared the group are not charged twice (3 requests at a 3/minute limit all succeed)."""
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from tests.api.conftest import build_app, post_events
+
+    root = build_app(api_rate_limit="3/minute")
+    committer = next(r.app for r in root.routes if getattr(r, "path", "") == "/api/v1").state.committer
+    with TestClient(root, base_url="http://testserver") as client:
+        session_id = start(client, world, key="write").json()["id"]
+        stored = event()
+        assert post_events(client, world, session_id, [stored], key="write").status_code == 200
+        conflicting = {**stored, "data": {"decision_id": "other", "choice_id": "c9"}}
+
+        gate = threading.Event()
+        holder = threading.Thread(target=lambda: client.portal.call(committer.run, lambda s: gate.wait(10)))
+        holder.start()
+        answers: dict[str, int] = {}
+
+        def post(name: str, events: list, key: str) -> None:
+            answers[name] = post_events(client, world, session_id, events, key=key).status_code
+
+        posts = [threading.Thread(target=post, args=(f"good{n}", [event(at=n)], "rw")) for n in range(3)]
+        posts.append(threading.Thread(target=post, args=("bad", [conflicting], "write")))
+        for thread in posts:
+            thread.start()
+        for _ in range(200):  # all four queued behind the held writer: they form one group
+            if committer._queue.qsize() == 4:
+                break
+            threading.Event().wait(0.02)
+        assert committer._queue.qsize() == 4
+        gate.set()
+        for thread in [holder, *posts]:
+            thread.join(10)
+    assert answers == {"good0": 200, "good1": 200, "good2": 200, "bad": 409}
