@@ -20,6 +20,7 @@ It stops after a while without work and starts again on the next request, so app
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -58,6 +59,13 @@ def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> 
         future.set_exception(error)
     else:
         future.set_result(value)
+
+
+def _answer(unit: _Unit, value: Any, error: BaseException | None) -> None:
+    """Hand a unit's outcome to the event loop that waits for it (from the writer thread)."""
+    # RuntimeError: that loop has closed (its server stopped), so nobody is waiting any more.
+    with contextlib.suppress(RuntimeError):
+        unit.loop.call_soon_threadsafe(_settle, unit.future, value, error)
 
 
 class GroupCommitter:
@@ -126,7 +134,7 @@ class GroupCommitter:
                 return
             else:
                 for unit, value in zip(group, values, strict=True):
-                    unit.loop.call_soon_threadsafe(_settle, unit.future, value, None)
+                    _answer(unit, value, None)
                 return
         for unit in group:
             try:
@@ -136,11 +144,11 @@ class GroupCommitter:
                 if isinstance(error, DBAPIError):
                     log.error("engine API unit failed in the database: %s", type(error.orig).__name__)
                     error = DatabaseUnavailable(type(error.orig).__name__)
-                unit.loop.call_soon_threadsafe(_settle, unit.future, None, error)
+                _answer(unit, None, error)
             except Exception as exc:
                 self._answer_all([unit], exc)
             else:
-                unit.loop.call_soon_threadsafe(_settle, unit.future, value, None)
+                _answer(unit, value, None)
 
     def _transaction(self, units: list[_Unit]) -> list[Any]:
         """Run the units in one transaction and commit it; _UnitFailed (rolled back) if one raises."""
@@ -186,7 +194,7 @@ class GroupCommitter:
         log.error("engine API group of %d could not be committed: %s", len(units), type(exc).__name__)
         failure = DatabaseUnavailable(type(exc).__name__)
         for unit in units:
-            unit.loop.call_soon_threadsafe(_settle, unit.future, None, failure)
+            _answer(unit, None, failure)
 
 
 class _UnitFailed(Exception):

@@ -4,6 +4,7 @@ and none is answered before its rows are committed."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 import pytest
@@ -89,7 +90,6 @@ def test_engine_gets_503_with_retry_after_when_the_database_is_down(client, worl
 def test_a_request_is_counted_against_the_rate_once_when_its_group_runs_again(world, database_url):
     """Another engine's conflicting batch makes the group run again, unit by unit; the engines that
     shared the group are not charged twice (3 requests at a 3/minute limit all succeed)."""
-    import threading
 
     from starlette.testclient import TestClient
 
@@ -124,3 +124,24 @@ def test_a_request_is_counted_against_the_rate_once_when_its_group_runs_again(wo
         for thread in [holder, *posts]:
             thread.join(10)
     assert answers == {"good0": 200, "good1": 200, "good2": 200, "bad": 409}
+
+
+def test_a_closed_waiting_loop_does_not_stop_the_writer(database_url):
+    """A server that stopped mid-request leaves a unit whose loop is gone; the next requests are served."""
+    committer = GroupCommitter()
+    gone = asyncio.new_event_loop()
+    gate = threading.Event()
+
+    async def orphan() -> None:
+        task = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+        await asyncio.sleep(0.05)  # queued and running on the writer
+        task.cancel()
+
+    gone.run_until_complete(orphan())
+    gone.close()
+    gate.set()
+
+    async def later() -> str:
+        return await committer.run(lambda s: _insert_marker(s, "after-orphan"))
+
+    assert asyncio.run(asyncio.wait_for(later(), 10)) == "after-orphan"
