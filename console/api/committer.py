@@ -114,7 +114,11 @@ class GroupCommitter:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._run_group(group)
+            try:
+                self._run_group(group)
+            except Exception as exc:  # never let the writer die: every later request would hang
+                log.exception("engine API writer failed on a group of %d", len(group))
+                self._answer_all(group, exc)
 
     def _run_group(self, group: list[_Unit]) -> None:
         """One transaction for the whole group; if any unit fails, each unit again in its own.
