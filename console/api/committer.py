@@ -53,7 +53,7 @@ class _Unit:
 
 
 def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
-    if future.cancelled():  # the client went away; its rows (if any) are committed all the same
+    if future.done():  # cancelled: the client went away (its rows, if any, are committed all the same)
         return
     if error is not None:
         future.set_exception(error)
