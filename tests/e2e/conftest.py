@@ -42,6 +42,14 @@ class Console:
     url: str
     admin: Account
     creator: Account
+    env: dict  # the server's environment: CLI commands run with it reach the same database
+
+    def cli(self, *args: str) -> str:
+        """Run a `simvado-console` command against this console's database; its standard output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "console.cli", *args], env=self.env, check=True, capture_output=True, text=True
+        )
+        return done.stdout
 
 
 def _free_port() -> int:
@@ -94,7 +102,7 @@ def console_server() -> Iterator[Console]:
     else:
         process.kill()
         raise RuntimeError("the console did not start:\n" + (root / "server.log").read_text())
-    yield Console(url=url, admin=admin, creator=creator)
+    yield Console(url=url, admin=admin, creator=creator, env=env)
     process.terminate()
     process.wait(timeout=20)
     log.close()

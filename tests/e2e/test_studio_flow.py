@@ -4,6 +4,8 @@ image and a PDF), submits it; an admin stages and publishes it. Screenshots of e
 import re
 import uuid
 
+import httpx
+
 from tests import media_samples as samples
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_simulations_flow import login
@@ -151,3 +153,19 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     page.get_by_text('"name": "Ana Ruiz"').wait_for()
     page.get_by_text('"status": "published"').first.wait_for()
     assert dialogs == []  # no payload ever ran
+
+    # And an engine, with a key of its own, reads exactly that from the engine API.
+    module_id = re.search(r"module=([0-9a-f-]{36})", page.url).group(1)
+    key = console_server.cli("create-api-key", "--name", "e2e engine", "--scope", "game:read").strip().splitlines()[-1]
+    answer = httpx.get(
+        f"{console_server.url}/api/v1/modules/{module_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    module = answer.json()
+    assert module["title"] == "Opening" and module["build_version"] == "1.4.2"
+    assert module["briefing"].startswith("# You are the CFO")
+    assert module["stakeholders"][0]["name"] == "Ana Ruiz" and module["stakeholders"][0]["personality_traits"] == [
+        "blunt"
+    ]
+    assert [d["key"] for d in module["scoring"]["dimensions"]] == ["financial", "people"]
+    assert module["simulation"]["status"] == "published"
