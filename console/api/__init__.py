@@ -50,8 +50,8 @@ def serving_app(root: FastAPI) -> ASGIApp:
     serving. It moves every object made so far (modules, apps, pages) out of the garbage collector's
     sight (gc.freeze, as CPython's docs suggest for servers): they live as long as the process, yet
     each full collection walked them all, and engine requests allocate enough to trigger collections
-    often; measured here, that was a fifth of the
-    server's CPU for a batch of 100 events in the full console.
+    often; measured here, that was a fifth of the server's CPU for a batch of 100 events in the full
+    console.
     """
     gc.collect()
     gc.freeze()

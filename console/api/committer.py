@@ -177,7 +177,7 @@ class GroupCommitter:
     def _connection(self) -> Connection:
         """The writer's own connection, kept between groups (no pool checkout and ping per group)."""
         engine = db.get_engine()
-        if self._conn is not None and (self._conn_engine is not engine or self._conn.closed):
+        if self._conn is not None and (self._conn_engine is not engine or self._conn.closed or self._conn.invalidated):
             self._drop_connection()
         if self._conn is None:
             self._conn = engine.connect()

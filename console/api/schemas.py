@@ -228,17 +228,19 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         batch = EventBatchIn.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
-    # JSON can only carry NUL as the escape \u0000 (a raw control character is not valid JSON): look
-    # for it in the bytes, and only on a hit walk the parsed values (the bytes may hold "\\u0000").
-    if b"\\u0000" in raw and _has_nul(json.loads(raw)):
-        raise RequestValidationError(
-            [{"loc": ("body",), "msg": "text may not contain the NUL character (\\u0000)", "type": "value_error"}]
-        )
-    # The parser takes NaN and Infinity (not JSON) inside custom data; PostgreSQL's jsonb does not.
-    if (b"NaN" in raw or b"Infinity" in raw) and _has_non_finite(json.loads(raw)):
-        raise RequestValidationError(
-            [{"loc": ("body",), "msg": "numbers must be finite (no NaN or Infinity)", "type": "value_error"}]
-        )
+    # Two things pydantic's parser lets through that PostgreSQL refuses: NUL (in JSON only ever the
+    # escape \u0000, a raw control character is not valid JSON) and NaN/Infinity inside custom data.
+    # Look for them in the bytes; only on a hit (the text may merely mention them) walk the values.
+    if b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw:
+        values = json.loads(raw)
+        if _has_nul(values):
+            raise RequestValidationError(
+                [{"loc": ("body",), "msg": "text may not contain the NUL character (\\u0000)", "type": "value_error"}]
+            )
+        if _has_non_finite(values):
+            raise RequestValidationError(
+                [{"loc": ("body",), "msg": "numbers must be finite (no NaN or Infinity)", "type": "value_error"}]
+            )
     return batch
 
 

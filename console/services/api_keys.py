@@ -29,7 +29,7 @@ from sqlmodel import Session
 from console.auth import Permission, Principal
 from console.errors import NotFound, Unauthenticated, ValidationFailed
 from console.services import audit
-from console.services.common import Page, clamp_paging, validate
+from console.services.common import Page, clamp_paging, driver_connection, validate
 from models import ApiKey, Organization, Simulation
 from models.base import utcnow
 
@@ -372,7 +372,7 @@ def authenticate(*, session: Session, key: str | None) -> KeyContext:
     """
     if not key or not looks_valid(key):
         raise Unauthenticated(INVALID_KEY)
-    driver = session.connection().connection.driver_connection
+    driver = driver_connection(session)
     row = driver.execute(_AUTHENTICATE, {"hash": hash_key(key)}).fetchone()
     if row is None:
         raise Unauthenticated(INVALID_KEY)

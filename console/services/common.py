@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 
 from console.errors import ValidationFailed
 
@@ -23,6 +24,15 @@ class Page(Generic[T]):
     total: int
     offset: int
     limit: int
+
+
+def driver_connection(session: Session):  # noqa: ANN201 — a psycopg Connection
+    """The psycopg connection under the session, inside the session's transaction.
+
+    For the engine API's hot statements only (prepared by psycopg, no ORM): every other query goes
+    through the session.
+    """
+    return session.connection().connection.driver_connection
 
 
 def clamp_paging(offset: int, limit: int) -> tuple[int, int]:

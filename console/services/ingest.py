@@ -38,6 +38,7 @@ from sqlmodel import Session
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import scoring
 from console.services.api_keys import KeyContext
+from console.services.common import driver_connection
 from models import Module, PlaySession, Simulation, SimulationAssignment, User
 from models.base import utcnow
 from models.enums import AssignmentStatus, ModuleStatus, Platform, SessionStatus, SimulationStatus
@@ -278,11 +279,6 @@ _STORED_EVENTS = (
 )
 
 
-def _driver(session: Session):  # noqa: ANN202 — a psycopg Connection
-    """The psycopg connection under the session, inside the session's transaction."""
-    return session.connection().connection.driver_connection
-
-
 def _differing(
     session: Session, play_id: uuid.UUID, events: Sequence[IncomingEvent], ids: list[uuid.UUID]
 ) -> tuple[list[str], int]:
@@ -290,7 +286,7 @@ def _differing(
     if not ids:
         return [], 0
     by_id = {e.id: e for e in events}
-    stored = _driver(session).execute(_STORED_EVENTS, {"ids": ids}).fetchall()
+    stored = driver_connection(session).execute(_STORED_EVENTS, {"ids": ids}).fetchall()
     differing = []
     for stored_id, session_id, event_type, data, timestamp in stored:
         incoming = by_id[stored_id]
@@ -335,7 +331,7 @@ def record_events(
         for i in order
     )
     row = (
-        _driver(session)
+        driver_connection(session)
         .execute(
             _LOCK_AND_INSERT_BY_ID if session_id is not None else _LOCK_AND_INSERT_BY_EXTERNAL_ID,
             {"session": session_id if session_id is not None else external_session_id, "batch": f"[{','.join(rows)}]"},
