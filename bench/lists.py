@@ -207,7 +207,10 @@ def main() -> int:
 
             return run
 
-        def plain(sql: str, count: str, params: dict) -> Callable[[], object]:
+        def plain(sql: str, count: str, params: dict, extra: str = "") -> Callable[[], object]:
+            """The page as one statement plus its count; `extra` fills their {extra} condition slot."""
+            sql, count = sql.format(extra=extra), count.format(extra=extra)
+
             def run() -> object:
                 rows = raw.execute(sql, params).fetchall()  # noqa: S608 — constant SQL, parameters bound
                 total = raw.execute(count, params).fetchone()
@@ -269,7 +272,7 @@ def main() -> int:
             (
                 f"modules: first page of {2000 * args.scale:,}",
                 service(lambda s: modules.list_(session=s, principal=creator, simulation_id=ids["simulation"])),
-                plain(mod_sql.format(extra=""), mod_count.format(extra=""), mod_params),
+                plain(mod_sql, mod_count, mod_params),
             ),
             (
                 "modules: search 'board'",
@@ -278,11 +281,7 @@ def main() -> int:
                         session=s, principal=creator, simulation_id=ids["simulation"], search="board"
                     )
                 ),
-                plain(
-                    mod_sql.format(extra="AND title ILIKE %(t)s"),
-                    mod_count.format(extra="AND title ILIKE %(t)s"),
-                    mod_params,
-                ),
+                plain(mod_sql, mod_count, mod_params, "AND title ILIKE %(t)s"),
             ),
         ]
         media_params = {"m": ids["module"], "t": "%crisis%", "k": MediaType.image.value}
@@ -292,27 +291,19 @@ def main() -> int:
             (
                 f"media: first page of {3000 * args.scale:,}",
                 service(lambda s: media.list_(session=s, principal=creator, module_id=ids["module"])),
-                plain(media_sql.format(extra=""), media_count.format(extra=""), media_params),
+                plain(media_sql, media_count, media_params),
             ),
             (
                 "media: images only",
                 service(
                     lambda s: media.list_(session=s, principal=creator, module_id=ids["module"], type=MediaType.image)
                 ),
-                plain(
-                    media_sql.format(extra="AND type = %(k)s"),
-                    media_count.format(extra="AND type = %(k)s"),
-                    media_params,
-                ),
+                plain(media_sql, media_count, media_params, "AND type = %(k)s"),
             ),
             (
                 "media: search 'crisis'",
                 service(lambda s: media.list_(session=s, principal=creator, module_id=ids["module"], search="crisis")),
-                plain(
-                    media_sql.format(extra="AND filename ILIKE %(t)s"),
-                    media_count.format(extra="AND filename ILIKE %(t)s"),
-                    media_params,
-                ),
+                plain(media_sql, media_count, media_params, "AND filename ILIKE %(t)s"),
             ),
         ]
 
