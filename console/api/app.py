@@ -264,17 +264,18 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             raise ValidationFailed(
                 "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}
             )
-        events = [
-            ingest.IncomingEvent(id=e.id, type=e.type, timestamp=e.timestamp, data_json=schemas.data_json(e))
-            for e in body.events
-        ]
+        incoming = ingest.IncomingBatch(
+            events_json=schemas.events_json(body),
+            ids=[e.id for e in body.events],
+            types=[e.type for e in body.events],
+        )
         result = await run(
             credentials,
             SCOPE_WRITE,
             lambda s, k: ingest.record_events(
                 session=s,
                 key=k,
-                events=events,
+                batch=incoming,
                 session_id=body.session_id,
                 external_session_id=body.external_session_id,
                 max_data_bytes=settings.api_max_event_data_bytes,

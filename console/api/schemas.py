@@ -13,7 +13,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-import pydantic_core
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
     AwareDatetime,
@@ -21,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -45,11 +45,13 @@ CLOCK_SKEW = timedelta(days=1)
 _EARLIEST_TS = EARLIEST.timestamp()
 
 
+TOO_LATE = "must be between 2000-01-01 and one day from now (the engine's clock, with a time zone)"
+
+
 def _plausible(value: datetime | None) -> datetime | None:
     """The engine's clock may drift, but not by decades: durations must fit and sort sensibly."""
-    # Epoch seconds rather than datetimes: this runs once per event, up to 1000 times a request.
     if value is not None and not (_EARLIEST_TS <= value.timestamp() <= time.time() + CLOCK_SKEW.total_seconds()):
-        raise ValueError("must be between 2000-01-01 and one day from now (the engine's clock, with a time zone)")
+        raise ValueError(TOO_LATE)
     return value
 
 
@@ -159,9 +161,11 @@ class CompletionData(Strict):
 
 class _EventBase(Strict):
     id: uuid.UUID = Field(description="Client-generated UUID: the dedupe key. Retrying with it never duplicates.")
-    timestamp: AwareDatetime = Field(description="The engine's clock, with a time zone.")
-
-    _timestamp = field_validator("timestamp")(_plausible)
+    # The lower bound is checked by pydantic (in Rust); the upper one, which moves with the clock, once
+    # per batch in parse_event_batch: a Python validator here ran for every event, a third of the parse.
+    timestamp: AwareDatetime = Field(
+        ge=EARLIEST, description="The engine's clock, with a time zone: from 2000-01-01 to one day from now."
+    )
 
 
 class DecisionEvent(_EventBase):
@@ -207,13 +211,9 @@ class EventBatchIn(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> EventBatchIn:
+        # An id twice in one batch is refused by the service (console.services.ingest.record_events).
         if (self.session_id is None) == (self.external_session_id is None):
             raise ValueError("give exactly one of session_id or external_session_id")
-        seen: set[uuid.UUID] = set()
-        for event in self.events:
-            if event.id in seen:
-                raise ValueError(f"event id {event.id} appears twice in this batch")
-            seen.add(event.id)
         return self
 
 
@@ -228,6 +228,12 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         batch = EventBatchIn.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+    latest = datetime.now(UTC) + CLOCK_SKEW
+    for index, event in enumerate(batch.events):
+        if event.timestamp > latest:
+            raise RequestValidationError(
+                [{"loc": ("body", "events", index, event.type, "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
+            )
     # Two things pydantic's parser lets through that PostgreSQL refuses: NUL (in JSON only ever the
     # escape \u0000, a raw control character is not valid JSON) and NaN/Infinity inside custom data.
     # Look for them in the bytes; only on a hit (the text may merely mention them) walk the values.
@@ -244,14 +250,13 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
     return batch
 
 
-def data_json(event: Event) -> bytes:
-    """An event's data as compact UTF-8 JSON, as stored: unset optional fields left out, custom data as sent.
+_EVENTS = TypeAdapter(list[Event])
 
-    Serialized by pydantic in Rust, once per event on the hot path.
-    """
-    if isinstance(event, CustomEvent):
-        return pydantic_core.to_json(event.data)
-    return type(event.data).__pydantic_serializer__.to_json(event.data, exclude_none=True)
+
+def events_json(batch: EventBatchIn) -> bytes:
+    """The batch's events as one compact UTF-8 JSON array, as stored: optional fields left out when
+    null (custom data as sent). Serialized by pydantic in Rust, in one call for the whole batch."""
+    return _EVENTS.dump_json(batch.events, exclude_none=True)
 
 
 def event_batch_json_schemas() -> dict[str, dict[str, Any]]:

@@ -3,8 +3,8 @@
 Every call carries the caller's `KeyContext`: a key bound to a simulation or an organization
 reaches nothing outside it (PermissionDenied, nothing written).
 
-Events take the fast path: one ``INSERT … SELECT FROM unnest(…) ON CONFLICT (id) DO NOTHING`` for a
-whole batch (no ORM objects), then the ids that were not inserted are compared with what is stored —
+Events take the fast path: one ``INSERT … SELECT FROM jsonb_array_elements(…) ON CONFLICT (id) DO NOTHING``
+for a whole batch (no ORM objects), then the ids that were not inserted are compared with what is stored —
 the same content is a duplicate (a retry), different content is a Conflict that rolls the whole batch
 back. The session row is locked (FOR UPDATE) for the batch, so batches of one session are applied one
 after another and a completion cannot race another batch.
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pydantic_core
 from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 
@@ -65,20 +66,34 @@ class SessionStart:
 
 @dataclass(frozen=True)
 class IncomingEvent:
-    """One validated event; `data_json` is its data as compact UTF-8 JSON, exactly as it is stored.
-
-    JSON rather than a dict: the hot path only measures and forwards it; the dict is needed only to
-    compare a retried event with the stored one, or to score a completion.
-    """
+    """One event of a batch, as stored (only needed off the hot path: retries and completions)."""
 
     id: uuid.UUID
     type: str
     timestamp: datetime
-    data_json: bytes
+    data: dict[str, Any]
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return json.loads(self.data_json)
+
+@dataclass(frozen=True)
+class IncomingBatch:
+    """A validated batch of events, as the hot path takes it.
+
+    `events_json` is the events as one compact UTF-8 JSON array of {"id", "type", "timestamp", "data"}
+    objects, exactly as they are stored (PostgreSQL takes it apart in C); `ids` and `types` follow
+    its order. Each event becomes a Python object only when a retry or a completion needs it.
+    """
+
+    events_json: bytes
+    ids: Sequence[uuid.UUID]
+    types: Sequence[str]
+
+    def events(self) -> list[IncomingEvent]:
+        return [
+            IncomingEvent(
+                id=uuid.UUID(e["id"]), type=e["type"], timestamp=datetime.fromisoformat(e["timestamp"]), data=e["data"]
+            )
+            for e in json.loads(self.events_json)
+        ]
 
 
 @dataclass(frozen=True)
@@ -251,9 +266,10 @@ def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> Mo
 
 # The hot path runs on the driver connection underneath the session (same transaction), with no ORM:
 # one round trip locks the session row and inserts the whole batch, guarded by the session still
-# being in progress. The batch travels as one JSON text of [id, type, timestamp, data] rows, which
-# PostgreSQL takes apart in C: far cheaper than binding four arrays through psycopg's Python array
-# dumpers. psycopg prepares these statements after a few uses.
+# being in progress. The batch travels as one JSON text, which PostgreSQL takes apart in C: far cheaper
+# than binding arrays through psycopg's Python dumpers. Rows go in id order (one lock order across
+# batches). The inserted ids come back only when some were not inserted (a retry): the common case
+# parses no array. psycopg prepares these statements after a few uses.
 _LOCK_AND_INSERT = """
     WITH play AS (
         SELECT s.id, s.status::text AS status, s.organization_id, m.simulation_id
@@ -262,15 +278,18 @@ _LOCK_AND_INSERT = """
         FOR UPDATE OF s
     ), inserted AS (
         INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
-        SELECT (e->>0)::uuid, play.id, (e->>1)::event_type, e->3, (e->>2)::timestamptz, now()
+        SELECT (e->>'id')::uuid, play.id, (e->>'type')::event_type, e->'data', (e->>'timestamp')::timestamptz, now()
         FROM play, jsonb_array_elements(%(batch)s::jsonb) AS e
         WHERE play.status = 'in_progress'
+        ORDER BY 1
         ON CONFLICT (id) DO NOTHING
         RETURNING id
+    ), counted AS (
+        SELECT count(*) AS n FROM inserted
     )
-    SELECT play.id, play.status, play.organization_id, play.simulation_id,
-           ARRAY(SELECT id FROM inserted) AS inserted
-    FROM play
+    SELECT play.id, play.status, play.organization_id, play.simulation_id, counted.n,
+           CASE WHEN counted.n < %(n)s THEN ARRAY(SELECT id FROM inserted) END AS inserted
+    FROM play, counted
 """
 _LOCK_AND_INSERT_BY_ID = _LOCK_AND_INSERT.format(condition="s.id = %(session)s")
 _LOCK_AND_INSERT_BY_EXTERNAL_ID = _LOCK_AND_INSERT.format(condition="s.external_session_id = %(session)s")
@@ -280,13 +299,13 @@ _STORED_EVENTS = (
 
 
 def _differing(
-    session: Session, play_id: uuid.UUID, events: Sequence[IncomingEvent], ids: list[uuid.UUID]
+    session: Session, play_id: uuid.UUID, events: Sequence[IncomingEvent], ids: Sequence[uuid.UUID]
 ) -> tuple[list[str], int]:
     """Compare already-stored events with the incoming ones: (ids that differ, how many are stored)."""
     if not ids:
         return [], 0
     by_id = {e.id: e for e in events}
-    stored = driver_connection(session).execute(_STORED_EVENTS, {"ids": ids}).fetchall()
+    stored = driver_connection(session).execute(_STORED_EVENTS, {"ids": list(ids)}).fetchall()
     differing = []
     for stored_id, session_id, event_type, data, timestamp in stored:
         incoming = by_id[stored_id]
@@ -301,11 +320,21 @@ def _differing(
     return differing, len(stored)
 
 
+def _check_data_sizes(batch: IncomingBatch, max_data_bytes: int) -> None:
+    if len(batch.events_json) <= max_data_bytes:
+        return  # no single event's data can be larger than the whole batch
+    for index, event in enumerate(batch.events()):
+        if len(pydantic_core.to_json(event.data)) > max_data_bytes:
+            raise ValidationFailed(
+                "An event's data is too large.", details={f"events.{index}.data": f"larger than {max_data_bytes} bytes"}
+            )
+
+
 def record_events(
     *,
     session: Session,
     key: KeyContext,
-    events: Sequence[IncomingEvent],
+    batch: IncomingBatch,
     session_id: uuid.UUID | None = None,
     external_session_id: str | None = None,
     max_data_bytes: int = 32 * 1024,
@@ -313,61 +342,56 @@ def record_events(
     """Store a batch of events, all or nothing; retried events count as duplicates, never as rows."""
     if (session_id is None) == (external_session_id is None):
         raise ValidationFailed("Name the session.", details={"session_id": "give session_id or external_session_id"})
-    if not events:
+    ids = batch.ids
+    if not ids:
         raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
-    ids = [e.id for e in events]
     if len(set(ids)) != len(ids):
         raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
-    for index, event in enumerate(events):
-        if len(event.data_json) > max_data_bytes:
-            raise ValidationFailed(
-                "An event's data is too large.", details={f"events.{index}.data": f"larger than {max_data_bytes} bytes"}
-            )
+    _check_data_sizes(batch, max_data_bytes)
 
-    order = sorted(range(len(events)), key=lambda i: events[i].id)  # one lock order across batches
-    # Each element is already JSON (ids, type names and ISO timestamps need no escaping).
-    rows = (
-        f'["{events[i].id}","{events[i].type}","{events[i].timestamp.isoformat()}",{events[i].data_json.decode()}]'
-        for i in order
-    )
     row = (
         driver_connection(session)
         .execute(
             _LOCK_AND_INSERT_BY_ID if session_id is not None else _LOCK_AND_INSERT_BY_EXTERNAL_ID,
-            {"session": session_id if session_id is not None else external_session_id, "batch": f"[{','.join(rows)}]"},
+            {
+                "session": session_id if session_id is not None else external_session_id,
+                "batch": batch.events_json.decode(),
+                "n": len(ids),
+            },
         )
         .fetchone()
     )
     if row is None:
         raise NotFound("Session not found.")
-    play_id, status_text, organization_id, simulation_id, inserted_ids = row
+    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     _check_session_reach(key, simulation_id=simulation_id, organization_id=organization_id)
     status = SessionStatus(status_text)
 
     if status != SessionStatus.in_progress:
-        differing, stored = _differing(session, play_id, events, ids)
+        differing, stored = _differing(session, play_id, batch.events(), ids)
         if differing:
             raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
-        if stored == len(events):
-            return BatchResult(0, len(events), status, False, play_id)
+        if stored == len(ids):
+            return BatchResult(0, len(ids), status, False, play_id)
         raise Conflict(f"The session is {status.value}: it takes no more events.", details={"status": status})
 
-    inserted = set(inserted_ids)
-    not_inserted = [i for i in ids if i not in inserted]
-    differing, _ = _differing(session, play_id, events, not_inserted)
-    if differing:
-        # Raising rolls the whole batch back: the stored rows stay as they were.
-        raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
-
-    completions = [e for e in events if e.type == "completion" and e.id in inserted]
-    if not completions:
-        return BatchResult(len(inserted), len(not_inserted), status, False, play_id)
-    completion = min(completions, key=lambda e: e.timestamp)
+    if inserted_count < len(ids):
+        inserted = set(inserted_ids)
+        not_inserted = [i for i in ids if i not in inserted]
+        differing, _ = _differing(session, play_id, batch.events(), not_inserted)
+        if differing:
+            # Raising rolls the whole batch back: the stored rows stay as they were.
+            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+    if "completion" not in batch.types:
+        return BatchResult(inserted_count, len(ids) - inserted_count, status, False, play_id)
+    # Still in progress, so no completion of this batch was stored before (it would have completed
+    # the session): every completion here was inserted now. The earliest one closes the session.
+    completion = min((e for e in batch.events() if e.type == "completion"), key=lambda e: e.timestamp)
     play = session.get(PlaySession, play_id)  # already locked by this transaction
     complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
     defer_debrief(session=session, play_session_id=play_id)
-    return BatchResult(len(inserted), len(not_inserted), play.status, True, play_id)
+    return BatchResult(inserted_count, len(ids) - inserted_count, play.status, True, play_id)
 
 
 # ---------------------------------------------------------------------------------------- completion
@@ -497,6 +521,7 @@ def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uui
 
 __all__ = [
     "BatchResult",
+    "IncomingBatch",
     "IncomingEvent",
     "ModuleConfig",
     "PlayerRef",

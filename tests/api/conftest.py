@@ -1,4 +1,5 @@
-"""Engine API test setup: the API app mounted at /api/v1 on a bare FastAPI root, and a small world."""
+"""Engine API test setup: the API app mounted at /api/v1 on a bare FastAPI root, served the way `serve` and
+`serve-api` serve it (ApiFirst in front), and a small world."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from console import db
-from console.api import create_api_app
+from console.api import PREFIX, ApiFirst, create_api_app
 from console.auth import system_principal
 from console.config import Settings
 from console.services import api_keys
@@ -23,10 +24,12 @@ from tests.factories import make_module, make_simulation, make_user
 T0 = (datetime.now(UTC) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
-def build_app(**settings) -> FastAPI:
+def build_app(**settings) -> ApiFirst:
     root = FastAPI()
-    root.mount("/api/v1", create_api_app(Settings(**{"api_rate_limit": "10000/second", **settings})))
-    return root
+    root.mount(PREFIX, create_api_app(Settings(**{"api_rate_limit": "10000/second", **settings})))
+    # As served: /api/v1 requests go to the API app directly (a bare Mount would miss paths with a
+    # newline, which schemathesis sends, and answer them with Starlette's own 404).
+    return ApiFirst(root)
 
 
 @pytest.fixture

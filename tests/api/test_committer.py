@@ -96,7 +96,7 @@ def test_a_request_is_counted_against_the_rate_once_when_its_group_runs_again(wo
     from tests.api.conftest import build_app, post_events
 
     root = build_app(api_rate_limit="3/minute")
-    committer = next(r.app for r in root.routes if getattr(r, "path", "") == "/api/v1").state.committer
+    committer = root.api.state.committer
     with TestClient(root, base_url="http://testserver") as client:
         session_id = start(client, world, key="write").json()["id"]
         stored = event()

@@ -105,6 +105,24 @@ def test_per_type_validation(client, world, sid):
         assert response.status_code == 422, (bad, response.text)
 
 
+def test_event_data_size_limit(client, world, sid, session):
+    """Each event's data is limited (32 KiB by default), not the batch: many small events pass."""
+    small = [event("custom", at=i % 50, data={"note": "x" * 1000}) for i in range(60)]  # ~60 KiB in all
+    assert post_events(client, world, sid, small).status_code == 200
+    large = event("custom", at=51, data={"note": "x" * (33 * 1024)})
+    answer = post_events(client, world, sid, [event(at=52), large])
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"] == {"events.1.data": "larger than 32768 bytes"}
+    assert _count(session, sid) == 60
+
+
+def test_a_timestamp_in_the_future_is_named(client, world, sid):
+    late = {**event(), "timestamp": (T0 + timedelta(days=3)).isoformat()}
+    answer = post_events(client, world, sid, [event(), late])
+    assert answer.status_code == 422
+    assert "one day from now" in answer.json()["error"]["details"]["events.1.decision.timestamp"]
+
+
 def test_batch_shape(client, world, sid):
     assert post_events(client, world, sid, []).status_code == 422
     assert post_events(client, world, sid, [event(at=i % 50) for i in range(1001)]).status_code == 422
