@@ -363,23 +363,40 @@ _TOUCH = (
 )
 
 
+def _known_in_transaction(session: Session) -> dict[str, KeyContext]:
+    """Keys already authenticated in the session's current transaction (a new one starts empty)."""
+    transaction = session.get_transaction()
+    memo = session.info.get("api_keys.authenticated")
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        session.info["api_keys.authenticated"] = memo
+    return memo[1]
+
+
 def authenticate(*, session: Session, key: str | None) -> KeyContext:
     """The context of a presented key, or Unauthenticated (one message for every failure).
 
-    Refuses malformed keys before touching the database; looks the key up by its SHA-256 on every
-    call (no cache, so a revocation holds from the next request on); writes `last_used_at` at most
-    once a minute.
+    Refuses malformed keys before touching the database; looks the key up by its SHA-256 in every
+    transaction (no cache across transactions, so a revocation holds from the next request on);
+    writes `last_used_at` at most once a minute.
+
+    Within one transaction a key is looked up once: the engine API's group commit runs many requests
+    in one transaction, and a fleet of engines usually shares its studio's key.
     """
     if not key or not looks_valid(key):
         raise Unauthenticated(INVALID_KEY)
-    driver = driver_connection(session)
-    row = driver.execute(_AUTHENTICATE, {"hash": hash_key(key)}).fetchone()
+    digest = hash_key(key)
+    driver = driver_connection(session)  # begins the transaction if none has begun
+    known = _known_in_transaction(session)
+    if digest in known:
+        return known[digest]
+    row = driver.execute(_AUTHENTICATE, {"hash": digest}).fetchone()
     if row is None:
         raise Unauthenticated(INVALID_KEY)
     key_id, name, prefix, scopes, simulation_id, organization_id = row
     if _due_for_last_used(key_id):
         driver.execute(_TOUCH, {"id": key_id, "interval": LAST_USED_INTERVAL})
-    return KeyContext(
+    known[digest] = KeyContext(
         id=key_id,
         name=name,
         prefix=prefix,
@@ -387,6 +404,7 @@ def authenticate(*, session: Session, key: str | None) -> KeyContext:
         simulation_id=simulation_id,
         organization_id=organization_id,
     )
+    return known[digest]
 
 
 def binding_options(*, session: Session, principal: Principal, limit: int = 500) -> dict[str, dict[str, str]]:

@@ -57,15 +57,34 @@ def test_authenticate_active_expired_revoked(session):
     with pytest.raises(Unauthenticated):
         api_keys.authenticate(session=session, key=api_keys.generate_key())
 
-    created.api_key.expires_at = utcnow() - timedelta(seconds=1)
+    expired = api_keys.create(session=session, principal=ADMIN, data={"name": "k-exp"})
+    expired.api_key.expires_at = utcnow() - timedelta(seconds=1)
     session.flush()
     with pytest.raises(Unauthenticated):
-        api_keys.authenticate(session=session, key=created.key)
+        api_keys.authenticate(session=session, key=expired.key)
 
     other = api_keys.create(session=session, principal=ADMIN, data={"name": "k2"})
     api_keys.revoke(session=session, principal=ADMIN, key_id=other.api_key.id)
     with pytest.raises(Unauthenticated):
         api_keys.authenticate(session=session, key=other.key)
+
+
+def test_a_revocation_holds_from_the_next_transaction(database_url):
+    """A key is looked up once per transaction (the engine API's group commit runs many requests in
+    one): a revocation committed meanwhile holds for every transaction that starts after it."""
+    from console import db
+
+    with db.transaction() as session:
+        created = api_keys.create(session=session, principal=ADMIN, data={"name": "fleet"})
+        # Used once already, so last_used_at is not due (its row lock would make the revoke wait).
+        api_keys.authenticate(session=session, key=created.key)
+    with db.transaction() as session:
+        first = api_keys.authenticate(session=session, key=created.key)
+        with db.transaction() as other:
+            api_keys.revoke(session=other, principal=ADMIN, key_id=created.api_key.id)
+        assert api_keys.authenticate(session=session, key=created.key) == first
+    with db.transaction() as session, pytest.raises(Unauthenticated):
+        api_keys.authenticate(session=session, key=created.key)
 
 
 def test_last_used_is_written_at_most_once_a_minute(session):
