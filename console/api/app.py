@@ -12,7 +12,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import BackgroundTasks, FastAPI, Request, Response, Security
@@ -23,12 +23,15 @@ from limits import parse as parse_rate
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
+from starlette._utils import get_route_path
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from console import db
 from console.api import schemas
 from console.api.committer import DatabaseUnavailable, GroupCommitter
-from console.api.middleware import ApiGuardMiddleware
+from console.api.middleware import ApiGuardMiddleware, DirectRoute
 from console.config import Settings, get_settings
 from console.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from console.services import api_keys, debrief, ingest, modules
@@ -95,9 +98,29 @@ the session (final scores, then a debrief a few moments later).
 """
 
 
-def create_api_app(settings: Settings | None = None) -> FastAPI:
+class EngineApi(FastAPI):
+    """The engine API's FastAPI app, with its busiest routes served directly (see DirectRoute)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.direct_routes: dict[tuple[str, str], DirectRoute] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            direct = self.direct_routes.get((scope["method"], get_route_path(scope)))
+            if direct is not None:
+                await direct(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials is not None else None
+
+
+def create_api_app(settings: Settings | None = None) -> EngineApi:
     settings = settings or get_settings()
-    app = FastAPI(
+    app = EngineApi(
         title="Simvado engine API",
         version="1.0.0",
         description=DESCRIPTION,
@@ -168,15 +191,13 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
     committer = GroupCommitter()
     app.state.committer = committer  # for tests that need to hold the writer
 
-    async def run(
-        credentials: HTTPAuthorizationCredentials | None, scope: str, op: Callable[[Session, KeyContext], T]
-    ) -> T:
-        """Authenticate, check scope and rate, run `op`; answer only after the commit that holds it.
+    async def run(presented: str | None, scope: str, op: Callable[[Session, KeyContext], T]) -> T:
+        """Authenticate the presented key, check scope and rate, run `op`; answer only after the commit
+        that holds it.
 
         The work runs on the group committer's thread, in a transaction it may share with other
         requests (one that fails is run again alone): see console/api/committer.py.
         """
-        presented = credentials.credentials if credentials is not None else None
         if not presented or not api_keys.looks_valid(presented):
             # Refused on the event loop without queueing: garbage never costs a database round trip.
             log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
@@ -238,7 +259,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             play, created = ingest.start_session(session=session, key=key, data=data)
             return _session_out(play), created
 
-        out, created = await run(credentials, SCOPE_WRITE, start)
+        out, created = await run(_token(credentials), SCOPE_WRITE, start)
         response.status_code = 201 if created else 200
         return out
 
@@ -259,7 +280,16 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         credentials: HTTPAuthorizationCredentials | None = Security(bearer),
     ) -> Response:
         """All or nothing: one invalid or conflicting event and no event of the batch is stored."""
-        body = schemas.parse_event_batch(await request.body())
+        # Served by `accept_events` through the DirectRoute below; declared here for the schema (and
+        # answering the same way should a request ever reach it through FastAPI).
+        body, after = await accept_events(await request.body(), _token(credentials))
+        if after is not None:
+            background.add_task(after)
+        return Response(body, media_type="application/json", background=background)
+
+    async def accept_events(raw: bytes, presented: str | None) -> tuple[bytes, Callable[[], Awaitable[None]] | None]:
+        """POST /events: the answer's JSON, and the debrief to write once it is sent (after a completion)."""
+        body = schemas.parse_event_batch(raw)
         if len(body.events) > settings.api_max_batch_events:
             raise ValidationFailed(
                 "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}
@@ -270,7 +300,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
             types=[e.type for e in body.events],
         )
         result = await run(
-            credentials,
+            presented,
             SCOPE_WRITE,
             lambda s, k: ingest.record_events(
                 session=s,
@@ -281,18 +311,25 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
                 max_data_bytes=settings.api_max_event_data_bytes,
             ),
         )
-        if result.completed_now:
-            # After the commit and after the answer; a lost run is redone by `generate_missing_debriefs`.
-            background.add_task(write_debrief, result.session_id)
         out = schemas.EventBatchOut(
             accepted=result.accepted,
             duplicates=result.duplicates,
             session_id=result.session_id,
             session_status=result.session_status,
         )
+        after = None
+        if result.completed_now:
+            # After the commit and after the answer; a lost run is redone by `generate_missing_debriefs`.
+            async def after() -> None:
+                await run_in_threadpool(write_debrief, result.session_id)
+
         # Serialized here (pydantic, in Rust) rather than revalidated by FastAPI's response_model,
         # which stays on the route for the schema.
-        return Response(out.model_dump_json(), media_type="application/json", background=background)
+        return out.model_dump_json().encode(), after
+
+    app.direct_routes[("POST", "/events")] = DirectRoute(
+        accept_events, max_body_bytes=settings.api_max_body_bytes, exception_handlers=app.exception_handlers
+    )
 
     @app.get(
         "/sessions/{session_id}",
@@ -305,7 +342,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         session_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
     ) -> schemas.SessionOut:
         return await run(
-            credentials,
+            _token(credentials),
             SCOPE_READ,
             lambda s, k: _session_out(ingest.get_session(session=s, key=k, session_id=session_id)),
         )
@@ -321,7 +358,7 @@ def create_api_app(settings: Settings | None = None) -> FastAPI:
         module_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
     ) -> schemas.ModuleOut:
         return await run(
-            credentials,
+            _token(credentials),
             SCOPE_READ,
             lambda s, k: _module_out(ingest.get_module(session=s, key=k, module_id=module_id)),
         )

@@ -168,7 +168,15 @@ def test_rate_limit_is_per_key_with_retry_after(database_url, world):
 
 
 def test_api_responses_carry_no_cookie_and_no_store(client, world):
-    response = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth())
-    assert "set-cookie" not in response.headers
-    assert response.headers["cache-control"] == "no-store"
-    assert response.headers["x-content-type-options"] == "nosniff"
+    session_id = start(client, world).json()["id"]
+    answers = [
+        client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth()),
+        post_events(client, world, session_id, [event()]),  # served by its DirectRoute
+        post_events(client, world, session_id, [{**event(), "type": "teleport"}]),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 422]
+    for response in answers:
+        assert "set-cookie" not in response.headers
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["content-type"] == "application/json"

@@ -255,3 +255,19 @@ async def test_twenty_clients_posting_the_same_events_leave_one_copy_each(world,
         stored = set(s.scalars(select(GameEvent.id).where(GameEvent.session_id == uuid.UUID(sid))))
     expected = {uuid.UUID(e["id"]) for e in shared} | {uuid.UUID(own[0]["id"]) for _, own in results}
     assert stored == expected
+
+
+def test_a_failure_of_ours_is_a_json_500_and_stores_nothing(client, world, sid, session, monkeypatch, caplog):
+    """A bug on our side still answers the engine in the API's error format (and is logged)."""
+    from console.services import ingest
+
+    def broken(**_kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(ingest, "record_events", broken)
+    answer = post_events(client, world, sid, [event()])
+    assert answer.status_code == 500
+    assert answer.json()["error"]["code"] == "internal_error"
+    assert answer.headers["cache-control"] == "no-store"
+    assert "engine API request failed" in caplog.text
+    assert _count(session, sid) == 0
