@@ -296,8 +296,8 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
             )
         incoming = ingest.IncomingBatch(
             events_json=schemas.events_json(body),
-            ids=[e.id for e in body.events],
-            types=[e.type for e in body.events],
+            ids=[e["id"] for e in body.events],
+            types=[e["type"] for e in body.events],
         )
         result = await run(
             presented,

@@ -11,7 +11,7 @@ import math
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
@@ -24,7 +24,9 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_validator,
+    with_config,
 )
+from typing_extensions import TypedDict
 
 from models.enums import Platform, SessionStatus
 
@@ -159,38 +161,59 @@ class CompletionData(Strict):
     scores: Annotated[dict[Key, Number], Field(max_length=50)] | None = None
 
 
-class _EventBase(Strict):
-    id: uuid.UUID = Field(description="Client-generated UUID: the dedupe key. Retrying with it never duplicates.")
-    # The lower bound is checked by pydantic (in Rust); the upper one, which moves with the clock, once
-    # per batch in parse_event_batch: a Python validator here ran for every event, a third of the parse.
-    timestamp: AwareDatetime = Field(
-        ge=EARLIEST, description="The engine's clock, with a time zone: from 2000-01-01 to one day from now."
-    )
+# Events are TypedDicts, not models: a batch holds up to 1000 of them, and pydantic validates into
+# plain dicts well over twice as fast as into model instances (the data inside stay models). Every
+# event class forbids unknown fields, like the models.
+EventId = Annotated[
+    uuid.UUID, Field(description="Client-generated UUID: the dedupe key. Retrying with it never duplicates.")
+]
+# The lower bound is checked by pydantic (in Rust); the upper one, which moves with the clock, once per
+# batch in parse_event_batch (a Python validator per event was a third of the parse).
+Timestamp = Annotated[
+    AwareDatetime,
+    Field(ge=EARLIEST, description="The engine's clock, with a time zone: from 2000-01-01 to one day from now."),
+]
+_EVENT_CONFIG = ConfigDict(extra="forbid")
 
 
-class DecisionEvent(_EventBase):
+@with_config(_EVENT_CONFIG)
+class DecisionEvent(TypedDict):
+    id: EventId
+    timestamp: Timestamp
     type: Literal["decision"]
     data: DecisionData
 
 
-class MilestoneEvent(_EventBase):
+@with_config(_EVENT_CONFIG)
+class MilestoneEvent(TypedDict):
+    id: EventId
+    timestamp: Timestamp
     type: Literal["milestone"]
     data: MilestoneData
 
 
-class ScoreUpdateEvent(_EventBase):
+@with_config(_EVENT_CONFIG)
+class ScoreUpdateEvent(TypedDict):
+    id: EventId
+    timestamp: Timestamp
     type: Literal["score_update"]
     data: ScoreUpdateData
 
 
-class CompletionEvent(_EventBase):
+@with_config(_EVENT_CONFIG)
+class CompletionEvent(TypedDict):
+    id: EventId
+    timestamp: Timestamp
     type: Literal["completion"]
-    data: CompletionData = Field(default_factory=CompletionData)
+    data: NotRequired[CompletionData]  # stored as {} when left out
 
 
-class CustomEvent(_EventBase):
+@with_config(_EVENT_CONFIG)
+class CustomEvent(TypedDict):
+    id: EventId
+    timestamp: Timestamp
     type: Literal["custom"]
-    data: dict[str, Any] = Field(default_factory=dict, description="Any JSON object up to the data size limit.")
+    data: NotRequired[Annotated[dict[str, Any], Field(description="Any JSON object up to the data size limit.")]]
 
 
 Event = Annotated[
@@ -230,9 +253,9 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
     latest = datetime.now(UTC) + CLOCK_SKEW
     for index, event in enumerate(batch.events):
-        if event.timestamp > latest:
+        if event["timestamp"] > latest:
             raise RequestValidationError(
-                [{"loc": ("body", "events", index, event.type, "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
+                [{"loc": ("body", "events", index, event["type"], "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
             )
     # Two things pydantic's parser lets through that PostgreSQL refuses: NUL (in JSON only ever the
     # escape \u0000, a raw control character is not valid JSON) and NaN/Infinity inside custom data.
@@ -255,7 +278,8 @@ _EVENTS = TypeAdapter(list[Event])
 
 def events_json(batch: EventBatchIn) -> bytes:
     """The batch's events as one compact UTF-8 JSON array, as stored: optional fields left out when
-    null (custom data as sent). Serialized by pydantic in Rust, in one call for the whole batch."""
+    null (custom data as sent; a left-out `data` is stored as {}). Serialized by pydantic in Rust, in
+    one call for the whole batch."""
     return _EVENTS.dump_json(batch.events, exclude_none=True)
 
 

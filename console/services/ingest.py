@@ -79,7 +79,7 @@ class IncomingBatch:
     """A validated batch of events, as the hot path takes it.
 
     `events_json` is the events as one compact UTF-8 JSON array of {"id", "type", "timestamp", "data"}
-    objects, exactly as they are stored (PostgreSQL takes it apart in C); `ids` and `types` follow
+    objects (a missing "data" is {}), as they are stored (PostgreSQL takes it apart in C); `ids` and `types` follow
     its order. Each event becomes a Python object only when a retry or a completion needs it.
     """
 
@@ -90,7 +90,10 @@ class IncomingBatch:
     def events(self) -> list[IncomingEvent]:
         return [
             IncomingEvent(
-                id=uuid.UUID(e["id"]), type=e["type"], timestamp=datetime.fromisoformat(e["timestamp"]), data=e["data"]
+                id=uuid.UUID(e["id"]),
+                type=e["type"],
+                timestamp=datetime.fromisoformat(e["timestamp"]),
+                data=e.get("data", {}),
             )
             for e in json.loads(self.events_json)
         ]
@@ -278,7 +281,8 @@ _LOCK_AND_INSERT = """
         FOR UPDATE OF s
     ), inserted AS (
         INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
-        SELECT (e->>'id')::uuid, play.id, (e->>'type')::event_type, e->'data', (e->>'timestamp')::timestamptz, now()
+        SELECT (e->>'id')::uuid, play.id, (e->>'type')::event_type, coalesce(e->'data', '{{}}'),
+               (e->>'timestamp')::timestamptz, now()
         FROM play, jsonb_array_elements(%(batch)s::jsonb) AS e
         WHERE play.status = 'in_progress'
         ORDER BY 1

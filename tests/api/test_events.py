@@ -271,3 +271,21 @@ def test_a_failure_of_ours_is_a_json_500_and_stores_nothing(client, world, sid, 
     assert answer.headers["cache-control"] == "no-store"
     assert "engine API request failed" in caplog.text
     assert _count(session, sid) == 0
+
+
+def test_events_without_data_are_stored_with_empty_data(client, world, sid, session):
+    custom = {k: v for k, v in event("custom").items() if k != "data"}
+    completion = {k: v for k, v in event("completion", at=90).items() if k != "data"}
+    answer = post_events(client, world, sid, [custom, completion])
+    assert answer.status_code == 200 and answer.json()["session_status"] == "completed", answer.text
+    for sent in (custom, completion):
+        assert session.get(GameEvent, uuid.UUID(sent["id"])).event_data == {}
+    # Retried as sent: duplicates, not conflicts.
+    again = post_events(client, world, sid, [custom, completion])
+    assert again.status_code == 200 and again.json()["duplicates"] == 2, again.text
+
+
+def test_event_schema_refuses_unknown_fields(client):
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    for name in ("DecisionEvent", "MilestoneEvent", "ScoreUpdateEvent", "CompletionEvent", "CustomEvent"):
+        assert schema[name]["additionalProperties"] is False, name
