@@ -118,6 +118,14 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials if credentials is not None else None
 
 
+def refuse_malformed(presented: str | None) -> None:
+    """Unauthenticated for a missing or malformed key (checksum included), on the event loop: garbage
+    never costs a body parse or a database round trip."""
+    if not presented or not api_keys.looks_valid(presented):
+        log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
+        raise Unauthenticated(api_keys.INVALID_KEY)
+
+
 def create_api_app(settings: Settings | None = None) -> EngineApi:
     settings = settings or get_settings()
     app = EngineApi(
@@ -198,11 +206,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         The work runs on the group committer's thread, in a transaction it may share with other
         requests (one that fails is run again alone): see console/api/committer.py.
         """
-        if not presented or not api_keys.looks_valid(presented):
-            # Refused on the event loop without queueing: garbage never costs a database round trip.
-            log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
-            raise Unauthenticated(api_keys.INVALID_KEY)
-
+        refuse_malformed(presented)
         # A unit runs again when its group fails: count the request against the rate once, and
         # keep the verdict for the second run.
         limited: list[RateLimited | None] = []
@@ -289,6 +293,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
 
     async def accept_events(raw: bytes, presented: str | None) -> tuple[bytes, Callable[[], Awaitable[None]] | None]:
         """POST /events: the answer's JSON, and the debrief to write once it is sent (after a completion)."""
+        refuse_malformed(presented)  # before reading a body that may be a megabyte
         body = schemas.parse_event_batch(raw)
         if len(body.events) > settings.api_max_batch_events:
             raise ValidationFailed(

@@ -24,6 +24,9 @@ def test_missing_or_malformed_key_is_401(client, world):
         assert response.status_code == 401, header
         assert _error(response)["code"] == "unauthorized"
         assert response.headers["www-authenticate"] == "Bearer"
+    # Without a key nothing else is told: a body that is not even JSON is still just a 401.
+    response = client.post("/api/v1/events", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 401 and _error(response)["code"] == "unauthorized"
 
 
 def test_revoked_and_expired_keys_are_401_with_the_same_message(client, world):

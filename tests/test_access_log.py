@@ -1,0 +1,37 @@
+"""The console's access log leaves out successful engine API requests (thousands a second) but keeps
+every page request and every engine API failure."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+
+from console.cli import QuietEngineApiAccess, _uvicorn_log_config
+
+
+def _record(path: str, status: int) -> logging.LogRecord:
+    return logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "POST", path, "1.1", status),
+        None,
+    )
+
+
+def test_successful_engine_requests_are_left_out_failures_and_pages_kept():
+    quiet = QuietEngineApiAccess()
+    assert not quiet.filter(_record("/api/v1/events", 200))
+    assert not quiet.filter(_record("/api/v1/sessions", 201))
+    assert quiet.filter(_record("/api/v1/events", 401))
+    assert quiet.filter(_record("/api/v1/events", 500))
+    assert quiet.filter(_record("/studio", 200))
+
+
+def test_the_served_log_config_applies_the_filter():
+    logging.config.dictConfig(_uvicorn_log_config())
+    access = logging.getLogger("uvicorn.access")
+    (handler,) = access.handlers
+    assert any(isinstance(f, QuietEngineApiAccess) for f in handler.filters)
