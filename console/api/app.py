@@ -199,7 +199,9 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
     committer = GroupCommitter()
     app.state.committer = committer  # for tests that need to hold the writer
 
-    async def run(presented: str | None, scope: str, op: Callable[[Session, KeyContext], T]) -> T:
+    async def run(
+        presented: str | None, scope: str, op: Callable[[Session, KeyContext], T], *, lock_order: str | None = None
+    ) -> T:
         """Authenticate the presented key, check scope and rate, run `op`; answer only after the commit
         that holds it.
 
@@ -228,7 +230,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
                 raise PermissionDenied(f"This API key lacks the {scope} scope.")
             return op(session, key)
 
-        return await committer.run(unit)
+        return await committer.run(unit, lock_order=lock_order)
 
     # ---------------------------------------------------------------------------------- routes
 
@@ -315,6 +317,8 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
                 external_session_id=body.external_session_id,
                 max_data_bytes=settings.api_max_event_data_bytes,
             ),
+            # The play session's row is what the unit locks first (see committer.GROUP_LOCK_TIMEOUT).
+            lock_order=f"id:{body.session_id}" if body.session_id is not None else f"ext:{body.external_session_id}",
         )
         out = schemas.EventBatchOut(
             accepted=result.accepted,

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -50,6 +50,18 @@ class _Unit:
     op: Callable[[Session], Any]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
+    lock_order: str | None = None
+
+
+# A group's units take row locks (a play session's row, above all) and hold them until the group
+# commits; groups of other processes (`serve-api --workers N`, more servers) do the same. Units are run
+# in the order of the row they lock first, so every group takes those locks in one global order and no
+# two groups can deadlock on them (PostgreSQL would find such a deadlock only after a second, and a
+# stall of a second for dozens of requests is what engines would see). What ordering cannot cover
+# (rows locked later in a unit) is bounded by a lock timeout: a group that waits longer on a lock gives
+# up and runs its units one by one, each in a transaction of its own.
+GROUP_LOCK_TIMEOUT = "250ms"
+_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true)")  # this transaction only
 
 
 def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
@@ -78,11 +90,15 @@ class GroupCommitter:
         self._conn: Connection | None = None  # used by the writer thread only
         self._conn_engine: Engine | None = None
 
-    async def run(self, op: Callable[[Session], T]) -> T:
-        """Run `op(session)` in the next group's transaction; return its result once committed."""
+    async def run(self, op: Callable[[Session], T], *, lock_order: str | None = None) -> T:
+        """Run `op(session)` in the next group's transaction; return its result once committed.
+
+        `lock_order` names the row `op` locks first (e.g. its play session): a group runs its units in
+        that order (units without one last, in arrival order).
+        """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put(_Unit(op, loop, future))
+        self._queue.put(_Unit(op, loop, future, lock_order))
         self._ensure_thread()
         return await future
 
@@ -129,8 +145,9 @@ class GroupCommitter:
         or from its own error.
         """
         if len(group) > 1:
+            group.sort(key=lambda unit: (unit.lock_order is None, unit.lock_order or ""))
             try:
-                values = self._transaction(group)
+                values = self._transaction(group, lock_timeout=GROUP_LOCK_TIMEOUT)
             except _UnitFailed:
                 pass  # fall through: each unit alone, so the failure stays with its own request
             except Exception as exc:
@@ -154,11 +171,13 @@ class GroupCommitter:
             else:
                 _answer(unit, value, None)
 
-    def _transaction(self, units: list[_Unit]) -> list[Any]:
+    def _transaction(self, units: list[_Unit], *, lock_timeout: str | None = None) -> list[Any]:
         """Run the units in one transaction and commit it; _UnitFailed (rolled back) if one raises."""
         connection = self._connection()
         try:
             with Session(bind=connection, expire_on_commit=False) as session:
+                if lock_timeout is not None:
+                    session.execute(_SET_LOCK_TIMEOUT, {"timeout": lock_timeout})
                 values = []
                 for unit in units:
                     try:

@@ -357,9 +357,13 @@ _AUTHENTICATE = (
     "SELECT id, name, key_prefix, scopes, simulation_id, organization_id FROM api_keys "
     "WHERE key_hash = %(hash)s AND is_active AND (expires_at IS NULL OR expires_at > now())"
 )
+# SKIP LOCKED: a request never waits for last_used_at. If another transaction holds the key's row (a
+# revoke, or another server touching it), this touch is skipped; waiting there, inside a group of
+# requests holding session locks, could deadlock with that other server's group.
 _TOUCH = (
-    "UPDATE api_keys SET last_used_at = now() "
-    "WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at < now() - %(interval)s)"
+    "UPDATE api_keys SET last_used_at = now() WHERE id = ("
+    "SELECT id FROM api_keys WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at < now() - %(interval)s) "
+    "FOR UPDATE SKIP LOCKED)"
 )
 
 

@@ -145,3 +145,39 @@ def test_a_closed_waiting_loop_does_not_stop_the_writer(database_url):
         return await committer.run(lambda s: _insert_marker(s, "after-orphan"))
 
     assert asyncio.run(asyncio.wait_for(later(), 10)) == "after-orphan"
+
+
+async def test_groups_of_two_servers_lock_in_one_order_and_do_not_deadlock(database_url):
+    """Two writers (as in two `serve-api` workers) each get a group naming the same two play sessions in
+    opposite orders. Units run in lock order, so one group waits for the other instead of both
+    deadlocking (which PostgreSQL would break only after a second, failing a group): each group still
+    commits as one transaction."""
+    first, second = GroupCommitter(), GroupCommitter()
+    gates = [threading.Event(), threading.Event()]
+
+    def locking(key: int):
+        def op(session):
+            # Lock the "session" and hold it a moment, as a unit holds its play session's row.
+            session.execute(text("SELECT pg_advisory_xact_lock(:k), pg_sleep(0.05)"), {"k": key})
+            return session.scalar(text("SELECT txid_current()"))
+
+        return op
+
+    held = [
+        asyncio.ensure_future(c.run(lambda s, g=g: g.wait(10))) for c, g in zip((first, second), gates, strict=True)
+    ]
+    groups = [
+        [first.run(locking(k), lock_order=f"id:{k}") for k in (2, 1)],
+        [second.run(locking(k), lock_order=f"id:{k}") for k in (1, 2)],
+    ]
+    tasks = [[asyncio.ensure_future(u) for u in group] for group in groups]
+    for committer in (first, second):
+        for _ in range(200):
+            if committer._queue.qsize() == 2:
+                break
+            await asyncio.sleep(0.01)
+    for gate in gates:
+        gate.set()
+    await asyncio.gather(*held)
+    transactions = [set(await asyncio.gather(*group)) for group in tasks]
+    assert [len(t) for t in transactions] == [1, 1]  # neither group failed and ran its units alone

@@ -159,3 +159,21 @@ def test_list_pages_and_shows_status(session):
     assert active.total == 5
     found = api_keys.list_(session=session, principal=ADMIN, search=keys[3].key[:15])
     assert [r.id for r in found.rows] == [keys[3].api_key.id]
+
+
+def test_last_used_never_waits_for_a_locked_key_row(database_url):
+    """Writing last_used_at must not make a request wait (inside a group commit that wait could deadlock
+    with another server): while another transaction holds the key's row, the touch is skipped."""
+    from sqlalchemy import text
+
+    from console import db
+
+    with db.transaction() as session:
+        created = api_keys.create(session=session, principal=ADMIN, data={"name": "busy"})
+    with db.transaction() as holder:
+        holder.execute(text("SELECT 1 FROM api_keys WHERE id = :id FOR UPDATE"), {"id": created.api_key.id})
+        with db.transaction() as session:
+            session.execute(text("SET LOCAL lock_timeout = '1s'"))  # a wait would fail the lookup
+            assert api_keys.authenticate(session=session, key=created.key).id == created.api_key.id
+    with db.read_only() as session:
+        assert session.get(ApiKey, created.api_key.id).last_used_at is None  # skipped, not waited for
