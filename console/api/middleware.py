@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi.security.utils import get_authorization_scheme_param
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +47,22 @@ async def send_error(send: Send, status: int, code: str, message: str, headers: 
     await send({"type": "http.response.body", "body": body})
 
 
+async def refused_by_headers(headers: Mapping[bytes, bytes], max_body_bytes: int, send: Send) -> bool:
+    """Answer 415 (not JSON) or 413 (declared larger than the limit) from the headers alone; True if so.
+
+    `headers` by ASGI's lower-case names.
+    """
+    media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    if media_type != b"application/json":
+        await send_error(send, 415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json).")
+        return True
+    declared = headers.get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > max_body_bytes:
+        await send_error(send, 413, "payload_too_large", f"The request body is larger than {max_body_bytes} bytes.")
+        return True
+    return False
+
+
 class ApiGuardMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -71,18 +86,7 @@ class ApiGuardMiddleware:
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send_with_headers)
             return
-        headers = Headers(scope=scope)
-        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
-            await send_error(
-                send, 415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
-            )
-            return
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await send_error(
-                send, 413, "payload_too_large", f"The request body is larger than {self.max_body_bytes} bytes."
-            )
+        if await refused_by_headers(dict(scope["headers"]), self.max_body_bytes, send):
             return
 
         received = 0
@@ -132,18 +136,8 @@ class DirectRoute:
         self.exception_handlers = exception_handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers: dict[bytes, bytes] = dict(scope["headers"])  # ASGI names are lower-case
-        media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-        if media_type != b"application/json":
-            await send_error(
-                send, 415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
-            )
-            return
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await send_error(
-                send, 413, "payload_too_large", f"The request body is larger than {self.max_body_bytes} bytes."
-            )
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        if await refused_by_headers(headers, self.max_body_bytes, send):
             return
         chunks: list[bytes] = []
         size = 0
