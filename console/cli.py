@@ -33,11 +33,17 @@ class QuietEngineApiAccess(logging.Filter):
     per request beyond `serve-api` (which logs no access lines at all).
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        from console.api import PREFIX
+
+        self.prefix = PREFIX + "/"
+
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:  # uvicorn's (client, method, path, version, status)
             path, status = args[2], args[4]
-            if isinstance(status, int) and status < 400 and str(path).startswith("/api/v1/"):
+            if isinstance(status, int) and status < 400 and str(path).startswith(self.prefix):
                 return False
         return True
 
