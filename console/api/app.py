@@ -265,7 +265,13 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
             play, created = ingest.start_session(session=session, key=key, data=data)
             return _session_out(play), created
 
-        out, created = await run(_token(credentials), SCOPE_WRITE, start)
+        out, created = await run(
+            _token(credentials),
+            SCOPE_WRITE,
+            start,
+            # Its events may come in the same group, named by external id: same key, arrival order kept.
+            lock_order=f"ext:{body.external_session_id}" if body.external_session_id is not None else None,
+        )
         response.status_code = 201 if created else 200
         return out
 
@@ -295,7 +301,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
 
     async def accept_events(raw: bytes, presented: str | None) -> tuple[bytes, Callable[[], Awaitable[None]] | None]:
         """POST /events: the answer's JSON, and the debrief to write once it is sent (after a completion)."""
-        refuse_malformed(presented)  # before reading a body that may be a megabyte
+        refuse_malformed(presented)  # before parsing a body that may be a megabyte
         body = schemas.parse_event_batch(raw)
         if len(body.events) > settings.api_max_batch_events:
             raise ValidationFailed(
@@ -306,6 +312,8 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
             ids=[e["id"] for e in body.events],
             types=[e["type"] for e in body.events],
         )
+        # Refused here, not only in the writer: a bad batch there would roll back the group it joined.
+        ingest.check_batch(incoming, max_data_bytes=settings.api_max_event_data_bytes)
         result = await run(
             presented,
             SCOPE_WRITE,

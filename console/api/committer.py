@@ -55,11 +55,13 @@ class _Unit:
 
 # A group's units take row locks (a play session's row, above all) and hold them until the group
 # commits; groups of other processes (`serve-api --workers N`, more servers) do the same. Units are run
-# in the order of the row they lock first, so every group takes those locks in one global order and no
-# two groups can deadlock on them (PostgreSQL would find such a deadlock only after a second, and a
-# stall of a second for dozens of requests is what engines would see). What ordering cannot cover
-# (rows locked later in a unit) is bounded by a lock timeout: a group that waits longer on a lock gives
-# up and runs its units one by one, each in a transaction of its own.
+# in the order of the row they lock first, as the request names it (`id:<session id>` or
+# `ext:<external id>`), so groups whose requests name their sessions the same way take those locks in
+# one order and cannot deadlock on them (PostgreSQL finds a deadlock only after a second, and a stall
+# of a second for dozens of requests is what engines would see). What ordering cannot cover (one
+# session named by id in one request and by external id in another, rows locked later in a unit) is
+# bounded by a lock timeout: a group that waits longer on a lock gives up and runs its units one by
+# one, each in a transaction of its own.
 GROUP_LOCK_TIMEOUT = "250ms"
 _SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true)")  # this transaction only
 
@@ -145,19 +147,20 @@ class GroupCommitter:
         or from its own error.
         """
         if len(group) > 1:
-            group.sort(key=lambda unit: (unit.lock_order is None, unit.lock_order or ""))
+            # Stable: units naming the same row keep their arrival order (a session start, then its events).
+            ordered = sorted(group, key=lambda unit: (unit.lock_order is None, unit.lock_order or ""))
             try:
-                values = self._transaction(group, lock_timeout=GROUP_LOCK_TIMEOUT)
+                values = self._transaction(ordered, lock_timeout=GROUP_LOCK_TIMEOUT)
             except _UnitFailed:
                 pass  # fall through: each unit alone, so the failure stays with its own request
             except Exception as exc:
                 self._answer_all(group, exc)
                 return
             else:
-                for unit, value in zip(group, values, strict=True):
+                for unit, value in zip(ordered, values, strict=True):
                     _answer(unit, value, None)
                 return
-        for unit in group:
+        for unit in group:  # alone, in arrival order
             try:
                 (value,) = self._transaction([unit])
             except _UnitFailed as failed:

@@ -47,6 +47,11 @@ async def send_error(send: Send, status: int, code: str, message: str, headers: 
     await send({"type": "http.response.body", "body": body})
 
 
+def first_headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by ASGI's lower-case names; of a repeated header the first, as Starlette reads it."""
+    return dict(reversed(scope["headers"]))
+
+
 async def refused_by_headers(headers: Mapping[bytes, bytes], max_body_bytes: int, send: Send) -> bool:
     """Answer 415 (not JSON) or 413 (declared larger than the limit) from the headers alone; True if so.
 
@@ -86,7 +91,7 @@ class ApiGuardMiddleware:
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send_with_headers)
             return
-        if await refused_by_headers(dict(scope["headers"]), self.max_body_bytes, send):
+        if await refused_by_headers(first_headers(scope), self.max_body_bytes, send):
             return
 
         received = 0
@@ -136,7 +141,7 @@ class DirectRoute:
         self.exception_handlers = exception_handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers: dict[bytes, bytes] = dict(scope["headers"])
+        headers = first_headers(scope)
         if await refused_by_headers(headers, self.max_body_bytes, send):
             return
         chunks: list[bytes] = []

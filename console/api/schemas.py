@@ -52,9 +52,11 @@ TOO_LATE = "must be between 2000-01-01 and one day from now (the engine's clock,
 
 def _plausible(value: datetime | None) -> datetime | None:
     """The engine's clock may drift, but not by decades: durations must fit and sort sensibly."""
-    if value is not None and not (_EARLIEST_TS <= value.timestamp() <= time.time() + CLOCK_SKEW.total_seconds()):
+    if value is None:
+        return None
+    if not (_EARLIEST_TS <= value.timestamp() <= time.time() + CLOCK_SKEW.total_seconds()):
         raise ValueError(TOO_LATE)
-    return value
+    return value.astimezone(UTC)  # PostgreSQL refuses offsets past ±15:59, which pydantic takes
 
 
 def _has_nul(value: Any) -> bool:
@@ -253,10 +255,14 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
     latest = datetime.now(UTC) + CLOCK_SKEW
     for index, event in enumerate(batch.events):
-        if event["timestamp"] > latest:
+        stamp = event["timestamp"]
+        if stamp > latest:
             raise RequestValidationError(
                 [{"loc": ("body", "events", index, event["type"], "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
             )
+        if stamp.utcoffset():
+            # As UTC: PostgreSQL stores the instant only, and refuses offsets past ±15:59 that pydantic takes.
+            event["timestamp"] = stamp.astimezone(UTC)
     # Two things pydantic's parser lets through that PostgreSQL refuses: NUL (in JSON only ever the
     # escape \u0000, a raw control character is not valid JSON) and NaN/Infinity inside custom data.
     # Look for them in the bytes; only on a hit (the text may merely mention them) walk the values.

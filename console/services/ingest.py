@@ -297,34 +297,36 @@ _LOCK_AND_INSERT = """
 """
 _LOCK_AND_INSERT_BY_ID = _LOCK_AND_INSERT.format(condition="s.id = %(session)s")
 _LOCK_AND_INSERT_BY_EXTERNAL_ID = _LOCK_AND_INSERT.format(condition="s.external_session_id = %(session)s")
-_STORED_EVENTS = (
-    "SELECT id, session_id, event_type::text, event_data, timestamp FROM game_events WHERE id = ANY(%(ids)s::uuid[])"
-)
+# Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
+# (1e23 as sent and as stored), which Python's int-versus-float comparison of the decoded JSON did not.
+_STORED_AND_DIFFERING = """
+    SELECT g.id, NOT (g.session_id = %(play)s AND g.event_type::text = e->>'type'
+                      AND g.timestamp = (e->>'timestamp')::timestamptz AND g.event_data = coalesce(e->'data', '{}'))
+    FROM jsonb_array_elements(%(batch)s::jsonb) AS e JOIN game_events g ON g.id = (e->>'id')::uuid
+    WHERE g.id = ANY(%(ids)s::uuid[])
+"""
 
 
 def _differing(
-    session: Session, play_id: uuid.UUID, events: Sequence[IncomingEvent], ids: Sequence[uuid.UUID]
+    session: Session, play_id: uuid.UUID, batch: IncomingBatch, ids: Sequence[uuid.UUID]
 ) -> tuple[list[str], int]:
     """Compare already-stored events with the incoming ones: (ids that differ, how many are stored)."""
     if not ids:
         return [], 0
-    by_id = {e.id: e for e in events}
-    stored = driver_connection(session).execute(_STORED_EVENTS, {"ids": list(ids)}).fetchall()
-    differing = []
-    for stored_id, session_id, event_type, data, timestamp in stored:
-        incoming = by_id[stored_id]
-        same = (
-            session_id == play_id
-            and event_type == incoming.type
-            and timestamp == incoming.timestamp
-            and data == incoming.data
-        )
-        if not same:
-            differing.append(str(stored_id))
-    return differing, len(stored)
+    stored = (
+        driver_connection(session)
+        .execute(_STORED_AND_DIFFERING, {"play": play_id, "batch": batch.events_json.decode(), "ids": list(ids)})
+        .fetchall()
+    )
+    return [str(stored_id) for stored_id, differs in stored if differs], len(stored)
 
 
-def _check_data_sizes(batch: IncomingBatch, max_data_bytes: int) -> None:
+def check_batch(batch: IncomingBatch, *, max_data_bytes: int) -> None:
+    """ValidationFailed for an empty batch, an id twice in it, or an event's data over the limit."""
+    if not batch.ids:
+        raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
+    if len(set(batch.ids)) != len(batch.ids):
+        raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
     if len(batch.events_json) <= max_data_bytes:
         return  # no single event's data can be larger than the whole batch
     for index, event in enumerate(batch.events()):
@@ -346,12 +348,8 @@ def record_events(
     """Store a batch of events, all or nothing; retried events count as duplicates, never as rows."""
     if (session_id is None) == (external_session_id is None):
         raise ValidationFailed("Name the session.", details={"session_id": "give session_id or external_session_id"})
+    check_batch(batch, max_data_bytes=max_data_bytes)
     ids = batch.ids
-    if not ids:
-        raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
-    if len(set(ids)) != len(ids):
-        raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
-    _check_data_sizes(batch, max_data_bytes)
 
     row = (
         driver_connection(session)
@@ -373,7 +371,7 @@ def record_events(
     status = SessionStatus(status_text)
 
     if status != SessionStatus.in_progress:
-        differing, stored = _differing(session, play_id, batch.events(), ids)
+        differing, stored = _differing(session, play_id, batch, ids)
         if differing:
             raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
         if stored == len(ids):
@@ -383,7 +381,7 @@ def record_events(
     if inserted_count < len(ids):
         inserted = set(inserted_ids)
         not_inserted = [i for i in ids if i not in inserted]
-        differing, _ = _differing(session, play_id, batch.events(), not_inserted)
+        differing, _ = _differing(session, play_id, batch, not_inserted)
         if differing:
             # Raising rolls the whole batch back: the stored rows stay as they were.
             raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
@@ -525,6 +523,7 @@ def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uui
 
 __all__ = [
     "BatchResult",
+    "check_batch",
     "IncomingBatch",
     "IncomingEvent",
     "ModuleConfig",

@@ -181,3 +181,57 @@ async def test_groups_of_two_servers_lock_in_one_order_and_do_not_deadlock(datab
     await asyncio.gather(*held)
     transactions = [set(await asyncio.gather(*group)) for group in tasks]
     assert [len(t) for t in transactions] == [1, 1]  # neither group failed and ran its units alone
+
+
+async def test_a_group_runs_units_by_lock_order_keeping_arrival_order_among_equals(database_url):
+    committer = GroupCommitter()
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def unit(name: str):
+        def op(_session):
+            ran.append(name)
+            return name
+
+        return op
+
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+    while committer._thread is None or committer._queue.qsize() > 0:  # the writer took the holder
+        await asyncio.sleep(0.01)
+    queued = [
+        asyncio.ensure_future(committer.run(unit(name), lock_order=order))
+        for name, order in (("events-b", "ext:b"), ("start-a", "ext:a"), ("none", None), ("events-a", "ext:a"))
+    ]
+    while committer._queue.qsize() < 4:
+        await asyncio.sleep(0.01)
+    gate.set()
+    await held
+    assert await asyncio.gather(*queued) == ["events-b", "start-a", "none", "events-a"]
+    assert ran == ["start-a", "events-a", "events-b", "none"]
+
+
+def test_a_bad_batch_is_refused_without_joining_a_group(database_url, world):
+    """An id twice in a batch is answered on the event loop: in the writer it would roll back the group
+    it joined (every other request in it then runs alone)."""
+    from starlette.testclient import TestClient
+
+    from tests.api.conftest import build_app, post_events
+
+    root = build_app()
+    committer = root.api.state.committer
+    with TestClient(root, base_url="http://testserver") as client:
+        session_id = start(client, world).json()["id"]
+        gate, holder_done = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            client.portal.call(committer.run, lambda s: gate.wait(10))
+            holder_done.set()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        twice = event()
+        answer = post_events(client, world, session_id, [twice, twice])
+        assert answer.status_code == 422 and "twice" in answer.text
+        assert not holder_done.is_set()  # answered while the writer was still held
+        gate.set()
+        holder.join(10)

@@ -78,3 +78,42 @@ def test_non_finite_number_in_custom_data_is_refused(client, world):
         "/api/v1/events", content=text_only, headers={**world.auth(), "Content-Type": "application/json"}
     )
     assert answer.status_code == 200, answer.text
+
+
+def test_time_zone_offsets_postgresql_does_not_take_are_stored_as_the_same_instant(client, world, session):
+    """pydantic takes offsets up to ±23:59, PostgreSQL only to ±15:59: once a 503 (a database error)."""
+    from datetime import datetime
+
+    from models import GameEvent, PlaySession
+
+    answer = start(client, world, started_at="2026-11-25T20:00:00+20:00")
+    assert answer.status_code == 201, answer.text
+    session_id = answer.json()["id"]
+    sent = {
+        "id": str(uuid.uuid4()),
+        "type": "milestone",
+        "timestamp": "2026-11-25T23:30:00+20:00",
+        "data": {"milestone_id": "m1"},
+    }
+    answer = post_events(client, world, session_id, [sent])
+    assert answer.status_code == 200, answer.text
+    stored = session.get(GameEvent, uuid.UUID(sent["id"]))
+    assert stored.timestamp == datetime.fromisoformat("2026-11-25T03:30:00+00:00")
+    assert session.get(PlaySession, uuid.UUID(session_id)).started_at == datetime.fromisoformat(
+        "2026-11-25T00:00:00+00:00"
+    )
+    assert post_events(client, world, session_id, [sent]).json()["duplicates"] == 1  # a retry is a duplicate
+
+
+def test_a_retry_with_large_numbers_in_custom_data_is_a_duplicate(client, world):
+    """jsonb stores 1e23 as 100000000000000000000000; comparing decoded JSON in Python made the retry a 409."""
+    session_id = start(client, world).json()["id"]
+    body = (
+        f'{{"session_id": "{session_id}", "events": [{{"id": "{uuid.uuid4()}", "type": "custom", '
+        '"timestamp": "2026-11-25T10:01:00Z", "data": {"big": 1e23, "small": 1.5e-7}}]}'
+    )
+    headers = {**world.auth(), "Content-Type": "application/json"}
+    assert client.post("/api/v1/events", content=body, headers=headers).json()["accepted"] == 1
+    retry = client.post("/api/v1/events", content=body, headers=headers)
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["duplicates"] == 1
