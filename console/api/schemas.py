@@ -47,6 +47,7 @@ CLOCK_SKEW = timedelta(days=1)
 _EARLIEST_TS = EARLIEST.timestamp()
 
 
+NOT_FINITE = "numbers must be finite (no NaN, Infinity or numbers beyond a 64-bit float)"
 TOO_LATE = "must be between 2000-01-01 and one day from now (the engine's clock, with a time zone)"
 
 
@@ -263,19 +264,18 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         if stamp.utcoffset():
             # As UTC: PostgreSQL stores the instant only, and refuses offsets past ±15:59 that pydantic takes.
             event["timestamp"] = stamp.astimezone(UTC)
-    # Two things pydantic's parser lets through that PostgreSQL refuses: NUL (in JSON only ever the
-    # escape \u0000, a raw control character is not valid JSON) and NaN/Infinity inside custom data.
-    # Look for them in the bytes; only on a hit (the text may merely mention them) walk the values.
-    if b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw:
-        values = json.loads(raw)
-        if _has_nul(values):
+        # Custom data is free-form: pydantic takes NaN, Infinity and numbers too large for a float
+        # (1e400, read as infinity), which would be stored as null or refused by PostgreSQL.
+        if event["type"] == "custom" and _has_non_finite(event.get("data")):
             raise RequestValidationError(
-                [{"loc": ("body",), "msg": "text may not contain the NUL character (\\u0000)", "type": "value_error"}]
+                [{"loc": ("body", "events", index, "custom", "data"), "msg": NOT_FINITE, "type": "value_error"}]
             )
-        if _has_non_finite(values):
-            raise RequestValidationError(
-                [{"loc": ("body",), "msg": "numbers must be finite (no NaN or Infinity)", "type": "value_error"}]
-            )
+    # NUL, which PostgreSQL refuses in text and jsonb, is in JSON only ever the escape \\u0000 (a raw
+    # control character is not valid JSON): look for it in the bytes, walk the values only on a hit.
+    if b"\\u0000" in raw and _has_nul(json.loads(raw)):
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "text may not contain the NUL character (\\u0000)", "type": "value_error"}]
+        )
     return batch
 
 

@@ -117,3 +117,18 @@ def test_a_retry_with_large_numbers_in_custom_data_is_a_duplicate(client, world)
     retry = client.post("/api/v1/events", content=body, headers=headers)
     assert retry.status_code == 200, retry.text
     assert retry.json()["duplicates"] == 1
+
+
+def test_numbers_beyond_a_float_in_custom_data_are_refused(client, world):
+    """1e400 reads as infinity: it was stored as null without a word."""
+    session_id = start(client, world).json()["id"]
+    for number in ("1e400", "-1e400", "NaN", "Infinity"):
+        body = (
+            f'{{"session_id": "{session_id}", "events": [{{"id": "{uuid.uuid4()}", "type": "custom", '
+            f'"timestamp": "2026-11-25T10:01:00Z", "data": {{"nested": [{{"x": {number}}}]}}}}]}}'
+        )
+        answer = client.post(
+            "/api/v1/events", content=body, headers={**world.auth(), "Content-Type": "application/json"}
+        )
+        assert answer.status_code == 422, (number, answer.text)
+        assert "finite" in answer.json()["error"]["details"]["events.0.custom.data"]
