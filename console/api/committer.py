@@ -105,9 +105,9 @@ class GroupCommitter:
         return await future
 
     def _ensure_thread(self) -> None:
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            return
+        # Under the lock every time: a writer that found the queue empty and is leaving sets `_thread`
+        # to None under it, so a unit queued meanwhile is seen here and gets a new writer (read without
+        # the lock, the leaving writer still looked alive and the unit waited for the next request).
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="engine-api-writer", daemon=True)
