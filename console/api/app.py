@@ -114,16 +114,18 @@ class EngineApi(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    return credentials.credentials if credentials is not None else None
-
-
-def refuse_malformed(presented: str | None) -> None:
-    """Unauthenticated for a missing or malformed key (checksum included), on the event loop: garbage
-    never costs a body parse or a database round trip."""
+def refuse_malformed(presented: str | None) -> str:
+    """The presented key, or Unauthenticated when it is missing or malformed (checksum included): every
+    route calls this first, on the event loop, so garbage never costs a body parse or a database round
+    trip."""
     if not presented or not api_keys.looks_valid(presented):
         log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
         raise Unauthenticated(api_keys.INVALID_KEY)
+    return presented
+
+
+def _presented_key(credentials: HTTPAuthorizationCredentials | None) -> str:
+    return refuse_malformed(credentials.credentials if credentials is not None else None)
 
 
 def create_api_app(settings: Settings | None = None) -> EngineApi:
@@ -200,15 +202,14 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
     app.state.committer = committer  # for tests that need to hold the writer
 
     async def run(
-        presented: str | None, scope: str, op: Callable[[Session, KeyContext], T], *, lock_order: str | None = None
+        presented: str, scope: str, op: Callable[[Session, KeyContext], T], *, lock_order: str | None = None
     ) -> T:
-        """Authenticate the presented key, check scope and rate, run `op`; answer only after the commit
-        that holds it.
+        """Authenticate the presented key (well-formed: see `refuse_malformed`), check scope and rate,
+        run `op`; answer only after the commit that holds it.
 
         The work runs on the group committer's thread, in a transaction it may share with other
         requests (one that fails is run again alone): see console/api/committer.py.
         """
-        refuse_malformed(presented)
         # A unit runs again when its group fails: count the request against the rate once, and
         # keep the verdict for the second run.
         limited: list[RateLimited | None] = []
@@ -266,7 +267,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
             return _session_out(play), created
 
         out, created = await run(
-            _token(credentials),
+            _presented_key(credentials),
             SCOPE_WRITE,
             start,
             # Its events may come in the same group, named by external id: same key, arrival order kept.
@@ -294,26 +295,25 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         """All or nothing: one invalid or conflicting event and no event of the batch is stored."""
         # Served by `accept_events` through the DirectRoute below; declared here for the schema (and
         # answering the same way should a request ever reach it through FastAPI).
-        body, after = await accept_events(await request.body(), _token(credentials))
+        body, after = await accept_events(await request.body(), credentials.credentials if credentials else None)
         if after is not None:
             background.add_task(after)
         return Response(body, media_type="application/json", background=background)
 
     async def accept_events(raw: bytes, presented: str | None) -> tuple[bytes, Callable[[], Awaitable[None]] | None]:
         """POST /events: the answer's JSON, and the debrief to write once it is sent (after a completion)."""
-        refuse_malformed(presented)  # before parsing a body that may be a megabyte
+        presented = refuse_malformed(presented)  # before parsing a body that may be a megabyte
         body = schemas.parse_event_batch(raw)
         if len(body.events) > settings.api_max_batch_events:
             raise ValidationFailed(
                 "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}
             )
-        incoming = ingest.IncomingBatch(
+        incoming = ingest.IncomingBatch(  # checked here, on the loop, before it can join a group
             events_json=schemas.events_json(body),
             ids=[e["id"] for e in body.events],
             types=[e["type"] for e in body.events],
+            max_data_bytes=settings.api_max_event_data_bytes,
         )
-        # Refused here, not only in the writer: a bad batch there would roll back the group it joined.
-        ingest.check_batch(incoming, max_data_bytes=settings.api_max_event_data_bytes)
         result = await run(
             presented,
             SCOPE_WRITE,
@@ -323,7 +323,6 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
                 batch=incoming,
                 session_id=body.session_id,
                 external_session_id=body.external_session_id,
-                max_data_bytes=settings.api_max_event_data_bytes,
             ),
             # The play session's row is what the unit locks first (see committer.GROUP_LOCK_TIMEOUT).
             lock_order=f"id:{body.session_id}" if body.session_id is not None else f"ext:{body.external_session_id}",
@@ -359,7 +358,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         session_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
     ) -> schemas.SessionOut:
         return await run(
-            _token(credentials),
+            _presented_key(credentials),
             SCOPE_READ,
             lambda s, k: _session_out(ingest.get_session(session=s, key=k, session_id=session_id)),
         )
@@ -375,7 +374,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         module_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
     ) -> schemas.ModuleOut:
         return await run(
-            _token(credentials),
+            _presented_key(credentials),
             SCOPE_READ,
             lambda s, k: _module_out(ingest.get_module(session=s, key=k, module_id=module_id)),
         )

@@ -25,6 +25,10 @@ _COMMON_HEADERS = [
 ]
 
 
+def too_large(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes."
+
+
 class BodyTooLarge(HTTPException):
     """Raised from inside `receive` when the streamed body passes the limit.
 
@@ -32,7 +36,7 @@ class BodyTooLarge(HTTPException):
     """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"The request body is larger than {limit} bytes.")
+        super().__init__(status_code=413, detail=too_large(limit))
 
 
 async def send_error(send: Send, status: int, code: str, message: str, headers: list | None = None) -> None:
@@ -63,7 +67,7 @@ async def refused_by_headers(headers: Mapping[bytes, bytes], max_body_bytes: int
         return True
     declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > max_body_bytes:
-        await send_error(send, 413, "payload_too_large", f"The request body is larger than {max_body_bytes} bytes.")
+        await send_error(send, 413, "payload_too_large", too_large(max_body_bytes))
         return True
     return False
 
@@ -153,9 +157,7 @@ class DirectRoute:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                await send_error(
-                    send, 413, "payload_too_large", f"The request body is larger than {self.max_body_bytes} bytes."
-                )
+                await send_error(send, 413, "payload_too_large", too_large(self.max_body_bytes))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

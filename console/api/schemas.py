@@ -237,7 +237,7 @@ class EventBatchIn(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> EventBatchIn:
-        # An id twice in one batch is refused by the service (console.services.ingest.record_events).
+        # An id twice in one batch is refused when the service's batch is made (ingest.IncomingBatch).
         if (self.session_id is None) == (self.external_session_id is None):
             raise ValueError("give exactly one of session_id or external_session_id")
         return self

@@ -76,16 +76,34 @@ class IncomingEvent:
 
 @dataclass(frozen=True)
 class IncomingBatch:
-    """A validated batch of events, as the hot path takes it.
+    """A batch of events as the hot path takes it, checked when made: not empty, no id twice, no
+    event's data over `max_data_bytes` (ValidationFailed otherwise). Made by the caller before the
+    batch is queued, so a bad batch never joins (and rolls back) a group of other requests.
 
     `events_json` is the events as one compact UTF-8 JSON array of {"id", "type", "timestamp", "data"}
-    objects (a missing "data" is {}), as they are stored (PostgreSQL takes it apart in C); `ids` and `types` follow
-    its order. Each event becomes a Python object only when a retry or a completion needs it.
+    objects (a missing "data" is {}), as they are stored (PostgreSQL takes it apart in C); `ids` and
+    `types` follow its order. Each event becomes a Python object only when a retry or a completion
+    needs it.
     """
 
     events_json: bytes
     ids: Sequence[uuid.UUID]
     types: Sequence[str]
+    max_data_bytes: int = 32 * 1024
+
+    def __post_init__(self) -> None:
+        if not self.ids:
+            raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
+        if len(set(self.ids)) != len(self.ids):
+            raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
+        if len(self.events_json) <= self.max_data_bytes:
+            return  # no single event's data can be larger than the whole batch
+        for index, event in enumerate(self.events()):
+            if len(pydantic_core.to_json(event.data)) > self.max_data_bytes:
+                raise ValidationFailed(
+                    "An event's data is too large.",
+                    details={f"events.{index}.data": f"larger than {self.max_data_bytes} bytes"},
+                )
 
     def events(self) -> list[IncomingEvent]:
         return [
@@ -321,21 +339,6 @@ def _differing(
     return [str(stored_id) for stored_id, differs in stored if differs], len(stored)
 
 
-def check_batch(batch: IncomingBatch, *, max_data_bytes: int) -> None:
-    """ValidationFailed for an empty batch, an id twice in it, or an event's data over the limit."""
-    if not batch.ids:
-        raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
-    if len(set(batch.ids)) != len(batch.ids):
-        raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
-    if len(batch.events_json) <= max_data_bytes:
-        return  # no single event's data can be larger than the whole batch
-    for index, event in enumerate(batch.events()):
-        if len(pydantic_core.to_json(event.data)) > max_data_bytes:
-            raise ValidationFailed(
-                "An event's data is too large.", details={f"events.{index}.data": f"larger than {max_data_bytes} bytes"}
-            )
-
-
 def record_events(
     *,
     session: Session,
@@ -343,13 +346,11 @@ def record_events(
     batch: IncomingBatch,
     session_id: uuid.UUID | None = None,
     external_session_id: str | None = None,
-    max_data_bytes: int = 32 * 1024,
 ) -> BatchResult:
     """Store a batch of events, all or nothing; retried events count as duplicates, never as rows."""
     if (session_id is None) == (external_session_id is None):
         raise ValidationFailed("Name the session.", details={"session_id": "give session_id or external_session_id"})
-    check_batch(batch, max_data_bytes=max_data_bytes)
-    ids = batch.ids
+    ids = batch.ids  # checked when the batch was made
 
     row = (
         driver_connection(session)
@@ -523,7 +524,6 @@ def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uui
 
 __all__ = [
     "BatchResult",
-    "check_batch",
     "IncomingBatch",
     "IncomingEvent",
     "ModuleConfig",
