@@ -13,6 +13,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import BackgroundTasks, FastAPI, Request, Response, Security
@@ -58,6 +59,17 @@ _HTTP_CODES = {
 class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class _EventsRequest:
+    """A POST /events request as the group committer carries it to `record_batches`."""
+
+    presented: str
+    batch: ingest.IncomingBatch
+    session_id: uuid.UUID | None
+    external_session_id: str | None
+    limited: list[RateLimited | None] = field(default_factory=list)  # the rate verdict, kept for a rerun
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -210,28 +222,47 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         The work runs on the group committer's thread, in a transaction it may share with other
         requests (one that fails is run again alone): see console/api/committer.py.
         """
-        # A unit runs again when its group fails: count the request against the rate once, and
-        # keep the verdict for the second run.
         limited: list[RateLimited | None] = []
 
         def unit(session: Session) -> T:
-            try:
-                key = api_keys.authenticate(session=session, key=presented)
-            except Unauthenticated:
-                # The prefix only (SECURITY.md 7): never the key itself.
-                log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
-                raise
-            if not limited:
-                allowed = limiter.hit(rate, str(key.id))
-                reset = 0.0 if allowed else limiter.get_window_stats(rate, str(key.id)).reset_time
-                limited.append(None if allowed else RateLimited(max(1, math.ceil(reset - time.time()))))
-            if limited[0] is not None:
-                raise limited[0]
-            if not key.has_scope(scope):
-                raise PermissionDenied(f"This API key lacks the {scope} scope.")
-            return op(session, key)
+            return op(session, admit(session, presented, scope, limited))
 
         return await committer.run(unit, lock_order=lock_order)
+
+    def admit(session: Session, presented: str, scope: str, limited: list[RateLimited | None]) -> KeyContext:
+        """The presented key's context, once it is known, within its rate, and holds `scope`.
+
+        A unit runs again when its group fails: the request is counted against the rate once, and the
+        verdict kept in `limited` (one list per request) for the second run.
+        """
+        try:
+            key = api_keys.authenticate(session=session, key=presented)
+        except Unauthenticated:
+            # The prefix only (SECURITY.md 7): never the key itself.
+            log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
+            raise
+        if not limited:
+            allowed = limiter.hit(rate, str(key.id))
+            reset = 0.0 if allowed else limiter.get_window_stats(rate, str(key.id)).reset_time
+            limited.append(None if allowed else RateLimited(max(1, math.ceil(reset - time.time()))))
+        if limited[0] is not None:
+            raise limited[0]
+        if not key.has_scope(scope):
+            raise PermissionDenied(f"This API key lacks the {scope} scope.")
+        return key
+
+    def record_batches(session: Session, requests: list[_EventsRequest]) -> list[ingest.BatchResult]:
+        """A group's POST /events requests, one statement for all their batches (see the committer)."""
+        reports = [
+            ingest.EventReport(
+                admit(session, r.presented, SCOPE_WRITE, r.limited),
+                r.batch,
+                session_id=r.session_id,
+                external_session_id=r.external_session_id,
+            )
+            for r in requests
+        ]
+        return ingest.record_event_batches(session=session, reports=reports)
 
     # ---------------------------------------------------------------------------------- routes
 
@@ -314,16 +345,9 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
             types=[e["type"] for e in body.events],
             max_data_bytes=settings.api_max_event_data_bytes,
         )
-        result = await run(
-            presented,
-            SCOPE_WRITE,
-            lambda s, k: ingest.record_events(
-                session=s,
-                key=k,
-                batch=incoming,
-                session_id=body.session_id,
-                external_session_id=body.external_session_id,
-            ),
+        result = await committer.run_together(
+            record_batches,
+            _EventsRequest(presented, incoming, body.session_id, body.external_session_id),
             # The play session's row is what the unit locks first (see committer.GROUP_LOCK_TIMEOUT).
             lock_order=f"id:{body.session_id}" if body.session_id is not None else f"ext:{body.external_session_id}",
         )

@@ -45,9 +45,20 @@ class DatabaseUnavailable(Exception):
     """
 
 
+# Work for many units at once: takes the units' items, returns a result for each, in order. Raising
+# means one of them failed (which one need not be known): the group is rolled back and each unit runs
+# again alone, `work(session, [item])`, where its own failure is its own.
+Work = Callable[[Session, list[Any]], list[Any]]
+
+
+def _each(session: Session, ops: list[Callable[[Session], Any]]) -> list[Any]:
+    return [op(session) for op in ops]
+
+
 @dataclass
 class _Unit:
-    op: Callable[[Session], Any]
+    work: Work
+    item: Any
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
     lock_order: str | None = None
@@ -98,9 +109,17 @@ class GroupCommitter:
         `lock_order` names the row `op` locks first (e.g. its play session): a group runs its units in
         that order (units without one last, in arrival order).
         """
+        return await self.run_together(_each, op, lock_order=lock_order)
+
+    async def run_together(self, work: Work, item: Any, *, lock_order: str | None = None) -> Any:
+        """Have `work` do `item` in the next group's transaction, in one call with the group's other
+        items for the same `work` (one statement for many requests, say); return its result once
+        committed. A group calls each `work` once, in the order the first of its units comes by
+        `lock_order`; `work` takes its items in that order.
+        """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put(_Unit(op, loop, future, lock_order))
+        self._queue.put(_Unit(work, item, loop, future, lock_order))
         self._ensure_thread()
         return await future
 
@@ -181,13 +200,18 @@ class GroupCommitter:
             with Session(bind=connection, expire_on_commit=False) as session:
                 if lock_timeout is not None:
                     session.execute(_SET_LOCK_TIMEOUT, {"timeout": lock_timeout})
-                values = []
-                for unit in units:
+                together: dict[Work, list[int]] = {}
+                for index, unit in enumerate(units):
+                    together.setdefault(unit.work, []).append(index)
+                values: list[Any] = [None] * len(units)
+                for work, members in together.items():
                     try:
-                        values.append(unit.op(session))
+                        results = work(session, [units[index].item for index in members])
                     except Exception as exc:
                         session.rollback()
                         raise _UnitFailed(exc) from exc
+                    for index, value in zip(members, results, strict=True):
+                        values[index] = value
                 session.commit()
                 return values
         except _UnitFailed:

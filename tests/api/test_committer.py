@@ -235,3 +235,59 @@ def test_a_bad_batch_is_refused_without_joining_a_group(database_url, world):
         assert not holder_done.is_set()  # answered while the writer was still held
         gate.set()
         holder.join(10)
+
+
+async def test_units_of_one_work_share_one_call_in_lock_order(database_url):
+    """A group hands all its items for one `work` to a single call (one statement for many requests),
+    ordered by lock order; each request gets its own item's result."""
+    committer = GroupCommitter()
+    gate = threading.Event()
+    calls: list[list[str]] = []
+
+    def work(_session, items: list[str]) -> list[str]:
+        calls.append(list(items))
+        return [item.upper() for item in items]
+
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+    while committer._thread is None or committer._queue.qsize() > 0:
+        await asyncio.sleep(0.01)
+    queued = [
+        asyncio.ensure_future(committer.run_together(work, item, lock_order=f"id:{item}")) for item in ("c", "a", "b")
+    ]
+    plain = asyncio.ensure_future(committer.run(lambda s: "plain"))
+    while committer._queue.qsize() < 4:
+        await asyncio.sleep(0.01)
+    gate.set()
+    await held
+    assert await asyncio.gather(*queued, plain) == ["C", "A", "B", "plain"]
+    assert calls == [["a", "b", "c"]]
+
+
+async def test_a_failing_shared_call_runs_each_item_alone(database_url):
+    """When the shared call raises, nothing of it is kept and each item runs again in a call of its
+    own: only the request whose item fails gets the failure."""
+    committer = GroupCommitter()
+    gate = threading.Event()
+    calls: list[list[str]] = []
+    names = {item: f"one-{item}-{uuid.uuid4().hex[:8]}" for item in ("a", "bad", "c")}
+
+    def work(session, items: list[str]) -> list[str]:
+        calls.append(list(items))
+        for item in items:
+            _insert_marker(session, names[item])
+        if "bad" in items:
+            raise Conflict("refused after writing")
+        return items
+
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+    while committer._thread is None or committer._queue.qsize() > 0:
+        await asyncio.sleep(0.01)
+    queued = [asyncio.ensure_future(committer.run_together(work, item)) for item in ("a", "bad", "c")]
+    while committer._queue.qsize() < 3:
+        await asyncio.sleep(0.01)
+    gate.set()
+    await held
+    outcomes = await asyncio.gather(*queued, return_exceptions=True)
+    assert outcomes[0] == "a" and isinstance(outcomes[1], Conflict) and outcomes[2] == "c"
+    assert calls == [["a", "bad", "c"], ["a"], ["bad"], ["c"]]
+    assert _stored(list(names.values())) == {names["a"], names["c"]}

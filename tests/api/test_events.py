@@ -264,7 +264,7 @@ def test_a_failure_of_ours_is_a_json_500_and_stores_nothing(client, world, sid, 
     def broken(**_kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(ingest, "record_events", broken)
+    monkeypatch.setattr(ingest, "record_event_batches", broken)
     answer = post_events(client, world, sid, [event()])
     assert answer.status_code == 500
     assert answer.json()["error"]["code"] == "internal_error"

@@ -1,0 +1,165 @@
+"""Many requests' batches in one statement (the group commit's way of storing events): each batch
+gets its own outcome, and where batches of one call meet, they are recorded one call each."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from console import db
+from console.api import schemas
+from console.errors import NotFound
+from console.services import api_keys, ingest
+from models import GameEvent, PlaySession
+from models.enums import SessionStatus
+from tests.api.conftest import build_app, event, post_events, start
+
+
+def _batch(events: list[dict]) -> ingest.IncomingBatch:
+    body = schemas.parse_event_batch(json.dumps({"session_id": str(uuid.uuid4()), "events": events}).encode())
+    ids, types = [e["id"] for e in body.events], [e["type"] for e in body.events]
+    return ingest.IncomingBatch(events_json=schemas.events_json(body), ids=ids, types=types)
+
+
+def _stored(session_id: str) -> set[str]:
+    with db.read_only() as s:
+        return {str(i) for i in s.scalars(select(GameEvent.id).where(GameEvent.session_id == uuid.UUID(session_id)))}
+
+
+def _record(world, reports: list[tuple]) -> list[ingest.BatchResult]:
+    """record_event_batches in a transaction of its own, committed if it returns."""
+    with db.transaction() as s:
+        key = api_keys.authenticate(session=s, key=world.keys["rw"])
+        return ingest.record_event_batches(
+            session=s, reports=[ingest.EventReport(key, _batch(events), **named) for events, named in reports]
+        )
+
+
+def test_each_batch_of_one_call_gets_its_own_outcome(client, world):
+    a = start(client, world).json()["id"]
+    b_external = f"ext-{uuid.uuid4().hex[:10]}"
+    b = start(client, world, external=b_external).json()["id"]
+    known = event(at=1)
+    assert post_events(client, world, a, [known]).status_code == 200
+    fresh_a, retry_a, fresh_b = [event(at=2), event(at=3)], [known, event(at=4)], [event(at=5)]
+
+    results = _record(
+        world,
+        [
+            (fresh_a, {"session_id": uuid.UUID(a)}),
+            (fresh_b, {"external_session_id": b_external}),
+            (retry_a, {"session_id": uuid.UUID(a)}),
+        ],
+    )
+    assert [(r.accepted, r.duplicates, str(r.session_id)) for r in results] == [(2, 0, a), (1, 0, b), (1, 1, a)]
+    assert _stored(a) == {e["id"] for e in [known, *fresh_a, *retry_a]}
+    assert _stored(b) == {fresh_b[0]["id"]}
+
+
+def test_an_event_id_new_in_two_batches_of_one_call_is_refused_for_one_call_each(client, world):
+    """Which batch would the one stored row count for? The call is refused (the caller rolls back and
+    records them one call each); nothing of it is stored."""
+    a = start(client, world).json()["id"]
+    shared = event(at=1)
+    with pytest.raises(ingest.BatchesOverlap):
+        named = {"session_id": uuid.UUID(a)}
+        _record(world, [([shared], named), ([shared, event(at=2)], named)])
+    assert _stored(a) == set()
+    # One call each: the first stores it, the second counts it a duplicate.
+    first, second = (_record(world, [(events, {"session_id": uuid.UUID(a)})])[0] for events in ([shared], [shared]))
+    assert (first.accepted, second.accepted, second.duplicates) == (1, 0, 1)
+
+
+def test_an_event_id_already_stored_may_be_in_two_batches_of_one_call(client, world):
+    a = start(client, world).json()["id"]
+    known = event(at=1)
+    assert post_events(client, world, a, [known]).status_code == 200
+    results = _record(world, [([known], {"session_id": uuid.UUID(a)}), ([known], {"session_id": uuid.UUID(a)})])
+    assert [(r.accepted, r.duplicates) for r in results] == [(0, 1), (0, 1)]
+
+
+def test_a_completion_and_another_batch_of_its_session_are_refused_for_one_call_each(client, world):
+    """The other batch must see the session either still open or already completed, not both."""
+    a = start(client, world).json()["id"]
+    with pytest.raises(ingest.BatchesOverlap):
+        _record(
+            world, [([event("completion")], {"session_id": uuid.UUID(a)}), ([event()], {"session_id": uuid.UUID(a)})]
+        )
+    assert _stored(a) == set()
+
+
+def test_an_unknown_session_refuses_the_whole_call(client, world):
+    a = start(client, world).json()["id"]
+    with pytest.raises(NotFound):
+        _record(world, [([event()], {"session_id": uuid.UUID(a)}), ([event()], {"session_id": uuid.uuid4()})])
+    assert _stored(a) == set()
+
+
+def _one_group(client, committer, posts: list[tuple[str, str, list]], world) -> dict[str, object]:
+    """Post while the writer is held, so the requests queue up (in this order) and form one group."""
+    gate = threading.Event()
+    holder = threading.Thread(target=lambda: client.portal.call(committer.run, lambda s: gate.wait(10)))
+    holder.start()
+    answers: dict[str, object] = {}
+
+    def post(name: str, session_id: str, events: list) -> None:
+        answers[name] = post_events(client, world, session_id, events)
+
+    threads = []
+    for n, (name, session_id, events) in enumerate(posts, start=1):
+        threads.append(threading.Thread(target=post, args=(name, session_id, events)))
+        threads[-1].start()
+        for _ in range(250):
+            if committer._queue.qsize() == n:
+                break
+            threading.Event().wait(0.02)
+        assert committer._queue.qsize() == n
+    gate.set()
+    for thread in [holder, *threads]:
+        thread.join(10)
+    return answers
+
+
+def test_engines_sending_one_event_twice_in_one_group_store_it_once(world, database_url):
+    """An engine that retries while its first post is still queued: both answered 200, one row, and
+    between them the event is counted once as accepted and once as a duplicate."""
+    root = build_app()
+    with TestClient(root, base_url="http://testserver") as client:
+        a = start(client, world).json()["id"]
+        other = start(client, world).json()["id"]
+        shared = event(at=1)
+        answers = _one_group(
+            client,
+            root.api.state.committer,
+            [("first", a, [shared]), ("retry", a, [shared, event(at=2)]), ("other", other, [event(at=3)])],
+            world,
+        )
+    assert {name: a.status_code for name, a in answers.items()} == {"first": 200, "retry": 200, "other": 200}
+    assert (answers["first"].json()["accepted"], answers["retry"].json()["accepted"]) == (1, 1)
+    assert answers["retry"].json()["duplicates"] == 1
+    assert len(_stored(a)) == 2 and len(_stored(other)) == 1
+
+
+def test_a_batch_queued_behind_its_sessions_completion_is_refused(world, database_url):
+    """Same group, arrival order kept: the completion closes the session, the batch after it is a 409,
+    and the final scores are the completion's."""
+    root = build_app()
+    with TestClient(root, base_url="http://testserver") as client:
+        a = start(client, world).json()["id"]
+        answers = _one_group(
+            client,
+            root.api.state.committer,
+            [("completion", a, [event("completion", at=5)]), ("late", a, [event(at=9)])],
+            world,
+        )
+    assert answers["completion"].status_code == 200 and answers["completion"].json()["session_status"] == "completed"
+    assert answers["late"].status_code == 409 and "completed" in answers["late"].text
+    with db.read_only() as s:
+        play = s.get(PlaySession, uuid.UUID(a))
+        assert play.status == SessionStatus.completed
+        assert s.scalar(select(func.count()).select_from(GameEvent).where(GameEvent.session_id == play.id)) == 1
