@@ -28,11 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from console import db
+from console.services.common import driver_connection
 
 log = logging.getLogger("simvado.api")
 T = TypeVar("T")
@@ -74,7 +75,7 @@ class _Unit:
 # bounded by a lock timeout: a group that waits longer on a lock gives up and runs its units one by
 # one, each in a transaction of its own.
 GROUP_LOCK_TIMEOUT = "250ms"
-_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true)")  # this transaction only
+_SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %(timeout)s, true)"  # this transaction only
 
 
 def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
@@ -91,6 +92,21 @@ def _answer(unit: _Unit, value: Any, error: BaseException | None) -> None:
     # RuntimeError: that loop has closed (its server stopped), so nobody is waiting any more.
     with contextlib.suppress(RuntimeError):
         unit.loop.call_soon_threadsafe(_settle, unit.future, value, error)
+
+
+def _settle_all(outcomes: list[tuple[asyncio.Future, Any]]) -> None:
+    for future, value in outcomes:
+        _settle(future, value, None)
+
+
+def _answer_group(units: list[_Unit], values: list[Any]) -> None:
+    """Hand a committed group's results to their event loops: one wake-up per loop, not per unit."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
+    for unit, value in zip(units, values, strict=True):
+        by_loop.setdefault(unit.loop, []).append((unit.future, value))
+    for loop, outcomes in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_all, outcomes)
 
 
 class GroupCommitter:
@@ -176,8 +192,7 @@ class GroupCommitter:
                 self._answer_all(group, exc)
                 return
             else:
-                for unit, value in zip(ordered, values, strict=True):
-                    _answer(unit, value, None)
+                _answer_group(ordered, values)
                 return
         for unit in group:  # alone, in arrival order
             try:
@@ -199,7 +214,11 @@ class GroupCommitter:
         try:
             with Session(bind=connection, expire_on_commit=False) as session:
                 if lock_timeout is not None:
-                    session.execute(_SET_LOCK_TIMEOUT, {"timeout": lock_timeout})
+                    # Pipelined: travels with the BEGIN psycopg sends first, one round trip for both
+                    # (straight on the driver: through the ORM this was a fifth of the writer's time).
+                    driver = driver_connection(session)
+                    with driver.pipeline():
+                        driver.execute(_SET_LOCK_TIMEOUT, {"timeout": lock_timeout})
                 together: dict[Work, list[int]] = {}
                 for index, unit in enumerate(units):
                     together.setdefault(unit.work, []).append(index)

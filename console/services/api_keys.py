@@ -387,20 +387,21 @@ def authenticate(*, session: Session, key: str | None) -> KeyContext:
     Within one transaction a key is looked up once: the engine API's group commit runs many requests
     in one transaction, and a fleet of engines usually shares its studio's key.
     """
-    if not key or not looks_valid(key):
+    if not key:
         raise Unauthenticated(INVALID_KEY)
-    digest = hash_key(key)
     driver = driver_connection(session)  # begins the transaction if none has begun
     known = _known_in_transaction(session)
-    if digest in known:
-        return known[digest]
-    row = driver.execute(_AUTHENTICATE, {"hash": digest}).fetchone()
+    if key in known:
+        return known[key]
+    if not looks_valid(key):
+        raise Unauthenticated(INVALID_KEY)
+    row = driver.execute(_AUTHENTICATE, {"hash": hash_key(key)}).fetchone()
     if row is None:
         raise Unauthenticated(INVALID_KEY)
     key_id, name, prefix, scopes, simulation_id, organization_id = row
     if _due_for_last_used(key_id):
         driver.execute(_TOUCH, {"id": key_id, "interval": LAST_USED_INTERVAL})
-    known[digest] = KeyContext(
+    known[key] = KeyContext(
         id=key_id,
         name=name,
         prefix=prefix,
@@ -408,7 +409,7 @@ def authenticate(*, session: Session, key: str | None) -> KeyContext:
         simulation_id=simulation_id,
         organization_id=organization_id,
     )
-    return known[digest]
+    return known[key]
 
 
 def binding_options(*, session: Session, principal: Principal, limit: int = 500) -> dict[str, dict[str, str]]:
