@@ -286,15 +286,16 @@ def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> Mo
 # -------------------------------------------------------------------------------------------- events
 
 # The hot path runs on the driver connection underneath the session (same transaction), with no ORM:
-# one round trip locks the play sessions of any number of batches and inserts all their events,
-# each batch guarded by its session still being in progress. The engine API's group commit hands a
-# whole group's batches to one call, so a group costs one statement, not one per request: each round
-# trip on a busy machine is a wait for PostgreSQL and then for a CPU again, and that waiting, not the
-# work, was most of a single event's latency. The batches travel as one JSON text, which PostgreSQL
-# takes apart in C: far cheaper than binding arrays through psycopg's Python dumpers. Sessions are
-# locked in id order and rows go in id order (one lock order across groups and servers). A batch's
-# inserted ids come back only when some were not inserted (a retry): the common case parses no array.
-# psycopg prepares the statement after a few uses.
+# one round trip locks the play sessions of many batches and inserts all their events, each batch
+# guarded by its session still being in progress. The engine API's group commit hands a whole group's
+# batches to one call, so a group costs one statement, not one per request: on a busy machine each
+# round trip is a wait for PostgreSQL and then for a CPU again, and that waiting, not the work, was
+# most of a single event's latency. The batches travel as one JSON text, which PostgreSQL takes apart
+# in C: far cheaper than binding arrays through psycopg's Python dumpers. Sessions are locked in id
+# order and rows go in id order (one lock order across groups and servers). Inserted rows are counted
+# per session, so a statement takes at most one batch per session (see `record_event_batches`); a
+# batch's inserted ids come back only when some were not inserted (a retry): the common case parses
+# no array. psycopg prepares the statement after a few uses.
 _LOCK_AND_INSERT = """
     WITH item AS (
         SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS i(pos int, sid uuid, ext text, events jsonb)
@@ -307,27 +308,23 @@ _LOCK_AND_INSERT = """
     ), target AS (
         SELECT item.pos, item.events, play.*
         FROM item JOIN play ON play.id = item.sid OR play.external_session_id = item.ext
-    ), incoming AS (
-        SELECT target.pos, target.id AS session_id, (e->>'id')::uuid AS id, e
-        FROM target, jsonb_array_elements(target.events) AS e
-        WHERE target.status = 'in_progress'
     ), inserted AS (
         INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
-        SELECT id, session_id, (e->>'type')::event_type, coalesce(e->'data', '{}'),
+        SELECT (e->>'id')::uuid, target.id, (e->>'type')::event_type, coalesce(e->'data', '{}'),
                (e->>'timestamp')::timestamptz, now()
-        FROM incoming
-        ORDER BY id
+        FROM target, jsonb_array_elements(target.events) AS e
+        WHERE target.status = 'in_progress'
+        ORDER BY 1
         ON CONFLICT (id) DO NOTHING
-        RETURNING id
+        RETURNING id, session_id
     ), counted AS (
-        SELECT incoming.pos, count(*) AS inserted FROM incoming JOIN inserted USING (id) GROUP BY incoming.pos
+        SELECT session_id, count(*) AS inserted FROM inserted GROUP BY session_id
     )
     SELECT target.pos, target.id, target.status, target.organization_id, target.simulation_id,
            coalesce(counted.inserted, 0),
            CASE WHEN coalesce(counted.inserted, 0) < jsonb_array_length(target.events)
-                THEN ARRAY(SELECT id FROM incoming JOIN inserted USING (id) WHERE incoming.pos = target.pos) END,
-           (SELECT count(*) FROM inserted)
-    FROM target LEFT JOIN counted USING (pos)
+                THEN ARRAY(SELECT id FROM inserted WHERE inserted.session_id = target.id) END
+    FROM target LEFT JOIN counted ON counted.session_id = target.id
 """
 # Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
 # (1e23 as sent and as stored), which Python's int-versus-float comparison of the decoded JSON did not.
@@ -340,9 +337,8 @@ _STORED_AND_DIFFERING = """
 
 
 class BatchesOverlap(Exception):  # noqa: N818 — a condition, not the caller's mistake
-    """Batches of one `record_event_batches` call meet: an event id in two of them was inserted (which
-    batch it counts for is ambiguous), or a session has two batches and one completes it (the other
-    must then see the session completed). Roll back and record them one call each, in arrival order."""
+    """One play session named two ways (by id and by external id) in one `record_event_batches` call:
+    its rows cannot be told apart by batch. Roll back and record the batches one call each."""
 
 
 @dataclass(frozen=True)
@@ -389,21 +385,37 @@ def record_events(
 
 
 def record_event_batches(*, session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
-    """Store many batches (of one or many play sessions) in one statement: a result for each, in order.
+    """Store many batches (of one or many play sessions): a result for each, in order.
 
+    One statement stores a batch for each session named; a session's further batches go in the next
+    statement, in the order given, so each sees what the one before it did (a completion, a retry).
     Each batch is all or nothing as in `record_events`, and together they are too: the first batch
-    refused (NotFound, PermissionDenied, Conflict) is raised, and so is BatchesOverlap when batches meet
-    (see there), and the caller's transaction must then be rolled back (the boundary never
-    commits it), which undoes every batch of the call.
+    refused (NotFound, PermissionDenied, Conflict) is raised, and so is BatchesOverlap (see there), and
+    the caller's transaction must then be rolled back (the boundary never commits it), which undoes
+    every batch of the call.
     """
+    results: dict[int, BatchResult] = {}
+    waiting = list(range(len(reports)))
+    while waiting:
+        named: set[uuid.UUID | str | None] = set()
+        now, later = [], []
+        for pos in waiting:
+            report = reports[pos]
+            name = report.session_id if report.session_id is not None else report.external_session_id
+            (later if name in named else now).append(pos)
+            named.add(name)
+        for pos, result in zip(now, _record_once(session, [reports[pos] for pos in now]), strict=True):
+            results[pos] = result
+        waiting = later
+    return [results[pos] for pos in range(len(reports))]
+
+
+def _record_once(session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
+    """One statement for batches of distinct play sessions."""
     items = b"[" + b",".join(_item(pos, report) for pos, report in enumerate(reports)) + b"]"
     rows = driver_connection(session).execute(_LOCK_AND_INSERT, {"items": items.decode()}).fetchall()
-    if len(rows) > 1:
-        if sum(row[5] for row in rows) != rows[0][7]:
-            raise BatchesOverlap("an event id inserted from one batch is in another")
-        sessions = [row[1] for row in rows]
-        if len(set(sessions)) < len(sessions) and any("completion" in report.batch.types for report in reports):
-            raise BatchesOverlap("a session has two batches and one completes it")
+    if len({row[1] for row in rows}) < len(rows):
+        raise BatchesOverlap("a play session named by id and by external id")
     found = {row[0]: row[1:] for row in rows}
     return [_settle(session, report, found.get(pos)) for pos, report in enumerate(reports)]
 
@@ -421,7 +433,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     if row is None:
         raise NotFound("Session not found.")
     key, batch, ids = report.key, report.batch, report.batch.ids  # ids were checked when the batch was made
-    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, _ = row
+    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     _check_session_reach(key, simulation_id=simulation_id, organization_id=organization_id)
     status = SessionStatus(status_text)

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from console import db
 from console.api import schemas
-from console.errors import NotFound
+from console.errors import Conflict, NotFound
 from console.services import api_keys, ingest
 from models import GameEvent, PlaySession
 from models.enums import SessionStatus
@@ -61,18 +61,25 @@ def test_each_batch_of_one_call_gets_its_own_outcome(client, world):
     assert _stored(b) == {fresh_b[0]["id"]}
 
 
-def test_an_event_id_new_in_two_batches_of_one_call_is_refused_for_one_call_each(client, world):
-    """Which batch would the one stored row count for? The call is refused (the caller rolls back and
-    records them one call each); nothing of it is stored."""
+def test_a_sessions_second_batch_in_one_call_sees_the_first(client, world):
+    """Batches of one session are applied in the order given: an event new in both is stored once,
+    for the first, and counted a duplicate in the second."""
     a = start(client, world).json()["id"]
+    named = {"session_id": uuid.UUID(a)}
     shared = event(at=1)
-    with pytest.raises(ingest.BatchesOverlap):
-        named = {"session_id": uuid.UUID(a)}
-        _record(world, [([shared], named), ([shared, event(at=2)], named)])
-    assert _stored(a) == set()
-    # One call each: the first stores it, the second counts it a duplicate.
-    first, second = (_record(world, [(events, {"session_id": uuid.UUID(a)})])[0] for events in ([shared], [shared]))
-    assert (first.accepted, second.accepted, second.duplicates) == (1, 0, 1)
+    results = _record(world, [([shared], named), ([shared, event(at=2)], named)])
+    assert [(r.accepted, r.duplicates) for r in results] == [(1, 0), (1, 1)]
+    assert len(_stored(a)) == 2
+
+
+def test_an_event_id_new_in_batches_of_two_sessions_is_a_conflict(client, world):
+    """Stored for one session, it differs from the other's (another session): the call is refused and
+    nothing of it is kept (the group commit then runs each request alone: the later one gets the 409)."""
+    a, b = (start(client, world).json()["id"] for _ in range(2))
+    shared = event(at=1)
+    with pytest.raises(Conflict):
+        _record(world, [([shared], {"session_id": uuid.UUID(a)}), ([shared], {"session_id": uuid.UUID(b)})])
+    assert _stored(a) == _stored(b) == set()
 
 
 def test_an_event_id_already_stored_may_be_in_two_batches_of_one_call(client, world):
@@ -83,13 +90,22 @@ def test_an_event_id_already_stored_may_be_in_two_batches_of_one_call(client, wo
     assert [(r.accepted, r.duplicates) for r in results] == [(0, 1), (0, 1)]
 
 
-def test_a_completion_and_another_batch_of_its_session_are_refused_for_one_call_each(client, world):
-    """The other batch must see the session either still open or already completed, not both."""
+def test_a_batch_after_its_sessions_completion_in_one_call_is_refused(client, world):
+    """The completion closes the session first; the batch after it finds it completed (409), and the
+    whole call is refused."""
     a = start(client, world).json()["id"]
+    named = {"session_id": uuid.UUID(a)}
+    with pytest.raises(Conflict, match="completed"):
+        _record(world, [([event("completion")], named), ([event()], named)])
+    assert _stored(a) == set()
+
+
+def test_one_session_named_two_ways_in_one_call_is_recorded_one_call_each(client, world):
+    external = f"ext-{uuid.uuid4().hex[:10]}"
+    a = start(client, world, external=external).json()["id"]
     with pytest.raises(ingest.BatchesOverlap):
-        _record(
-            world, [([event("completion")], {"session_id": uuid.UUID(a)}), ([event()], {"session_id": uuid.UUID(a)})]
-        )
+        by_id, by_external = {"session_id": uuid.UUID(a)}, {"external_session_id": external}
+        _record(world, [([event(at=1)], by_id), ([event(at=2)], by_external)])
     assert _stored(a) == set()
 
 
