@@ -46,7 +46,9 @@ class GameEvent(SQLModel, table=True):
 
     __tablename__ = "game_events"
     __table_args__ = (
-        sa.Index("idx_game_events_session", "session_id"),
+        # received_at too: the abandon sweep reads a session's last arrival from the index (one entry),
+        # where (session_id) alone made it read every event of every open session each time.
+        sa.Index("idx_game_events_session", "session_id", "received_at"),
         sa.Index("idx_game_events_type", "event_type"),
     )
 
