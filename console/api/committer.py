@@ -130,8 +130,8 @@ class GroupCommitter:
     async def run_together(self, work: Work, item: Any, *, lock_order: str | None = None) -> Any:
         """Have `work` do `item` in the next group's transaction, in one call with the group's other
         items for the same `work` (one statement for many requests, say); return its result once
-        committed. A group calls each `work` once, in the order the first of its units comes by
-        `lock_order`; `work` takes its items in that order.
+        committed. A group runs its units by `lock_order`, and each run of consecutive units with the
+        same `work` is one call, taking their items in that order.
         """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -219,11 +219,15 @@ class GroupCommitter:
                     driver = driver_connection(session)
                     with driver.pipeline():
                         driver.execute(_SET_LOCK_TIMEOUT, {"timeout": lock_timeout})
-                together: dict[Work, list[int]] = {}
+                # Consecutive units sharing a work share a call: the lock order holds across calls.
+                runs: list[tuple[Work, list[int]]] = []
                 for index, unit in enumerate(units):
-                    together.setdefault(unit.work, []).append(index)
+                    if runs and runs[-1][0] is unit.work:
+                        runs[-1][1].append(index)
+                    else:
+                        runs.append((unit.work, [index]))
                 values: list[Any] = [None] * len(units)
-                for work, members in together.items():
+                for work, members in runs:
                     try:
                         results = work(session, [units[index].item for index in members])
                     except Exception as exc:

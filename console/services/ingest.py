@@ -291,8 +291,9 @@ def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> Mo
 # batches to one call, so a group costs one statement, not one per request: on a busy machine each
 # round trip is a wait for PostgreSQL and then for a CPU again, and that waiting, not the work, was
 # most of a single event's latency. The batches travel as one JSON text, which PostgreSQL takes apart
-# in C: far cheaper than binding arrays through psycopg's Python dumpers. Sessions are locked in id
-# order and rows go in id order (one lock order across groups and servers). Inserted rows are counted
+# in C: far cheaper than binding arrays through psycopg's Python dumpers. Sessions are found through
+# their two indexes (= ANY of an array: an IN under OR would scan every session ever played), locked
+# in id order, and rows go in id order (one lock order across groups and servers). Inserted rows are counted
 # per session, so a statement takes at most one batch per session (see `record_event_batches`); a
 # batch's inserted ids come back only when some were not inserted (a retry): the common case parses
 # no array. psycopg prepares the statement after a few uses.
@@ -302,7 +303,8 @@ _LOCK_AND_INSERT = """
     ), play AS (
         SELECT s.id, s.external_session_id, s.status::text AS status, s.organization_id, m.simulation_id
         FROM sessions s JOIN modules m ON m.id = s.module_id
-        WHERE s.id IN (SELECT sid FROM item) OR s.external_session_id IN (SELECT ext FROM item)
+        WHERE s.id = ANY(ARRAY(SELECT sid FROM item WHERE sid IS NOT NULL))
+           OR s.external_session_id = ANY(ARRAY(SELECT ext FROM item WHERE ext IS NOT NULL))
         ORDER BY s.id
         FOR UPDATE OF s
     ), target AS (

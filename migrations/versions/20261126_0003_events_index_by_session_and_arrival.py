@@ -25,7 +25,8 @@ def _swap(new_columns: list[str]) -> None:
         op.create_index(
             'idx_game_events_session_next', 'game_events', new_columns, unique=False, postgresql_concurrently=True
         )
-        op.drop_index('idx_game_events_session', table_name='game_events', postgresql_concurrently=True)
+        # IF EXISTS: a run that died after this drop and before the rename leaves only the new index.
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS idx_game_events_session")
     op.execute("ALTER INDEX idx_game_events_session_next RENAME TO idx_game_events_session")
 
 

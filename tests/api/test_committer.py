@@ -291,3 +291,37 @@ async def test_a_failing_shared_call_runs_each_item_alone(database_url):
     assert outcomes[0] == "a" and isinstance(outcomes[1], Conflict) and outcomes[2] == "c"
     assert calls == [["a", "bad", "c"], ["a"], ["bad"], ["c"]]
     assert _stored(list(names.values())) == {names["a"], names["c"]}
+
+
+async def test_a_unit_of_another_work_between_splits_the_call_to_keep_lock_order(database_url):
+    """A session start sorted between two event batches runs between them: the batch for its session
+    comes after it (one call for all the batches would have run that batch before the start)."""
+    committer = GroupCommitter()
+    gate = threading.Event()
+    ran: list[object] = []
+
+    def work(_session, items: list[str]) -> list[str]:
+        ran.append(list(items))
+        return items
+
+    def start_e(_session) -> str:
+        ran.append("start e")
+        return "started"
+
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+    while committer._thread is None or committer._queue.qsize() > 0:
+        await asyncio.sleep(0.01)
+    queued = []
+    for unit in (
+        lambda: committer.run(start_e, lock_order="ext:e"),
+        lambda: committer.run_together(work, "events e", lock_order="ext:e"),
+        lambda: committer.run_together(work, "events a", lock_order="ext:a"),
+    ):
+        queued.append(asyncio.ensure_future(unit()))
+        while committer._queue.qsize() < len(queued):  # queued in this order
+            await asyncio.sleep(0.01)
+    gate.set()
+    await held
+    assert await asyncio.gather(*queued) == ["started", "events e", "events a"]
+    # By lock order (a before e; e's start and events in arrival order): two calls of `work`.
+    assert ran == [["events a"], "start e", ["events e"]]

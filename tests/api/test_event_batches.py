@@ -118,9 +118,15 @@ def test_an_unknown_session_refuses_the_whole_call(client, world):
 
 def _one_group(client, committer, posts: list[tuple[str, str, list]], world) -> dict[str, object]:
     """Post while the writer is held, so the requests queue up (in this order) and form one group."""
-    gate = threading.Event()
-    holder = threading.Thread(target=lambda: client.portal.call(committer.run, lambda s: gate.wait(10)))
+    gate, taken = threading.Event(), threading.Event()
+
+    def hold(_session) -> None:
+        taken.set()
+        gate.wait(10)
+
+    holder = threading.Thread(target=lambda: client.portal.call(committer.run, hold))
     holder.start()
+    assert taken.wait(10)  # the writer is inside the holder's group: the posts form the next one
     answers: dict[str, object] = {}
 
     def post(name: str, session_id: str, events: list) -> None:
@@ -141,9 +147,24 @@ def _one_group(client, committer, posts: list[tuple[str, str, list]], world) -> 
     return answers
 
 
-def test_engines_sending_one_event_twice_in_one_group_store_it_once(world, database_url):
+def _spy_on_calls(monkeypatch) -> list[int]:
+    """The number of batches of each record_event_batches call, in order."""
+    calls: list[int] = []
+    real = ingest.record_event_batches
+
+    def spy(*, session, reports):
+        calls.append(len(reports))
+        return real(session=session, reports=reports)
+
+    monkeypatch.setattr(ingest, "record_event_batches", spy)
+    return calls
+
+
+def test_engines_sending_one_event_twice_in_one_group_store_it_once(world, database_url, monkeypatch):
     """An engine that retries while its first post is still queued: both answered 200, one row, and
-    between them the event is counted once as accepted and once as a duplicate."""
+    between them the event is counted once as accepted and once as a duplicate — in one call for the
+    whole group (the retry's batch in the call's second statement), not one request at a time."""
+    calls = _spy_on_calls(monkeypatch)
     root = build_app()
     with TestClient(root, base_url="http://testserver") as client:
         a = start(client, world).json()["id"]
@@ -159,11 +180,13 @@ def test_engines_sending_one_event_twice_in_one_group_store_it_once(world, datab
     assert (answers["first"].json()["accepted"], answers["retry"].json()["accepted"]) == (1, 1)
     assert answers["retry"].json()["duplicates"] == 1
     assert len(_stored(a)) == 2 and len(_stored(other)) == 1
+    assert calls == [3]
 
 
-def test_a_batch_queued_behind_its_sessions_completion_is_refused(world, database_url):
-    """Same group, arrival order kept: the completion closes the session, the batch after it is a 409,
-    and the final scores are the completion's."""
+def test_a_batch_queued_behind_its_sessions_completion_is_refused(world, database_url, monkeypatch):
+    """Same group, arrival order kept: the completion closes the session, the batch after it is a 409
+    (which makes the group run again one request at a time), and the final scores are the completion's."""
+    calls = _spy_on_calls(monkeypatch)
     root = build_app()
     with TestClient(root, base_url="http://testserver") as client:
         a = start(client, world).json()["id"]
@@ -179,3 +202,4 @@ def test_a_batch_queued_behind_its_sessions_completion_is_refused(world, databas
         play = s.get(PlaySession, uuid.UUID(a))
         assert play.status == SessionStatus.completed
         assert s.scalar(select(func.count()).select_from(GameEvent).where(GameEvent.session_id == play.id)) == 1
+    assert calls == [2, 1, 1]
