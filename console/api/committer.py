@@ -10,7 +10,9 @@ answered before the commit that holds its rows has returned, so acknowledged eve
 (synchronous_commit=on, console/db.py).
 
 Under light load a group is one request and nothing waits; under heavy load groups grow by
-themselves (up to `max_group`), which is what keeps the per-event cost low.
+themselves (up to `max_group`), which is what keeps the per-event cost low. Requests of one kind can
+also share one call inside the group (`run_together`): the engine API stores a whole group's event
+batches with one statement (`ingest.record_event_batches`).
 
 The thread also keeps the ORM and psycopg off the event loop, replacing a threadpool hop per request.
 It stops after a while without work and starts again on the next request, so apps made and dropped
