@@ -4,10 +4,11 @@ Every call carries the caller's `KeyContext`: a key bound to a simulation or an 
 reaches nothing outside it (PermissionDenied, nothing written).
 
 Events take the fast path: one ``INSERT … SELECT FROM jsonb_array_elements(…) ON CONFLICT (id) DO NOTHING``
-for a whole batch (no ORM objects), then the ids that were not inserted are compared with what is stored —
-the same content is a duplicate (a retry), different content is a Conflict that rolls the whole batch
-back. The session row is locked (FOR UPDATE) for the batch, so batches of one session are applied one
-after another and a completion cannot race another batch.
+for the batches of many sessions at once (no ORM objects; the engine API stores a whole group of
+requests this way), then the ids that were not inserted are compared with what is stored — the same
+content is a duplicate (a retry), different content is a Conflict that rolls the batch back. Session
+rows are locked (FOR UPDATE) for their batches, so batches of one session are applied one after
+another and a completion cannot race another batch.
 
 Decisions written down here, where DESIGN.md is silent:
 - Modules an engine may use: published modules of published simulations; a key bound to a
@@ -293,10 +294,10 @@ def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> Mo
 # most of a single event's latency. The batches travel as one JSON text, which PostgreSQL takes apart
 # in C: far cheaper than binding arrays through psycopg's Python dumpers. Sessions are found through
 # their two indexes (= ANY of an array: an IN under OR would scan every session ever played), locked
-# in id order, and rows go in id order (one lock order across groups and servers). Inserted rows are counted
-# per session, so a statement takes at most one batch per session (see `record_event_batches`); a
-# batch's inserted ids come back only when some were not inserted (a retry): the common case parses
-# no array. psycopg prepares the statement after a few uses.
+# in id order, and rows go in id order (one lock order across groups and servers). Inserted rows are
+# counted per session, so a statement takes at most one batch per session (see
+# `record_event_batches`); a batch's inserted ids come back only when some were not inserted (a
+# retry): the common case parses no array. psycopg prepares the statement after a few uses.
 _LOCK_AND_INSERT = """
     WITH item AS (
         SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS i(pos int, sid uuid, ext text, events jsonb)
@@ -373,25 +374,13 @@ def _differing(
     return [str(stored_id) for stored_id, differs in stored if differs], len(stored)
 
 
-def record_events(
-    *,
-    session: Session,
-    key: KeyContext,
-    batch: IncomingBatch,
-    session_id: uuid.UUID | None = None,
-    external_session_id: str | None = None,
-) -> BatchResult:
-    """Store a batch of events, all or nothing; retried events count as duplicates, never as rows."""
-    report = EventReport(key, batch, session_id=session_id, external_session_id=external_session_id)
-    return record_event_batches(session=session, reports=[report])[0]
-
-
 def record_event_batches(*, session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
-    """Store many batches (of one or many play sessions): a result for each, in order.
+    """Store batches of events (of one or many play sessions): a result for each, in order. Each batch
+    is all or nothing; retried events count as duplicates, never as rows.
 
     One statement stores a batch for each session named; a session's further batches go in the next
     statement, in the order given, so each sees what the one before it did (a completion, a retry).
-    Each batch is all or nothing as in `record_events`, and together they are too: the first batch
+    The batches are all or nothing together too: the first batch
     refused (NotFound, PermissionDenied, Conflict) is raised, and so is BatchesOverlap (see there), and
     the caller's transaction must then be rolled back (the boundary never commits it), which undoes
     every batch of the call.
@@ -593,6 +582,8 @@ def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uui
 
 __all__ = [
     "BatchResult",
+    "BatchesOverlap",
+    "EventReport",
     "IncomingBatch",
     "IncomingEvent",
     "ModuleConfig",
@@ -603,7 +594,7 @@ __all__ = [
     "dimension_values",
     "get_module",
     "get_session",
-    "record_events",
+    "record_event_batches",
     "sessions_awaiting_debrief",
     "start_session",
 ]
