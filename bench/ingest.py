@@ -202,7 +202,7 @@ class World:
 
 def make_world(players: int) -> World:
     from console import db
-    from console.auth import system_principal
+    from console.auth import Actor
     from console.services import api_keys
     from models import Module, Simulation, User
     from models.enums import Difficulty, ModuleStatus, SimulationFormat, SimulationStatus, UserRole
@@ -235,7 +235,7 @@ def make_world(players: int) -> World:
         s.flush()
         key = api_keys.create(
             session=s,
-            principal=system_principal("bench"),
+            actor=Actor.system("bench"),
             data={"name": f"bench {tag}", "scopes": ["game:write", "game:read"]},
         ).key
         module_id = str(module.id)

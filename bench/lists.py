@@ -169,7 +169,7 @@ def main() -> int:
     from sqlmodel import Session
 
     from console import db, migrate
-    from console.auth import Principal, system_principal
+    from console.auth import Actor
     from console.db import to_sqlalchemy_url
     from console.services import media, modules, simulations
     from models.enums import Difficulty, MediaType, SimulationStatus, UserRole
@@ -196,8 +196,8 @@ def main() -> int:
             f"{args.repeats} timed calls a case\n"
         )
         db.configure(url)
-        admin = system_principal("bench")
-        creator = Principal(user_id=ids["creator"], role=UserRole.studio_creator, organization_id=None)
+        admin = Actor.system("bench")
+        creator = Actor.for_user(user_id=ids["creator"], role=UserRole.studio_creator, organization_id=None)
         raw = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1))
 
         def service(call: Callable[[Session], object]) -> Callable[[], object]:
@@ -227,17 +227,17 @@ def main() -> int:
             "OR array_to_string(skill_tags, ' ') ILIKE %(t)s"
         )
 
-        def sim_case(label: str, principal: Principal, query: simulations.SimulationQuery, where: str, order: str):
+        def sim_case(label: str, actor: Actor, query: simulations.SimulationQuery, where: str, order: str):
             params = {
                 "offset": query.offset,
                 "t": f"%{query.search}%",
                 "s": "review",
                 "d": "advanced",
-                "a": principal.user_id,
+                "a": actor.user_id,
             }
             return (
                 label,
-                service(lambda s: simulations.list_(session=s, principal=principal, query=query)),
+                service(lambda s: simulations.list_(session=s, actor=actor, query=query)),
                 plain(sim_sql.format(where=where, order=order), sim_count.format(where=where), params),
             )
 
@@ -271,15 +271,13 @@ def main() -> int:
         cases += [
             (
                 f"modules: first page of {2000 * args.scale:,}",
-                service(lambda s: modules.list_(session=s, principal=creator, simulation_id=ids["simulation"])),
+                service(lambda s: modules.list_(session=s, actor=creator, simulation_id=ids["simulation"])),
                 plain(mod_sql, mod_count, mod_params),
             ),
             (
                 "modules: search 'board'",
                 service(
-                    lambda s: modules.list_(
-                        session=s, principal=creator, simulation_id=ids["simulation"], search="board"
-                    )
+                    lambda s: modules.list_(session=s, actor=creator, simulation_id=ids["simulation"], search="board")
                 ),
                 plain(mod_sql, mod_count, mod_params, "AND title ILIKE %(t)s"),
             ),
@@ -290,19 +288,17 @@ def main() -> int:
         cases += [
             (
                 f"media: first page of {3000 * args.scale:,}",
-                service(lambda s: media.list_(session=s, principal=creator, module_id=ids["module"])),
+                service(lambda s: media.list_(session=s, actor=creator, module_id=ids["module"])),
                 plain(media_sql, media_count, media_params),
             ),
             (
                 "media: images only",
-                service(
-                    lambda s: media.list_(session=s, principal=creator, module_id=ids["module"], type=MediaType.image)
-                ),
+                service(lambda s: media.list_(session=s, actor=creator, module_id=ids["module"], type=MediaType.image)),
                 plain(media_sql, media_count, media_params, "AND type = %(k)s"),
             ),
             (
                 "media: search 'crisis'",
-                service(lambda s: media.list_(session=s, principal=creator, module_id=ids["module"], search="crisis")),
+                service(lambda s: media.list_(session=s, actor=creator, module_id=ids["module"], search="crisis")),
                 plain(media_sql, media_count, media_params, "AND filename ILIKE %(t)s"),
             ),
         ]

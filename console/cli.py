@@ -187,7 +187,7 @@ def create_user(
     """Create a user who can log in with email and password."""
     from sqlalchemy import or_, select
 
-    from console.auth import system_principal
+    from console.auth import Actor
     from console.errors import DomainError
     from console.services import accounts
     from models import Organization
@@ -208,7 +208,7 @@ def create_user(
                     raise typer.Exit(2)
             user = accounts.create_user(
                 session=session,
-                principal=system_principal("cli"),
+                actor=Actor.system("cli"),
                 data={"email": email, "name": name, "role": role, "organization_id": org_id, "password": password},
             )
     except DomainError as exc:
@@ -229,7 +229,7 @@ def create_api_key(
     """Create an engine API key and print it once (only its hash is stored)."""
     from sqlalchemy import or_, select
 
-    from console.auth import system_principal
+    from console.auth import Actor
     from console.errors import DomainError
     from console.services import api_keys
     from models import Organization, Simulation
@@ -252,7 +252,7 @@ def create_api_key(
         with db.transaction() as session:
             created = api_keys.create(
                 session=session,
-                principal=system_principal("cli"),
+                actor=Actor.system("cli"),
                 data={
                     "name": name,
                     "simulation_id": _find(Simulation, simulation, "simulation"),

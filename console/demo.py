@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from console.auth import system_principal
+from console.auth import Actor
 from console.services import api_keys, scoring
 from console.services.accounts import password_hash
 from models import (
@@ -504,7 +504,7 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
         session.execute(insert(GameEvent), events[start : start + 5000])
     result.api_key = api_keys.create(
         session=session,
-        principal=system_principal("demo data"),
+        actor=Actor.system("demo data"),
         data={"name": "Demo engine (every published simulation)", "scopes": ["game:write", "game:read"]},
     ).key
     result.counts = {

@@ -37,9 +37,9 @@ def _disposition(asset) -> str:  # noqa: ANN001
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(asset.filename, safe='')}"
 
 
-def _find(principal, name: str):  # noqa: ANN001
+def _find(actor, name: str):  # noqa: ANN001
     with db.read_only() as session:
-        return media.asset_for_url(session=session, principal=principal, name=name)
+        return media.asset_for_url(session=session, actor=actor, name=name)
 
 
 def media_router() -> APIRouter:
@@ -47,12 +47,12 @@ def media_router() -> APIRouter:
 
     @router.get("/media/{name}", include_in_schema=False)
     async def serve_media(request: Request, name: str) -> Response:
-        principal = getattr(request.state, "principal", None)
+        actor = getattr(request.state, "actor", None)
         not_found = JSONResponse({"error": {"code": "not_found", "message": "Not found."}}, status_code=404)
-        if principal is None:
+        if actor is None:
             return not_found
         try:
-            asset = await run_in_threadpool(_find, principal, name)
+            asset = await run_in_threadpool(_find, actor, name)
         except NotFound:
             return not_found
         storage = media.get_storage()

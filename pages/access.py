@@ -1,7 +1,7 @@
 """Deny by default: every page declares who may open it, and nothing else is served.
 
 `secured_page` marks a page function with its path and permission; `register_pages` hands the marked
-functions of the page modules to NiceGUI, wrapped in a check of the signed-in principal. Public pages
+functions of the page modules to NiceGUI, wrapped in a check of the signed-in actor. Public pages
 are declared too (`public=True`), so a test can enumerate NiceGUI's routes and fail on any page that
 never said who may use it. (Marks live on the functions, not in an import-time registry, because the
 test fixture re-runs the main file while Python keeps page modules imported.)
@@ -17,7 +17,7 @@ from types import ModuleType
 from fastapi import Request
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ PAGES: dict[str, PageSpec] = {}
 
 
 def secured_page(path: str, *, title: str, permission: Permission | None = None, public: bool = False):
-    """Declare a page. The function receives the principal first (None on public pages)."""
+    """Declare a page. The function receives the actor first (None on public pages)."""
     if permission is None and not public:
         raise ValueError(f"page {path} must declare a permission or be explicitly public")
 
@@ -55,26 +55,26 @@ def register_pages(modules: list[ModuleType]) -> None:
                 ui.page(spec.path, title=f"{spec.title} · Simvado Console")(_guarded(spec))
 
 
-def current_principal(request: Request) -> Principal | None:
-    return getattr(request.state, "principal", None)
+def current_actor(request: Request) -> Actor | None:
+    return getattr(request.state, "actor", None)
 
 
 def _guarded(spec: PageSpec) -> Callable:
-    params = list(inspect.signature(spec.func).parameters.values())[1:]  # drop the principal
+    params = list(inspect.signature(spec.func).parameters.values())[1:]  # drop the actor
 
     async def page(request: Request, **kwargs):
-        principal = current_principal(request)
+        actor = current_actor(request)
         if not spec.public:
-            if principal is None:
+            if actor is None:
                 # The middleware redirects anonymous users; reaching here means it was bypassed.
                 ui.navigate.to("/login")
                 return
-            if not principal.can(spec.permission):
+            if not actor.can(spec.permission):
                 from pages.layout import not_found
 
-                not_found(principal)
+                not_found(actor)
                 return
-        result = spec.func(principal, **kwargs)
+        result = spec.func(actor, **kwargs)
         if inspect.isawaitable(result):
             await result
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.errors import DomainError, ValidationFailed
 from console.services import api_keys
 from pages.access import secured_page
@@ -68,7 +68,7 @@ def _int(value: str | None, default: int) -> int:
 
 @secured_page("/api-keys", title="API keys", permission=Permission.manage_api_keys)
 async def api_keys_page(
-    principal: Principal,
+    actor: Actor,
     search: str = "",
     revoked: str = "1",
     sort: str = "created_at",
@@ -81,7 +81,7 @@ async def api_keys_page(
     async def fetch(request: TableRequest):
         result = await calls.read(
             api_keys.list_,
-            principal=principal,
+            actor=actor,
             search=state["search"],
             include_inactive=state["include_inactive"],
             sort=request.sort if request.sort in api_keys.SORTABLE else "created_at",
@@ -149,7 +149,7 @@ async def api_keys_page(
         dialog.open()
 
     async def open_create() -> None:
-        options = await calls.read(api_keys.binding_options, principal=principal)
+        options = await calls.read(api_keys.binding_options, actor=actor)
         errors = FieldErrors()
         with ui.dialog() as dialog, ui.card().classes("min-w-[520px]").mark("create-dialog"):
             ui.label("New API key").classes("text-h6")
@@ -188,7 +188,7 @@ async def api_keys_page(
                     "expires_days": int(expires.value) if expires.value not in (None, "") else None,
                 }
                 try:
-                    created = await calls.write(api_keys.create, principal=principal, data=data)
+                    created = await calls.write(api_keys.create, actor=actor, data=data)
                 except ValidationFailed as exc:
                     errors.show(exc.field_errors)
                     scopes_error.text = exc.field_errors.get("scopes", "")
@@ -216,7 +216,7 @@ async def api_keys_page(
         ):
             return
         try:
-            await calls.write(api_keys.revoke, principal=principal, key_id=uuid.UUID(row["id"]))
+            await calls.write(api_keys.revoke, actor=actor, key_id=uuid.UUID(row["id"]))
         except DomainError as exc:
             calls.notify_error(exc)
             return
@@ -232,14 +232,14 @@ async def api_keys_page(
         ):
             return
         try:
-            created = await calls.write(api_keys.rotate, principal=principal, key_id=uuid.UUID(row["id"]))
+            created = await calls.write(api_keys.rotate, actor=actor, key_id=uuid.UUID(row["id"]))
         except DomainError as exc:
             calls.notify_error(exc)
             return
         show_key(created, f"Replacement for “{row['name']}”")
         await table.reload()
 
-    with frame(principal, "API keys", breadcrumbs=[("API keys", None)]):
+    with frame(actor, "API keys", breadcrumbs=[("API keys", None)]):
         with ui.row().classes("items-center gap-2 text-grey-7"):
             ui.label(
                 "Keys game engines use for the engine API (/api/v1). Only a hash is stored: a key is shown once, "

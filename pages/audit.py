@@ -6,7 +6,7 @@ import json
 
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.services import audit
 from pages.access import secured_page
 from pages.components import calls
@@ -40,13 +40,13 @@ def _change(before: dict | None, after: dict | None) -> str:
 
 
 @secured_page("/audit", title="Audit log", permission=Permission.view_audit_log)
-async def audit_page(principal: Principal, entity_type: str = ""):
+async def audit_page(actor: Actor, entity_type: str = ""):
     filters = {"entity_type": entity_type if entity_type in ENTITY_TYPES else ""}
 
     async def fetch(request: TableRequest):
         page = await calls.read(
             audit.list_,
-            principal=principal,
+            actor=actor,
             entity_type=filters["entity_type"] or None,
             offset=request.offset,
             limit=request.limit,
@@ -68,7 +68,7 @@ async def audit_page(principal: Principal, entity_type: str = ""):
         ui.navigate.history.replace(f"/audit?entity_type={value}" if value else "/audit")
         await table.reload(first_page=True)
 
-    with frame(principal, "Audit log", breadcrumbs=[("Audit log", None)]):
+    with frame(actor, "Audit log", breadcrumbs=[("Audit log", None)]):
         ui.select(
             {"": "Every kind of record", **{t: t.replace("_", " ") for t in ENTITY_TYPES}},
             value=filters["entity_type"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.services import dashboard
 from pages.access import secured_page
 from pages.components import calls
@@ -22,25 +22,25 @@ def _tile(label: str, value, marker: str, *, href: str | None = None) -> None:
 
 
 @secured_page("/", title="Dashboard", permission=Permission.use_console)
-async def home(principal: Principal):
-    if not principal.can(Permission.view_dashboard):
+async def home(actor: Actor):
+    if not actor.can(Permission.view_dashboard):
         ui.navigate.to("/my")
         return
-    data = await calls.read(dashboard.summary, principal=principal)
-    with frame(principal, "Dashboard"):
-        _figures(principal, data)
+    data = await calls.read(dashboard.summary, actor=actor)
+    with frame(actor, "Dashboard"):
+        _figures(actor, data)
 
         async def refresh() -> None:
-            _figures.refresh(principal, await calls.read(dashboard.summary, principal=principal))
+            _figures.refresh(actor, await calls.read(dashboard.summary, actor=actor))
 
         # Fresh figures without a reload: sessions arrive from engines all day.
         ui.timer(30, refresh)
 
 
 @ui.refreshable
-def _figures(principal: Principal, data: dict) -> None:
+def _figures(actor: Actor, data: dict) -> None:
     with ui.row().classes("gap-3 flex-wrap"):
-        if principal.is_platform_admin:
+        if actor.can(Permission.manage_platform):
             _tile("Organizations", data["organizations"], "organizations")
             _tile("Users", data["users"], "users")
             _tile("Active API keys", data["active_api_keys"], "api-keys")
@@ -59,7 +59,7 @@ def _figures(principal: Principal, data: dict) -> None:
             by_status = data["simulations_by_status"]
             if not by_status:
                 msg = "No simulations yet."
-                if principal.can(Permission.author_simulations):
+                if actor.can(Permission.author_simulations):
                     msg += " Create one from Simulations → New simulation."
                 ui.label(msg).classes("text-grey-7")
             with ui.row().classes("gap-2"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.config import get_settings
 from pages.access import secured_page
 from pages.layout import frame
@@ -88,7 +88,7 @@ A complete scripted client: `examples/play_session.py` in the console's reposito
 
 
 @secured_page("/developers", title="Engine developers", permission=Permission.author_simulations)
-async def developers(principal: Principal):
+async def developers(actor: Actor):
     base = get_settings().public_url.rstrip("/") + "/api/v1"
-    with frame(principal, "Engine API: your first five minutes", breadcrumbs=[("Engine developers", None)]):
+    with frame(actor, "Engine API: your first five minutes", breadcrumbs=[("Engine developers", None)]):
         ui.markdown(GUIDE.format(base=base)).classes("max-w-4xl").mark("developer-guide")

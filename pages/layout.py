@@ -7,10 +7,10 @@ from contextlib import contextmanager
 
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 
 # (label, icon, path, permission). Only entries whose page exists and whose permission the
-# principal holds are shown, so a role never sees a link it cannot open.
+# actor holds are shown, so a role never sees a link it cannot open.
 NAVIGATION: list[tuple[str, str, str, Permission]] = [
     ("Dashboard", "dashboard", "/", Permission.view_dashboard),
     ("My assignments", "assignment_ind", "/my", Permission.view_own_assignments),
@@ -46,22 +46,20 @@ document.addEventListener('keydown', (e) => {
 </script>"""
 
 
-def nav_items(principal: Principal) -> list[tuple[str, str, str]]:
+def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
     from pages.access import PAGES
 
     items = []
     for label, icon, path, permission in NAVIGATION:
-        if path == "/" and not principal.can(Permission.view_dashboard):
+        if path == "/" and not actor.can(Permission.view_dashboard):
             continue
-        if principal.can(permission) and path in PAGES:
+        if actor.can(permission) and path in PAGES:
             items.append((label, icon, path))
     return items
 
 
 @contextmanager
-def frame(
-    principal: Principal, title: str, *, breadcrumbs: list[tuple[str, str | None]] | None = None
-) -> Iterator[ui.column]:
+def frame(actor: Actor, title: str, *, breadcrumbs: list[tuple[str, str | None]] | None = None) -> Iterator[ui.column]:
     """Draw the shell and yield the content column. Every page body starts `with frame(...)`."""
     ui.add_css(_CSS)
     ui.add_head_html(_SAVE_SHORTCUT)  # a constant: no user data ever goes into head HTML
@@ -69,19 +67,19 @@ def frame(
     with ui.header(elevated=False).classes("items-center bg-white text-grey-9 border-b px-4 py-1 gap-3"):
         ui.button(icon="menu", on_click=lambda: drawer.toggle()).props("flat round dense").mark("nav-toggle")
         ui.link("Simvado Console", "/").classes("text-h6 text-primary no-underline font-bold")
-        if principal.organization_name:
-            ui.label(principal.organization_name).classes("text-grey-7").mark("header-org")
+        if actor.organization_name:
+            ui.label(actor.organization_name).classes("text-grey-7").mark("header-org")
         ui.space()
         with ui.row().classes("items-center gap-1"):
             ui.icon("account_circle").classes("text-grey-7")
-            ui.label(principal.name).mark("header-user")
-            ui.badge(ROLE_LABELS.get(principal.role.value, principal.role.value)).props("outline color=grey-7")
+            ui.label(actor.name).mark("header-user")
+            ui.badge(ROLE_LABELS.get(actor.role.value, actor.role.value)).props("outline color=grey-7")
         # A form POST: with SameSite=Lax cookies another site cannot log anyone out.
         with ui.element("form").props("method=post action=/auth/logout"):
             ui.button("Log out", icon="logout").props("type=submit flat dense no-caps").mark("logout")
     drawer = ui.left_drawer(value=True, bordered=True).classes("bg-grey-1").props("width=220")
     with drawer, ui.list().props("dense padding").classes("w-full"):
-        for label, icon, path in nav_items(principal):
+        for label, icon, path in nav_items(actor):
             with ui.item(on_click=lambda p=path: ui.navigate.to(p)).mark(f"nav-{path.strip('/') or 'home'}"):
                 with ui.item_section().props("avatar"):
                     ui.icon(icon)
@@ -101,11 +99,11 @@ def frame(
         yield content
 
 
-def not_found(principal: Principal | None) -> None:
-    """What a page shows for a record, or a whole page, outside the principal's reach."""
-    if principal is None:
+def not_found(actor: Actor | None) -> None:
+    """What a page shows for a record, or a whole page, outside the actor's reach."""
+    if actor is None:
         ui.navigate.to("/login")
         return
-    with frame(principal, "Not found"):
+    with frame(actor, "Not found"):
         ui.label("There is nothing here, or you do not have access to it.").mark("not-found")
         ui.link("Back to the start", "/")

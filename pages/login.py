@@ -16,8 +16,8 @@ MESSAGES = {
 
 
 @secured_page("/login", title="Sign in", public=True)
-def login_page(principal, next: str = "/", error: str | None = None, signed_out: str | None = None):  # noqa: A002
-    if principal is not None:
+def login_page(actor, next: str = "/", error: str | None = None, signed_out: str | None = None):  # noqa: A002
+    if actor is not None:
         ui.navigate.to(safe_next(next))
         return
     ui.query("body").classes("bg-grey-2")

@@ -6,7 +6,7 @@ from datetime import date
 
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.services import assignments, play_sessions
 from pages.access import secured_page
 from pages.components import calls
@@ -20,10 +20,10 @@ STATUS_SLOT = (
 
 
 @secured_page("/my", title="My assignments", permission=Permission.view_own_assignments)
-async def my_page(principal: Principal):
-    mine = await calls.read(assignments.list_mine, principal=principal)
-    results = await calls.read(play_sessions.list_mine, principal=principal)
-    with frame(principal, "My assignments and results", breadcrumbs=[("My assignments", None)]):
+async def my_page(actor: Actor):
+    mine = await calls.read(assignments.list_mine, actor=actor)
+    results = await calls.read(play_sessions.list_mine, actor=actor)
+    with frame(actor, "My assignments and results", breadcrumbs=[("My assignments", None)]):
         with ui.card().classes("w-full"):
             ui.label("Assignments").classes("text-h6")
             if not mine:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from nicegui import ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.errors import DomainError, NotFound, ValidationFailed
 from console.services import media, simulations
 from models.enums import Difficulty, SimulationFormat, SimulationStatus
@@ -55,7 +55,7 @@ def _int(value: str | None, default: int) -> int:
 
 @secured_page("/simulations", title="Simulations", permission=Permission.view_catalogue)
 async def simulations_list(
-    principal: Principal,
+    actor: Actor,
     search: str = "",
     status: str | None = None,
     category: str | None = None,
@@ -73,7 +73,7 @@ async def simulations_list(
         "difficulty": _enum_or_none(Difficulty, difficulty),
         "format": _enum_or_none(SimulationFormat, format),
     }
-    category_options = await calls.read(simulations.categories, principal=principal)
+    category_options = await calls.read(simulations.categories, actor=actor)
 
     async def fetch(request: TableRequest):
         query = simulations.SimulationQuery(
@@ -87,7 +87,7 @@ async def simulations_list(
             offset=request.offset,
             limit=request.limit,
         )
-        result = await calls.read(simulations.list_, principal=principal, query=query)
+        result = await calls.read(simulations.list_, actor=actor, query=query)
         count_label.text = f"{result.total:,} simulation{'s' if result.total != 1 else ''}"
         return [
             {
@@ -120,7 +120,7 @@ async def simulations_list(
         await table.reload(first_page=True)
         sync_url()
 
-    with frame(principal, "Simulations", breadcrumbs=[("Simulations", None)]):
+    with frame(actor, "Simulations", breadcrumbs=[("Simulations", None)]):
         with ui.row().classes("w-full items-center gap-2"):
             search_box = (
                 ui.input(placeholder="Search title, description, tags…  ( / )", value=filters["search"])
@@ -151,7 +151,7 @@ async def simulations_list(
             ).props("dense outlined options-dense").classes("w-44").mark("filter-format")
             ui.space()
             count_label = ui.label("").classes("text-grey-7").mark("sim-count")
-            if principal.can(Permission.author_simulations):
+            if actor.can(Permission.author_simulations):
                 ui.button("New simulation", icon="add", on_click=lambda: ui.navigate.to("/simulations/new")).props(
                     "unelevated color=primary"
                 ).mark("sim-new")
@@ -175,32 +175,32 @@ async def simulations_list(
                 return
             if e.key == "/":
                 search_box.run_method("focus")
-            elif e.key == "n" and principal.can(Permission.author_simulations):
+            elif e.key == "n" and actor.can(Permission.author_simulations):
                 ui.navigate.to("/simulations/new")
 
         ui.keyboard(on_key=on_key, ignore=["input", "select", "button", "textarea"])
 
 
 @secured_page("/simulations/new", title="New simulation", permission=Permission.author_simulations)
-async def simulation_new(principal: Principal):
-    with frame(principal, "New simulation", breadcrumbs=[("Simulations", "/simulations"), ("New", None)]):
-        await _editor(principal, None)
+async def simulation_new(actor: Actor):
+    with frame(actor, "New simulation", breadcrumbs=[("Simulations", "/simulations"), ("New", None)]):
+        await _editor(actor, None)
 
 
 @secured_page("/simulations/{simulation_id}", title="Simulation", permission=Permission.view_catalogue)
-async def simulation_edit(principal: Principal, simulation_id: str, tab: str = "details", module: str | None = None):
+async def simulation_edit(actor: Actor, simulation_id: str, tab: str = "details", module: str | None = None):
     """The simulation's workspace: details, modules, scoring, media and history tabs (pages/studio.py)."""
     try:
-        sim = await calls.read(simulations.get, principal=principal, simulation_id=uuid.UUID(simulation_id))
+        sim = await calls.read(simulations.get, actor=actor, simulation_id=uuid.UUID(simulation_id))
     except (ValueError, NotFound):
-        not_found(principal)
+        not_found(actor)
         return
-    with frame(principal, sim.title, breadcrumbs=[("Simulations", "/simulations"), (sim.title, None)]):
-        await studio.workspace(principal, sim, tab=tab, module_id=(module or "")[:36] or None, details=_editor)
+    with frame(actor, sim.title, breadcrumbs=[("Simulations", "/simulations"), (sim.title, None)]):
+        await studio.workspace(actor, sim, tab=tab, module_id=(module or "")[:36] or None, details=_editor)
 
 
-async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
-    editable = sim is None or simulations.can_edit(principal, sim)
+async def _editor(actor: Actor, sim) -> None:  # noqa: ANN001
+    editable = sim is None or simulations.can_edit(actor, sim)
     errors = FieldErrors()
     with ui.card().classes("w-full max-w-4xl"):
         with ui.grid(columns=2).classes("w-full gap-3"):
@@ -257,7 +257,7 @@ async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
             .classes("w-full"),
         )
         if sim is not None:
-            images = await calls.read(media.simulation_images, principal=principal, simulation_id=sim.id)
+            images = await calls.read(media.simulation_images, actor=actor, simulation_id=sim.id)
             if images and editable:
                 ui.select(
                     {a.url: a.filename for a in images},
@@ -285,11 +285,11 @@ async def _editor(principal: Principal, sim) -> None:  # noqa: ANN001
             }
             try:
                 if sim is None:
-                    created = await calls.write(simulations.create, principal=principal, data=data)
+                    created = await calls.write(simulations.create, actor=actor, data=data)
                     ui.notify(f"Created “{created.title}”.", type="positive")
                     ui.navigate.to(f"/simulations/{created.id}")
                 else:
-                    await calls.write(simulations.update, principal=principal, simulation_id=sim.id, data=data)
+                    await calls.write(simulations.update, actor=actor, simulation_id=sim.id, data=data)
                     ui.notify("Saved.", type="positive")
             except ValidationFailed as exc:
                 errors.show(exc.field_errors)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from nicegui import events, ui
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.errors import DomainError, ValidationFailed
 from console.services import media, modules, scoring, simulations, workflow
 from models import Module, Simulation
@@ -56,16 +56,16 @@ def _set_error(element: ui.element, message: str | None) -> None:
 
 
 async def workspace(
-    principal: Principal,
+    actor: Actor,
     sim: Simulation,
     *,
     tab: str,
     module_id: str | None,
-    details: Callable[[Principal, Simulation], Awaitable[None]],
+    details: Callable[[Actor, Simulation], Awaitable[None]],
 ) -> None:
-    editable = simulations.can_edit(principal, sim)
+    editable = simulations.can_edit(actor, sim)
     tabs_available = list(TABS)
-    if simulations.can_read_history(principal, sim):
+    if simulations.can_read_history(actor, sim):
         tabs_available.append(("history", "History"))
     names = [name for name, _ in tabs_available]
     current = tab if tab in names else "details"
@@ -84,7 +84,7 @@ async def workspace(
     def sync_url() -> None:
         ui.navigate.history.replace(url())
 
-    refresh_checks = await workflow_bar(principal, sim, url=url)
+    refresh_checks = await workflow_bar(actor, sim, url=url)
 
     def make_panel(name: str, draw: Callable[[], Awaitable[None]]):  # noqa: ANN202
         @ui.refreshable
@@ -95,13 +95,13 @@ async def workspace(
         return panel
 
     panels = {
-        "details": make_panel("details", lambda: details(principal, sim)),
+        "details": make_panel("details", lambda: details(actor, sim)),
         "modules": make_panel(
-            "modules", lambda: modules_tab(principal, sim, editable=editable, state=state, on_select=sync_url)
+            "modules", lambda: modules_tab(actor, sim, editable=editable, state=state, on_select=sync_url)
         ),
-        "scoring": make_panel("scoring", lambda: _async(scoring_tab, principal, sim, editable=editable)),
-        "media": make_panel("media", lambda: media_tab(principal, sim, editable=editable, state=state)),
-        "history": make_panel("history", lambda: history_tab(principal, sim)),
+        "scoring": make_panel("scoring", lambda: _async(scoring_tab, actor, sim, editable=editable)),
+        "media": make_panel("media", lambda: media_tab(actor, sim, editable=editable, state=state)),
+        "history": make_panel("history", lambda: history_tab(actor, sim)),
     }
 
     async def on_tab(e) -> None:  # noqa: ANN001
@@ -128,12 +128,12 @@ async def _async(func, *args, **kwargs) -> None:  # noqa: ANN001
 # --- workflow ------------------------------------------------------------------------------------
 
 
-async def workflow_bar(principal: Principal, sim: Simulation, *, url: Callable[[], str]):  # noqa: ANN201
-    """Status, the moves this principal may make now, and "duplicate as draft"; after a move the page
+async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str]):  # noqa: ANN201
+    """Status, the moves this actor may make now, and "duplicate as draft"; after a move the page
     redraws where the user was (`url`)."""
-    moves = workflow.available(principal, sim)
-    can_duplicate = principal.can(Permission.author_simulations) and (
-        principal.can(Permission.manage_all_simulations) or sim.author_id == principal.user_id
+    moves = workflow.available(actor, sim)
+    can_duplicate = actor.can(Permission.author_simulations) and (
+        actor.can(Permission.manage_all_simulations) or sim.author_id == actor.user_id
     )
     with ui.row().classes("w-full items-center gap-2 text-grey-8").mark("workflow-bar"):
         ui.badge(sim.status.value).props(f"color={STATUS_COLORS[sim.status.value]}").mark("sim-status")
@@ -143,26 +143,26 @@ async def workflow_bar(principal: Principal, sim: Simulation, *, url: Callable[[
             ui.label(f"published {sim.published_at:%Y-%m-%d}").mark("sim-published-at")
         ui.space()
         for move in moves:
-            ui.button(move.label, on_click=lambda m=move: _run_transition(principal, sim, m, url)).props(
+            ui.button(move.label, on_click=lambda m=move: _run_transition(actor, sim, m, url)).props(
                 "unelevated no-caps color=primary" if move.name in ("submit", "publish", "stage") else "outline no-caps"
             ).mark(f"wf-{move.name}")
         if can_duplicate:
-            ui.button("Duplicate as draft", icon="content_copy", on_click=lambda: _duplicate(principal, sim)).props(
+            ui.button("Duplicate as draft", icon="content_copy", on_click=lambda: _duplicate(actor, sim)).props(
                 "flat no-caps"
             ).mark("wf-duplicate")
     if sim.status in simulations.READ_ONLY_STATUSES:
         ui.label(
             f"This simulation is {sim.status.value} and read-only. To change it, duplicate it as a draft."
         ).classes("text-orange-9").mark("sim-readonly")
-    elif not simulations.can_edit(principal, sim):
+    elif not simulations.can_edit(actor, sim):
         ui.label("Read-only: you do not author this simulation.").classes("text-orange-9").mark("sim-readonly")
 
     @ui.refreshable
     async def checks() -> None:
         # The publishing checks, for whoever can act on them: authors while they work, admins on review.
         active = sim.status.value in ("draft", "review", "staged")
-        if active and (simulations.can_edit(principal, sim) or principal.can(Permission.manage_all_simulations)):
-            problems = await calls.read(workflow.readiness, principal=principal, simulation_id=sim.id)
+        if active and (simulations.can_edit(actor, sim) or actor.can(Permission.manage_all_simulations)):
+            problems = await calls.read(workflow.readiness, actor=actor, simulation_id=sim.id)
             _problem_list(problems, ok_text="Ready to publish: every check passes.")
 
     await checks()
@@ -181,9 +181,7 @@ def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
                 ui.label(f"{where}: {what}")
 
 
-async def _run_transition(
-    principal: Principal, sim: Simulation, move: workflow.Transition, url: Callable[[], str]
-) -> None:
+async def _run_transition(actor: Actor, sim: Simulation, move: workflow.Transition, url: Callable[[], str]) -> None:
     with ui.dialog() as dialog, ui.card().classes("min-w-[460px]"):
         ui.label(f"{move.label}: “{sim.title}”").classes("text-h6")
         comment = (
@@ -200,9 +198,7 @@ async def _run_transition(
                 _set_error(comment, "Say what needs to change.")
                 return
             try:
-                await calls.write(
-                    workflow.transition, principal=principal, simulation_id=sim.id, name=move.name, comment=text
-                )
+                await calls.write(workflow.transition, actor=actor, simulation_id=sim.id, name=move.name, comment=text)
             except ValidationFailed as exc:
                 problems_box.clear()
                 with problems_box:
@@ -226,11 +222,11 @@ async def _run_transition(
     dialog.open()
 
 
-async def _duplicate(principal: Principal, sim: Simulation) -> None:
+async def _duplicate(actor: Actor, sim: Simulation) -> None:
     if not await confirm(f"Make a new draft copy of “{sim.title}”?", action="Duplicate", danger=False):
         return
     try:
-        copy = await calls.write(workflow.duplicate_as_draft, principal=principal, simulation_id=sim.id)
+        copy = await calls.write(workflow.duplicate_as_draft, actor=actor, simulation_id=sim.id)
     except DomainError as exc:
         calls.notify_error(exc)
         return
@@ -241,7 +237,7 @@ async def _duplicate(principal: Principal, sim: Simulation) -> None:
 # --- modules -------------------------------------------------------------------------------------
 
 
-async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, state: dict, on_select) -> None:  # noqa: ANN001
+async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dict, on_select) -> None:  # noqa: ANN001
     view = {"search": "", "limit": 50}
 
     async def select(module_id: uuid.UUID | None) -> None:
@@ -254,7 +250,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
     @ui.refreshable
     async def module_list() -> None:
         page = await calls.read(
-            modules.list_, principal=principal, simulation_id=sim.id, search=view["search"], limit=view["limit"]
+            modules.list_, actor=actor, simulation_id=sim.id, search=view["search"], limit=view["limit"]
         )
         ui.label(f"{page.total} module{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("mod-count")
         if not page.rows:
@@ -294,18 +290,18 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
     async def act(module: Module, action: str) -> None:
         try:
             if action == "up":
-                await calls.write(modules.move, principal=principal, module_id=module.id, direction=-1)
+                await calls.write(modules.move, actor=actor, module_id=module.id, direction=-1)
             elif action == "down":
-                await calls.write(modules.move, principal=principal, module_id=module.id, direction=1)
+                await calls.write(modules.move, actor=actor, module_id=module.id, direction=1)
             elif action == "duplicate":
-                copy = await calls.write(modules.duplicate, principal=principal, module_id=module.id)
+                copy = await calls.write(modules.duplicate, actor=actor, module_id=module.id)
                 ui.notify("Module duplicated.", type="positive")
                 await select(copy.id)
                 return
             elif action == "archive":
                 if not await confirm(f"Archive the module “{module.title}”? Engines will no longer get it."):
                     return
-                await calls.write(modules.archive, principal=principal, module_id=module.id)
+                await calls.write(modules.archive, actor=actor, module_id=module.id)
                 state["changed"]["modules"] += 1
                 ui.notify("Module archived.", type="positive")
         except DomainError as exc:
@@ -322,7 +318,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
             async def create() -> None:
                 try:
                     created = await calls.write(
-                        modules.create, principal=principal, simulation_id=sim.id, data={"title": title.value or ""}
+                        modules.create, actor=actor, simulation_id=sim.id, data={"title": title.value or ""}
                     )
                 except ValidationFailed as exc:
                     _set_error(title, exc.details.get("title", exc.message))
@@ -346,7 +342,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
             ui.label("Choose a module on the left, or add one.").classes("text-grey-7 p-4").mark("mod-none")
             return
         try:
-            module = await calls.read(modules.get, principal=principal, module_id=uuid.UUID(state["module"]))
+            module = await calls.read(modules.get, actor=actor, module_id=uuid.UUID(state["module"]))
         except (ValueError, DomainError):
             ui.label("That module is not available.").classes("text-grey-7 p-4")
             return
@@ -358,7 +354,7 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
             state["changed"]["modules"] += 1
             await module_list.refresh()
 
-        await module_editor(principal, sim, module, editable=editable, on_saved=saved)
+        await module_editor(actor, sim, module, editable=editable, on_saved=saved)
 
     with ui.row().classes("w-full items-start gap-4 no-wrap"):
         with ui.card().classes("w-[380px] shrink-0 gap-1").mark("mod-list"):
@@ -380,11 +376,9 @@ async def modules_tab(principal: Principal, sim: Simulation, *, editable: bool, 
             await editor()
 
 
-async def module_editor(principal: Principal, sim: Simulation, module: Module, *, editable: bool, on_saved) -> None:  # noqa: ANN001
+async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editable: bool, on_saved) -> None:  # noqa: ANN001
     errors = FieldErrors()
-    images = (
-        await calls.read(media.list_, principal=principal, module_id=module.id, type=MediaType.image, limit=200)
-    ).rows
+    images = (await calls.read(media.list_, actor=actor, module_id=module.id, type=MediaType.image, limit=200)).rows
     portrait_options = {"": "No portrait", **{a.url: a.filename for a in images}}
     stakeholders: list[dict] = [
         {
@@ -400,9 +394,9 @@ async def module_editor(principal: Principal, sim: Simulation, module: Module, *
     with ui.row().classes("w-full items-center"):
         ui.label(module.title).classes("text-h6").mark("mod-editor-title")
         ui.space()
-        ui.button(
-            "Preview as engine", icon="data_object", on_click=lambda: _engine_preview(principal, module.id)
-        ).props("flat no-caps").mark("mod-preview")
+        ui.button("Preview as engine", icon="data_object", on_click=lambda: _engine_preview(actor, module.id)).props(
+            "flat no-caps"
+        ).mark("mod-preview")
     with ui.grid(columns=3).classes("w-full gap-3"):
         title = errors.add("title", ui.input("Title *", value=module.title).props("outlined dense maxlength=255"))
         status = errors.add(
@@ -528,7 +522,7 @@ async def module_editor(principal: Principal, sim: Simulation, module: Module, *
             "stakeholders": [{**p, "portrait_url": p["portrait_url"] or None} for p in stakeholders],
         }
         try:
-            await calls.write(modules.update, principal=principal, module_id=module.id, data=data)
+            await calls.write(modules.update, actor=actor, module_id=module.id, data=data)
         except ValidationFailed as exc:
             errors.show(exc.field_errors)
             with stakeholder_errors:
@@ -552,9 +546,9 @@ async def module_editor(principal: Principal, sim: Simulation, module: Module, *
             ).mark("mod-save")
 
 
-async def _engine_preview(principal: Principal, module_id: uuid.UUID) -> None:
+async def _engine_preview(actor: Actor, module_id: uuid.UUID) -> None:
     try:
-        module, sim = await calls.read(modules.get_with_simulation, principal=principal, module_id=module_id)
+        module, sim = await calls.read(modules.get_with_simulation, actor=actor, module_id=module_id)
     except DomainError as exc:
         calls.notify_error(exc)
         return
@@ -573,7 +567,7 @@ async def _engine_preview(principal: Principal, module_id: uuid.UUID) -> None:
 # --- scoring -------------------------------------------------------------------------------------
 
 
-def scoring_tab(principal: Principal, sim: Simulation, *, editable: bool) -> None:
+def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
     config = sim.scoring_config or {}
     rows: list[dict] = [
         {
@@ -698,7 +692,7 @@ def scoring_tab(principal: Principal, sim: Simulation, *, editable: bool) -> Non
         try:
             await calls.write(
                 simulations.update,
-                principal=principal,
+                actor=actor,
                 simulation_id=sim.id,
                 data={"scoring_config": valid.model_dump()},
             )
@@ -744,9 +738,9 @@ def _where(location: str, rows: list[dict]) -> str:
 # --- media ---------------------------------------------------------------------------------------
 
 
-async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, state: dict) -> None:
+async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dict) -> None:
     all_modules = (
-        await calls.read(modules.list_, principal=principal, simulation_id=sim.id, include_archived=False, limit=200)
+        await calls.read(modules.list_, actor=actor, simulation_id=sim.id, include_archived=False, limit=200)
     ).rows
     if not all_modules:
         ui.label("Add a module first: each module has its own media library.").classes("text-grey-7").mark(
@@ -772,19 +766,19 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         module_id = uuid.UUID(chosen["module"])
         page = await calls.read(
             media.list_,
-            principal=principal,
+            actor=actor,
             module_id=module_id,
             search=chosen["search"],
             type=chosen["type"],
             limit=100,
         )
-        uses = await calls.read(media.usage, principal=principal, simulation_id=sim.id)
+        uses = await calls.read(media.usage, actor=actor, simulation_id=sim.id)
         ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
         if page.total > len(page.rows):
             ui.label(f"Showing the newest {len(page.rows)}; search to find the others.").classes("text-grey-7")
         with ui.row().classes("w-full gap-3 flex-wrap items-start"):
             for index, asset in enumerate(page.rows):
-                _media_card(principal, asset, index, uses.get(asset.url, []), editable=editable, refresh=changed)
+                _media_card(actor, asset, index, uses.get(asset.url, []), editable=editable, refresh=changed)
 
     async def on_upload(e: events.UploadEventArguments) -> None:
         name = e.file.name
@@ -794,7 +788,7 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
         data = await e.file.read()
         try:
             await calls.write(
-                media.upload, principal=principal, module_id=uuid.UUID(chosen["module"]), filename=name, data=data
+                media.upload, actor=actor, module_id=uuid.UUID(chosen["module"]), filename=name, data=data
             )
         except DomainError as exc:
             reason = "; ".join(exc.details.values()) if exc.details else exc.message
@@ -841,7 +835,7 @@ async def media_tab(principal: Principal, sim: Simulation, *, editable: bool, st
     await library()
 
 
-def _media_card(principal: Principal, asset, index: int, uses: list[str], *, editable: bool, refresh) -> None:  # noqa: ANN001
+def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: bool, refresh) -> None:  # noqa: ANN001
     with ui.card().classes("w-[260px] gap-1").mark(f"media-card-{index}"):
         if asset.type == MediaType.image:
             ui.image(asset.url).classes("w-full h-32").props("fit=contain").mark(f"media-preview-{index}")
@@ -866,13 +860,13 @@ def _media_card(principal: Principal, asset, index: int, uses: list[str], *, edi
             if editable:
 
                 async def rename(a=asset) -> None:  # noqa: ANN001
-                    await _rename(principal, a, refresh)
+                    await _rename(actor, a, refresh)
 
                 async def delete(a=asset) -> None:  # noqa: ANN001
                     if not await confirm(f"Delete “{a.filename}”? The file is removed for good."):
                         return
                     try:
-                        await calls.write(media.delete, principal=principal, asset_id=a.id)
+                        await calls.write(media.delete, actor=actor, asset_id=a.id)
                     except DomainError as exc:
                         calls.notify_error(exc)
                         return
@@ -887,14 +881,14 @@ def _media_card(principal: Principal, asset, index: int, uses: list[str], *, edi
                 )
 
 
-async def _rename(principal: Principal, asset, refresh) -> None:  # noqa: ANN001
+async def _rename(actor: Actor, asset, refresh) -> None:  # noqa: ANN001
     with ui.dialog() as dialog, ui.card().classes("min-w-[360px]"):
         name = ui.input("File name", value=asset.filename).props("outlined dense maxlength=200").classes("w-full")
         name.mark("media-rename-input")
 
         async def go() -> None:
             try:
-                await calls.write(media.rename, principal=principal, asset_id=asset.id, filename=name.value or "")
+                await calls.write(media.rename, actor=actor, asset_id=asset.id, filename=name.value or "")
             except ValidationFailed as exc:
                 _set_error(name, exc.details.get("filename", exc.message))
                 return
@@ -943,10 +937,10 @@ def _changes(before: dict | None, after: dict | None) -> str:
     return "; ".join(parts)[:600]
 
 
-async def history_tab(principal: Principal, sim: Simulation) -> None:
+async def history_tab(actor: Actor, sim: Simulation) -> None:
     async def fetch(request: TableRequest):  # noqa: ANN202
         page = await calls.read(
-            simulations.history, principal=principal, simulation_id=sim.id, offset=request.offset, limit=request.limit
+            simulations.history, actor=actor, simulation_id=sim.id, offset=request.offset, limit=request.limit
         )
         return [
             {

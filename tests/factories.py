@@ -7,7 +7,7 @@ import uuid
 
 from sqlmodel import Session
 
-from console.auth import Principal
+from console.auth import Actor
 from console.services import accounts
 from models import (
     LocalCredential,
@@ -74,8 +74,8 @@ def make_user(
     return user
 
 
-def principal_of(user: User) -> Principal:
-    return accounts.principal_for_user(user)
+def actor_of(user: User) -> Actor:
+    return accounts.actor_for_user(user)
 
 
 def make_simulation(session: Session, *, author: User | None = None, **overrides) -> Simulation:

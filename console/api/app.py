@@ -33,10 +33,11 @@ from console import db
 from console.api import schemas
 from console.api.committer import DatabaseUnavailable, GroupCommitter
 from console.api.middleware import ApiGuardMiddleware, DirectRoute
+from console.auth import Actor, Permission
 from console.config import Settings, get_settings
 from console.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from console.services import api_keys, debrief, ingest, modules
-from console.services.api_keys import SCOPE_READ, SCOPE_WRITE, KeyContext
+from console.services.api_keys import SCOPE_READ, SCOPE_WRITE
 
 log = logging.getLogger("simvado.api")
 T = TypeVar("T")
@@ -214,7 +215,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
     app.state.committer = committer  # for tests that need to hold the writer
 
     async def run(
-        presented: str, scope: str, op: Callable[[Session, KeyContext], T], *, lock_order: str | None = None
+        presented: str, scope: Permission, op: Callable[[Session, Actor], T], *, lock_order: str | None = None
     ) -> T:
         """Authenticate the presented key (well-formed: see `refuse_malformed`), check scope and rate,
         run `op`; answer only after the commit that holds it.
@@ -229,7 +230,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
 
         return await committer.run(unit, lock_order=lock_order)
 
-    def admit(session: Session, presented: str, scope: str, limited: list[RateLimited | None]) -> KeyContext:
+    def admit(session: Session, presented: str, scope: Permission, limited: list[RateLimited | None]) -> Actor:
         """The presented key's context, once it is known, within its rate, and holds `scope`.
 
         A unit runs again when its group fails: the request is counted against the rate once, and the
@@ -247,7 +248,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
             limited.append(None if allowed else RateLimited(max(1, math.ceil(reset - time.time()))))
         if limited[0] is not None:
             raise limited[0]
-        if not key.has_scope(scope):
+        if not key.can(scope):
             raise PermissionDenied(f"This API key lacks the {scope} scope.")
         return key
 
@@ -293,8 +294,8 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
             started_at=body.started_at,
         )
 
-        def start(session: Session, key: KeyContext) -> tuple[schemas.SessionOut, bool]:
-            play, created = ingest.start_session(session=session, key=key, data=data)
+        def start(session: Session, actor: Actor) -> tuple[schemas.SessionOut, bool]:
+            play, created = ingest.start_session(session=session, actor=actor, data=data)
             return _session_out(play), created
 
         out, created = await run(
@@ -384,7 +385,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         return await run(
             _presented_key(credentials),
             SCOPE_READ,
-            lambda s, k: _session_out(ingest.get_session(session=s, key=k, session_id=session_id)),
+            lambda s, k: _session_out(ingest.get_session(session=s, actor=k, session_id=session_id)),
         )
 
     @app.get(
@@ -400,7 +401,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         return await run(
             _presented_key(credentials),
             SCOPE_READ,
-            lambda s, k: _module_out(ingest.get_module(session=s, key=k, module_id=module_id)),
+            lambda s, k: _module_out(ingest.get_module(session=s, actor=k, module_id=module_id)),
         )
 
     def openapi() -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""Who is asking (principals), what they may do (permissions), and how they prove it."""
+"""Who is asking (actors), what they may do (permissions), and how they prove it."""
 
-from console.auth.permissions import ROLE_PERMISSIONS, Permission, has_permission
-from console.auth.principal import Principal, system_principal
+from console.auth.actor import Actor, ActorKind
+from console.auth.permissions import ROLE_PERMISSIONS, Permission
 
-__all__ = ["ROLE_PERMISSIONS", "Permission", "Principal", "has_permission", "system_principal"]
+__all__ = ["ROLE_PERMISSIONS", "Actor", "ActorKind", "Permission"]

@@ -19,6 +19,9 @@ class Permission(StrEnum):
     manage_api_keys = "manage_api_keys"
     view_audit_log = "view_audit_log"
     view_live_sessions = "view_live_sessions"
+    # API key scopes: what an engine may do through the engine API (never held by a role).
+    game_write = "game:write"  # start sessions, post events
+    game_read = "game:read"  # read modules and results
 
 
 ROLE_PERMISSIONS: dict[UserRole, frozenset[Permission]] = {
@@ -42,9 +45,6 @@ ROLE_PERMISSIONS: dict[UserRole, frozenset[Permission]] = {
         }
     ),
     # Everything except the participant's own page: platform admins are not assigned simulations.
-    UserRole.platform_admin: frozenset(Permission) - {Permission.view_own_assignments},
+    UserRole.platform_admin: frozenset(Permission)
+    - {Permission.view_own_assignments, Permission.game_write, Permission.game_read},
 }
-
-
-def has_permission(role: UserRole, permission: Permission) -> bool:
-    return permission in ROLE_PERMISSIONS.get(role, frozenset())

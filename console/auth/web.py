@@ -54,17 +54,17 @@ def _is_public(path: str) -> bool:
 
 def _resolve(token: str | None):
     with db.read_only() as session:
-        return accounts.principal_for_token(session=session, token=token)
+        return accounts.actor_for_token(session=session, token=token)
 
 
 class AuthMiddleware(BaseHTTPMiddleware):
-    """Attaches the signed-in principal to each request and sends anonymous users to /login."""
+    """Attaches the signed-in actor to each request and sends anonymous users to /login."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
         token = request.cookies.get(COOKIE_NAME)
-        request.state.principal = await run_in_threadpool(_resolve, token) if token else None
-        if request.state.principal is None and not _is_public(path):
+        request.state.actor = await run_in_threadpool(_resolve, token) if token else None
+        if request.state.actor is None and not _is_public(path):
             target = path + (f"?{request.url.query}" if request.url.query else "")
             response: Response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
             if token:  # expired or revoked: stop sending it

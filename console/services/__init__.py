@@ -1,1 +1,1 @@
-"""Domain operations, one module per area. Each takes a session and a principal; none commits."""
+"""Domain operations, one module per area. Each takes a session and a actor; none commits."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel, EmailStr, Field, ValidationError
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from console.auth import Principal
+from console.auth import Actor, Permission
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import audit
 from models import LocalCredential, LoginSession, Organization, User, UserRole
@@ -51,9 +51,9 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(*, session: Session, principal: Principal, data: dict) -> User:
+def create_user(*, session: Session, actor: Actor, data: dict) -> User:
     """Create a user (and their password login when a password is given)."""
-    if not principal.is_platform_admin:
+    if not actor.can(Permission.manage_platform):
         raise PermissionDenied("Only platform admins create accounts here.")
     try:
         new = NewUser.model_validate(data)
@@ -75,7 +75,7 @@ def create_user(*, session: Session, principal: Principal, data: dict) -> User:
         session.add(LocalCredential(user_id=user.id, email=email, password_hash=password_hash.hash(new.password)))
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="user.create",
         entity_type="user",
         entity_id=user.id,
@@ -160,8 +160,8 @@ def start_login_session(*, session: Session, user_id: uuid.UUID, lifetime_second
     return token
 
 
-def principal_for_token(*, session: Session, token: str | None) -> Principal | None:
-    """The principal behind a cookie's token, or None when it is unknown, expired or revoked."""
+def actor_for_token(*, session: Session, token: str | None) -> Actor | None:
+    """The actor behind a cookie's token, or None when it is unknown, expired or revoked."""
     if not token:
         return None
     row = session.execute(
@@ -176,11 +176,11 @@ def principal_for_token(*, session: Session, token: str | None) -> Principal | N
     ).one_or_none()
     if row is None:
         return None
-    return principal_for_user(row[0], organization_name=row[1])
+    return actor_for_user(row[0], organization_name=row[1])
 
 
-def principal_for_user(user: User, *, organization_name: str | None = None) -> Principal:
-    return Principal(
+def actor_for_user(user: User, *, organization_name: str | None = None) -> Actor:
+    return Actor.for_user(
         user_id=user.id,
         role=user.role,
         organization_id=user.organization_id,
@@ -199,12 +199,12 @@ def end_login_session(*, session: Session, token: str | None) -> None:
         )
 
 
-def get_user(*, session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+def get_user(*, session: Session, actor: Actor, user_id: uuid.UUID) -> User:
     user = session.get(User, user_id)
     visible = user is not None and (
-        principal.is_platform_admin
-        or user.id == principal.user_id
-        or (principal.organization_id is not None and user.organization_id == principal.organization_id)
+        actor.can(Permission.manage_platform)
+        or user.id == actor.user_id
+        or (actor.organization_id is not None and user.organization_id == actor.organization_id)
     )
     if not visible:
         raise NotFound("User not found.")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.errors import NotFound, Unauthenticated, ValidationFailed
 from console.services import audit
 from console.services.common import Page, clamp_paging, driver_connection, validate
@@ -34,8 +34,8 @@ from models import ApiKey, Organization, Simulation
 from models.base import utcnow
 
 PREFIX = "sk_sim_"
-SCOPE_WRITE = "game:write"
-SCOPE_READ = "game:read"
+SCOPE_WRITE = Permission.game_write
+SCOPE_READ = Permission.game_read
 SCOPES = (SCOPE_WRITE, SCOPE_READ)
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SECRET_CHARS = 32  # 62**32 ≈ 2**190
@@ -121,21 +121,6 @@ class CreatedKey:
     key: str
 
 
-@dataclass(frozen=True)
-class KeyContext:
-    """Who is calling the engine API: the key's id, prefix (safe to log), scopes and binding."""
-
-    id: uuid.UUID
-    name: str
-    prefix: str
-    scopes: frozenset[str]
-    simulation_id: uuid.UUID | None
-    organization_id: uuid.UUID | None
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
-
-
 def status_of(key: ApiKey, now: datetime | None = None) -> str:
     if not key.is_active:
         return "revoked"
@@ -160,9 +145,9 @@ def _snapshot(key: ApiKey) -> dict:
     )
 
 
-def create(*, session: Session, principal: Principal, data: dict | ApiKeyCreate) -> CreatedKey:
+def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> CreatedKey:
     """Create a key; the returned `key` is the only time the secret exists outside the caller's hands."""
-    principal.require(Permission.manage_api_keys)
+    actor.require(Permission.manage_api_keys)
     new = validate(ApiKeyCreate, data)
     _check_binding(session, new)
     key = generate_key()
@@ -179,7 +164,7 @@ def create(*, session: Session, principal: Principal, data: dict | ApiKeyCreate)
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="api_key.create",
         entity_type="api_key",
         entity_id=row.id,
@@ -219,7 +204,7 @@ SORTABLE = {
 def list_(
     *,
     session: Session,
-    principal: Principal,
+    actor: Actor,
     search: str | None = None,
     include_inactive: bool = True,
     sort: str = "created_at",
@@ -227,7 +212,7 @@ def list_(
     offset: int = 0,
     limit: int = 25,
 ) -> Page[ApiKeyRow]:
-    principal.require(Permission.manage_api_keys)
+    actor.require(Permission.manage_api_keys)
     conditions = []
     if search and search.strip():
         term = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -272,17 +257,17 @@ def list_(
     )
 
 
-def get(*, session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    principal.require(Permission.manage_api_keys)
+def get(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
+    actor.require(Permission.manage_api_keys)
     row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFound("API key not found.")
     return row
 
 
-def revoke(*, session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+def revoke(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
     """Revoke a key; the next request carrying it is refused (no cache stands in the way)."""
-    row = get(session=session, principal=principal, key_id=key_id)
+    row = get(session=session, actor=actor, key_id=key_id)
     if not row.is_active:
         return row
     before = _snapshot(row)
@@ -291,7 +276,7 @@ def revoke(*, session: Session, principal: Principal, key_id: uuid.UUID) -> ApiK
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="api_key.revoke",
         entity_type="api_key",
         entity_id=row.id,
@@ -302,9 +287,9 @@ def revoke(*, session: Session, principal: Principal, key_id: uuid.UUID) -> ApiK
     return row
 
 
-def rotate(*, session: Session, principal: Principal, key_id: uuid.UUID) -> CreatedKey:
+def rotate(*, session: Session, actor: Actor, key_id: uuid.UUID) -> CreatedKey:
     """A new key with the old one's name, binding, scopes and expiry; the old keeps working until revoked."""
-    old = get(session=session, principal=principal, key_id=key_id)
+    old = get(session=session, actor=actor, key_id=key_id)
     if not old.is_active:
         raise ValidationFailed("A revoked key cannot be rotated: create a new key instead.")
     key = generate_key()
@@ -327,7 +312,7 @@ def rotate(*, session: Session, principal: Principal, key_id: uuid.UUID) -> Crea
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="api_key.rotate",
         entity_type="api_key",
         entity_id=row.id,
@@ -367,7 +352,7 @@ _TOUCH = (
 )
 
 
-def _known_in_transaction(session: Session) -> dict[str, KeyContext]:
+def _known_in_transaction(session: Session) -> dict[str, Actor]:
     """Keys already authenticated in the session's current transaction (a new one starts empty)."""
     transaction = session.get_transaction()
     memo = session.info.get("api_keys.authenticated")
@@ -377,7 +362,7 @@ def _known_in_transaction(session: Session) -> dict[str, KeyContext]:
     return memo[1]
 
 
-def authenticate(*, session: Session, key: str | None) -> KeyContext:
+def authenticate(*, session: Session, key: str | None) -> Actor:
     """The context of a presented key, or Unauthenticated (one message for every failure).
 
     Refuses malformed keys before touching the database; looks the key up by its SHA-256 in every
@@ -401,20 +386,20 @@ def authenticate(*, session: Session, key: str | None) -> KeyContext:
     key_id, name, prefix, scopes, simulation_id, organization_id = row
     if _due_for_last_used(key_id):
         driver.execute(_TOUCH, {"id": key_id, "interval": LAST_USED_INTERVAL})
-    known[key] = KeyContext(
-        id=key_id,
+    known[key] = Actor.for_api_key(
+        key_id=key_id,
         name=name,
         prefix=prefix,
-        scopes=frozenset(scopes or ()),
+        scopes=scopes or (),
         simulation_id=simulation_id,
         organization_id=organization_id,
     )
     return known[key]
 
 
-def binding_options(*, session: Session, principal: Principal, limit: int = 500) -> dict[str, dict[str, str]]:
+def binding_options(*, session: Session, actor: Actor, limit: int = 500) -> dict[str, dict[str, str]]:
     """Simulations and organizations a key can be bound to, as {id: label}, for the create form."""
-    principal.require(Permission.manage_api_keys)
+    actor.require(Permission.manage_api_keys)
     sims = session.execute(
         select(Simulation.id, Simulation.title, Simulation.status).order_by(Simulation.title).limit(limit)
     ).all()

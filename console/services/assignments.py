@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlmodel import Session
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from models import Simulation, SimulationAssignment
 from models.enums import AssignmentStatus
 
@@ -22,13 +22,13 @@ class MyAssignment:
     assigned_at: str
 
 
-def list_mine(*, session: Session, principal: Principal) -> list[MyAssignment]:
-    """The principal's own assignments, soonest due first."""
-    principal.require(Permission.view_own_assignments)
+def list_mine(*, session: Session, actor: Actor) -> list[MyAssignment]:
+    """The actor's own assignments, soonest due first."""
+    actor.require(Permission.view_own_assignments)
     rows = session.execute(
         select(SimulationAssignment, Simulation.title)
         .join(Simulation, Simulation.id == SimulationAssignment.simulation_id)
-        .where(SimulationAssignment.assigned_to_user_id == principal.user_id)
+        .where(SimulationAssignment.assigned_to_user_id == actor.user_id)
         .order_by(SimulationAssignment.due_date.asc().nulls_last(), SimulationAssignment.assigned_at.desc())
     ).all()
     return [

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from models import AuditLogEntry
 
 # Never copied into the log, whatever the entity.
@@ -48,7 +48,7 @@ def _jsonable(value: Any) -> Any:
 def record(
     *,
     session: Session,
-    principal: Principal,
+    actor: Actor,
     action: str,
     entity_type: str,
     entity_id: uuid.UUID | str | None,
@@ -65,8 +65,8 @@ def record(
         before = {k: before.get(k) for k in changed}
         after = {k: after.get(k) for k in changed}
     entry = AuditLogEntry(
-        actor_id=principal.user_id,
-        actor_label=principal.label[:255],
+        actor_id=actor.user_id,
+        actor_label=actor.label[:255],
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id) if entity_id is not None else None,
@@ -88,20 +88,20 @@ class AuditPage:
 def list_(
     *,
     session: Session,
-    principal: Principal,
+    actor: Actor,
     entity_type: str | None = None,
     entity_id: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> AuditPage:
-    """Entries the principal may read, newest first (platform admins: all; enterprise admins: their org)."""
+    """Entries the actor may read, newest first (platform admins: all; enterprise admins: their org)."""
     query = select(AuditLogEntry)
-    if principal.can(Permission.view_audit_log):
+    if actor.can(Permission.view_audit_log):
         pass
-    elif principal.can(Permission.manage_organization) and principal.organization_id:
-        query = query.where(AuditLogEntry.organization_id == principal.organization_id)
+    elif actor.can(Permission.manage_organization) and actor.organization_id:
+        query = query.where(AuditLogEntry.organization_id == actor.organization_id)
     else:
-        query = query.where(AuditLogEntry.actor_id == principal.user_id)
+        query = query.where(AuditLogEntry.actor_id == actor.user_id)
     if entity_type:
         query = query.where(AuditLogEntry.entity_type == entity_type)
     if entity_id:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Date, Numeric, cast, func, select
 from sqlmodel import Session
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.services.simulations import visible_clause
 from models import (
     ApiKey,
@@ -28,26 +28,24 @@ def _count(session: Session, stmt) -> int:  # noqa: ANN001
     return session.scalar(stmt) or 0
 
 
-def summary(*, session: Session, principal: Principal) -> dict:
+def summary(*, session: Session, actor: Actor) -> dict:
     """The figures a role's dashboard shows. Each key is a tile; `sessions_per_day` feeds the chart."""
-    principal.require(Permission.view_dashboard)
+    actor.require(Permission.view_dashboard)
     out: dict = {}
     sims_by_status = dict(
         session.execute(
-            select(Simulation.status, func.count()).where(visible_clause(principal)).group_by(Simulation.status)
+            select(Simulation.status, func.count()).where(visible_clause(actor)).group_by(Simulation.status)
         ).all()
     )
     out["simulations_by_status"] = {status.value: count for status, count in sims_by_status.items()}
 
-    if principal.is_platform_admin:
+    if actor.can(Permission.manage_platform):
         scope = []
-    elif principal.can(Permission.manage_organization):
-        scope = [PlaySession.organization_id == principal.organization_id]
+    elif actor.can(Permission.manage_organization):
+        scope = [PlaySession.organization_id == actor.organization_id]
     else:  # studio creator: sessions played of the simulations they author
         scope = [
-            PlaySession.module_id.in_(
-                select(Module.id).join(Simulation).where(Simulation.author_id == principal.user_id)
-            )
+            PlaySession.module_id.in_(select(Module.id).join(Simulation).where(Simulation.author_id == actor.user_id))
         ]
     since = utcnow() - timedelta(days=30)
     out["sessions_in_progress"] = _count(
@@ -72,7 +70,7 @@ def summary(*, session: Session, principal: Principal) -> dict:
             select(day, func.count()).where(*scope, PlaySession.started_at >= since).group_by(day).order_by(day)
         ).all()
     ]
-    if principal.is_platform_admin:
+    if actor.can(Permission.manage_platform):
         out["organizations"] = _count(session, select(func.count()).select_from(Organization))
         out["users"] = _count(session, select(func.count()).select_from(User))
         out["active_api_keys"] = _count(
@@ -81,8 +79,8 @@ def summary(*, session: Session, principal: Principal) -> dict:
         out["events_30d"] = _count(
             session, select(func.count()).select_from(GameEvent).where(GameEvent.received_at >= since)
         )
-    if principal.can(Permission.manage_organization) and principal.organization_id:
-        org = principal.organization_id
+    if actor.can(Permission.manage_organization) and actor.organization_id:
+        org = actor.organization_id
         out["members"] = _count(session, select(func.count()).select_from(User).where(User.organization_id == org))
         out["seat_limit"] = session.scalar(select(Organization.seat_limit).where(Organization.id == org))
         by_status = dict(

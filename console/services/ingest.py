@@ -1,6 +1,6 @@
 """What game engines do through the engine API: start sessions, report events, read results back.
 
-Every call carries the caller's `KeyContext`: a key bound to a simulation or an organization
+Every call carries the calling API key's `Actor`: a key bound to a simulation or an organization
 reaches nothing outside it (PermissionDenied, nothing written).
 
 Events take the fast path: one ``INSERT … SELECT FROM jsonb_array_elements(…) ON CONFLICT (id) DO NOTHING``
@@ -37,9 +37,9 @@ import pydantic_core
 from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 
+from console.auth import Actor
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import scoring
-from console.services.api_keys import KeyContext
 from console.services.common import driver_connection
 from models import Module, PlaySession, Simulation, SimulationAssignment, User
 from models.base import utcnow
@@ -130,49 +130,49 @@ class BatchResult:
 # ---------------------------------------------------------------------------------------------- reach
 
 
-def _module_reachable(key: KeyContext, module: Module, simulation: Simulation) -> bool:
+def _module_reachable(actor: Actor, module: Module, simulation: Simulation) -> bool:
     """Whether the key may use this module at all (bound keys reach only their own simulation)."""
-    return key.simulation_id is None or key.simulation_id == simulation.id
+    return actor.simulation_id is None or actor.simulation_id == simulation.id
 
 
-def _module_playable(key: KeyContext, module: Module, simulation: Simulation) -> bool:
+def _module_playable(actor: Actor, module: Module, simulation: Simulation) -> bool:
     if module.status == ModuleStatus.archived or simulation.status == SimulationStatus.archived:
         return False
     if simulation.status == SimulationStatus.published and module.status == ModuleStatus.published:
         return True
     # Staged builds (and a published simulation's unpublished modules): only for keys bound to this
     # simulation, so studios can test a build before players see it.
-    return key.simulation_id == simulation.id and simulation.status in (
+    return actor.simulation_id == simulation.id and simulation.status in (
         SimulationStatus.staged,
         SimulationStatus.published,
     )
 
 
-def _load_module(session: Session, key: KeyContext, module_id: uuid.UUID) -> tuple[Module, Simulation]:
+def _load_module(session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[Module, Simulation]:
     row = session.execute(
         select(Module, Simulation).join(Simulation, Simulation.id == Module.simulation_id).where(Module.id == module_id)
     ).one_or_none()
     if row is None:
         raise NotFound("Module not found.")
     module, simulation = row
-    if not _module_reachable(key, module, simulation):
+    if not _module_reachable(actor, module, simulation):
         raise PermissionDenied(OUT_OF_REACH)
-    if not _module_playable(key, module, simulation):
+    if not _module_playable(actor, module, simulation):
         raise NotFound("Module not found.")
     return module, simulation
 
 
-def _check_session_reach(key: KeyContext, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
-    if key.simulation_id is not None and key.simulation_id != simulation_id:
+def _check_session_reach(actor: Actor, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
+    if actor.simulation_id is not None and actor.simulation_id != simulation_id:
         raise PermissionDenied(OUT_OF_REACH)
-    if key.organization_id is not None and key.organization_id != organization_id:
+    if actor.organization_id is not None and actor.organization_id != organization_id:
         raise PermissionDenied(OUT_OF_REACH)
 
 
 # ------------------------------------------------------------------------------------------ sessions
 
 
-def _find_player(session: Session, key: KeyContext, player: PlayerRef) -> User:
+def _find_player(session: Session, actor: Actor, player: PlayerRef) -> User:
     query = select(User)
     if player.user_id is not None:
         query = query.where(User.id == player.user_id)
@@ -182,23 +182,23 @@ def _find_player(session: Session, key: KeyContext, player: PlayerRef) -> User:
         query = query.where(func.lower(User.email) == player.email.strip().lower())
     else:
         raise ValidationFailed("Name the player.", details={"player": "give user_id, clerk_id or email"})
-    if key.organization_id is not None:
-        query = query.where(User.organization_id == key.organization_id)
+    if actor.organization_id is not None:
+        query = query.where(User.organization_id == actor.organization_id)
     users = session.scalars(query.limit(2)).all()
     if len(users) != 1:
         raise ValidationFailed("Unknown player.", details={"player": "no such player"})
     return users[0]
 
 
-def start_session(*, session: Session, key: KeyContext, data: SessionStart) -> tuple[PlaySession, bool]:
+def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tuple[PlaySession, bool]:
     """Start a play session, or return the one already started with this external_session_id.
 
     Returns (session, created).
     """
-    module, simulation = _load_module(session, key, data.module_id)
-    player = _find_player(session, key, data.player)
+    module, simulation = _load_module(session, actor, data.module_id)
+    player = _find_player(session, actor, data.player)
     if data.external_session_id is not None:
-        existing = _existing_by_external_id(session, key, data.external_session_id)
+        existing = _existing_by_external_id(session, actor, data.external_session_id)
         if existing is not None:
             _same_start_or_conflict(existing, module, player)
             return existing, False
@@ -221,7 +221,7 @@ def start_session(*, session: Session, key: KeyContext, data: SessionStart) -> t
         statement = statement.on_conflict_do_nothing(index_elements=[PlaySession.external_session_id])
     inserted = session.execute(statement.returning(PlaySession.id)).scalar_one_or_none()
     if inserted is None:
-        existing = _existing_by_external_id(session, key, data.external_session_id)
+        existing = _existing_by_external_id(session, actor, data.external_session_id)
         assert existing is not None
         _same_start_or_conflict(existing, module, player)
         return existing, False
@@ -238,7 +238,7 @@ def start_session(*, session: Session, key: KeyContext, data: SessionStart) -> t
     return created, True
 
 
-def _existing_by_external_id(session: Session, key: KeyContext, external_id: str) -> PlaySession | None:
+def _existing_by_external_id(session: Session, actor: Actor, external_id: str) -> PlaySession | None:
     row = session.execute(
         select(PlaySession, Module.simulation_id)
         .join(Module, Module.id == PlaySession.module_id)
@@ -247,7 +247,7 @@ def _existing_by_external_id(session: Session, key: KeyContext, external_id: str
     if row is None:
         return None
     existing, simulation_id = row
-    _check_session_reach(key, simulation_id=simulation_id, organization_id=existing.organization_id)
+    _check_session_reach(actor, simulation_id=simulation_id, organization_id=existing.organization_id)
     return existing
 
 
@@ -259,7 +259,7 @@ def _same_start_or_conflict(existing: PlaySession, module: Module, player: User)
         )
 
 
-def get_session(*, session: Session, key: KeyContext, session_id: uuid.UUID) -> PlaySession:
+def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> PlaySession:
     row = session.execute(
         select(PlaySession, Module.simulation_id)
         .join(Module, Module.id == PlaySession.module_id)
@@ -268,7 +268,7 @@ def get_session(*, session: Session, key: KeyContext, session_id: uuid.UUID) -> 
     if row is None:
         raise NotFound("Session not found.")
     play, simulation_id = row
-    _check_session_reach(key, simulation_id=simulation_id, organization_id=play.organization_id)
+    _check_session_reach(actor, simulation_id=simulation_id, organization_id=play.organization_id)
     return play
 
 
@@ -278,9 +278,9 @@ class ModuleConfig:
     simulation: Simulation
 
 
-def get_module(*, session: Session, key: KeyContext, module_id: uuid.UUID) -> ModuleConfig:
+def get_module(*, session: Session, actor: Actor, module_id: uuid.UUID) -> ModuleConfig:
     """A module the key may play, with its simulation (what engines get: `modules.engine_view`)."""
-    module, simulation = _load_module(session, key, module_id)
+    module, simulation = _load_module(session, actor, module_id)
     return ModuleConfig(module=module, simulation=simulation)
 
 
@@ -348,7 +348,7 @@ class BatchesOverlap(Exception):  # noqa: N818 — a condition, not the caller's
 class EventReport:
     """One request's batch for one play session, named by `session_id` or `external_session_id`."""
 
-    key: KeyContext
+    actor: Actor
     batch: IncomingBatch
     session_id: uuid.UUID | None = None
     external_session_id: str | None = None
@@ -423,10 +423,10 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     """One batch's outcome from what the statement did for it: retries checked, completion applied."""
     if row is None:
         raise NotFound("Session not found.")
-    key, batch, ids = report.key, report.batch, report.batch.ids  # ids were checked when the batch was made
+    actor, batch, ids = report.actor, report.batch, report.batch.ids  # ids were checked when the batch was made
     play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
-    _check_session_reach(key, simulation_id=simulation_id, organization_id=organization_id)
+    _check_session_reach(actor, simulation_id=simulation_id, organization_id=organization_id)
     status = SessionStatus(status_text)
 
     if status != SessionStatus.in_progress:

@@ -33,7 +33,7 @@ import puremagic
 from sqlalchemy import event, func, select
 from sqlmodel import Session
 
-from console.auth import Principal
+from console.auth import Actor
 from console.config import Settings, get_settings
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.services import audit, modules, simulations
@@ -365,7 +365,7 @@ def clean_filename(raw: str | None) -> str:
 def upload(
     *,
     session: Session,
-    principal: Principal,
+    actor: Actor,
     module_id: uuid.UUID,
     filename: str,
     data: bytes,
@@ -375,8 +375,8 @@ def upload(
     """Store one file in a module's library, after checking what it really is."""
     settings = settings or get_settings()
     storage = storage or get_storage(settings)
-    module = modules.get(session=session, principal=principal, module_id=module_id)
-    modules.editable_simulation(session=session, principal=principal, simulation_id=module.simulation_id)
+    module = modules.get(session=session, actor=actor, module_id=module_id)
+    modules.editable_simulation(session=session, actor=actor, simulation_id=module.simulation_id)
     count = session.scalar(select(func.count()).select_from(MediaAsset).where(MediaAsset.module_id == module.id)) or 0
     if count >= settings.media_max_files_per_module:
         raise ValidationFailed(
@@ -402,14 +402,14 @@ def upload(
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="media.upload",
         entity_type="media_asset",
         entity_id=asset.id,
         after=audit.snapshot(asset),
         comment=f"module {module.id}",
     )
-    _audit_simulation(session, principal, module, "media.upload", asset)
+    _audit_simulation(session, actor, module, "media.upload", asset)
     return asset
 
 
@@ -441,23 +441,23 @@ def copy_library(*, session: Session, source: Module, target: Module, storage: M
     return mapping
 
 
-def get(*, session: Session, principal: Principal, asset_id: uuid.UUID) -> MediaAsset:
+def get(*, session: Session, actor: Actor, asset_id: uuid.UUID) -> MediaAsset:
     asset = session.get(MediaAsset, asset_id)
     if asset is None:
         raise NotFound("Media not found.")
     try:
-        modules.get(session=session, principal=principal, module_id=asset.module_id)
+        modules.get(session=session, actor=actor, module_id=asset.module_id)
     except NotFound:
         raise NotFound("Media not found.") from None
     return asset
 
 
-def asset_for_url(*, session: Session, principal: Principal, name: str) -> MediaAsset:
-    """The asset a `/media/<id><ext>` path names, if the principal may see it."""
+def asset_for_url(*, session: Session, actor: Actor, name: str) -> MediaAsset:
+    """The asset a `/media/<id><ext>` path names, if the actor may see it."""
     match = _URL.fullmatch(f"/media/{name}")
     if not match:
         raise NotFound("Media not found.")
-    asset = get(session=session, principal=principal, asset_id=uuid.UUID(match["id"]))
+    asset = get(session=session, actor=actor, asset_id=uuid.UUID(match["id"]))
     if asset.url != f"/media/{name}":
         raise NotFound("Media not found.")
     return asset
@@ -474,7 +474,7 @@ SORTABLE = {
 def list_(
     *,
     session: Session,
-    principal: Principal,
+    actor: Actor,
     module_id: uuid.UUID,
     search: str | None = None,
     type: MediaType | None = None,  # noqa: A002
@@ -483,7 +483,7 @@ def list_(
     offset: int = 0,
     limit: int = 50,
 ) -> Page[MediaAsset]:
-    modules.get(session=session, principal=principal, module_id=module_id)
+    modules.get(session=session, actor=actor, module_id=module_id)
     conditions = [MediaAsset.module_id == module_id]
     if search and search.strip():
         term = f"%{simulations._escape_like(search.strip()[:200])}%"
@@ -500,9 +500,9 @@ def list_(
     return Page(rows=list(rows), total=total, offset=offset, limit=limit)
 
 
-def simulation_images(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> list[MediaAsset]:
+def simulation_images(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> list[MediaAsset]:
     """Every image in the simulation's module libraries (thumbnail and portrait pickers)."""
-    simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    simulations.get(session=session, actor=actor, simulation_id=simulation_id)
     return list(
         session.scalars(
             select(MediaAsset)
@@ -514,15 +514,15 @@ def simulation_images(*, session: Session, principal: Principal, simulation_id: 
     )
 
 
-def where_used(*, session: Session, principal: Principal, asset_id: uuid.UUID) -> list[str]:
+def where_used(*, session: Session, actor: Actor, asset_id: uuid.UUID) -> list[str]:
     """Where the asset is referenced: stakeholder portraits and the simulation's thumbnail."""
-    asset = get(session=session, principal=principal, asset_id=asset_id)
+    asset = get(session=session, actor=actor, asset_id=asset_id)
     return _uses(session, asset)
 
 
-def usage(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> dict[str, list[str]]:
+def usage(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> dict[str, list[str]]:
     """Every media URL the simulation refers to, with where (one query for a whole library page)."""
-    simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    simulations.get(session=session, actor=actor, simulation_id=simulation_id)
     return _usage(session, simulation_id)
 
 
@@ -546,10 +546,10 @@ def _uses(session: Session, asset: MediaAsset) -> list[str]:
     return _usage(session, module.simulation_id).get(asset.url, [])
 
 
-def rename(*, session: Session, principal: Principal, asset_id: uuid.UUID, filename: str) -> MediaAsset:
-    asset = get(session=session, principal=principal, asset_id=asset_id)
+def rename(*, session: Session, actor: Actor, asset_id: uuid.UUID, filename: str) -> MediaAsset:
+    asset = get(session=session, actor=actor, asset_id=asset_id)
     module = session.get(Module, asset.module_id)
-    modules.editable_simulation(session=session, principal=principal, simulation_id=module.simulation_id)
+    modules.editable_simulation(session=session, actor=actor, simulation_id=module.simulation_id)
     if not (filename or "").strip():
         raise ValidationFailed("A name is required.", details={"filename": "a name is required"})
     before = audit.snapshot(asset)
@@ -558,7 +558,7 @@ def rename(*, session: Session, principal: Principal, asset_id: uuid.UUID, filen
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="media.rename",
         entity_type="media_asset",
         entity_id=asset.id,
@@ -568,12 +568,12 @@ def rename(*, session: Session, principal: Principal, asset_id: uuid.UUID, filen
     return asset
 
 
-def delete(*, session: Session, principal: Principal, asset_id: uuid.UUID, storage: MediaStorage | None = None) -> None:
+def delete(*, session: Session, actor: Actor, asset_id: uuid.UUID, storage: MediaStorage | None = None) -> None:
     """Delete the row now and the file when the deletion commits (a rollback keeps both)."""
     storage = storage or get_storage()
-    asset = get(session=session, principal=principal, asset_id=asset_id)
+    asset = get(session=session, actor=actor, asset_id=asset_id)
     module = session.get(Module, asset.module_id)
-    modules.editable_simulation(session=session, principal=principal, simulation_id=module.simulation_id)
+    modules.editable_simulation(session=session, actor=actor, simulation_id=module.simulation_id)
     uses = _uses(session, asset)
     if uses:
         raise Conflict("This file is in use: " + "; ".join(uses) + ". Choose another first.")
@@ -583,19 +583,19 @@ def delete(*, session: Session, principal: Principal, asset_id: uuid.UUID, stora
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="media.delete",
         entity_type="media_asset",
         entity_id=asset_id,
         before=before,
     )
-    _audit_simulation(session, principal, module, "media.delete", asset)
+    _audit_simulation(session, actor, module, "media.delete", asset)
 
 
-def _audit_simulation(session: Session, principal: Principal, module: Module, action: str, asset: MediaAsset) -> None:
+def _audit_simulation(session: Session, actor: Actor, module: Module, action: str, asset: MediaAsset) -> None:
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action=action,
         entity_type="simulation",
         entity_id=module.simulation_id,

@@ -19,7 +19,7 @@ from slugify import slugify
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
-from console.auth import Principal
+from console.auth import Actor
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import audit, scoring, simulations
 from console.services.common import Page, clamp_paging, validate
@@ -149,7 +149,7 @@ SORTABLE = {
 def list_(
     *,
     session: Session,
-    principal: Principal,
+    actor: Actor,
     simulation_id: uuid.UUID,
     search: str | None = None,
     include_archived: bool = True,
@@ -159,7 +159,7 @@ def list_(
     limit: int = 50,
 ) -> Page[Module]:
     """A page of the simulation's modules, in play order unless sorted otherwise."""
-    simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    simulations.get(session=session, actor=actor, simulation_id=simulation_id)
     conditions = [Module.simulation_id == simulation_id]
     if not include_archived:
         conditions.append(Module.status != ModuleStatus.archived)
@@ -176,26 +176,26 @@ def list_(
     return Page(rows=list(rows), total=total, offset=offset, limit=limit)
 
 
-def get(*, session: Session, principal: Principal, module_id: uuid.UUID) -> Module:
+def get(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module:
     module = session.get(Module, module_id)
     if module is None:
         raise NotFound("Module not found.")
     try:
-        simulations.get(session=session, principal=principal, simulation_id=module.simulation_id)
+        simulations.get(session=session, actor=actor, simulation_id=module.simulation_id)
     except NotFound:
         raise NotFound("Module not found.") from None
     return module
 
 
-def get_with_simulation(*, session: Session, principal: Principal, module_id: uuid.UUID) -> tuple[Module, Simulation]:
-    module = get(session=session, principal=principal, module_id=module_id)
-    return module, simulations.get(session=session, principal=principal, simulation_id=module.simulation_id)
+def get_with_simulation(*, session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[Module, Simulation]:
+    module = get(session=session, actor=actor, module_id=module_id)
+    return module, simulations.get(session=session, actor=actor, simulation_id=module.simulation_id)
 
 
-def editable_simulation(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> Simulation:
-    """The simulation, if the principal may change it and its parts now; refusals say why."""
-    sim = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
-    if not simulations.can_edit(principal, sim):
+def editable_simulation(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> Simulation:
+    """The simulation, if the actor may change it and its parts now; refusals say why."""
+    sim = simulations.get(session=session, actor=actor, simulation_id=simulation_id)
+    if not simulations.can_edit(actor, sim):
         if sim.status in simulations.READ_ONLY_STATUSES:
             raise PermissionDenied(
                 f"A {sim.status.value} simulation is read-only: duplicate it as a draft to change it."
@@ -204,9 +204,9 @@ def editable_simulation(*, session: Session, principal: Principal, simulation_id
     return sim
 
 
-def _editable_module(*, session: Session, principal: Principal, module_id: uuid.UUID) -> tuple[Module, Simulation]:
-    module = get(session=session, principal=principal, module_id=module_id)
-    sim = editable_simulation(session=session, principal=principal, simulation_id=module.simulation_id)
+def _editable_module(*, session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[Module, Simulation]:
+    module = get(session=session, actor=actor, module_id=module_id)
+    sim = editable_simulation(session=session, actor=actor, simulation_id=module.simulation_id)
     return module, sim
 
 
@@ -226,10 +226,10 @@ def _unique_slug(session: Session, simulation_id: uuid.UUID, title: str, exclude
     return slug
 
 
-def _audit(session: Session, principal: Principal, action: str, module: Module, before: dict | None) -> None:
+def _audit(session: Session, actor: Actor, action: str, module: Module, before: dict | None) -> None:
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action=f"module.{action}",
         entity_type="module",
         entity_id=module.id,
@@ -239,8 +239,8 @@ def _audit(session: Session, principal: Principal, action: str, module: Module, 
     )
 
 
-def create(*, session: Session, principal: Principal, simulation_id: uuid.UUID, data: dict | ModuleCreate) -> Module:
-    sim = editable_simulation(session=session, principal=principal, simulation_id=simulation_id)
+def create(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: dict | ModuleCreate) -> Module:
+    sim = editable_simulation(session=session, actor=actor, simulation_id=simulation_id)
     new = validate(ModuleCreate, data)
     last = session.scalar(select(func.max(Module.sort_order)).where(Module.simulation_id == sim.id))
     module = Module(
@@ -252,13 +252,13 @@ def create(*, session: Session, principal: Principal, simulation_id: uuid.UUID, 
     )
     session.add(module)
     session.flush()
-    _audit(session, principal, "create", module, None)
-    _audit_simulation(session, principal, sim, "module.create", module)
+    _audit(session, actor, "create", module, None)
+    _audit_simulation(session, actor, sim, "module.create", module)
     return module
 
 
-def update(*, session: Session, principal: Principal, module_id: uuid.UUID, data: dict | ModuleUpdate) -> Module:
-    module, sim = _editable_module(session=session, principal=principal, module_id=module_id)
+def update(*, session: Session, actor: Actor, module_id: uuid.UUID, data: dict | ModuleUpdate) -> Module:
+    module, sim = _editable_module(session=session, actor=actor, module_id=module_id)
     if isinstance(data, dict) and isinstance(data.get("stakeholders"), list):
         data = {**data, "stakeholders": validate_stakeholders(data["stakeholders"])}
     changes = validate(ModuleUpdate, data).model_dump(exclude_unset=True)
@@ -272,16 +272,16 @@ def update(*, session: Session, principal: Principal, module_id: uuid.UUID, data
         module.slug = _unique_slug(session, sim.id, module.title, exclude=module.id)
     session.add(module)
     session.flush()
-    _audit(session, principal, "update", module, before)
-    _audit_simulation(session, principal, sim, "module.update", module)
+    _audit(session, actor, "update", module, before)
+    _audit_simulation(session, actor, sim, "module.update", module)
     return module
 
 
-def move(*, session: Session, principal: Principal, module_id: uuid.UUID, direction: int) -> Module:
+def move(*, session: Session, actor: Actor, module_id: uuid.UUID, direction: int) -> Module:
     """Swap the module with its neighbour above (direction −1) or below (+1); at an end, nothing moves."""
     if direction not in (-1, 1):
         raise ValidationFailed("Move up or down.", details={"direction": "must be -1 or 1"})
-    module, sim = _editable_module(session=session, principal=principal, module_id=module_id)
+    module, sim = _editable_module(session=session, actor=actor, module_id=module_id)
     ordered = list(
         session.scalars(
             select(Module)
@@ -302,7 +302,7 @@ def move(*, session: Session, principal: Principal, module_id: uuid.UUID, direct
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="module.move",
         entity_type="module",
         entity_id=module.id,
@@ -310,13 +310,13 @@ def move(*, session: Session, principal: Principal, module_id: uuid.UUID, direct
         after={"position": ordered.index(module) + 1},
         comment=f"simulation {sim.id}",
     )
-    _audit_simulation(session, principal, sim, "module.move", module)
+    _audit_simulation(session, actor, sim, "module.move", module)
     return module
 
 
-def duplicate(*, session: Session, principal: Principal, module_id: uuid.UUID) -> Module:
+def duplicate(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module:
     """A draft copy of the module (stakeholders included) at the end of the list; media stay with the original."""
-    module, sim = _editable_module(session=session, principal=principal, module_id=module_id)
+    module, sim = _editable_module(session=session, actor=actor, module_id=module_id)
     data = ModuleCreate(
         title=f"{module.title} (copy)"[:255],
         narrative_context=module.narrative_context,
@@ -328,25 +328,25 @@ def duplicate(*, session: Session, principal: Principal, module_id: uuid.UUID) -
         build_version=module.build_version,
         status=ModuleStatus.draft,
     )
-    return create(session=session, principal=principal, simulation_id=sim.id, data=data)
+    return create(session=session, actor=actor, simulation_id=sim.id, data=data)
 
 
-def archive(*, session: Session, principal: Principal, module_id: uuid.UUID) -> Module:
-    module, sim = _editable_module(session=session, principal=principal, module_id=module_id)
+def archive(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module:
+    module, sim = _editable_module(session=session, actor=actor, module_id=module_id)
     before = audit.snapshot(module)
     module.status = ModuleStatus.archived
     session.add(module)
     session.flush()
-    _audit(session, principal, "archive", module, before)
-    _audit_simulation(session, principal, sim, "module.archive", module)
+    _audit(session, actor, "archive", module, before)
+    _audit_simulation(session, actor, sim, "module.archive", module)
     return module
 
 
-def _audit_simulation(session: Session, principal: Principal, sim: Simulation, action: str, module: Module) -> None:
+def _audit_simulation(session: Session, actor: Actor, sim: Simulation, action: str, module: Module) -> None:
     """A line in the simulation's own history too, so its History tab tells the whole story."""
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action=action,
         entity_type="simulation",
         entity_id=sim.id,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from models import Module, PlaySession, Simulation
 from models.enums import SessionStatus
 
@@ -26,14 +26,14 @@ class MyResult:
     debrief_text: str | None
 
 
-def list_mine(*, session: Session, principal: Principal, limit: int = 50) -> list[MyResult]:
-    """The principal's own play sessions, newest first."""
-    principal.require(Permission.view_own_assignments)
+def list_mine(*, session: Session, actor: Actor, limit: int = 50) -> list[MyResult]:
+    """The actor's own play sessions, newest first."""
+    actor.require(Permission.view_own_assignments)
     rows = session.execute(
         select(PlaySession, Module.title, Simulation.title)
         .join(Module, Module.id == PlaySession.module_id)
         .join(Simulation, Simulation.id == Module.simulation_id)
-        .where(PlaySession.user_id == principal.user_id)
+        .where(PlaySession.user_id == actor.user_id)
         .order_by(PlaySession.started_at.desc())
         .limit(limit)
     ).all()

@@ -15,7 +15,7 @@ from slugify import slugify
 from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlmodel import Session
 
-from console.auth import Permission, Principal, system_principal
+from console.auth import Actor, Permission
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import audit, scoring
 from console.services.common import Page, clamp_paging, validate
@@ -50,20 +50,20 @@ class SimulationQuery:
     limit: int = 25
 
 
-def visible_clause(principal: Principal) -> ColumnElement[bool]:
-    """The rows of `simulations` this principal may read."""
-    if principal.can(Permission.manage_all_simulations):
+def visible_clause(actor: Actor) -> ColumnElement[bool]:
+    """The rows of `simulations` this actor may read."""
+    if actor.can(Permission.manage_all_simulations):
         return true()
     published = Simulation.status == SimulationStatus.published
-    if principal.can(Permission.author_simulations):
-        return or_(Simulation.author_id == principal.user_id, published)
-    if principal.can(Permission.view_catalogue):
+    if actor.can(Permission.author_simulations):
+        return or_(Simulation.author_id == actor.user_id, published)
+    if actor.can(Permission.view_catalogue):
         return published
     return false()
 
 
-def list_(*, session: Session, principal: Principal, query: SimulationQuery) -> Page[Simulation]:
-    conditions = [visible_clause(principal)]
+def list_(*, session: Session, actor: Actor, query: SimulationQuery) -> Page[Simulation]:
+    conditions = [visible_clause(actor)]
     if query.search and query.search.strip():
         term = f"%{_escape_like(query.search.strip())}%"
         conditions.append(
@@ -92,34 +92,34 @@ def list_(*, session: Session, principal: Principal, query: SimulationQuery) -> 
     return Page(rows=list(rows), total=total, offset=offset, limit=limit)
 
 
-def categories(*, session: Session, principal: Principal) -> list[str]:
+def categories(*, session: Session, actor: Actor) -> list[str]:
     """The categories in use among visible simulations, for filter drop-downs."""
     rows = session.scalars(
         select(Simulation.category)
-        .where(visible_clause(principal), Simulation.category.is_not(None))
+        .where(visible_clause(actor), Simulation.category.is_not(None))
         .distinct()
         .order_by(Simulation.category)
     )
     return [r for r in rows if r]
 
 
-def get(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> Simulation:
-    sim = session.scalar(select(Simulation).where(Simulation.id == simulation_id, visible_clause(principal)))
+def get(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> Simulation:
+    sim = session.scalar(select(Simulation).where(Simulation.id == simulation_id, visible_clause(actor)))
     if sim is None:
         raise NotFound("Simulation not found.")
     return sim
 
 
-def can_edit(principal: Principal, sim: Simulation) -> bool:
+def can_edit(actor: Actor, sim: Simulation) -> bool:
     if sim.status in READ_ONLY_STATUSES:
         return False
-    if principal.can(Permission.manage_all_simulations):
+    if actor.can(Permission.manage_all_simulations):
         return True
-    return principal.can(Permission.author_simulations) and sim.author_id == principal.user_id
+    return actor.can(Permission.author_simulations) and sim.author_id == actor.user_id
 
 
-def create(*, session: Session, principal: Principal, data: dict | SimulationCreate) -> Simulation:
-    if not principal.can(Permission.author_simulations):
+def create(*, session: Session, actor: Actor, data: dict | SimulationCreate) -> Simulation:
+    if not actor.can(Permission.author_simulations):
         raise PermissionDenied("You cannot create simulations.")
     new = validate(SimulationCreate, data)
     _check_scoring(new.scoring_config)
@@ -127,13 +127,13 @@ def create(*, session: Session, principal: Principal, data: dict | SimulationCre
         **new.model_dump(),
         slug=unique_slug(session=session, title=new.title),
         status=SimulationStatus.draft,
-        author_id=principal.user_id,
+        author_id=actor.user_id,
     )
     session.add(sim)
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="simulation.create",
         entity_type="simulation",
         entity_id=sim.id,
@@ -142,11 +142,9 @@ def create(*, session: Session, principal: Principal, data: dict | SimulationCre
     return sim
 
 
-def update(
-    *, session: Session, principal: Principal, simulation_id: uuid.UUID, data: dict | SimulationUpdate
-) -> Simulation:
-    sim = get(session=session, principal=principal, simulation_id=simulation_id)
-    if not can_edit(principal, sim):
+def update(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: dict | SimulationUpdate) -> Simulation:
+    sim = get(session=session, actor=actor, simulation_id=simulation_id)
+    if not can_edit(actor, sim):
         if sim.status in READ_ONLY_STATUSES:
             raise PermissionDenied(
                 f"A {sim.status.value} simulation is read-only: duplicate it as a draft to change it."
@@ -168,7 +166,7 @@ def update(
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="simulation.update",
         entity_type="simulation",
         entity_id=sim.id,
@@ -212,21 +210,21 @@ def _escape_like(text: str) -> str:
 
 
 def history(
-    *, session: Session, principal: Principal, simulation_id: uuid.UUID, offset: int = 0, limit: int = 50
+    *, session: Session, actor: Actor, simulation_id: uuid.UUID, offset: int = 0, limit: int = 50
 ) -> audit.AuditPage:
     """The simulation's audit trail (workflow moves with comments, edits, modules, media), newest first.
 
     Its author and platform admins read all of it — an author needs the reviewer's "send back"
     comment, which `audit.list_` alone would hide from them (it shows a creator only their own acts).
     """
-    sim = get(session=session, principal=principal, simulation_id=simulation_id)
-    if not (principal.can(Permission.manage_all_simulations) or sim.author_id == principal.user_id):
+    sim = get(session=session, actor=actor, simulation_id=simulation_id)
+    if not (actor.can(Permission.manage_all_simulations) or sim.author_id == actor.user_id):
         raise PermissionDenied("Only the author and platform admins can read this history.")
     offset, limit = clamp_paging(offset, limit)
     # Access is decided above; the log itself is read on the console's behalf.
     return audit.list_(
         session=session,
-        principal=system_principal("simulation history"),
+        actor=Actor.system("simulation history"),
         entity_type="simulation",
         entity_id=str(sim.id),
         offset=offset,
@@ -234,7 +232,7 @@ def history(
     )
 
 
-def can_read_history(principal: Principal, sim: Simulation) -> bool:
-    return principal.can(Permission.manage_all_simulations) or (
-        principal.user_id is not None and sim.author_id == principal.user_id
+def can_read_history(actor: Actor, sim: Simulation) -> bool:
+    return actor.can(Permission.manage_all_simulations) or (
+        actor.user_id is not None and sim.author_id == actor.user_id
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from console.auth import Permission, Principal
+from console.auth import Actor, Permission
 from console.errors import Conflict, PermissionDenied, ValidationFailed
 from console.services import audit, media, scoring, simulations
 from models import Module, Simulation, SimulationStatus
@@ -65,27 +65,23 @@ TRANSITIONS: dict[str, Transition] = {
 MAX_COMMENT = 2000
 
 
-def may(principal: Principal, sim: Simulation, name: str) -> bool:
-    """Whether the principal's role lets them make this move (ignoring the current status)."""
+def may(actor: Actor, sim: Simulation, name: str) -> bool:
+    """Whether the actor's role lets them make this move (ignoring the current status)."""
     transition = TRANSITIONS[name]
     if transition.by_author:
-        return (
-            principal.can(Permission.author_simulations)
-            and principal.user_id is not None
-            and sim.author_id == principal.user_id
-        )
-    return principal.can(Permission.manage_all_simulations)
+        return actor.can(Permission.author_simulations) and actor.user_id is not None and sim.author_id == actor.user_id
+    return actor.can(Permission.manage_all_simulations)
 
 
-def available(principal: Principal, sim: Simulation) -> list[Transition]:
-    """The moves this principal can make on the simulation now, for the workspace's buttons."""
-    return [t for t in TRANSITIONS.values() if sim.status in t.sources and may(principal, sim, t.name)]
+def available(actor: Actor, sim: Simulation) -> list[Transition]:
+    """The moves this actor can make on the simulation now, for the workspace's buttons."""
+    return [t for t in TRANSITIONS.values() if sim.status in t.sources and may(actor, sim, t.name)]
 
 
 def transition(
     *,
     session: Session,
-    principal: Principal,
+    actor: Actor,
     simulation_id: uuid.UUID,
     name: str,
     comment: str | None = None,
@@ -94,10 +90,10 @@ def transition(
     if name not in TRANSITIONS:
         raise ValidationFailed("Unknown workflow step.", details={"transition": name})
     move = TRANSITIONS[name]
-    sim = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    sim = simulations.get(session=session, actor=actor, simulation_id=simulation_id)
     # Lock the row: two admins pressing "publish" at once must not both succeed.
     session.refresh(sim, with_for_update=True)
-    if not may(principal, sim, name):
+    if not may(actor, sim, name):
         who = "the simulation's author" if move.by_author else "a platform admin"
         raise PermissionDenied(f"Only {who} can {move.label.lower()}.")
     if sim.status not in move.sources:
@@ -120,7 +116,7 @@ def transition(
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action=f"simulation.{name}",
         entity_type="simulation",
         entity_id=sim.id,
@@ -162,14 +158,14 @@ def publish_problems(*, session: Session, simulation: Simulation) -> dict[str, s
 
 
 def duplicate_as_draft(
-    *, session: Session, principal: Principal, simulation_id: uuid.UUID, storage: media.MediaStorage | None = None
+    *, session: Session, actor: Actor, simulation_id: uuid.UUID, storage: media.MediaStorage | None = None
 ) -> Simulation:
     """A new draft copy of a simulation, authored by the caller: modules, stakeholders, scoring and
     each module's media files are copied (portraits and thumbnail re-pointed at the copies)."""
-    source = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
-    if not principal.can(Permission.author_simulations):
+    source = simulations.get(session=session, actor=actor, simulation_id=simulation_id)
+    if not actor.can(Permission.author_simulations):
         raise PermissionDenied("You cannot create simulations.")
-    if not (principal.can(Permission.manage_all_simulations) or source.author_id == principal.user_id):
+    if not (actor.can(Permission.manage_all_simulations) or source.author_id == actor.user_id):
         raise PermissionDenied("You can only duplicate simulations you author.")
     title = f"{source.title} (copy)"[:255]
     copy_sim = Simulation(
@@ -183,7 +179,7 @@ def duplicate_as_draft(
         status=SimulationStatus.draft,
         thumbnail_url=source.thumbnail_url,
         estimated_duration_min=source.estimated_duration_min,
-        author_id=principal.user_id,
+        author_id=actor.user_id,
         scoring_config=copy.deepcopy(source.scoring_config),
     )
     session.add(copy_sim)
@@ -227,7 +223,7 @@ def duplicate_as_draft(
     session.flush()
     audit.record(
         session=session,
-        principal=principal,
+        actor=actor,
         action="simulation.duplicate",
         entity_type="simulation",
         entity_id=copy_sim.id,
@@ -237,7 +233,7 @@ def duplicate_as_draft(
     return copy_sim
 
 
-def readiness(*, session: Session, principal: Principal, simulation_id: uuid.UUID) -> dict[str, str]:
+def readiness(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> dict[str, str]:
     """What still stands between the simulation and publishing (empty: ready)."""
-    sim = simulations.get(session=session, principal=principal, simulation_id=simulation_id)
+    sim = simulations.get(session=session, actor=actor, simulation_id=simulation_id)
     return publish_problems(session=session, simulation=sim)

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from console import db
 from console.api import PREFIX, ApiFirst, create_api_app
-from console.auth import system_principal
+from console.auth import Actor
 from console.config import Settings
 from console.services import api_keys
 from models import SimulationAssignment
@@ -58,7 +58,7 @@ class World:
 
 @pytest.fixture
 def world(database_url) -> World:
-    admin = system_principal("test")
+    admin = Actor.system("test")
     with db.transaction() as s:
         sim = make_simulation(s, status=SimulationStatus.published, title="Harbor Crisis")
         module = make_module(s, sim, title="Act One", narrative_context="# Briefing", stakeholders=[{"name": "CFO"}])
@@ -78,7 +78,7 @@ def world(database_url) -> World:
         s.flush()
 
         def key(**data) -> str:
-            return api_keys.create(session=s, principal=admin, data={"name": "k", **data}).key
+            return api_keys.create(session=s, actor=admin, data={"name": "k", **data}).key
 
         keys = {
             "rw": key(scopes=["game:write", "game:read"]),
@@ -90,10 +90,10 @@ def world(database_url) -> World:
             "org": key(scopes=["game:write", "game:read"], organization_id=player.organization_id),
             "other_org": key(scopes=["game:write", "game:read"], organization_id=outsider.organization_id),
         }
-        revoked = api_keys.create(session=s, principal=admin, data={"name": "gone"})
-        api_keys.revoke(session=s, principal=admin, key_id=revoked.api_key.id)
+        revoked = api_keys.create(session=s, actor=admin, data={"name": "gone"})
+        api_keys.revoke(session=s, actor=admin, key_id=revoked.api_key.id)
         keys["revoked"] = revoked.key
-        expired = api_keys.create(session=s, principal=admin, data={"name": "old", "expires_days": 1})
+        expired = api_keys.create(session=s, actor=admin, data={"name": "old", "expires_days": 1})
         expired.api_key.expires_at = datetime.now(UTC) - timedelta(minutes=1)
         s.add(expired.api_key)
         keys["expired"] = expired.key

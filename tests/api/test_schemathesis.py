@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from console import db
-from console.auth import system_principal
+from console.auth import Actor
 from console.services import api_keys
 from tests.api.conftest import build_app
 
@@ -33,7 +33,7 @@ def api_key(database_url) -> str:
     with db.transaction() as session:
         created = api_keys.create(
             session=session,
-            principal=system_principal("t"),
+            actor=Actor.system("t"),
             data={"name": "fuzz", "scopes": ["game:write", "game:read"]},
         )
     return created.key

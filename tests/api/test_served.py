@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from console import db
-from console.auth import system_principal
+from console.auth import Actor
 from console.services import api_keys
 
 
@@ -60,9 +60,7 @@ def _serve(database_url, tmp_path, command):
 
 def test_engine_api_on_the_full_console_has_no_cookie_and_no_login(served):
     with db.transaction() as session:
-        key = api_keys.create(
-            session=session, principal=system_principal("t"), data={"name": "k", "scopes": ["game:read"]}
-        ).key
+        key = api_keys.create(session=session, actor=Actor.system("t"), data={"name": "k", "scopes": ["game:read"]}).key
     response = httpx.get(
         f"{served}/api/v1/sessions/00000000-0000-0000-0000-000000000000", headers={"Authorization": f"Bearer {key}"}
     )
@@ -79,9 +77,7 @@ def test_engine_api_on_the_full_console_has_no_cookie_and_no_login(served):
 
 def test_serve_api_serves_the_engine_api_alone(served_api):
     with db.transaction() as session:
-        key = api_keys.create(
-            session=session, principal=system_principal("t"), data={"name": "k", "scopes": ["game:read"]}
-        ).key
+        key = api_keys.create(session=session, actor=Actor.system("t"), data={"name": "k", "scopes": ["game:read"]}).key
     for _ in range(4):  # whichever worker answers
         response = httpx.get(
             f"{served_api}/api/v1/modules/00000000-0000-0000-0000-000000000000",

@@ -83,7 +83,7 @@ async def test_create_with_binding_and_validation(user: User, people):
 
 async def test_revoke_needs_confirmation_and_takes_effect_at_once(user: User, people):
     with db.transaction() as session:
-        created = api_keys.create(session=session, principal=_system(), data={"name": "Old engine"})
+        created = api_keys.create(session=session, actor=_system(), data={"name": "Old engine"})
     await login(user, people["admin"].email)
     await user.open("/api-keys")
     await user.should_see("1 key")
@@ -102,7 +102,7 @@ async def test_revoke_needs_confirmation_and_takes_effect_at_once(user: User, pe
 
 async def test_rotate_shows_a_new_key_and_the_old_keeps_working(user: User, people):
     with db.transaction() as session:
-        created = api_keys.create(session=session, principal=_system(), data={"name": "Unreal CI"})
+        created = api_keys.create(session=session, actor=_system(), data={"name": "Unreal CI"})
     await login(user, people["admin"].email)
     await user.open("/api-keys")
     row = user.find(marker="keys-table").elements.pop().rows[0]
@@ -123,9 +123,9 @@ async def test_other_roles_cannot_open_the_page(user: User, people):
 
 
 def _system():
-    from console.auth import system_principal
+    from console.auth import Actor
 
-    return system_principal("test")
+    return Actor.system("test")
 
 
 async def test_developer_guide_for_studio_creators(user: User, database_url):

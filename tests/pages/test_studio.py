@@ -246,19 +246,19 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(studio_db, 
 
 async def test_documents_download_and_video_ranges(studio_db, user: User):
     from console.services import media
-    from tests.factories import principal_of
+    from tests.factories import actor_of
 
     with db.transaction() as session:
         doc = media.upload(
             session=session,
-            principal=principal_of(studio_db["creator"]),
+            actor=actor_of(studio_db["creator"]),
             module_id=studio_db["module"].id,
             filename='brief "final"; v2.pdf',
             data=samples.pdf(),
         )
         video = media.upload(
             session=session,
-            principal=principal_of(studio_db["creator"]),
+            actor=actor_of(studio_db["creator"]),
             module_id=studio_db["module"].id,
             filename="intro.mp4",
             data=samples.mp4(),
@@ -313,19 +313,19 @@ async def test_xss_payloads_are_text(studio_db, user: User):
 
 async def test_thumbnail_is_picked_from_the_simulations_images(studio_db, user: User):
     from console.services import media
-    from tests.factories import principal_of
+    from tests.factories import actor_of
 
     with db.transaction() as session:
         image = media.upload(
             session=session,
-            principal=principal_of(studio_db["creator"]),
+            actor=actor_of(studio_db["creator"]),
             module_id=studio_db["module"].id,
             filename="cover.png",
             data=samples.png(),
         )
         media.upload(
             session=session,
-            principal=principal_of(studio_db["creator"]),
+            actor=actor_of(studio_db["creator"]),
             module_id=studio_db["module"].id,
             filename="handout.pdf",
             data=samples.pdf(),

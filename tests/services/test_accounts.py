@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from console.auth import system_principal
+from console.auth import Actor
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import accounts
 from models import LocalCredential, LoginSession
 from models.enums import UserRole
-from tests.factories import PASSWORD, make_org, make_user, principal_of
+from tests.factories import PASSWORD, actor_of, make_org, make_user
 
 
 def throttle():
@@ -20,7 +20,7 @@ def throttle():
 def test_create_user_hashes_password_with_argon2(session):
     user = accounts.create_user(
         session=session,
-        principal=system_principal(),
+        actor=Actor.system(),
         data={
             "email": "New.Person@Example.com",
             "name": "New Person",
@@ -35,19 +35,17 @@ def test_create_user_hashes_password_with_argon2(session):
 
 
 def test_create_user_refuses_duplicates_short_passwords_and_orgless_enterprise_roles(session):
-    admin = system_principal()
+    admin = Actor.system()
     data = {"email": "dup@example.com", "name": "Dup", "role": "individual", "password": "a long enough password"}
-    accounts.create_user(session=session, principal=admin, data=data)
+    accounts.create_user(session=session, actor=admin, data=data)
     with pytest.raises(Conflict):
-        accounts.create_user(session=session, principal=admin, data={**data, "email": "DUP@example.com"})
+        accounts.create_user(session=session, actor=admin, data={**data, "email": "DUP@example.com"})
     with pytest.raises(ValidationFailed) as err:
-        accounts.create_user(
-            session=session, principal=admin, data={**data, "email": "x@example.com", "password": "short"}
-        )
+        accounts.create_user(session=session, actor=admin, data={**data, "email": "x@example.com", "password": "short"})
     assert "password" in err.value.field_errors
     with pytest.raises(ValidationFailed):
         accounts.create_user(
-            session=session, principal=admin, data={**data, "email": "y@example.com", "role": "enterprise_admin"}
+            session=session, actor=admin, data={**data, "email": "y@example.com", "role": "enterprise_admin"}
         )
 
 
@@ -56,7 +54,7 @@ def test_only_platform_admins_create_users(session):
     with pytest.raises(PermissionDenied):
         accounts.create_user(
             session=session,
-            principal=principal_of(creator),
+            actor=actor_of(creator),
             data={
                 "email": "z@example.com",
                 "name": "Z",
@@ -89,14 +87,14 @@ def test_lockout_survives_a_new_throttle_for_real_accounts(session):
 def test_login_session_resolves_until_revoked_or_expired(session):
     user = make_user(session, role=UserRole.platform_admin)
     token = accounts.start_login_session(session=session, user_id=user.id, lifetime_seconds=60, method="password")
-    assert accounts.principal_for_token(session=session, token=token).user_id == user.id
+    assert accounts.actor_for_token(session=session, token=token).user_id == user.id
     stored = session.scalars(select(LoginSession.id)).all()
     assert token not in stored  # only a hash of the token is stored
     accounts.end_login_session(session=session, token=token)
-    assert accounts.principal_for_token(session=session, token=token) is None
+    assert accounts.actor_for_token(session=session, token=token) is None
     other = accounts.start_login_session(session=session, user_id=user.id, lifetime_seconds=60, method="password")
     session.execute(update(LoginSession).values(expires_at=LoginSession.created_at - timedelta(seconds=1)))
-    assert accounts.principal_for_token(session=session, token=other) is None
+    assert accounts.actor_for_token(session=session, token=other) is None
 
 
 def test_enterprise_admin_cannot_read_another_orgs_user(session):
@@ -104,6 +102,6 @@ def test_enterprise_admin_cannot_read_another_orgs_user(session):
     admin_a = make_user(session, role=UserRole.enterprise_admin, organization_id=org_a.id)
     member_a = make_user(session, role=UserRole.enterprise_participant, organization_id=org_a.id)
     member_b = make_user(session, role=UserRole.enterprise_participant, organization_id=org_b.id)
-    assert accounts.get_user(session=session, principal=principal_of(admin_a), user_id=member_a.id) == member_a
+    assert accounts.get_user(session=session, actor=actor_of(admin_a), user_id=member_a.id) == member_a
     with pytest.raises(NotFound):
-        accounts.get_user(session=session, principal=principal_of(admin_a), user_id=member_b.id)
+        accounts.get_user(session=session, actor=actor_of(admin_a), user_id=member_b.id)

@@ -7,19 +7,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from console.auth import system_principal
+from console.auth import Actor
 from console.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from console.services import api_keys
 from models import ApiKey, AuditLogEntry
 from models.base import utcnow
 from models.enums import UserRole
-from tests.factories import make_org, make_simulation, make_user, principal_of
+from tests.factories import actor_of, make_org, make_simulation, make_user
 
-ADMIN = system_principal("test")
+ADMIN = Actor.system("test")
 
 
 def test_key_format_storage_and_checksum(session):
-    created = api_keys.create(session=session, principal=ADMIN, data={"name": "Unreal CI"})
+    created = api_keys.create(session=session, actor=ADMIN, data={"name": "Unreal CI"})
     key = created.key
     assert key.startswith("sk_sim_") and len(key) == api_keys.KEY_LENGTH
     assert api_keys.looks_valid(key)
@@ -35,7 +35,7 @@ def test_key_format_storage_and_checksum(session):
 
 
 def test_audit_entry_never_holds_the_secret(session):
-    created = api_keys.create(session=session, principal=ADMIN, data={"name": "k"})
+    created = api_keys.create(session=session, actor=ADMIN, data={"name": "k"})
     session.flush()
     entry = session.scalar(select(AuditLogEntry).where(AuditLogEntry.entity_id == str(created.api_key.id)))
     assert entry.action == "api_key.create"
@@ -45,7 +45,7 @@ def test_audit_entry_never_holds_the_secret(session):
 
 
 def test_authenticate_active_expired_revoked(session):
-    created = api_keys.create(session=session, principal=ADMIN, data={"name": "k", "scopes": ["game:read"]})
+    created = api_keys.create(session=session, actor=ADMIN, data={"name": "k", "scopes": ["game:read"]})
     context = api_keys.authenticate(session=session, key=created.key)
     assert context.id == created.api_key.id and context.scopes == frozenset({"game:read"})
     assert context.prefix == created.key[:15]
@@ -57,14 +57,14 @@ def test_authenticate_active_expired_revoked(session):
     with pytest.raises(Unauthenticated):
         api_keys.authenticate(session=session, key=api_keys.generate_key())
 
-    expired = api_keys.create(session=session, principal=ADMIN, data={"name": "k-exp"})
+    expired = api_keys.create(session=session, actor=ADMIN, data={"name": "k-exp"})
     expired.api_key.expires_at = utcnow() - timedelta(seconds=1)
     session.flush()
     with pytest.raises(Unauthenticated):
         api_keys.authenticate(session=session, key=expired.key)
 
-    other = api_keys.create(session=session, principal=ADMIN, data={"name": "k2"})
-    api_keys.revoke(session=session, principal=ADMIN, key_id=other.api_key.id)
+    other = api_keys.create(session=session, actor=ADMIN, data={"name": "k2"})
+    api_keys.revoke(session=session, actor=ADMIN, key_id=other.api_key.id)
     with pytest.raises(Unauthenticated):
         api_keys.authenticate(session=session, key=other.key)
 
@@ -75,20 +75,20 @@ def test_a_revocation_holds_from_the_next_transaction(database_url):
     from console import db
 
     with db.transaction() as session:
-        created = api_keys.create(session=session, principal=ADMIN, data={"name": "fleet"})
+        created = api_keys.create(session=session, actor=ADMIN, data={"name": "fleet"})
         # Used once already, so last_used_at is not due (its row lock would make the revoke wait).
         api_keys.authenticate(session=session, key=created.key)
     with db.transaction() as session:
         first = api_keys.authenticate(session=session, key=created.key)
         with db.transaction() as other:
-            api_keys.revoke(session=other, principal=ADMIN, key_id=created.api_key.id)
+            api_keys.revoke(session=other, actor=ADMIN, key_id=created.api_key.id)
         assert api_keys.authenticate(session=session, key=created.key) == first
     with db.transaction() as session, pytest.raises(Unauthenticated):
         api_keys.authenticate(session=session, key=created.key)
 
 
 def test_last_used_is_written_at_most_once_a_minute(session):
-    created = api_keys.create(session=session, principal=ADMIN, data={"name": "k"})
+    created = api_keys.create(session=session, actor=ADMIN, data={"name": "k"})
     api_keys.authenticate(session=session, key=created.key)
     session.refresh(created.api_key)
     first = created.api_key.last_used_at
@@ -104,7 +104,7 @@ def test_rotate_gives_a_new_key_and_the_old_keeps_working(session):
     org = make_org(session)
     old = api_keys.create(
         session=session,
-        principal=ADMIN,
+        actor=ADMIN,
         data={
             "name": "bound",
             "simulation_id": sim.id,
@@ -113,51 +113,51 @@ def test_rotate_gives_a_new_key_and_the_old_keeps_working(session):
             "expires_days": 30,
         },
     )
-    new = api_keys.rotate(session=session, principal=ADMIN, key_id=old.api_key.id)
+    new = api_keys.rotate(session=session, actor=ADMIN, key_id=old.api_key.id)
     assert new.key != old.key
     assert (new.api_key.simulation_id, new.api_key.organization_id) == (sim.id, org.id)
     assert new.api_key.scopes == ["game:write", "game:read"]
     assert new.api_key.expires_at == old.api_key.expires_at
     assert api_keys.authenticate(session=session, key=old.key).id == old.api_key.id
     assert api_keys.authenticate(session=session, key=new.key).id == new.api_key.id
-    api_keys.revoke(session=session, principal=ADMIN, key_id=old.api_key.id)
+    api_keys.revoke(session=session, actor=ADMIN, key_id=old.api_key.id)
     with pytest.raises(ValidationFailed):
-        api_keys.rotate(session=session, principal=ADMIN, key_id=old.api_key.id)
+        api_keys.rotate(session=session, actor=ADMIN, key_id=old.api_key.id)
 
 
 def test_validation_and_permissions(session):
     with pytest.raises(ValidationFailed) as exc:
-        api_keys.create(session=session, principal=ADMIN, data={"name": " ", "scopes": ["admin"]})
+        api_keys.create(session=session, actor=ADMIN, data={"name": " ", "scopes": ["admin"]})
     assert set(exc.value.details) == {"name", "scopes"}
     with pytest.raises(ValidationFailed) as exc:
-        api_keys.create(session=session, principal=ADMIN, data={"name": "x", "key_hash": "abc"})
+        api_keys.create(session=session, actor=ADMIN, data={"name": "x", "key_hash": "abc"})
     assert "key_hash" in exc.value.details
     import uuid
 
     with pytest.raises(ValidationFailed) as exc:
-        api_keys.create(session=session, principal=ADMIN, data={"name": "x", "simulation_id": uuid.uuid4()})
+        api_keys.create(session=session, actor=ADMIN, data={"name": "x", "simulation_id": uuid.uuid4()})
     assert "simulation_id" in exc.value.details
-    admin_of_org = principal_of(make_user(session, role=UserRole.enterprise_admin, password=None))
+    admin_of_org = actor_of(make_user(session, role=UserRole.enterprise_admin, password=None))
     with pytest.raises(PermissionDenied):
-        api_keys.create(session=session, principal=admin_of_org, data={"name": "x"})
+        api_keys.create(session=session, actor=admin_of_org, data={"name": "x"})
     with pytest.raises(PermissionDenied):
-        api_keys.list_(session=session, principal=admin_of_org)
+        api_keys.list_(session=session, actor=admin_of_org)
 
 
 def test_list_pages_and_shows_status(session):
     sim = make_simulation(session, title="Crisis at Harbor")
-    keys = [api_keys.create(session=session, principal=ADMIN, data={"name": f"key {i}"}) for i in range(5)]
-    api_keys.create(session=session, principal=ADMIN, data={"name": "bound", "simulation_id": sim.id})
-    api_keys.revoke(session=session, principal=ADMIN, key_id=keys[0].api_key.id)
-    page = api_keys.list_(session=session, principal=ADMIN, limit=4, sort="name", descending=False)
+    keys = [api_keys.create(session=session, actor=ADMIN, data={"name": f"key {i}"}) for i in range(5)]
+    api_keys.create(session=session, actor=ADMIN, data={"name": "bound", "simulation_id": sim.id})
+    api_keys.revoke(session=session, actor=ADMIN, key_id=keys[0].api_key.id)
+    page = api_keys.list_(session=session, actor=ADMIN, limit=4, sort="name", descending=False)
     assert page.total == 6 and len(page.rows) == 4
     assert [r.name for r in page.rows] == ["bound", "key 0", "key 1", "key 2"]
     assert page.rows[0].simulation_title == "Crisis at Harbor"
     assert page.rows[1].status == "revoked" and page.rows[2].status == "active"
     assert not hasattr(page.rows[0], "key_hash")
-    active = api_keys.list_(session=session, principal=ADMIN, include_inactive=False)
+    active = api_keys.list_(session=session, actor=ADMIN, include_inactive=False)
     assert active.total == 5
-    found = api_keys.list_(session=session, principal=ADMIN, search=keys[3].key[:15])
+    found = api_keys.list_(session=session, actor=ADMIN, search=keys[3].key[:15])
     assert [r.id for r in found.rows] == [keys[3].api_key.id]
 
 
@@ -169,7 +169,7 @@ def test_last_used_never_waits_for_a_locked_key_row(database_url):
     from console import db
 
     with db.transaction() as session:
-        created = api_keys.create(session=session, principal=ADMIN, data={"name": "busy"})
+        created = api_keys.create(session=session, actor=ADMIN, data={"name": "busy"})
     with db.transaction() as holder:
         holder.execute(text("SELECT 1 FROM api_keys WHERE id = :id FOR UPDATE"), {"id": created.api_key.id})
         with db.transaction() as session:

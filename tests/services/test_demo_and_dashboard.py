@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from console import demo
 from console.services import api_keys, dashboard
-from console.services.accounts import principal_for_user
+from console.services.accounts import actor_for_user
 from models import AuditLogEntry, GameEvent, Organization, PlaySession, Simulation, SimulationAssignment, User
 from models.enums import AssignmentStatus, SessionStatus, SimulationStatus, UserRole
 
@@ -41,8 +41,8 @@ def test_dashboard_counts_are_scoped_to_the_organization(session):
     acme = session.scalar(select(Organization).where(Organization.slug == "acme"))
     admin = session.scalar(select(User).where(User.email == "admin@acme.example"))
     platform = session.scalar(select(User).where(User.role == UserRole.platform_admin))
-    ent = dashboard.summary(session=session, principal=principal_for_user(admin))
-    everyone = dashboard.summary(session=session, principal=principal_for_user(platform))
+    ent = dashboard.summary(session=session, actor=actor_for_user(admin))
+    everyone = dashboard.summary(session=session, actor=actor_for_user(platform))
     acme_members = session.scalar(select(func.count()).select_from(User).where(User.organization_id == acme.id))
     assert ent["members"] == acme_members
     assert "organizations" not in ent and everyone["organizations"] == 3

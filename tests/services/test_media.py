@@ -15,7 +15,7 @@ from console.services import media
 from models import MediaAsset
 from models.enums import MediaType, SimulationStatus, UserRole
 from tests import media_samples as samples
-from tests.factories import make_module, make_simulation, make_user, principal_of
+from tests.factories import actor_of, make_module, make_simulation, make_user
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def storage(settings) -> media.LocalStorage:
 def world(session):
     author = make_user(session, role=UserRole.studio_creator, password=None)
     sim = make_simulation(session, author=author)
-    return {"author": principal_of(author), "sim": sim, "module": make_module(session, sim)}
+    return {"author": actor_of(author), "sim": sim, "module": make_module(session, sim)}
 
 
 def stored_files(storage) -> list[Path]:
@@ -42,7 +42,7 @@ def stored_files(storage) -> list[Path]:
 def up(session, world, storage, settings, name, data):
     return media.upload(
         session=session,
-        principal=world["author"],
+        actor=world["author"],
         module_id=world["module"].id,
         filename=name,
         data=data,
@@ -147,11 +147,11 @@ def test_storage_refuses_keys_it_did_not_make(storage):
 
 
 def test_failure_mid_upload_leaves_no_row_or_file(database_url, world_committed, storage, settings):
-    principal, module_id = world_committed
+    actor, module_id = world_committed
     with pytest.raises(RuntimeError), db.transaction() as session:
         media.upload(
             session=session,
-            principal=principal,
+            actor=actor,
             module_id=module_id,
             filename="a.png",
             data=samples.png(),
@@ -166,7 +166,7 @@ def test_failure_mid_upload_leaves_no_row_or_file(database_url, world_committed,
 
 
 def test_failure_while_writing_leaves_nothing(database_url, world_committed, storage, settings, monkeypatch):
-    principal, module_id = world_committed
+    actor, module_id = world_committed
 
     def disk_full(*_args):
         raise OSError(28, "No space left on device")
@@ -175,7 +175,7 @@ def test_failure_while_writing_leaves_nothing(database_url, world_committed, sto
     with pytest.raises(OSError), db.transaction() as session:
         media.upload(
             session=session,
-            principal=principal,
+            actor=actor,
             module_id=module_id,
             filename="a.png",
             data=samples.png(),
@@ -188,11 +188,11 @@ def test_failure_while_writing_leaves_nothing(database_url, world_committed, sto
 
 
 def test_delete_removes_row_and_file_only_when_committed(database_url, world_committed, storage, settings):
-    principal, module_id = world_committed
+    actor, module_id = world_committed
     with db.transaction() as session:
         asset = media.upload(
             session=session,
-            principal=principal,
+            actor=actor,
             module_id=module_id,
             filename="a.png",
             data=samples.png(),
@@ -201,13 +201,13 @@ def test_delete_removes_row_and_file_only_when_committed(database_url, world_com
         )
     # A delete that rolls back keeps both.
     with pytest.raises(RuntimeError), db.transaction() as session:
-        media.delete(session=session, principal=principal, asset_id=asset.id, storage=storage)
+        media.delete(session=session, actor=actor, asset_id=asset.id, storage=storage)
         raise RuntimeError("abort")
     assert storage.exists(media.storage_key(asset))
     with db.read_only() as session:
         assert session.get(MediaAsset, asset.id) is not None
     with db.transaction() as session:
-        media.delete(session=session, principal=principal, asset_id=asset.id, storage=storage)
+        media.delete(session=session, actor=actor, asset_id=asset.id, storage=storage)
     assert stored_files(storage) == []
     with db.read_only() as session:
         assert session.get(MediaAsset, asset.id) is None
@@ -218,7 +218,7 @@ def world_committed(database_url):
     with db.transaction() as session:
         author = make_user(session, role=UserRole.studio_creator, password=None)
         module = make_module(session, make_simulation(session, author=author))
-    return principal_of(author), module.id
+    return actor_of(author), module.id
 
 
 def test_in_use_portraits_cannot_be_deleted_and_are_listed(session, world, storage, settings):
@@ -226,39 +226,37 @@ def test_in_use_portraits_cannot_be_deleted_and_are_listed(session, world, stora
     world["module"].stakeholders = [{"name": "Ana", "portrait_url": asset.url, "personality_traits": []}]
     session.add(world["module"])
     session.flush()
-    uses = media.where_used(session=session, principal=world["author"], asset_id=asset.id)
+    uses = media.where_used(session=session, actor=world["author"], asset_id=asset.id)
     assert uses == [f"portrait of Ana in “{world['module'].title}”"]
     with pytest.raises(Conflict):
-        media.delete(session=session, principal=world["author"], asset_id=asset.id, storage=storage)
+        media.delete(session=session, actor=world["author"], asset_id=asset.id, storage=storage)
 
 
 def test_scope_and_read_only(session, world, storage, settings):
     asset = up(session, world, storage, settings, "a.png", samples.png())
-    stranger = principal_of(make_user(session, role=UserRole.studio_creator, password=None))
+    stranger = actor_of(make_user(session, role=UserRole.studio_creator, password=None))
     with pytest.raises(NotFound):
-        media.get(session=session, principal=stranger, asset_id=asset.id)
+        media.get(session=session, actor=stranger, asset_id=asset.id)
     with pytest.raises(NotFound):
-        media.asset_for_url(session=session, principal=stranger, name=asset.url.removeprefix("/media/"))
-    assert media.asset_for_url(session=session, principal=world["author"], name=asset.url.removeprefix("/media/"))
+        media.asset_for_url(session=session, actor=stranger, name=asset.url.removeprefix("/media/"))
+    assert media.asset_for_url(session=session, actor=world["author"], name=asset.url.removeprefix("/media/"))
     world["sim"].status = SimulationStatus.published
     session.add(world["sim"])
     session.flush()
     with pytest.raises(PermissionDenied):
         up(session, world, storage, settings, "b.png", samples.png())
     with pytest.raises(PermissionDenied):
-        media.rename(session=session, principal=world["author"], asset_id=asset.id, filename="x.png")
+        media.rename(session=session, actor=world["author"], asset_id=asset.id, filename="x.png")
     # Published: the catalogue (and so its media) is visible to other creators, read-only.
-    assert media.get(session=session, principal=stranger, asset_id=asset.id)
+    assert media.get(session=session, actor=stranger, asset_id=asset.id)
 
 
 def test_rename_and_list(session, world, storage, settings):
     a = up(session, world, storage, settings, "a.png", samples.png())
     up(session, world, storage, settings, "b.pdf", samples.pdf())
-    media.rename(session=session, principal=world["author"], asset_id=a.id, filename="../Portrait of Ana.png")
+    media.rename(session=session, actor=world["author"], asset_id=a.id, filename="../Portrait of Ana.png")
     assert a.filename == "Portrait of Ana.png"
-    page = media.list_(session=session, principal=world["author"], module_id=world["module"].id, search="ana")
+    page = media.list_(session=session, actor=world["author"], module_id=world["module"].id, search="ana")
     assert [x.id for x in page.rows] == [a.id] and page.total == 1
-    docs = media.list_(
-        session=session, principal=world["author"], module_id=world["module"].id, type=MediaType.document
-    )
+    docs = media.list_(session=session, actor=world["author"], module_id=world["module"].id, type=MediaType.document)
     assert [x.filename for x in docs.rows] == ["b.pdf"]

@@ -11,7 +11,7 @@ from console.services import media
 from models import MediaAsset
 from models.enums import UserRole
 from tests import media_samples as samples
-from tests.factories import make_module, make_simulation, make_user, principal_of
+from tests.factories import actor_of, make_module, make_simulation, make_user
 
 pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
@@ -55,11 +55,11 @@ def test_upload_serve_and_delete_through_s3(database_url, s3):
     with db.transaction() as session:
         author = make_user(session, role=UserRole.studio_creator, password=None)
         module = make_module(session, make_simulation(session, author=author))
-    principal = principal_of(author)
+    actor = actor_of(author)
     with db.transaction() as session:
         asset = media.upload(
             session=session,
-            principal=principal,
+            actor=actor,
             module_id=module.id,
             filename="a.png",
             data=samples.png(),
@@ -72,7 +72,7 @@ def test_upload_serve_and_delete_through_s3(database_url, s3):
     head = storage.client.head_object(Bucket=storage.bucket, Key=f"media/{key}")
     assert head["ContentType"] == "image/png"
     with db.transaction() as session:
-        media.delete(session=session, principal=principal, asset_id=asset.id, storage=storage)
+        media.delete(session=session, actor=actor, asset_id=asset.id, storage=storage)
     assert _objects(storage) == [] and not storage.exists(key)
 
 
@@ -84,7 +84,7 @@ def test_rollback_removes_the_object(database_url, s3):
     with pytest.raises(RuntimeError), db.transaction() as session:
         media.upload(
             session=session,
-            principal=principal_of(author),
+            actor=actor_of(author),
             module_id=module.id,
             filename="a.pdf",
             data=samples.pdf(),

@@ -7,7 +7,7 @@ import pytest
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import modules, workflow
 from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
-from tests.factories import make_module, make_simulation, make_user, principal_of
+from tests.factories import actor_of, make_module, make_simulation, make_user
 
 
 @pytest.fixture
@@ -15,41 +15,41 @@ def world(session):
     author = make_user(session, role=UserRole.studio_creator, password=None)
     other = make_user(session, role=UserRole.studio_creator, password=None)
     sim = make_simulation(session, author=author)
-    return {"author": principal_of(author), "other": principal_of(other), "sim": sim}
+    return {"author": actor_of(author), "other": actor_of(other), "sim": sim}
 
 
 def _titles(session, world):
-    page = modules.list_(session=session, principal=world["author"], simulation_id=world["sim"].id)
+    page = modules.list_(session=session, actor=world["author"], simulation_id=world["sim"].id)
     return [m.title for m in page.rows]
 
 
 def test_add_move_duplicate_archive(session, world):
     p, sim = world["author"], world["sim"]
-    a = modules.create(session=session, principal=p, simulation_id=sim.id, data={"title": "Opening"})
-    b = modules.create(session=session, principal=p, simulation_id=sim.id, data={"title": "Crisis"})
-    c = modules.create(session=session, principal=p, simulation_id=sim.id, data={"title": "Debrief"})
+    a = modules.create(session=session, actor=p, simulation_id=sim.id, data={"title": "Opening"})
+    b = modules.create(session=session, actor=p, simulation_id=sim.id, data={"title": "Crisis"})
+    c = modules.create(session=session, actor=p, simulation_id=sim.id, data={"title": "Debrief"})
     assert _titles(session, world) == ["Opening", "Crisis", "Debrief"]
-    modules.move(session=session, principal=p, module_id=c.id, direction=-1)
+    modules.move(session=session, actor=p, module_id=c.id, direction=-1)
     assert _titles(session, world) == ["Opening", "Debrief", "Crisis"]
-    modules.move(session=session, principal=p, module_id=a.id, direction=-1)  # already first: stays
+    modules.move(session=session, actor=p, module_id=a.id, direction=-1)  # already first: stays
     assert _titles(session, world) == ["Opening", "Debrief", "Crisis"]
-    modules.move(session=session, principal=p, module_id=a.id, direction=1)
+    modules.move(session=session, actor=p, module_id=a.id, direction=1)
     assert _titles(session, world) == ["Debrief", "Opening", "Crisis"]
-    copy = modules.duplicate(session=session, principal=p, module_id=b.id)
+    copy = modules.duplicate(session=session, actor=p, module_id=b.id)
     assert copy.title == "Crisis (copy)" and copy.slug != b.slug and copy.status == ModuleStatus.draft
     assert _titles(session, world)[-1] == "Crisis (copy)"
-    modules.archive(session=session, principal=p, module_id=copy.id)
+    modules.archive(session=session, actor=p, module_id=copy.id)
     assert copy.status == ModuleStatus.archived
-    visible = modules.list_(session=session, principal=p, simulation_id=sim.id, include_archived=False)
+    visible = modules.list_(session=session, actor=p, simulation_id=sim.id, include_archived=False)
     assert [m.title for m in visible.rows] == ["Debrief", "Opening", "Crisis"]
 
 
 def test_every_seed_field_is_saved(session, world):
     p, sim = world["author"], world["sim"]
-    m = modules.create(session=session, principal=p, simulation_id=sim.id, data={"title": "Opening"})
+    m = modules.create(session=session, actor=p, simulation_id=sim.id, data={"title": "Opening"})
     modules.update(
         session=session,
-        principal=p,
+        actor=p,
         module_id=m.id,
         data={
             "title": "Opening scene",
@@ -79,7 +79,7 @@ def test_launch_url_must_be_http(session, world, url):
     with pytest.raises(ValidationFailed) as refused:
         modules.create(
             session=session,
-            principal=world["author"],
+            actor=world["author"],
             simulation_id=world["sim"].id,
             data={"title": "M", "launch_url": url},
         )
@@ -87,11 +87,11 @@ def test_launch_url_must_be_http(session, world, url):
 
 
 def test_stakeholders_are_checked_against_the_schema(session, world):
-    m = modules.create(session=session, principal=world["author"], simulation_id=world["sim"].id, data={"title": "M"})
+    m = modules.create(session=session, actor=world["author"], simulation_id=world["sim"].id, data={"title": "M"})
     with pytest.raises(ValidationFailed) as refused:
         modules.update(
             session=session,
-            principal=world["author"],
+            actor=world["author"],
             module_id=m.id,
             data={
                 "stakeholders": [
@@ -112,7 +112,7 @@ def test_mass_assignment_is_refused(session, world):
     with pytest.raises(ValidationFailed) as refused:
         modules.create(
             session=session,
-            principal=world["author"],
+            actor=world["author"],
             simulation_id=world["sim"].id,
             data={"title": "M", "simulation_id": str(other_sim.id)},
         )
@@ -122,24 +122,24 @@ def test_mass_assignment_is_refused(session, world):
 def test_scoping(session, world):
     m = make_module(session, world["sim"])
     with pytest.raises(NotFound):
-        modules.get(session=session, principal=world["other"], module_id=m.id)
+        modules.get(session=session, actor=world["other"], module_id=m.id)
     with pytest.raises(NotFound):
-        modules.update(session=session, principal=world["other"], module_id=m.id, data={"title": "x"})
+        modules.update(session=session, actor=world["other"], module_id=m.id, data={"title": "x"})
     with pytest.raises(NotFound):
-        modules.list_(session=session, principal=world["other"], simulation_id=world["sim"].id)
+        modules.list_(session=session, actor=world["other"], simulation_id=world["sim"].id)
 
 
 def test_published_simulation_modules_are_read_only(session, world):
     owner = make_user(session, password=None)
     sim = make_simulation(session, author=owner, status=SimulationStatus.published)
-    author = principal_of(owner)
+    author = actor_of(owner)
     m = make_module(session, sim)
     for op in (
-        lambda: modules.update(session=session, principal=author, module_id=m.id, data={"title": "x"}),
-        lambda: modules.move(session=session, principal=author, module_id=m.id, direction=1),
-        lambda: modules.archive(session=session, principal=author, module_id=m.id),
-        lambda: modules.duplicate(session=session, principal=author, module_id=m.id),
-        lambda: modules.create(session=session, principal=author, simulation_id=sim.id, data={"title": "y"}),
+        lambda: modules.update(session=session, actor=author, module_id=m.id, data={"title": "x"}),
+        lambda: modules.move(session=session, actor=author, module_id=m.id, direction=1),
+        lambda: modules.archive(session=session, actor=author, module_id=m.id),
+        lambda: modules.duplicate(session=session, actor=author, module_id=m.id),
+        lambda: modules.create(session=session, actor=author, simulation_id=sim.id, data={"title": "y"}),
     ):
         with pytest.raises(PermissionDenied):
             op()
@@ -171,7 +171,7 @@ def test_workflow_after_module_editing(session, world):
     p = world["author"]
     m = modules.create(
         session=session,
-        principal=p,
+        actor=p,
         simulation_id=world["sim"].id,
         data={
             "title": "Only",
@@ -183,5 +183,5 @@ def test_workflow_after_module_editing(session, world):
         },
     )
     assert m.sort_order == 0
-    workflow.transition(session=session, principal=p, simulation_id=world["sim"].id, name="submit")
+    workflow.transition(session=session, actor=p, simulation_id=world["sim"].id, name="submit")
     assert workflow.publish_problems(session=session, simulation=world["sim"]) == {}

@@ -8,7 +8,7 @@ from console.services import simulations
 from console.services.simulations import SimulationQuery
 from models import AuditLogEntry
 from models.enums import SimulationStatus, UserRole
-from tests.factories import make_simulation, make_user, principal_of
+from tests.factories import actor_of, make_simulation, make_user
 
 NEW = {"title": "Crisis at Dawn", "difficulty": "advanced", "format": "realtime_crisis"}
 
@@ -38,7 +38,7 @@ def world(session):
 
 
 def titles(session, user, **query):
-    page = simulations.list_(session=session, principal=principal_of(user), query=SimulationQuery(**query))
+    page = simulations.list_(session=session, actor=actor_of(user), query=SimulationQuery(**query))
     return {s.title for s in page.rows}
 
 
@@ -51,23 +51,23 @@ def test_each_role_sees_its_own_catalogue(session, world):
 
 def test_out_of_scope_simulation_is_not_found(session, world):
     with pytest.raises(NotFound):
-        simulations.get(session=session, principal=principal_of(world["creator"]), simulation_id=world["theirs"].id)
+        simulations.get(session=session, actor=actor_of(world["creator"]), simulation_id=world["theirs"].id)
     with pytest.raises(NotFound):
-        simulations.get(session=session, principal=principal_of(world["ent_admin"]), simulation_id=world["mine"].id)
+        simulations.get(session=session, actor=actor_of(world["ent_admin"]), simulation_id=world["mine"].id)
 
 
 def test_creator_cannot_edit_another_creators_simulation(session, world):
     with pytest.raises(NotFound):
         simulations.update(
             session=session,
-            principal=principal_of(world["creator"]),
+            actor=actor_of(world["creator"]),
             simulation_id=world["theirs"].id,
             data={"title": "Hijacked"},
         )
     with pytest.raises(PermissionDenied):  # visible (published) but neither theirs nor editable
         simulations.update(
             session=session,
-            principal=principal_of(world["creator"]),
+            actor=actor_of(world["creator"]),
             simulation_id=world["published"].id,
             data={"title": "Hijacked"},
         )
@@ -78,13 +78,13 @@ def test_creator_cannot_edit_another_creators_simulation(session, world):
 def test_enterprise_admin_and_participant_cannot_create(session, world):
     for who in ("ent_admin", "participant"):
         with pytest.raises(PermissionDenied):
-            simulations.create(session=session, principal=principal_of(world[who]), data=NEW)
+            simulations.create(session=session, actor=actor_of(world[who]), data=NEW)
 
 
 def test_create_sets_author_draft_and_unique_slug_and_audits(session, world):
-    principal = principal_of(world["creator"])
-    first = simulations.create(session=session, principal=principal, data=NEW)
-    second = simulations.create(session=session, principal=principal, data=NEW)
+    actor = actor_of(world["creator"])
+    first = simulations.create(session=session, actor=actor, data=NEW)
+    second = simulations.create(session=session, actor=actor, data=NEW)
     assert first.slug == "crisis-at-dawn"
     assert second.slug == "crisis-at-dawn-2"
     assert first.author_id == world["creator"].id and first.status is SimulationStatus.draft
@@ -94,15 +94,13 @@ def test_create_sets_author_draft_and_unique_slug_and_audits(session, world):
 
 
 def test_owner_fields_cannot_be_mass_assigned(session, world):
-    principal = principal_of(world["creator"])
+    actor = actor_of(world["creator"])
     for field, value in (("status", "published"), ("author_id", str(world["other_creator"].id)), ("slug", "x")):
         with pytest.raises(ValidationFailed) as err:
-            simulations.create(session=session, principal=principal, data={**NEW, field: value})
+            simulations.create(session=session, actor=actor, data={**NEW, field: value})
         assert field in err.value.field_errors
         with pytest.raises(ValidationFailed):
-            simulations.update(
-                session=session, principal=principal, simulation_id=world["mine"].id, data={field: value}
-            )
+            simulations.update(session=session, actor=actor, simulation_id=world["mine"].id, data={field: value})
     session.refresh(world["mine"])
     assert world["mine"].status is SimulationStatus.draft and world["mine"].author_id == world["creator"].id
 
@@ -111,7 +109,7 @@ def test_validation_reports_every_field_at_once(session, world):
     with pytest.raises(ValidationFailed) as err:
         simulations.create(
             session=session,
-            principal=principal_of(world["creator"]),
+            actor=actor_of(world["creator"]),
             data={
                 "title": "   ",
                 "difficulty": "impossible",
@@ -134,17 +132,15 @@ def test_validation_reports_every_field_at_once(session, world):
 def test_invalid_scoring_config_is_refused_with_reason(session, world):
     bad = {"dimensions": [{"key": "Total", "label": "x", "weight": 0}], "pass_mark": 120}
     with pytest.raises(ValidationFailed) as err:
-        simulations.create(
-            session=session, principal=principal_of(world["creator"]), data={**NEW, "scoring_config": bad}
-        )
+        simulations.create(session=session, actor=actor_of(world["creator"]), data={**NEW, "scoring_config": bad})
     assert "scoring_config" in err.value.field_errors
 
 
 def test_update_changes_only_given_fields_and_records_the_difference(session, world):
-    principal = principal_of(world["creator"])
+    actor = actor_of(world["creator"])
     sim = simulations.update(
         session=session,
-        principal=principal,
+        actor=actor,
         simulation_id=world["mine"].id,
         data={"category": "Ethics", "skill_tags": ["trust", "Trust", " candour "]},
     )
@@ -158,17 +154,17 @@ def test_search_filters_sort_and_paging_happen_in_sql(session, world):
     admin = world["admin"]
     for i in range(30):
         make_simulation(session, author=admin, title=f"Bulk {i:02d}", category="Bulk", skill_tags=["volume"])
-    principal = principal_of(admin)
+    actor = actor_of(admin)
     page = simulations.list_(
         session=session,
-        principal=principal,
+        actor=actor,
         query=SimulationQuery(search="volume", sort="title", descending=False, offset=25, limit=10),
     )
     assert page.total == 30
     assert [s.title for s in page.rows] == [f"Bulk {i}" for i in range(25, 30)]
     only_published = simulations.list_(
-        session=session, principal=principal, query=SimulationQuery(status=SimulationStatus.published)
+        session=session, actor=actor, query=SimulationQuery(status=SimulationStatus.published)
     )
     assert [s.title for s in only_published.rows] == ["Their published"]
     # LIKE wildcards in the search are literal characters, not patterns.
-    assert simulations.list_(session=session, principal=principal, query=SimulationQuery(search="%")).total == 0
+    assert simulations.list_(session=session, actor=actor, query=SimulationQuery(search="%")).total == 0

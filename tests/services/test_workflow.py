@@ -9,7 +9,7 @@ from console.errors import Conflict, NotFound, PermissionDenied, ValidationFaile
 from console.services import audit, workflow
 from models import AuditLogEntry, Module, Simulation
 from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
-from tests.factories import SCORING, make_module, make_simulation, make_user, principal_of
+from tests.factories import SCORING, actor_of, make_module, make_simulation, make_user
 
 S = SimulationStatus
 ROLES = ["author", "other_creator", "platform_admin", "enterprise_admin", "participant"]
@@ -82,10 +82,10 @@ def test_transition_matrix(session, people, name):
         for status in S:
             nested = session.begin_nested()
             sim = ready_simulation(session, people["author"], status)
-            principal = principal_of(people[role])
+            actor = actor_of(people[role])
             try:
                 moved = workflow.transition(
-                    session=session, principal=principal, simulation_id=sim.id, name=name, comment="needs work"
+                    session=session, actor=actor, simulation_id=sim.id, name=name, comment="needs work"
                 )
                 outcomes[(role, status)] = "ok"
                 assert moved.status == TARGET[name]
@@ -113,9 +113,7 @@ def test_transition_matrix(session, people, name):
 def test_refused_transition_changes_nothing(session, people):
     sim = ready_simulation(session, people["author"], S.review)
     with pytest.raises(PermissionDenied):
-        workflow.transition(
-            session=session, principal=principal_of(people["author"]), simulation_id=sim.id, name="stage"
-        )
+        workflow.transition(session=session, actor=actor_of(people["author"]), simulation_id=sim.id, name="stage")
     session.refresh(sim)
     assert sim.status == S.review
     assert session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "simulation.stage")).all() == []
@@ -123,15 +121,15 @@ def test_refused_transition_changes_nothing(session, people):
 
 def test_send_back_requires_a_comment_and_audits_it(session, people):
     sim = ready_simulation(session, people["author"], S.review)
-    admin = principal_of(people["platform_admin"])
+    admin = actor_of(people["platform_admin"])
     with pytest.raises(ValidationFailed) as refused:
-        workflow.transition(session=session, principal=admin, simulation_id=sim.id, name="send_back", comment="  ")
+        workflow.transition(session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="  ")
     assert "comment" in refused.value.details
     workflow.transition(
-        session=session, principal=admin, simulation_id=sim.id, name="send_back", comment="Briefing is thin."
+        session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="Briefing is thin."
     )
     assert sim.status == S.draft
-    trail = audit.list_(session=session, principal=admin, entity_type="simulation", entity_id=str(sim.id))
+    trail = audit.list_(session=session, actor=admin, entity_type="simulation", entity_id=str(sim.id))
     entry = trail.rows[0]
     assert entry.action == "simulation.send_back"
     assert entry.comment == "Briefing is thin."
@@ -140,15 +138,15 @@ def test_send_back_requires_a_comment_and_audits_it(session, people):
 
 def test_full_path_sets_published_at_and_audits_every_step(session, people):
     sim = ready_simulation(session, people["author"])
-    author, admin = principal_of(people["author"]), principal_of(people["platform_admin"])
-    for principal, name in [(author, "submit"), (admin, "stage"), (admin, "publish")]:
-        workflow.transition(session=session, principal=principal, simulation_id=sim.id, name=name, comment=name)
+    author, admin = actor_of(people["author"]), actor_of(people["platform_admin"])
+    for actor, name in [(author, "submit"), (admin, "stage"), (admin, "publish")]:
+        workflow.transition(session=session, actor=actor, simulation_id=sim.id, name=name, comment=name)
     assert sim.status == S.published and sim.published_at is not None
-    for principal, name in [(admin, "archive"), (admin, "restore")]:
-        workflow.transition(session=session, principal=principal, simulation_id=sim.id, name=name)
+    for actor, name in [(admin, "archive"), (admin, "restore")]:
+        workflow.transition(session=session, actor=actor, simulation_id=sim.id, name=name)
     actions = [
         e.action
-        for e in audit.list_(session=session, principal=admin, entity_type="simulation", entity_id=str(sim.id)).rows
+        for e in audit.list_(session=session, actor=admin, entity_type="simulation", entity_id=str(sim.id)).rows
     ]
     assert sorted(actions) == sorted(f"simulation.{n}" for n in ["submit", "stage", "publish", "archive", "restore"])
 
@@ -156,9 +154,9 @@ def test_full_path_sets_published_at_and_audits_every_step(session, people):
 def test_publish_lists_every_problem_at_once(session, people):
     sim = make_simulation(session, author=people["author"], status=S.staged, scoring_config={"dimensions": []})
     make_module(session, sim, title="Opening", status=ModuleStatus.draft, launch_url=None)
-    admin = principal_of(people["platform_admin"])
+    admin = actor_of(people["platform_admin"])
     with pytest.raises(ValidationFailed) as refused:
-        workflow.transition(session=session, principal=admin, simulation_id=sim.id, name="publish")
+        workflow.transition(session=session, actor=admin, simulation_id=sim.id, name="publish")
     problems = refused.value.details
     assert problems["modules"] == "at least one published module is needed"
     assert problems["module “Opening”"] == "missing launch URL, platform, build version, briefing"
@@ -180,7 +178,7 @@ def test_archived_modules_are_not_checked(session, people):
 
 def test_available_lists_the_buttons_for_each_role(session, people):
     sim = ready_simulation(session, people["author"], S.review)
-    names = lambda p: [t.name for t in workflow.available(principal_of(p), sim)]  # noqa: E731
+    names = lambda p: [t.name for t in workflow.available(actor_of(p), sim)]  # noqa: E731
     assert names(people["author"]) == ["withdraw"]
     assert names(people["platform_admin"]) == ["send_back", "stage"]
     assert names(people["other_creator"]) == []
@@ -189,8 +187,8 @@ def test_available_lists_the_buttons_for_each_role(session, people):
 def test_duplicate_as_draft_deep_copies(session, people):
     sim = ready_simulation(session, people["author"], S.published)
     make_module(session, sim, title="Second", sort_order=1, stakeholders=[{"name": "Bo", "personality_traits": []}])
-    author = principal_of(people["author"])
-    copy = workflow.duplicate_as_draft(session=session, principal=author, simulation_id=sim.id)
+    author = actor_of(people["author"])
+    copy = workflow.duplicate_as_draft(session=session, actor=author, simulation_id=sim.id)
     assert copy.id != sim.id and copy.status == S.draft and copy.author_id == people["author"].id
     assert copy.slug != sim.slug and copy.published_at is None
     assert copy.scoring_config == SCORING
@@ -209,19 +207,13 @@ def test_duplicate_as_draft_deep_copies(session, people):
 def test_duplicate_refused_for_others(session, people):
     sim = ready_simulation(session, people["author"], S.published)
     with pytest.raises(PermissionDenied):
-        workflow.duplicate_as_draft(
-            session=session, principal=principal_of(people["other_creator"]), simulation_id=sim.id
-        )
+        workflow.duplicate_as_draft(session=session, actor=actor_of(people["other_creator"]), simulation_id=sim.id)
     with pytest.raises(PermissionDenied):
-        workflow.duplicate_as_draft(
-            session=session, principal=principal_of(people["enterprise_admin"]), simulation_id=sim.id
-        )
+        workflow.duplicate_as_draft(session=session, actor=actor_of(people["enterprise_admin"]), simulation_id=sim.id)
     with pytest.raises(NotFound):
-        workflow.duplicate_as_draft(
-            session=session, principal=principal_of(people["participant"]), simulation_id=sim.id
-        )
+        workflow.duplicate_as_draft(session=session, actor=actor_of(people["participant"]), simulation_id=sim.id)
     admin_copy = workflow.duplicate_as_draft(
-        session=session, principal=principal_of(people["platform_admin"]), simulation_id=sim.id
+        session=session, actor=actor_of(people["platform_admin"]), simulation_id=sim.id
     )
     assert admin_copy.author_id == people["platform_admin"].id
 
@@ -230,18 +222,18 @@ def test_history_shows_the_author_the_reviewers_comment(session, people):
     from console.services import simulations
 
     sim = ready_simulation(session, people["author"], S.review)
-    admin, author = principal_of(people["platform_admin"]), principal_of(people["author"])
-    workflow.transition(session=session, principal=admin, simulation_id=sim.id, name="send_back", comment="Add stakes")
-    trail = simulations.history(session=session, principal=author, simulation_id=sim.id)
+    admin, author = actor_of(people["platform_admin"]), actor_of(people["author"])
+    workflow.transition(session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="Add stakes")
+    trail = simulations.history(session=session, actor=author, simulation_id=sim.id)
     assert [(e.action, e.comment) for e in trail.rows] == [("simulation.send_back", "Add stakes")]
     assert trail.rows[0].actor_id == people["platform_admin"].id
     sim.status = S.published
     session.add(sim)
     session.flush()
     with pytest.raises(PermissionDenied):  # sees the published simulation, not its history
-        simulations.history(session=session, principal=principal_of(people["other_creator"]), simulation_id=sim.id)
+        simulations.history(session=session, actor=actor_of(people["other_creator"]), simulation_id=sim.id)
     with pytest.raises(NotFound):
-        simulations.history(session=session, principal=principal_of(people["participant"]), simulation_id=sim.id)
+        simulations.history(session=session, actor=actor_of(people["participant"]), simulation_id=sim.id)
 
 
 def test_duplicate_copies_media_and_repoints_portraits(session, people, tmp_path):
@@ -252,12 +244,12 @@ def test_duplicate_copies_media_and_repoints_portraits(session, people, tmp_path
 
     settings = Settings(data_dir=tmp_path)
     storage = media.LocalStorage(tmp_path / "media")
-    author = principal_of(people["author"])
+    author = actor_of(people["author"])
     sim = ready_simulation(session, people["author"])
     module = session.scalars(select(Module).where(Module.simulation_id == sim.id)).one()
     asset = media.upload(
         session=session,
-        principal=author,
+        actor=author,
         module_id=module.id,
         filename="ana.png",
         data=samples.png(),
@@ -268,7 +260,7 @@ def test_duplicate_copies_media_and_repoints_portraits(session, people, tmp_path
     sim.thumbnail_url = asset.url
     session.add_all([module, sim])
     session.flush()
-    copy = workflow.duplicate_as_draft(session=session, principal=author, simulation_id=sim.id, storage=storage)
+    copy = workflow.duplicate_as_draft(session=session, actor=author, simulation_id=sim.id, storage=storage)
     twin = session.scalars(select(Module).where(Module.simulation_id == copy.id)).one()
     twin_asset = session.scalars(select(MediaAsset).where(MediaAsset.module_id == twin.id)).one()
     assert twin_asset.id != asset.id and twin_asset.filename == "ana.png"
