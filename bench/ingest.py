@@ -201,14 +201,14 @@ class World:
 
 
 def make_world(players: int) -> World:
-    from console import db
+    from console import unit_of_work
     from console.auth import Actor
     from console.services import api_keys
     from models import Module, Simulation, User
     from models.enums import Difficulty, ModuleStatus, SimulationFormat, SimulationStatus, UserRole
 
     tag = uuid.uuid4().hex[:8]
-    with db.transaction() as s:
+    with unit_of_work.transaction() as s:
         sim = Simulation(
             title=f"Bench {tag}",
             slug=f"bench-{tag}",

@@ -168,7 +168,7 @@ def main() -> int:
 
     from sqlmodel import Session
 
-    from console import db, migrate
+    from console import db, migrate, unit_of_work
     from console.auth import Actor
     from console.db import to_sqlalchemy_url
     from console.services import media, modules, simulations
@@ -202,7 +202,7 @@ def main() -> int:
 
         def service(call: Callable[[Session], object]) -> Callable[[], object]:
             def run() -> object:
-                with db.read_only() as session:
+                with unit_of_work.read_only() as session:
                     return call(session)
 
             return run

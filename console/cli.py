@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from console import db
+from console import db, unit_of_work
 from console.config import ConfigurationError, get_settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Simvado Console")
@@ -79,7 +79,7 @@ def _seed_demo() -> bool:
     """Load demo data into an empty database. Returns False when the database already had data."""
     from console import demo
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         if demo.has_data(session):
             return False
         result = demo.seed(session)
@@ -196,7 +196,7 @@ def create_user(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with db.transaction() as session:
+        with unit_of_work.transaction() as session:
             org_id = None
             if org:
                 conditions = [Organization.slug == org]
@@ -249,7 +249,7 @@ def create_api_key(
         return found
 
     try:
-        with db.transaction() as session:
+        with unit_of_work.transaction() as session:
             created = api_keys.create(
                 session=session,
                 actor=Actor.system("cli"),

@@ -1,15 +1,12 @@
-"""Database access: the engine, transactions at the boundary, and the embedded PostgreSQL."""
+"""Database access: the engine and the embedded PostgreSQL. Transactions: console/unit_of_work.py."""
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlmodel import Session
 
 from console.config import ConfigurationError, Settings, get_settings
 
@@ -97,31 +94,3 @@ def dispose() -> None:
     if _engine is not None:
         _engine.dispose()
         _engine = None
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """One unit of work at a boundary (page action, API request, CLI command, job).
-
-    Services never commit; this commits when the block ends and rolls back on any error.
-    """
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-
-@contextmanager
-def read_only() -> Iterator[Session]:
-    """A session for reads; rolled back at the end, so nothing it touches is ever written."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            # Detach first: a rollback expires what the session holds, and callers read those
-            # objects after the block (on another thread, in a page).
-            session.expunge_all()
-            session.rollback()

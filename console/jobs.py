@@ -1,9 +1,10 @@
 """Background jobs on procrastinate (the console's own PostgreSQL; schema in migration 0002).
 
-- `console:debrief` writes a completed session's debrief. It is deferred *inside* the transaction
-  that completes the session (`ingest.defer_debrief`), so a committed completion always has its job; it
-  retries with backoff, and the API also tries once right after answering so debriefs usually appear
-  at once. Writing a debrief is idempotent, so a job finding it written is a no-op.
+- `console:debrief` (`DEBRIEF`) writes a completed session's debrief. Services queue it with
+  `defer(session, DEBRIEF, …)` *inside* the work that completes the session, so a committed completion
+  always has its job; it retries with backoff, and the API also tries once right after answering
+  (`write_debrief_now`) so debriefs usually appear at once. Writing a debrief is idempotent, so a job
+  finding it written is a no-op.
 - Periodic: abandoned sessions (no event for `SIMVADO_ABANDON_AFTER_MINUTES`), overdue assignments,
   and a sweep for completed sessions that still lack a debrief.
 
@@ -13,43 +14,80 @@ Run by `simvado-console worker`, or in-process by `simvado-console serve` in emb
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import procrastinate
+from sqlalchemy import text
+from sqlmodel import Session
 
-from console import db
+from console import db, unit_of_work
 from console.config import get_settings
-from console.services.ingest import DEBRIEF_QUEUE
 
 log = logging.getLogger("simvado.jobs")
 
-NAMESPACE = "console"  # ingest.DEBRIEF_TASK is "console:debrief": this namespace + the task's name
+NAMESPACE = "console"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A kind of job the worker runs, by the name services defer it under."""
+
+    name: str
+    queue: str = "default"
+
+    @property
+    def task(self) -> str:
+        return f"{NAMESPACE}:{self.name}"
+
+
+DEBRIEF = Job("debrief", queue="debriefs")
+
+# procrastinate's own SQL function, so the job row is written in the caller's transaction.
+_DEFER_JOB = text(
+    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, NULL, CAST(:args AS jsonb), NULL)"
+    "::procrastinate_job_to_defer_v1])"
+)
+
+
+def defer(session: Session, job: Job, **args: str) -> None:
+    """Queue `job` with the session's work: it exists exactly when that work commits."""
+    session.execute(_DEFER_JOB, {"queue": job.queue, "task": job.task, "args": json.dumps(args)})
 
 
 def write_debrief(play_session_id: str) -> None:
     from console.services import debrief as debriefs
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         debriefs.write_for_session(session=session, play_session_id=uuid.UUID(play_session_id))
+
+
+def write_debrief_now(play_session_id: uuid.UUID) -> None:
+    """The engine API's try right after answering a completion; the queued job remains the safety net."""
+    try:
+        write_debrief(str(play_session_id))
+    except Exception:  # a failed debrief must never hurt the already-committed events
+        log.exception("debrief for session %s failed; its queued job will retry it", play_session_id)
 
 
 def sweep_debriefs(timestamp: int) -> None:
     from console.services import debrief as debriefs
     from console.services import ingest
 
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         ids = ingest.sessions_awaiting_debrief(session=session)
     for play_session_id in ids:
-        with db.transaction() as session:
+        with unit_of_work.transaction() as session:
             debriefs.write_for_session(session=session, play_session_id=play_session_id)
 
 
 def sweep_abandoned(timestamp: int) -> None:
     from console.services import sweeps
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         ids = sweeps.mark_abandoned(session=session, idle=timedelta(minutes=get_settings().abandon_after_minutes))
     if ids:
         log.info("marked %d idle sessions abandoned", len(ids))
@@ -58,7 +96,7 @@ def sweep_abandoned(timestamp: int) -> None:
 def sweep_overdue(timestamp: int) -> None:
     from console.services import sweeps
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         count = sweeps.mark_overdue(session=session)
     if count:
         log.info("marked %d assignments overdue", count)
@@ -69,8 +107,8 @@ def _blueprint() -> procrastinate.Blueprint:
     bp = procrastinate.Blueprint()
     bp.task(
         write_debrief,
-        name="debrief",
-        queue=DEBRIEF_QUEUE,
+        name=DEBRIEF.name,
+        queue=DEBRIEF.queue,
         retry=procrastinate.RetryStrategy(max_attempts=8, exponential_wait=2),
     )
     for func, cron, name in (

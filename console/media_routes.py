@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from console import db
+from console import unit_of_work
 from console.errors import NotFound
 from console.services import media
 from models.enums import MediaType
@@ -38,7 +38,7 @@ def _disposition(asset) -> str:  # noqa: ANN001
 
 
 def _find(actor, name: str):  # noqa: ANN001
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         return media.asset_for_url(session=session, actor=actor, name=name)
 
 

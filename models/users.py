@@ -28,6 +28,8 @@ class User(SQLModel, table=True):
         sa_column=sa.Column(pg_enum(SubscriptionTier, "subscription_tier"), nullable=False),
     )
     stripe_customer_id: str | None = Field(default=None, max_length=255)
+    # Set when a platform admin deactivates the person: no sign-in, open pages stop, history stays.
+    deactivated_at: datetime | None = timestamp(nullable=True, default_now=False)
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp(onupdate=True)
 

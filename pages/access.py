@@ -18,6 +18,8 @@ from fastapi import Request
 from nicegui import ui
 
 from console.auth import Actor, Permission
+from console.auth.web import COOKIE_NAME
+from pages.components import calls
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,15 @@ def _guarded(spec: PageSpec) -> Callable:
 
                 not_found(actor)
                 return
-        result = spec.func(actor, **kwargs)
-        if inspect.isawaitable(result):
-            await result
+            # Every later action of this page is checked against this login again (calls.py).
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            calls.remember_access(calls.PageAccess(request.cookies.get(COOKIE_NAME), spec.permission, path))
+        try:
+            result = spec.func(actor, **kwargs)
+            if inspect.isawaitable(result):
+                await result
+        except calls.AccessRevoked:
+            pass  # signed out while the page was being drawn: the browser is on its way to /login
 
     request_param = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
     page.__signature__ = inspect.Signature([request_param, *params])

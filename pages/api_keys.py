@@ -81,7 +81,6 @@ async def api_keys_page(
     async def fetch(request: TableRequest):
         result = await calls.read(
             api_keys.list_,
-            actor=actor,
             search=state["search"],
             include_inactive=state["include_inactive"],
             sort=request.sort if request.sort in api_keys.SORTABLE else "created_at",
@@ -149,7 +148,7 @@ async def api_keys_page(
         dialog.open()
 
     async def open_create() -> None:
-        options = await calls.read(api_keys.binding_options, actor=actor)
+        options = await calls.read(api_keys.binding_options)
         errors = FieldErrors()
         with ui.dialog() as dialog, ui.card().classes("min-w-[520px]").mark("create-dialog"):
             ui.label("New API key").classes("text-h6")
@@ -188,7 +187,7 @@ async def api_keys_page(
                     "expires_days": int(expires.value) if expires.value not in (None, "") else None,
                 }
                 try:
-                    created = await calls.write(api_keys.create, actor=actor, data=data)
+                    created = await calls.write(api_keys.create, data=data)
                 except ValidationFailed as exc:
                     errors.show(exc.field_errors)
                     scopes_error.text = exc.field_errors.get("scopes", "")
@@ -216,7 +215,7 @@ async def api_keys_page(
         ):
             return
         try:
-            await calls.write(api_keys.revoke, actor=actor, key_id=uuid.UUID(row["id"]))
+            await calls.write(api_keys.revoke, key_id=uuid.UUID(row["id"]))
         except DomainError as exc:
             calls.notify_error(exc)
             return
@@ -232,7 +231,7 @@ async def api_keys_page(
         ):
             return
         try:
-            created = await calls.write(api_keys.rotate, actor=actor, key_id=uuid.UUID(row["id"]))
+            created = await calls.write(api_keys.rotate, key_id=uuid.UUID(row["id"]))
         except DomainError as exc:
             calls.notify_error(exc)
             return

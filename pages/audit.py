@@ -46,7 +46,6 @@ async def audit_page(actor: Actor, entity_type: str = ""):
     async def fetch(request: TableRequest):
         page = await calls.read(
             audit.list_,
-            actor=actor,
             entity_type=filters["entity_type"] or None,
             offset=request.offset,
             limit=request.limit,

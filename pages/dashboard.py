@@ -26,12 +26,12 @@ async def home(actor: Actor):
     if not actor.can(Permission.view_dashboard):
         ui.navigate.to("/my")
         return
-    data = await calls.read(dashboard.summary, actor=actor)
+    data = await calls.read(dashboard.summary)
     with frame(actor, "Dashboard"):
         _figures(actor, data)
 
         async def refresh() -> None:
-            _figures.refresh(actor, await calls.read(dashboard.summary, actor=actor))
+            _figures.refresh(actor, await calls.read(dashboard.summary))
 
         # Fresh figures without a reload: sessions arrive from engines all day.
         ui.timer(30, refresh)

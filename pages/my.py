@@ -21,8 +21,8 @@ STATUS_SLOT = (
 
 @secured_page("/my", title="My assignments", permission=Permission.view_own_assignments)
 async def my_page(actor: Actor):
-    mine = await calls.read(assignments.list_mine, actor=actor)
-    results = await calls.read(play_sessions.list_mine, actor=actor)
+    mine = await calls.read(assignments.list_mine)
+    results = await calls.read(play_sessions.list_mine)
     with frame(actor, "My assignments and results", breadcrumbs=[("My assignments", None)]):
         with ui.card().classes("w-full"):
             ui.label("Assignments").classes("text-h6")

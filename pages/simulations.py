@@ -73,7 +73,7 @@ async def simulations_list(
         "difficulty": _enum_or_none(Difficulty, difficulty),
         "format": _enum_or_none(SimulationFormat, format),
     }
-    category_options = await calls.read(simulations.categories, actor=actor)
+    category_options = await calls.read(simulations.categories)
 
     async def fetch(request: TableRequest):
         query = simulations.SimulationQuery(
@@ -87,7 +87,7 @@ async def simulations_list(
             offset=request.offset,
             limit=request.limit,
         )
-        result = await calls.read(simulations.list_, actor=actor, query=query)
+        result = await calls.read(simulations.list_, query=query)
         count_label.text = f"{result.total:,} simulation{'s' if result.total != 1 else ''}"
         return [
             {
@@ -191,7 +191,7 @@ async def simulation_new(actor: Actor):
 async def simulation_edit(actor: Actor, simulation_id: str, tab: str = "details", module: str | None = None):
     """The simulation's workspace: details, modules, scoring, media and history tabs (pages/studio.py)."""
     try:
-        sim = await calls.read(simulations.get, actor=actor, simulation_id=uuid.UUID(simulation_id))
+        sim = await calls.read(simulations.get, simulation_id=uuid.UUID(simulation_id))
     except (ValueError, NotFound):
         not_found(actor)
         return
@@ -257,7 +257,7 @@ async def _editor(actor: Actor, sim) -> None:  # noqa: ANN001
             .classes("w-full"),
         )
         if sim is not None:
-            images = await calls.read(media.simulation_images, actor=actor, simulation_id=sim.id)
+            images = await calls.read(media.simulation_images, simulation_id=sim.id)
             if images and editable:
                 ui.select(
                     {a.url: a.filename for a in images},
@@ -285,11 +285,11 @@ async def _editor(actor: Actor, sim) -> None:  # noqa: ANN001
             }
             try:
                 if sim is None:
-                    created = await calls.write(simulations.create, actor=actor, data=data)
+                    created = await calls.write(simulations.create, data=data)
                     ui.notify(f"Created “{created.title}”.", type="positive")
                     ui.navigate.to(f"/simulations/{created.id}")
                 else:
-                    await calls.write(simulations.update, actor=actor, simulation_id=sim.id, data=data)
+                    await calls.write(simulations.update, simulation_id=sim.id, data=data)
                     ui.notify("Saved.", type="positive")
             except ValidationFailed as exc:
                 errors.show(exc.field_errors)

@@ -162,7 +162,7 @@ async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str])
         # The publishing checks, for whoever can act on them: authors while they work, admins on review.
         active = sim.status.value in ("draft", "review", "staged")
         if active and (simulations.can_edit(actor, sim) or actor.can(Permission.manage_all_simulations)):
-            problems = await calls.read(workflow.readiness, actor=actor, simulation_id=sim.id)
+            problems = await calls.read(workflow.readiness, simulation_id=sim.id)
             _problem_list(problems, ok_text="Ready to publish: every check passes.")
 
     await checks()
@@ -198,7 +198,7 @@ async def _run_transition(actor: Actor, sim: Simulation, move: workflow.Transiti
                 _set_error(comment, "Say what needs to change.")
                 return
             try:
-                await calls.write(workflow.transition, actor=actor, simulation_id=sim.id, name=move.name, comment=text)
+                await calls.write(workflow.transition, simulation_id=sim.id, name=move.name, comment=text)
             except ValidationFailed as exc:
                 problems_box.clear()
                 with problems_box:
@@ -226,7 +226,7 @@ async def _duplicate(actor: Actor, sim: Simulation) -> None:
     if not await confirm(f"Make a new draft copy of “{sim.title}”?", action="Duplicate", danger=False):
         return
     try:
-        copy = await calls.write(workflow.duplicate_as_draft, actor=actor, simulation_id=sim.id)
+        copy = await calls.write(workflow.duplicate_as_draft, simulation_id=sim.id)
     except DomainError as exc:
         calls.notify_error(exc)
         return
@@ -249,9 +249,7 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
 
     @ui.refreshable
     async def module_list() -> None:
-        page = await calls.read(
-            modules.list_, actor=actor, simulation_id=sim.id, search=view["search"], limit=view["limit"]
-        )
+        page = await calls.read(modules.list_, simulation_id=sim.id, search=view["search"], limit=view["limit"])
         ui.label(f"{page.total} module{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("mod-count")
         if not page.rows:
             ui.label("No modules yet.").classes("text-grey-7")
@@ -290,18 +288,18 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
     async def act(module: Module, action: str) -> None:
         try:
             if action == "up":
-                await calls.write(modules.move, actor=actor, module_id=module.id, direction=-1)
+                await calls.write(modules.move, module_id=module.id, direction=-1)
             elif action == "down":
-                await calls.write(modules.move, actor=actor, module_id=module.id, direction=1)
+                await calls.write(modules.move, module_id=module.id, direction=1)
             elif action == "duplicate":
-                copy = await calls.write(modules.duplicate, actor=actor, module_id=module.id)
+                copy = await calls.write(modules.duplicate, module_id=module.id)
                 ui.notify("Module duplicated.", type="positive")
                 await select(copy.id)
                 return
             elif action == "archive":
                 if not await confirm(f"Archive the module “{module.title}”? Engines will no longer get it."):
                     return
-                await calls.write(modules.archive, actor=actor, module_id=module.id)
+                await calls.write(modules.archive, module_id=module.id)
                 state["changed"]["modules"] += 1
                 ui.notify("Module archived.", type="positive")
         except DomainError as exc:
@@ -317,9 +315,7 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
 
             async def create() -> None:
                 try:
-                    created = await calls.write(
-                        modules.create, actor=actor, simulation_id=sim.id, data={"title": title.value or ""}
-                    )
+                    created = await calls.write(modules.create, simulation_id=sim.id, data={"title": title.value or ""})
                 except ValidationFailed as exc:
                     _set_error(title, exc.details.get("title", exc.message))
                     return
@@ -342,7 +338,7 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
             ui.label("Choose a module on the left, or add one.").classes("text-grey-7 p-4").mark("mod-none")
             return
         try:
-            module = await calls.read(modules.get, actor=actor, module_id=uuid.UUID(state["module"]))
+            module = await calls.read(modules.get, module_id=uuid.UUID(state["module"]))
         except (ValueError, DomainError):
             ui.label("That module is not available.").classes("text-grey-7 p-4")
             return
@@ -378,7 +374,7 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
 
 async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editable: bool, on_saved) -> None:  # noqa: ANN001
     errors = FieldErrors()
-    images = (await calls.read(media.list_, actor=actor, module_id=module.id, type=MediaType.image, limit=200)).rows
+    images = (await calls.read(media.list_, module_id=module.id, type=MediaType.image, limit=200)).rows
     portrait_options = {"": "No portrait", **{a.url: a.filename for a in images}}
     stakeholders: list[dict] = [
         {
@@ -522,7 +518,7 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
             "stakeholders": [{**p, "portrait_url": p["portrait_url"] or None} for p in stakeholders],
         }
         try:
-            await calls.write(modules.update, actor=actor, module_id=module.id, data=data)
+            await calls.write(modules.update, module_id=module.id, data=data)
         except ValidationFailed as exc:
             errors.show(exc.field_errors)
             with stakeholder_errors:
@@ -548,7 +544,7 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
 
 async def _engine_preview(actor: Actor, module_id: uuid.UUID) -> None:
     try:
-        module, sim = await calls.read(modules.get_with_simulation, actor=actor, module_id=module_id)
+        module, sim = await calls.read(modules.get_with_simulation, module_id=module_id)
     except DomainError as exc:
         calls.notify_error(exc)
         return
@@ -692,7 +688,6 @@ def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
         try:
             await calls.write(
                 simulations.update,
-                actor=actor,
                 simulation_id=sim.id,
                 data={"scoring_config": valid.model_dump()},
             )
@@ -739,9 +734,7 @@ def _where(location: str, rows: list[dict]) -> str:
 
 
 async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dict) -> None:
-    all_modules = (
-        await calls.read(modules.list_, actor=actor, simulation_id=sim.id, include_archived=False, limit=200)
-    ).rows
+    all_modules = (await calls.read(modules.list_, simulation_id=sim.id, include_archived=False, limit=200)).rows
     if not all_modules:
         ui.label("Add a module first: each module has its own media library.").classes("text-grey-7").mark(
             "media-no-modules"
@@ -766,13 +759,12 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
         module_id = uuid.UUID(chosen["module"])
         page = await calls.read(
             media.list_,
-            actor=actor,
             module_id=module_id,
             search=chosen["search"],
             type=chosen["type"],
             limit=100,
         )
-        uses = await calls.read(media.usage, actor=actor, simulation_id=sim.id)
+        uses = await calls.read(media.usage, simulation_id=sim.id)
         ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
         if page.total > len(page.rows):
             ui.label(f"Showing the newest {len(page.rows)}; search to find the others.").classes("text-grey-7")
@@ -787,9 +779,7 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
             return
         data = await e.file.read()
         try:
-            await calls.write(
-                media.upload, actor=actor, module_id=uuid.UUID(chosen["module"]), filename=name, data=data
-            )
+            await calls.write(media.upload, module_id=uuid.UUID(chosen["module"]), filename=name, data=data)
         except DomainError as exc:
             reason = "; ".join(exc.details.values()) if exc.details else exc.message
             ui.notify(f"{media.clean_filename(name)} refused: {reason}", type="warning", multi_line=True)
@@ -866,7 +856,7 @@ def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: b
                     if not await confirm(f"Delete “{a.filename}”? The file is removed for good."):
                         return
                     try:
-                        await calls.write(media.delete, actor=actor, asset_id=a.id)
+                        await calls.write(media.delete, asset_id=a.id)
                     except DomainError as exc:
                         calls.notify_error(exc)
                         return
@@ -888,7 +878,7 @@ async def _rename(actor: Actor, asset, refresh) -> None:  # noqa: ANN001
 
         async def go() -> None:
             try:
-                await calls.write(media.rename, actor=actor, asset_id=asset.id, filename=name.value or "")
+                await calls.write(media.rename, asset_id=asset.id, filename=name.value or "")
             except ValidationFailed as exc:
                 _set_error(name, exc.details.get("filename", exc.message))
                 return
@@ -939,9 +929,7 @@ def _changes(before: dict | None, after: dict | None) -> str:
 
 async def history_tab(actor: Actor, sim: Simulation) -> None:
     async def fetch(request: TableRequest):  # noqa: ANN202
-        page = await calls.read(
-            simulations.history, actor=actor, simulation_id=sim.id, offset=request.offset, limit=request.limit
-        )
+        page = await calls.read(simulations.history, simulation_id=sim.id, offset=request.offset, limit=request.limit)
         return [
             {
                 "id": str(e.id),

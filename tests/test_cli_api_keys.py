@@ -2,7 +2,7 @@
 
 from typer.testing import CliRunner
 
-from console import db
+from console import unit_of_work
 from console.cli import cli
 from console.services import api_keys
 from tests.factories import make_org, make_simulation
@@ -10,7 +10,7 @@ from tests.factories import make_org, make_simulation
 
 def test_create_api_key_prints_a_working_key(database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         sim = make_simulation(session)
         org = make_org(session)
     result = CliRunner().invoke(
@@ -34,7 +34,7 @@ def test_create_api_key_prints_a_working_key(database_url, monkeypatch):
     assert result.exit_code == 0, result.output
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("sk_sim_")
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         context = api_keys.authenticate(session=session, key=key)
     assert context.simulation_id == sim.id and context.organization_id == org.id
     assert context.scopes == {"game:write", "game:read"}

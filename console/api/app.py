@@ -29,14 +29,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from console import db
+from console import jobs
 from console.api import schemas
 from console.api.committer import DatabaseUnavailable, GroupCommitter
 from console.api.middleware import ApiGuardMiddleware, DirectRoute
 from console.auth import Actor, Permission
 from console.config import Settings, get_settings
 from console.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
-from console.services import api_keys, debrief, ingest, modules
+from console.services import api_keys, ingest, modules
 from console.services.api_keys import SCOPE_READ, SCOPE_WRITE
 
 log = logging.getLogger("simvado.api")
@@ -360,9 +360,9 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         )
         after = None
         if result.completed_now:
-            # After the commit and after the answer; a lost run is redone by `generate_missing_debriefs`.
+            # After the commit and after the answer; the job queued with the completion is the safety net.
             async def after() -> None:
-                await run_in_threadpool(write_debrief, result.session_id)
+                await run_in_threadpool(jobs.write_debrief_now, result.session_id)
 
         # Serialized here (pydantic, in Rust) rather than revalidated by FastAPI's response_model,
         # which stays on the route for the schema.
@@ -421,24 +421,6 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
 def _module_out(found: ingest.ModuleConfig) -> schemas.ModuleOut:
     # The same view the studio's "Preview as engine" shows: one function decides what engines get.
     return schemas.ModuleOut.model_validate(modules.engine_view(found.module, found.simulation))
-
-
-def write_debrief(play_session_id: uuid.UUID) -> None:
-    """Background step after a completion: write the debrief in its own transaction."""
-    try:
-        with db.transaction() as session:
-            debrief.write_for_session(session=session, play_session_id=play_session_id)
-    except Exception:  # a failed debrief must never hurt the already-committed events
-        log.exception("debrief for session %s failed; the sweep will retry it", play_session_id)
-
-
-def generate_missing_debriefs(limit: int = 100) -> int:
-    """Write the debriefs of completed sessions that have none (a crash between commit and debrief)."""
-    with db.read_only() as session:
-        ids = ingest.sessions_awaiting_debrief(session=session, limit=limit)
-    for play_session_id in ids:
-        write_debrief(play_session_id)
-    return len(ids)
 
 
 def _session_out(play) -> schemas.SessionOut:  # noqa: ANN001

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from console import db
+from console import db, unit_of_work
 from console.services.common import driver_connection
 
 log = logging.getLogger("simvado.api")
@@ -233,11 +233,11 @@ class GroupCommitter:
                     try:
                         results = work(session, [units[index].item for index in members])
                     except Exception as exc:
-                        session.rollback()
+                        unit_of_work.rollback(session)
                         raise _UnitFailed(exc) from exc
                     for index, value in zip(members, results, strict=True):
                         values[index] = value
-                session.commit()
+                unit_of_work.commit(session)
                 return values
         except _UnitFailed:
             raise

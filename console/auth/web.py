@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from console import db
+from console import unit_of_work
 from console.config import Settings
 from console.services import accounts
 
@@ -48,12 +49,21 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+# NiceGUI's upload endpoints sit under its public prefix, but take files into the server: signed-in
+# viewers only (the upload's handler then checks the page's own login again, pages/components/calls.py).
+_UPLOAD = re.compile(r"^/_nicegui/client/[^/]+/upload/[^/]+$")
+
+
+def _is_upload(path: str) -> bool:
+    return _UPLOAD.match(path) is not None
+
+
 def _is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    return path in PUBLIC_PATHS or (path.startswith(PUBLIC_PREFIXES) and not _is_upload(path))
 
 
 def _resolve(token: str | None):
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         return accounts.actor_for_token(session=session, token=token)
 
 
@@ -64,9 +74,13 @@ class AuthMiddleware(BaseHTTPMiddleware):
         path = request.url.path
         token = request.cookies.get(COOKIE_NAME)
         request.state.actor = await run_in_threadpool(_resolve, token) if token else None
-        if request.state.actor is None and not _is_public(path):
+        if request.state.actor is None and _is_upload(path):
+            response: Response = JSONResponse(
+                {"error": {"code": "unauthorized", "message": "Sign in to upload files."}}, status_code=401
+            )
+        elif request.state.actor is None and not _is_public(path):
             target = path + (f"?{request.url.query}" if request.url.query else "")
-            response: Response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
             if token:  # expired or revoked: stop sending it
                 response.delete_cookie(COOKIE_NAME, path="/")
         else:
@@ -83,7 +97,7 @@ def auth_router(settings: Settings) -> APIRouter:
     throttle = accounts.LoginThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
 
     def _login(email: str, password: str):
-        with db.transaction() as session:
+        with unit_of_work.transaction() as session:
             result = accounts.authenticate(session=session, email=email, password=password, throttle=throttle)
             token = None
             if result.user is not None:
@@ -126,7 +140,7 @@ def auth_router(settings: Settings) -> APIRouter:
         return response
 
     def _logout(token: str | None) -> None:
-        with db.transaction() as session:
+        with unit_of_work.transaction() as session:
             accounts.end_login_session(session=session, token=token)
 
     @router.post("/auth/logout", include_in_schema=False)

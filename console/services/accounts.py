@@ -131,13 +131,16 @@ def authenticate(
         if throttle.blocked(email):
             credential.locked_until = now + timedelta(minutes=lock_minutes)
         return LoginResult(None, INVALID_LOGIN)
+    user = session.get(User, credential.user_id)
+    if user is None or user.deactivated_at is not None:
+        # The same answer as a wrong password: a deactivated account is not told apart either.
+        return LoginResult(None, INVALID_LOGIN)
     throttle.reset(email)
     credential.failed_attempts = 0
     credential.locked_until = None
     credential.last_login_at = now
     if new_hash:
         credential.password_hash = new_hash
-    user = session.get(User, credential.user_id)
     return LoginResult(user, None)
 
 
@@ -161,7 +164,8 @@ def start_login_session(*, session: Session, user_id: uuid.UUID, lifetime_second
 
 
 def actor_for_token(*, session: Session, token: str | None) -> Actor | None:
-    """The actor behind a cookie's token, or None when it is unknown, expired or revoked."""
+    """The actor behind a cookie's token as the person is now (role, organization), or None when the
+    token is unknown, expired or revoked, or the person is deactivated."""
     if not token:
         return None
     row = session.execute(
@@ -172,6 +176,7 @@ def actor_for_token(*, session: Session, token: str | None) -> Actor | None:
             LoginSession.id == _token_id(token),
             LoginSession.revoked_at.is_(None),
             LoginSession.expires_at > utcnow(),
+            User.deactivated_at.is_(None),
         )
     ).one_or_none()
     if row is None:

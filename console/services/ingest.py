@@ -37,6 +37,7 @@ import pydantic_core
 from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 
+from console import jobs
 from console.auth import Actor
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import scoring
@@ -451,7 +452,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     completion = min((e for e in batch.events() if e.type == "completion"), key=lambda e: e.timestamp)
     play = session.get(PlaySession, play_id)  # already locked by this transaction
     complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
-    defer_debrief(session=session, play_session_id=play_id)
+    jobs.defer(session, jobs.DEBRIEF, play_session_id=str(play_id))
     return BatchResult(inserted_count, len(ids) - inserted_count, play.status, True, play_id)
 
 
@@ -551,23 +552,6 @@ def _advance_assignment(session: Session, *, user_id: uuid.UUID, simulation_id: 
     )
 
 
-# The debrief job (run by console/jobs.py), queued with procrastinate's own SQL function so the job is
-# created in this very transaction: it exists exactly when the completion commits.
-DEBRIEF_TASK = "console:debrief"
-DEBRIEF_QUEUE = "debriefs"
-_DEFER_JOB = text(
-    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, NULL, CAST(:args AS jsonb), NULL)"
-    "::procrastinate_job_to_defer_v1])"
-)
-
-
-def defer_debrief(*, session: Session, play_session_id: uuid.UUID) -> None:
-    session.execute(
-        _DEFER_JOB,
-        {"queue": DEBRIEF_QUEUE, "task": DEBRIEF_TASK, "args": json.dumps({"play_session_id": str(play_session_id)})},
-    )
-
-
 def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uuid.UUID]:
     """Completed sessions whose debrief was never written (a lost background job): for the sweep."""
     return list(
@@ -590,7 +574,6 @@ __all__ = [
     "PlayerRef",
     "SessionStart",
     "complete_session",
-    "defer_debrief",
     "dimension_values",
     "get_module",
     "get_session",

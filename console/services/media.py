@@ -18,7 +18,6 @@ reader in our dependencies, and ffprobe is not assumed to be installed).
 from __future__ import annotations
 
 import io
-import logging
 import os
 import re
 import tempfile
@@ -30,9 +29,10 @@ from typing import Protocol
 from urllib.parse import unquote
 
 import puremagic
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
+from console import unit_of_work
 from console.auth import Actor
 from console.config import Settings, get_settings
 from console.errors import Conflict, NotFound, ValidationFailed
@@ -40,8 +40,6 @@ from console.services import audit, modules, simulations
 from console.services.common import Page, clamp_paging
 from models import MediaAsset, Module, Simulation
 from models.enums import MediaType
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -232,33 +230,18 @@ def mime_of(asset: MediaAsset) -> str:
 # --- files follow the transaction ------------------------------------------------------------------
 
 
-def _pending(session: Session) -> dict[str, list]:
-    info = session.info.get("media_pending")
-    if info is None:
-        info = session.info["media_pending"] = {"written": [], "doomed": []}
-        event.listen(session, "after_commit", _on_commit)
-        event.listen(session, "after_rollback", _on_rollback)
-    return info
+def _written(session: Session, storage: MediaStorage, key: str) -> None:
+    """A file written for this work: removed again if the work is rolled back (no orphan files)."""
+    unit_of_work.after_rollback(session, lambda: storage.delete(key))
 
 
-def _on_commit(session: Session) -> None:
-    info = session.info.get("media_pending") or {}
-    for storage, key in info.get("doomed", []):
-        try:
-            storage.delete(key)
-        except Exception:  # the row is gone; a stray file is logged, never served (no row points to it)
-            log.exception("could not remove media file %s", key)
-    info["written"], info["doomed"] = [], []
+def _doomed(session: Session, storage: MediaStorage, key: str) -> None:
+    """A file whose row this work deletes: removed once the deletion commits (a rollback keeps both).
 
-
-def _on_rollback(session: Session) -> None:
-    info = session.info.get("media_pending") or {}
-    for storage, key in info.get("written", []):
-        try:
-            storage.delete(key)
-        except Exception:
-            log.exception("could not remove media file %s after a rollback", key)
-    info["written"], info["doomed"] = [], []
+    Should the removal fail, the stray file is logged by the unit of work and never served: no row
+    points at it any more.
+    """
+    unit_of_work.after_commit(session, lambda: storage.delete(key))
 
 
 # --- detection -------------------------------------------------------------------------------------
@@ -395,9 +378,8 @@ def upload(
     )
     asset.url = f"/media/{asset.id}{found.kind.extension}"
     key = storage_key(asset)
-    pending = _pending(session)
     storage.put(key, data)
-    pending["written"].append((storage, key))
+    _written(session, storage, key)
     session.add(asset)
     session.flush()
     audit.record(
@@ -420,7 +402,6 @@ def copy_library(*, session: Session, source: Module, target: Module, storage: M
     follow the transaction like uploads (a rollback removes them).
     """
     mapping: dict[str, str] = {}
-    pending = _pending(session)
     for asset in session.scalars(select(MediaAsset).where(MediaAsset.module_id == source.id)):
         twin = MediaAsset(
             id=uuid.uuid4(),
@@ -434,7 +415,7 @@ def copy_library(*, session: Session, source: Module, target: Module, storage: M
         twin.url = f"/media/{twin.id}{PurePosixPath(asset.url).suffix}"
         key = storage_key(twin)
         storage.put(key, storage.get(storage_key(asset)))
-        pending["written"].append((storage, key))
+        _written(session, storage, key)
         session.add(twin)
         mapping[asset.url] = twin.url
     session.flush()
@@ -578,7 +559,7 @@ def delete(*, session: Session, actor: Actor, asset_id: uuid.UUID, storage: Medi
     if uses:
         raise Conflict("This file is in use: " + "; ".join(uses) + ". Choose another first.")
     before = audit.snapshot(asset)
-    _pending(session)["doomed"].append((storage, storage_key(asset)))
+    _doomed(session, storage, storage_key(asset))
     session.delete(asset)
     session.flush()
     audit.record(

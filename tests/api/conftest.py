@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from console import db
+from console import unit_of_work
 from console.api import PREFIX, ApiFirst, create_api_app
 from console.auth import Actor
 from console.config import Settings
@@ -59,7 +59,7 @@ class World:
 @pytest.fixture
 def world(database_url) -> World:
     admin = Actor.system("test")
-    with db.transaction() as s:
+    with unit_of_work.transaction() as s:
         sim = make_simulation(s, status=SimulationStatus.published, title="Harbor Crisis")
         module = make_module(s, sim, title="Act One", narrative_context="# Briefing", stakeholders=[{"name": "CFO"}])
         module2 = make_module(s, sim, title="Act Two", sort_order=1)

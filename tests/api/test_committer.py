@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from console import db
+from console import db, unit_of_work
 from console.api.committer import DatabaseUnavailable, GroupCommitter
 from console.errors import Conflict
 from tests.api.conftest import event, start
@@ -28,7 +28,7 @@ def _insert_marker(session, name: str) -> str:
 
 
 def _stored(names: list[str]) -> set[str]:
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         return set(s.scalars(text("SELECT slug FROM organizations WHERE slug = ANY(:n)"), {"n": names}))
 
 

@@ -13,7 +13,7 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from console import db
+from console import unit_of_work
 from models import GameEvent
 from tests.api.conftest import event
 from tests.api.test_served import _free_port
@@ -86,7 +86,7 @@ def test_sigkill_during_load_loses_no_acknowledged_event(database_url, world, tm
         thread.join()
     assert pending, "the kill should have interrupted some requests"
 
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         stored = set(s.scalars(select(GameEvent.id).where(GameEvent.session_id == uuid.UUID(session_id))))
     assert acknowledged <= stored  # every 2xx was durable
 
@@ -101,7 +101,7 @@ def test_sigkill_during_load_loses_no_acknowledged_event(database_url, world, tm
     finally:
         server.terminate()
         server.wait(timeout=10)
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         rows = s.scalar(
             select(func.count()).select_from(GameEvent).where(GameEvent.session_id == uuid.UUID(session_id))
         )

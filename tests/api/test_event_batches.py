@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from console import db
+from console import unit_of_work
 from console.api import schemas
 from console.errors import Conflict, NotFound
 from console.services import api_keys, ingest
@@ -27,13 +27,13 @@ def _batch(events: list[dict]) -> ingest.IncomingBatch:
 
 
 def _stored(session_id: str) -> set[str]:
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         return {str(i) for i in s.scalars(select(GameEvent.id).where(GameEvent.session_id == uuid.UUID(session_id)))}
 
 
 def _record(world, reports: list[tuple]) -> list[ingest.BatchResult]:
     """record_event_batches in a transaction of its own, committed if it returns."""
-    with db.transaction() as s:
+    with unit_of_work.transaction() as s:
         key = api_keys.authenticate(session=s, key=world.keys["rw"])
         return ingest.record_event_batches(
             session=s, reports=[ingest.EventReport(key, _batch(events), **named) for events, named in reports]
@@ -198,7 +198,7 @@ def test_a_batch_queued_behind_its_sessions_completion_is_refused(world, databas
         )
     assert answers["completion"].status_code == 200 and answers["completion"].json()["session_status"] == "completed"
     assert answers["late"].status_code == 409 and "completed" in answers["late"].text
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         play = s.get(PlaySession, uuid.UUID(a))
         assert play.status == SessionStatus.completed
         assert s.scalar(select(func.count()).select_from(GameEvent).where(GameEvent.session_id == play.id)) == 1

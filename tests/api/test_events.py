@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from console import db
+from console import unit_of_work
 from models import GameEvent, PlaySession, SimulationAssignment
 from models.enums import AssignmentStatus, SessionStatus
 from tests.api.conftest import T0, build_app, event, post_events, start
@@ -210,7 +210,7 @@ def test_completed_session_refuses_new_events_but_accepts_retries(client, world,
     late = post_events(client, world, sid, [event(at=200)])
     assert late.status_code == 409 and late.json()["error"]["code"] == "conflict"
     assert _count(session, sid) == 2
-    with db.transaction() as s:
+    with unit_of_work.transaction() as s:
         other = s.get(PlaySession, uuid.UUID(start(client, world).json()["id"]))
         other.status = SessionStatus.abandoned
         abandoned = str(other.id)
@@ -251,7 +251,7 @@ async def test_twenty_clients_posting_the_same_events_leave_one_copy_each(world,
     assert all(r.status_code == 200 for r, _ in results), [r.text for r, _ in results if r.status_code != 200]
     assert sum(r.json()["accepted"] for r, _ in results) == 50 + 20
     assert sum(r.json()["duplicates"] for r, _ in results) == 19 * 50
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         stored = set(s.scalars(select(GameEvent.id).where(GameEvent.session_id == uuid.UUID(sid))))
     expected = {uuid.UUID(e["id"]) for e in shared} | {uuid.UUID(own[0]["id"]) for _, own in results}
     assert stored == expected

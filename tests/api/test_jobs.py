@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import text
 
-from console import db, jobs
+from console import jobs, unit_of_work
 from console.services import sweeps
 from models import PlaySession, SimulationAssignment
 from models.base import utcnow
@@ -18,19 +18,19 @@ from tests.api.conftest import event, post_events, start
 def test_completion_queues_a_debrief_job_that_a_worker_runs(client, world):
     sid = start(client, world).json()["id"]
     post_events(client, world, sid, [event(), event("completion", at=300)])
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         queued = s.execute(
             text("SELECT task_name, args, status FROM procrastinate_jobs WHERE task_name = 'console:debrief'")
         ).all()
     assert [(q.task_name, q.args, q.status) for q in queued] == [("console:debrief", {"play_session_id": sid}, "todo")]
     # Pretend the in-request attempt was lost (a crash after the commit): the job still writes it.
-    with db.transaction() as s:
+    with unit_of_work.transaction() as s:
         play = s.get(PlaySession, uuid.UUID(sid))
         play.debrief_text, play.debrief_generated_at = None, None
     import asyncio
 
     asyncio.run(jobs.run_worker(jobs.make_app(), concurrency=1, wait=False))
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         play = s.get(PlaySession, uuid.UUID(sid))
         status = s.execute(text("SELECT status FROM procrastinate_jobs WHERE task_name = 'console:debrief'")).scalar()
     assert play.debrief_text and "# Debrief" in play.debrief_text
@@ -42,7 +42,7 @@ def test_a_rejected_batch_queues_no_job(client, world):
     bad = event("completion")
     bad["data"] = {"scores": {"financial": "high"}}
     assert post_events(client, world, sid, [bad]).status_code == 422
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         assert s.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar() == 0
 
 
@@ -50,14 +50,14 @@ def test_sweeps_mark_idle_sessions_abandoned_and_late_assignments_overdue(client
     idle = start(client, world).json()["id"]
     active = start(client, world).json()["id"]
     post_events(client, world, active, [event()])
-    with db.transaction() as s:
+    with unit_of_work.transaction() as s:
         s.get(PlaySession, uuid.UUID(idle)).started_at = utcnow() - timedelta(hours=5)
         assignment = s.get(SimulationAssignment, world.assignment_id)
         assignment.due_date = date.today() - timedelta(days=1)
-    with db.transaction() as s:
+    with unit_of_work.transaction() as s:
         assert sweeps.mark_abandoned(session=s, idle=timedelta(hours=2)) == [uuid.UUID(idle)]
         assert sweeps.mark_overdue(session=s) == 1
-    with db.read_only() as s:
+    with unit_of_work.read_only() as s:
         assert s.get(PlaySession, uuid.UUID(idle)).status == SessionStatus.abandoned
         assert s.get(PlaySession, uuid.UUID(active)).status == SessionStatus.in_progress
         assert s.get(SimulationAssignment, world.assignment_id).status == AssignmentStatus.overdue
@@ -66,10 +66,8 @@ def test_sweeps_mark_idle_sessions_abandoned_and_late_assignments_overdue(client
 
 
 def test_periodic_tasks_are_registered():
-    from console.services import ingest
-
     app = jobs.make_app("postgresql+psycopg://unused/none")
-    assert ingest.DEBRIEF_TASK in app.tasks  # what the API defers is what the worker runs
+    assert jobs.DEBRIEF.task in app.tasks  # what the API defers is what the worker runs
     assert {"console:debrief", "console:sweep_debriefs", "console:sweep_abandoned", "console:sweep_overdue"} <= set(
         app.tasks
     )

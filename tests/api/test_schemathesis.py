@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from console import db
+from console import unit_of_work
 from console.auth import Actor
 from console.services import api_keys
 from tests.api.conftest import build_app
@@ -30,7 +30,7 @@ CHECKS = [
 
 @pytest.fixture
 def api_key(database_url) -> str:
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         created = api_keys.create(
             session=session,
             actor=Actor.system("t"),

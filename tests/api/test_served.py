@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from console import db
+from console import unit_of_work
 from console.auth import Actor
 from console.services import api_keys
 
@@ -59,7 +59,7 @@ def _serve(database_url, tmp_path, command):
 
 
 def test_engine_api_on_the_full_console_has_no_cookie_and_no_login(served):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         key = api_keys.create(session=session, actor=Actor.system("t"), data={"name": "k", "scopes": ["game:read"]}).key
     response = httpx.get(
         f"{served}/api/v1/sessions/00000000-0000-0000-0000-000000000000", headers={"Authorization": f"Bearer {key}"}
@@ -76,7 +76,7 @@ def test_engine_api_on_the_full_console_has_no_cookie_and_no_login(served):
 
 
 def test_serve_api_serves_the_engine_api_alone(served_api):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         key = api_keys.create(session=session, actor=Actor.system("t"), data={"name": "k", "scopes": ["game:read"]}).key
     for _ in range(4):  # whichever worker answers
         response = httpx.get(

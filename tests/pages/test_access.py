@@ -5,7 +5,7 @@ from nicegui import app as nicegui_app
 from nicegui.testing import User
 from starlette.routing import Route
 
-from console import db
+from console import unit_of_work
 from console.auth import ROLE_PERMISSIONS
 from models.enums import UserRole
 from pages import access
@@ -33,7 +33,7 @@ def test_a_page_cannot_be_declared_without_a_permission():
 
 @pytest.mark.parametrize("role", list(UserRole))
 async def test_each_role_opens_exactly_the_pages_its_permissions_allow(user: User, database_url, role):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         account = make_user(session, role=role)
     await user.http_client.post("/auth/login", data={"email": account.email, "password": PASSWORD, "next": "/"})
     for path, spec in access.PAGES.items():

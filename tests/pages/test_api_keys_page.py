@@ -6,7 +6,7 @@ import pytest
 from nicegui.testing import User
 from sqlalchemy import select
 
-from console import db
+from console import unit_of_work
 from console.errors import Unauthenticated
 from console.services import api_keys
 from models import ApiKey
@@ -17,7 +17,7 @@ from tests.pages.test_login_and_shell import login
 
 @pytest.fixture
 def people(database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         admin = make_user(session, role=UserRole.platform_admin, name="Pat Admin")
         org_admin = make_user(session, role=UserRole.enterprise_admin, name="Olga Org")
         sim = make_simulation(session, title="Harbor Crisis")
@@ -26,7 +26,7 @@ def people(database_url):
 
 def _authenticates(key: str) -> bool:
     try:
-        with db.transaction() as session:
+        with unit_of_work.transaction() as session:
             api_keys.authenticate(session=session, key=key)
         return True
     except Unauthenticated:
@@ -55,7 +55,7 @@ async def test_create_shows_the_key_once_and_it_works(user: User, people):
     key = user.find(marker="new-key").elements.pop().value
     assert key.startswith("sk_sim_")
     assert _authenticates(key)
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         row = session.scalar(select(ApiKey))
     assert row.scopes == ["game:write", "game:read"] and row.key_prefix == key[:15]
     await user.should_see("1 key")
@@ -82,7 +82,7 @@ async def test_create_with_binding_and_validation(user: User, people):
 
 
 async def test_revoke_needs_confirmation_and_takes_effect_at_once(user: User, people):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         created = api_keys.create(session=session, actor=_system(), data={"name": "Old engine"})
     await login(user, people["admin"].email)
     await user.open("/api-keys")
@@ -101,7 +101,7 @@ async def test_revoke_needs_confirmation_and_takes_effect_at_once(user: User, pe
 
 
 async def test_rotate_shows_a_new_key_and_the_old_keeps_working(user: User, people):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         created = api_keys.create(session=session, actor=_system(), data={"name": "Unreal CI"})
     await login(user, people["admin"].email)
     await user.open("/api-keys")
@@ -129,7 +129,7 @@ def _system():
 
 
 async def test_developer_guide_for_studio_creators(user: User, database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         creator = make_user(session, role=UserRole.studio_creator)
         participant = make_user(session, role=UserRole.enterprise_participant)
     await login(user, creator.email)

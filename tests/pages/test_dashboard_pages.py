@@ -3,7 +3,7 @@
 from nicegui import ui
 from nicegui.testing import User
 
-from console import db
+from console import unit_of_work
 from models.enums import SimulationStatus, UserRole
 from tests.factories import PASSWORD, make_org, make_simulation, make_user
 
@@ -15,7 +15,7 @@ def tile_value(user: User, marker: str) -> str:
 
 
 async def test_platform_admin_dashboard_counts_the_platform(user: User, database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         for _ in range(3):
             make_org(session)
         admin = make_user(session, role=UserRole.platform_admin)
@@ -31,7 +31,7 @@ async def test_platform_admin_dashboard_counts_the_platform(user: User, database
 
 
 async def test_enterprise_admin_sees_members_against_seats(user: User, database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         org = make_org(session, seat_limit=40)
         admin = make_user(session, role=UserRole.enterprise_admin, organization_id=org.id)
         for _ in range(2):

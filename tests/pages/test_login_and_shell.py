@@ -3,14 +3,14 @@
 import pytest
 from nicegui.testing import User
 
-from console import db
+from console import unit_of_work
 from models.enums import UserRole
 from tests.factories import PASSWORD, make_user
 
 
 @pytest.fixture
 def accounts_db(database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         admin = make_user(session, role=UserRole.platform_admin, name="Pat Admin")
         participant = make_user(session, role=UserRole.enterprise_participant, name="Pia Player")
     return {"admin": admin, "participant": participant}

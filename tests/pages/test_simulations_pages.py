@@ -4,7 +4,7 @@ import pytest
 from nicegui.testing import User
 from sqlalchemy import select
 
-from console import db
+from console import unit_of_work
 from models import Simulation
 from models.enums import SimulationStatus, UserRole
 from tests.factories import PASSWORD, make_simulation, make_user
@@ -12,7 +12,7 @@ from tests.factories import PASSWORD, make_simulation, make_user
 
 @pytest.fixture
 def creator(database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         creator = make_user(session, role=UserRole.studio_creator)
         other = make_user(session, role=UserRole.studio_creator)
         make_simulation(session, author=creator, title="Alpha Draft", category="Ethics")
@@ -63,13 +63,13 @@ async def test_create_form_shows_errors_inline_then_saves(user: User, creator):
     user.find(marker="field-title").type("Board Under Fire")
     user.find(marker="sim-save").click()
     await user.should_see("Created")
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         sim = session.scalar(select(Simulation).where(Simulation.title == "Board Under Fire"))
     assert sim.author_id == creator.id and sim.slug == "board-under-fire"
 
 
 async def test_another_creators_draft_is_not_found(user: User, creator):
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         hidden = session.scalar(select(Simulation).where(Simulation.title == "Hidden Draft"))
     await sign_in(user, creator)
     await user.open(f"/simulations/{hidden.id}")
@@ -79,7 +79,7 @@ async def test_another_creators_draft_is_not_found(user: User, creator):
 
 
 async def test_published_simulation_is_read_only(user: User, creator):
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         published = session.scalar(select(Simulation).where(Simulation.title == "Beta Published"))
     await sign_in(user, creator)
     await user.open(f"/simulations/{published.id}")
@@ -90,7 +90,7 @@ async def test_published_simulation_is_read_only(user: User, creator):
 
 
 async def test_saved_change_appears_in_the_audit_log(user: User, database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         admin = make_user(session, role=UserRole.platform_admin)
         sim = make_simulation(session, author=admin, title="Audited")
     await sign_in(user, admin)

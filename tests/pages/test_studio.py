@@ -11,7 +11,7 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
-from console import db
+from console import unit_of_work
 from models import AuditLogEntry, MediaAsset, Module, Simulation
 from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
 from tests import media_samples as samples
@@ -22,7 +22,7 @@ from tests.pages.test_login_and_shell import login
 @pytest.fixture
 def studio_db(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("SIMVADO_MEDIA_ROOT", str(tmp_path / "media"))
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         creator = make_user(session, role=UserRole.studio_creator, name="Cleo Creator")
         admin = make_user(session, role=UserRole.platform_admin, name="Pat Admin")
         sim = make_simulation(session, author=creator, title="Boardroom Crisis")
@@ -64,7 +64,7 @@ async def find(user: User, marker: str):
 
 
 def _sim(sim_id) -> Simulation:
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         return session.get(Simulation, sim_id)
 
 
@@ -113,7 +113,7 @@ async def test_creator_submits_and_admin_sends_back_with_comment(studio_db, user
 
 
 async def test_admin_publish_shows_every_problem(studio_db, user: User):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         sim = make_simulation(
             session, author=studio_db["creator"], status=SimulationStatus.staged, scoring_config=None, title="Half done"
         )
@@ -142,12 +142,12 @@ async def test_module_editor_saves_fields_and_stakeholders(studio_db, user: User
     (await find(user, "sh-role-0")).type("CEO")
     (await find(user, "mod-save")).click()
     await user.should_see("must be an http(s) URL", retries=80)
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assert session.get(Module, module_id).build_version == "1.0"
     (await find(user, "field-launch_url")).clear().type("https://play.example/opening")
     (await find(user, "mod-save")).click()
     await user.should_see("Module saved.", retries=80)
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         module = session.get(Module, module_id)
     assert module.build_version == "2.0.1" and module.launch_url == "https://play.example/opening"
     assert module.stakeholders[0]["name"] == "Ana Ruiz" and module.stakeholders[0]["role"] == "CEO"
@@ -174,7 +174,7 @@ async def test_module_list_add_move_archive(studio_db, user: User):
     await user.should_see(marker="mod-row-1", retries=80)
 
     def order():
-        with db.read_only() as session:
+        with unit_of_work.read_only() as session:
             rows = session.scalars(
                 select(Module).where(Module.simulation_id == sim_id).order_by(Module.sort_order)
             ).all()
@@ -224,7 +224,7 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(studio_db, 
     await user.should_see("cat.png refused", retries=80)
     await upload.handle_uploads([SmallFileUpload(name="portrait.png", content_type="image/png", _data=samples.png())])
     await user.should_see("portrait.png uploaded.", retries=80)
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assets = session.scalars(select(MediaAsset).where(MediaAsset.module_id == module_id)).all()
     assert [a.filename for a in assets] == ["portrait.png"]
     response = await user.http_client.get(assets[0].url)
@@ -237,7 +237,7 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(studio_db, 
     await user.http_client.post("/auth/logout")
     anonymous = await user.http_client.get(assets[0].url, follow_redirects=False)
     assert anonymous.status_code == 303
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         stranger = make_user(session, role=UserRole.studio_creator)
     await login(user, stranger.email)
     assert (await user.http_client.get(assets[0].url)).status_code == 404
@@ -248,7 +248,7 @@ async def test_documents_download_and_video_ranges(studio_db, user: User):
     from console.services import media
     from tests.factories import actor_of
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         doc = media.upload(
             session=session,
             actor=actor_of(studio_db["creator"]),
@@ -276,7 +276,7 @@ async def test_documents_download_and_video_ranges(studio_db, user: User):
 
 
 async def test_published_simulation_is_read_only_and_duplicates(studio_db, user: User):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         sim = session.get(Simulation, studio_db["sim"].id)
         sim.status = SimulationStatus.published
         session.add(sim)
@@ -288,7 +288,7 @@ async def test_published_simulation_is_read_only_and_duplicates(studio_db, user:
     (await find(user, "wf-duplicate")).click()
     (await find(user, "confirm-ok")).click()
     await user.should_see("Draft copy created.", retries=80)
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         copies = session.scalars(select(Simulation).where(Simulation.title == "Boardroom Crisis (copy)")).all()
         assert len(copies) == 1 and copies[0].status == SimulationStatus.draft
         assert session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "simulation.duplicate")).one()
@@ -296,7 +296,7 @@ async def test_published_simulation_is_read_only_and_duplicates(studio_db, user:
 
 async def test_xss_payloads_are_text(studio_db, user: User):
     payload = "<img src=x onerror=alert(1)>"
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         module = session.get(Module, studio_db["module"].id)
         module.title = payload
         module.narrative_context = f"{payload} [link](javascript:alert(1))"
@@ -315,7 +315,7 @@ async def test_thumbnail_is_picked_from_the_simulations_images(studio_db, user: 
     from console.services import media
     from tests.factories import actor_of
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         image = media.upload(
             session=session,
             actor=actor_of(studio_db["creator"]),
@@ -347,7 +347,7 @@ async def test_thumbnail_is_picked_from_the_simulations_images(studio_db, user: 
 
 
 async def test_out_of_scope_workspaces_are_not_found_and_catalogue_is_read_only(studio_db, user: User):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         enterprise_admin = make_user(session, role=UserRole.enterprise_admin)
         published = make_simulation(session, author=studio_db["creator"], status=SimulationStatus.published)
     await login(user, enterprise_admin.email)

@@ -72,18 +72,18 @@ def test_authenticate_active_expired_revoked(session):
 def test_a_revocation_holds_from_the_next_transaction(database_url):
     """A key is looked up once per transaction (the engine API's group commit runs many requests in
     one): a revocation committed meanwhile holds for every transaction that starts after it."""
-    from console import db
+    from console import unit_of_work
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         created = api_keys.create(session=session, actor=ADMIN, data={"name": "fleet"})
         # Used once already, so last_used_at is not due (its row lock would make the revoke wait).
         api_keys.authenticate(session=session, key=created.key)
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         first = api_keys.authenticate(session=session, key=created.key)
-        with db.transaction() as other:
+        with unit_of_work.transaction() as other:
             api_keys.revoke(session=other, actor=ADMIN, key_id=created.api_key.id)
         assert api_keys.authenticate(session=session, key=created.key) == first
-    with db.transaction() as session, pytest.raises(Unauthenticated):
+    with unit_of_work.transaction() as session, pytest.raises(Unauthenticated):
         api_keys.authenticate(session=session, key=created.key)
 
 
@@ -166,14 +166,14 @@ def test_last_used_never_waits_for_a_locked_key_row(database_url):
     with another server): while another transaction holds the key's row, the touch is skipped."""
     from sqlalchemy import text
 
-    from console import db
+    from console import unit_of_work
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         created = api_keys.create(session=session, actor=ADMIN, data={"name": "busy"})
-    with db.transaction() as holder:
+    with unit_of_work.transaction() as holder:
         holder.execute(text("SELECT 1 FROM api_keys WHERE id = :id FOR UPDATE"), {"id": created.api_key.id})
-        with db.transaction() as session:
+        with unit_of_work.transaction() as session:
             session.execute(text("SET LOCAL lock_timeout = '1s'"))  # a wait would fail the lookup
             assert api_keys.authenticate(session=session, key=created.key).id == created.api_key.id
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assert session.get(ApiKey, created.api_key.id).last_used_at is None  # skipped, not waited for

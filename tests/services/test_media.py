@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from console import db
+from console import unit_of_work
 from console.config import Settings
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import media
@@ -148,7 +148,7 @@ def test_storage_refuses_keys_it_did_not_make(storage):
 
 def test_failure_mid_upload_leaves_no_row_or_file(database_url, world_committed, storage, settings):
     actor, module_id = world_committed
-    with pytest.raises(RuntimeError), db.transaction() as session:
+    with pytest.raises(RuntimeError), unit_of_work.transaction() as session:
         media.upload(
             session=session,
             actor=actor,
@@ -160,7 +160,7 @@ def test_failure_mid_upload_leaves_no_row_or_file(database_url, world_committed,
         )
         assert len(stored_files(storage)) == 1
         raise RuntimeError("the connection dropped before commit")
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assert session.scalars(select(MediaAsset)).all() == []
     assert stored_files(storage) == []
 
@@ -172,7 +172,7 @@ def test_failure_while_writing_leaves_nothing(database_url, world_committed, sto
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(media.os, "replace", disk_full)
-    with pytest.raises(OSError), db.transaction() as session:
+    with pytest.raises(OSError), unit_of_work.transaction() as session:
         media.upload(
             session=session,
             actor=actor,
@@ -182,14 +182,14 @@ def test_failure_while_writing_leaves_nothing(database_url, world_committed, sto
             storage=storage,
             settings=settings,
         )
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assert session.scalars(select(MediaAsset)).all() == []
     assert stored_files(storage) == []
 
 
 def test_delete_removes_row_and_file_only_when_committed(database_url, world_committed, storage, settings):
     actor, module_id = world_committed
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         asset = media.upload(
             session=session,
             actor=actor,
@@ -200,22 +200,22 @@ def test_delete_removes_row_and_file_only_when_committed(database_url, world_com
             settings=settings,
         )
     # A delete that rolls back keeps both.
-    with pytest.raises(RuntimeError), db.transaction() as session:
+    with pytest.raises(RuntimeError), unit_of_work.transaction() as session:
         media.delete(session=session, actor=actor, asset_id=asset.id, storage=storage)
         raise RuntimeError("abort")
     assert storage.exists(media.storage_key(asset))
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assert session.get(MediaAsset, asset.id) is not None
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         media.delete(session=session, actor=actor, asset_id=asset.id, storage=storage)
     assert stored_files(storage) == []
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assert session.get(MediaAsset, asset.id) is None
 
 
 @pytest.fixture
 def world_committed(database_url):
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         author = make_user(session, role=UserRole.studio_creator, password=None)
         module = make_module(session, make_simulation(session, author=author))
     return actor_of(author), module.id

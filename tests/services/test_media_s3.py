@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from console import db
+from console import unit_of_work
 from console.config import Settings
 from console.services import media
 from models import MediaAsset
@@ -52,11 +52,11 @@ def _objects(storage) -> list[str]:
 
 def test_upload_serve_and_delete_through_s3(database_url, s3):
     settings, storage = s3
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         author = make_user(session, role=UserRole.studio_creator, password=None)
         module = make_module(session, make_simulation(session, author=author))
     actor = actor_of(author)
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         asset = media.upload(
             session=session,
             actor=actor,
@@ -71,17 +71,17 @@ def test_upload_serve_and_delete_through_s3(database_url, s3):
     assert storage.get(key) == samples.png() and storage.exists(key)
     head = storage.client.head_object(Bucket=storage.bucket, Key=f"media/{key}")
     assert head["ContentType"] == "image/png"
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         media.delete(session=session, actor=actor, asset_id=asset.id, storage=storage)
     assert _objects(storage) == [] and not storage.exists(key)
 
 
 def test_rollback_removes_the_object(database_url, s3):
     settings, storage = s3
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         author = make_user(session, role=UserRole.studio_creator, password=None)
         module = make_module(session, make_simulation(session, author=author))
-    with pytest.raises(RuntimeError), db.transaction() as session:
+    with pytest.raises(RuntimeError), unit_of_work.transaction() as session:
         media.upload(
             session=session,
             actor=actor_of(author),
@@ -93,7 +93,7 @@ def test_rollback_removes_the_object(database_url, s3):
         )
         raise RuntimeError("failed before commit")
     assert _objects(storage) == []
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         assert session.scalars(select(MediaAsset)).all() == []
 
 
