@@ -172,6 +172,7 @@ def main() -> int:
     from console.auth import Actor
     from console.db import to_sqlalchemy_url
     from console.services import media, modules, simulations
+    from console.services.listing import ListQuery
     from models.enums import Difficulty, MediaType, SimulationStatus, UserRole
 
     workdir = Path(tempfile.mkdtemp(prefix="svl-", dir="/tmp"))
@@ -227,7 +228,7 @@ def main() -> int:
             "OR array_to_string(skill_tags, ' ') ILIKE %(t)s"
         )
 
-        def sim_case(label: str, actor: Actor, query: simulations.SimulationQuery, where: str, order: str):
+        def sim_case(label: str, actor: Actor, query: ListQuery, where: str, order: str):
             params = {
                 "offset": query.offset,
                 "t": f"%{query.search}%",
@@ -241,14 +242,14 @@ def main() -> int:
                 plain(sim_sql.format(where=where, order=order), sim_count.format(where=where), params),
             )
 
-        Q = simulations.SimulationQuery  # noqa: N806
+        Q = ListQuery  # noqa: N806
         cases = [
             sim_case("simulations: first page (admin)", admin, Q(), "", "updated_at DESC"),
             sim_case("simulations: search 'crisis'", admin, Q(search="crisis"), search_where, "updated_at DESC"),
             sim_case(
                 "simulations: status + difficulty",
                 admin,
-                Q(status=SimulationStatus.review, difficulty=Difficulty.advanced),
+                Q(filters={"status": SimulationStatus.review.value, "difficulty": Difficulty.advanced.value}),
                 "WHERE status = %(s)s AND difficulty = %(d)s",
                 "updated_at DESC",
             ),
@@ -271,13 +272,22 @@ def main() -> int:
         cases += [
             (
                 f"modules: first page of {2000 * args.scale:,}",
-                service(lambda s: modules.list_(session=s, actor=creator, simulation_id=ids["simulation"])),
+                service(
+                    lambda s: modules.list_(
+                        session=s, actor=creator, simulation_id=ids["simulation"], query=ListQuery(limit=50)
+                    )
+                ),
                 plain(mod_sql, mod_count, mod_params),
             ),
             (
                 "modules: search 'board'",
                 service(
-                    lambda s: modules.list_(session=s, actor=creator, simulation_id=ids["simulation"], search="board")
+                    lambda s: modules.list_(
+                        session=s,
+                        actor=creator,
+                        simulation_id=ids["simulation"],
+                        query=ListQuery(search="board", limit=50),
+                    )
                 ),
                 plain(mod_sql, mod_count, mod_params, "AND title ILIKE %(t)s"),
             ),
@@ -288,17 +298,30 @@ def main() -> int:
         cases += [
             (
                 f"media: first page of {3000 * args.scale:,}",
-                service(lambda s: media.list_(session=s, actor=creator, module_id=ids["module"])),
+                service(
+                    lambda s: media.list_(session=s, actor=creator, module_id=ids["module"], query=ListQuery(limit=50))
+                ),
                 plain(media_sql, media_count, media_params),
             ),
             (
                 "media: images only",
-                service(lambda s: media.list_(session=s, actor=creator, module_id=ids["module"], type=MediaType.image)),
+                service(
+                    lambda s: media.list_(
+                        session=s,
+                        actor=creator,
+                        module_id=ids["module"],
+                        query=ListQuery(filters={"type": MediaType.image.value}, limit=50),
+                    )
+                ),
                 plain(media_sql, media_count, media_params, "AND type = %(k)s"),
             ),
             (
                 "media: search 'crisis'",
-                service(lambda s: media.list_(session=s, actor=creator, module_id=ids["module"], search="crisis")),
+                service(
+                    lambda s: media.list_(
+                        session=s, actor=creator, module_id=ids["module"], query=ListQuery(search="crisis", limit=50)
+                    )
+                ),
                 plain(media_sql, media_count, media_params, "AND filename ILIKE %(t)s"),
             ),
         ]

@@ -94,10 +94,10 @@ def sweep_abandoned(timestamp: int) -> None:
 
 
 def sweep_overdue(timestamp: int) -> None:
-    from console.services import sweeps
+    from console.services import assignments
 
     with unit_of_work.transaction() as session:
-        count = sweeps.mark_overdue(session=session)
+        count = assignments.mark_overdue(session=session)
     if count:
         log.info("marked %d assignments overdue", count)
 

@@ -2,7 +2,7 @@
 
 from models.api_keys import ApiKey
 from models.assignments import SimulationAssignment
-from models.audit import AuditLogEntry
+from models.audit import AuditAction, AuditEntity, AuditLogEntry
 from models.base import SQLModel
 from models.enums import (
     AssignmentStatus,
@@ -27,6 +27,8 @@ from models.users import LocalCredential, LoginSession, User
 __all__ = [
     "ApiKey",
     "AssignmentStatus",
+    "AuditAction",
+    "AuditEntity",
     "AuditLogEntry",
     "Difficulty",
     "EventType",

@@ -1,12 +1,84 @@
-"""The audit log: who changed what, in which organization, from what to what, and when."""
+"""The audit log: who changed what, in which organization, from what to what, and when.
+
+Entity types and actions are a closed vocabulary (`AuditEntity`, `AuditAction`): a free string once
+made the log's "media" filter find nothing because media wrote "media_asset". They are stored as
+text, not as PostgreSQL enums, so a new action needs no migration; the Python types keep every
+writer and reader to the same words.
+"""
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import fk, jsonb, timestamp, uuid_pk
+
+
+class AuditEntity(StrEnum):
+    """What kind of record an entry is about (the value is what `audit_log.entity_type` holds)."""
+
+    simulation = "simulation"
+    module = "module"
+    media = "media_asset"
+    api_key = "api_key"
+    user = "user"
+    organization = "organization"
+    membership = "membership"
+    assignment = "assignment"
+    play_session = "play_session"
+
+    @property
+    def label(self) -> str:
+        return _ENTITY_LABELS[self]
+
+
+_ENTITY_LABELS = {
+    AuditEntity.simulation: "Simulation",
+    AuditEntity.module: "Module",
+    AuditEntity.media: "Media file",
+    AuditEntity.api_key: "API key",
+    AuditEntity.user: "User",
+    AuditEntity.organization: "Organization",
+    AuditEntity.membership: "Membership",
+    AuditEntity.assignment: "Assignment",
+    AuditEntity.play_session: "Play session",
+}
+
+
+class AuditAction(StrEnum):
+    """What was done (the value is what `audit_log.action` holds: "<area>.<verb>")."""
+
+    simulation_create = "simulation.create"
+    simulation_update = "simulation.update"
+    simulation_duplicate = "simulation.duplicate"
+    simulation_submit = "simulation.submit"
+    simulation_withdraw = "simulation.withdraw"
+    simulation_send_back = "simulation.send_back"
+    simulation_stage = "simulation.stage"
+    simulation_publish = "simulation.publish"
+    simulation_archive = "simulation.archive"
+    simulation_restore = "simulation.restore"
+    module_create = "module.create"
+    module_update = "module.update"
+    module_move = "module.move"
+    module_archive = "module.archive"
+    media_upload = "media.upload"
+    media_rename = "media.rename"
+    media_delete = "media.delete"
+    api_key_create = "api_key.create"
+    api_key_revoke = "api_key.revoke"
+    api_key_rotate = "api_key.rotate"
+    user_create = "user.create"
+
+    @property
+    def label(self) -> str:
+        area, verb = self.value.split(".", 1)
+        return f"{AuditEntity(_AREAS.get(area, area)).label} · {verb.replace('_', ' ')}"
+
+
+_AREAS = {"media": AuditEntity.media.value}
 
 
 class AuditLogEntry(SQLModel, table=True):

@@ -7,18 +7,18 @@ pattern). Row actions are emitted by the table's action slot as `revoke` / `rota
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
 
 from nicegui import ui
 
 from console.auth import Actor, Permission
 from console.errors import DomainError, ValidationFailed
 from console.services import api_keys
+from console.services.listing import ListQuery
 from pages.access import secured_page
 from pages.components import calls
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
-from pages.components.table import ServerTable, TableRequest
+from pages.components.listing import BulkAction, Filter, RowAction, list_view
 from pages.layout import frame
 
 COLUMNS = [
@@ -30,20 +30,11 @@ COLUMNS = [
     {"name": "created_at", "label": "Created", "field": "created_at", "sortable": True, "align": "left"},
     {"name": "last_used_at", "label": "Last used", "field": "last_used_at", "sortable": True, "align": "left"},
     {"name": "expires_at", "label": "Expires", "field": "expires_at", "sortable": True, "align": "left"},
-    {"name": "actions", "label": "", "field": "id", "align": "right"},
 ]
 STATUS_SLOT = (
     '<q-td :props="props"><q-badge :label="props.value" '
     ":color=\"{active: 'positive', revoked: 'grey-7', expired: 'orange'}[props.value]\" /></q-td>"
 )
-ACTIONS_SLOT = """<q-td :props="props">
-  <template v-if="props.row.status === 'active'">
-    <q-btn flat dense no-caps size="sm" icon="autorenew" label="Rotate"
-           @click="() => $parent.$emit('rotate', props.row)" />
-    <q-btn flat dense no-caps size="sm" color="negative" icon="block" label="Revoke"
-           @click="() => $parent.$emit('revoke', props.row)" />
-  </template>
-</q-td>"""
 
 
 def _when(value) -> str:  # noqa: ANN001
@@ -59,36 +50,10 @@ def _binding(row: api_keys.ApiKeyRow) -> str:
     return " · ".join(parts) or "Any"
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
-
-
 @secured_page("/api-keys", title="API keys", permission=Permission.manage_api_keys)
-async def api_keys_page(
-    actor: Actor,
-    search: str = "",
-    revoked: str = "1",
-    sort: str = "created_at",
-    desc: str = "1",
-    page: str = "1",
-    size: str = "25",
-):
-    state = {"search": search[:200], "include_inactive": revoked != "0"}
-
-    async def fetch(request: TableRequest):
-        result = await calls.read(
-            api_keys.list_,
-            search=state["search"],
-            include_inactive=state["include_inactive"],
-            sort=request.sort if request.sort in api_keys.SORTABLE else "created_at",
-            descending=request.descending,
-            offset=request.offset,
-            limit=request.limit,
-        )
-        count_label.text = f"{result.total:,} key{'s' if result.total != 1 else ''}"
+async def api_keys_page(actor: Actor):
+    async def fetch(query: ListQuery):
+        result = await calls.read(api_keys.list_, query=query)
         return [
             {
                 "id": str(r.id),
@@ -103,28 +68,6 @@ async def api_keys_page(
             }
             for r in result.rows
         ], result.total
-
-    def sync_url() -> None:
-        pagination = table.pagination
-        params = {
-            "search": state["search"] or None,
-            "revoked": "1" if state["include_inactive"] else "0",
-            "sort": pagination.get("sortBy") or "created_at",
-            "desc": "1" if pagination.get("descending") else "0",
-            "page": pagination.get("page", 1),
-            "size": pagination.get("rowsPerPage", 25),
-        }
-        ui.navigate.history.replace(f"/api-keys?{urlencode({k: v for k, v in params.items() if v is not None})}")
-
-    async def apply_search(value: str | None) -> None:
-        state["search"] = value or ""
-        await table.reload(first_page=True)
-        sync_url()
-
-    async def apply_inactive(value: bool) -> None:
-        state["include_inactive"] = bool(value)
-        await table.reload(first_page=True)
-        sync_url()
 
     def show_key(created: api_keys.CreatedKey, title: str) -> None:
         """The full key, once: with a copy button and a warning that it will not be shown again."""
@@ -198,7 +141,7 @@ async def api_keys_page(
                     return
                 dialog.close()
                 show_key(created, f"API key “{created.api_key.name}” created")
-                await table.reload()
+                await view.reload()
 
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=dialog.close).props("flat")
@@ -207,8 +150,7 @@ async def api_keys_page(
                 )
         dialog.open()
 
-    async def on_revoke(e) -> None:  # noqa: ANN001
-        row = e.args
+    async def on_revoke(row: dict) -> None:
         if not await confirm(
             f"Revoke “{row['name']}” ({row['key_prefix']})? Engines using it are refused from the next request.",
             action="Revoke",
@@ -220,10 +162,9 @@ async def api_keys_page(
             calls.notify_error(exc)
             return
         ui.notify(f"Revoked {row['key_prefix']}.", type="positive")
-        await table.reload()
+        await view.reload()
 
-    async def on_rotate(e) -> None:  # noqa: ANN001
-        row = e.args
+    async def on_rotate(row: dict) -> None:
         if not await confirm(
             f"Create a replacement for “{row['name']}”? The old key keeps working until you revoke it.",
             action="Rotate",
@@ -236,52 +177,58 @@ async def api_keys_page(
             calls.notify_error(exc)
             return
         show_key(created, f"Replacement for “{row['name']}”")
-        await table.reload()
+        await view.reload()
+
+    async def on_bulk_revoke(rows: list[dict]) -> None:
+        active = [r for r in rows if r["status"] == "active"]
+        if not active:
+            ui.notify("None of the selected keys is active.", type="info")
+            return
+        names = ", ".join(f"“{r['name']}”" for r in active[:5])
+        if len(active) > 5:
+            names += f" and {len(active) - 5} more"
+        if not await confirm(
+            f"Revoke {len(active)} key{'s' if len(active) != 1 else ''} ({names})? "
+            "Engines using them are refused from the next request.",
+            action="Revoke",
+        ):
+            return
+        try:
+            await calls.write(api_keys.revoke_many, key_ids=[uuid.UUID(r["id"]) for r in active])
+        except DomainError as exc:
+            calls.notify_error(exc)
+            return
+        ui.notify(f"Revoked {len(active)} key{'s' if len(active) != 1 else ''}.", type="positive")
+        view.clear_selection()
+        await view.reload()
 
     with frame(actor, "API keys", breadcrumbs=[("API keys", None)]):
-        with ui.row().classes("items-center gap-2 text-grey-7"):
+        with ui.row().classes("items-center gap-2 text-grey-8"):
             ui.label(
                 "Keys game engines use for the engine API (/api/v1). Only a hash is stored: a key is shown once, "
                 "at creation."
             )
             ui.link("How engines use them", "/developers").mark("developers-link")
-        with ui.row().classes("w-full items-center gap-2"):
-            search_box = (
-                ui.input(placeholder="Search name or prefix…  ( / )", value=state["search"])
-                .props("dense outlined clearable debounce=300")
-                .classes("w-80")
-                .mark("key-search")
-            )
-            search_box.on_value_change(lambda e: apply_search(e.value))
-            ui.switch(
-                "Show revoked", value=state["include_inactive"], on_change=lambda e: apply_inactive(e.value)
-            ).mark("show-revoked")
-            ui.space()
-            count_label = ui.label("").classes("text-grey-7").mark("key-count")
-            ui.button("New API key", icon="add", on_click=open_create).props("unelevated color=primary").mark("key-new")
-        table = ServerTable(
+        view = await list_view(
             columns=COLUMNS,
             fetch=fetch,
-            sort=sort if sort in api_keys.SORTABLE else "created_at",
-            descending=desc != "0",
-            page=_int(page, 1),
-            page_size=_int(size, 25),
-            on_change=sync_url,
+            marker="key",
+            noun=("key", "keys"),
+            path="/api-keys",
+            sort="created_at",
+            descending=True,
+            sortable=list(api_keys.SORTABLE),
+            search_placeholder="Search name or prefix…",
+            filters=[Filter("revoked", "Show revoked", kind="switch", default="1")],
+            slots={"body-cell-status": STATUS_SLOT},
+            row_actions=[
+                RowAction("rotate", "Rotate", "autorenew", on_rotate, when="props.row.status === 'active'"),
+                RowAction(
+                    "revoke", "Revoke", "block", on_revoke, when="props.row.status === 'active'", color="negative"
+                ),
+            ],
+            bulk_actions=[BulkAction("revoke", "Revoke selected", "block", on_bulk_revoke, color="negative")],
             empty_message="No API keys yet. Create one for each engine or build server.",
+            on_new=open_create,
+            new_label="New API key",
         )
-        table.table.add_slot("body-cell-status", STATUS_SLOT)
-        table.table.add_slot("body-cell-actions", ACTIONS_SLOT)
-        table.table.on("revoke", on_revoke)
-        table.table.on("rotate", on_rotate)
-        table.table.mark("keys-table")
-        await table.reload()
-
-        async def on_key(e) -> None:  # noqa: ANN001
-            if not e.action.keydown or e.modifiers.ctrl or e.modifiers.meta or e.modifiers.alt:
-                return
-            if e.key == "/":
-                search_box.run_method("focus")
-            elif e.key == "n":
-                await open_create()
-
-        ui.keyboard(on_key=on_key, ignore=["input", "select", "button", "textarea"])

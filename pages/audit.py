@@ -1,24 +1,24 @@
-"""The audit log: every change made in the console, newest first, filterable by kind of record."""
+"""The audit log: every change made in the console, newest first — searchable, sortable, and filtered
+by kind of record, record, who, what and when, all kept in the URL."""
 
 from __future__ import annotations
 
 import json
 
-from nicegui import ui
-
 from console.auth import Actor, Permission
 from console.services import audit
+from console.services.listing import ListQuery
+from models import AuditAction, AuditEntity
 from pages.access import secured_page
 from pages.components import calls
-from pages.components.table import ServerTable, TableRequest
+from pages.components.listing import Filter, list_view
 from pages.layout import frame
 
-ENTITY_TYPES = ["simulation", "module", "media", "user", "organization", "api_key", "assignment"]
 COLUMNS = [
-    {"name": "created_at", "label": "When", "field": "created_at", "align": "left"},
-    {"name": "actor", "label": "Who", "field": "actor", "align": "left"},
-    {"name": "action", "label": "Action", "field": "action", "align": "left"},
-    {"name": "entity", "label": "Record", "field": "entity", "align": "left"},
+    {"name": "created_at", "label": "When", "field": "created_at", "align": "left", "sortable": True},
+    {"name": "actor", "label": "Who", "field": "actor", "align": "left", "sortable": True},
+    {"name": "action", "label": "Action", "field": "action", "align": "left", "sortable": True},
+    {"name": "entity_type", "label": "Record", "field": "entity", "align": "left", "sortable": True},
     {
         "name": "change",
         "label": "Change",
@@ -28,6 +28,12 @@ COLUMNS = [
         "style": "max-width: 520px; white-space: normal; word-break: break-word",
     },
 ]
+# The record cell links to the list of that record's own entries (a link built from our own values).
+RECORD_SLOT = (
+    '<q-td :props="props"><a class="text-primary" '
+    ":href=\"'/audit?entity_type=' + encodeURIComponent(props.row.entity_type) + '&entity_id=' + "
+    'encodeURIComponent(props.row.entity_id)">{{ props.value }}</a></q-td>'
+)
 
 
 def _change(before: dict | None, after: dict | None) -> str:
@@ -39,46 +45,51 @@ def _change(before: dict | None, after: dict | None) -> str:
     return "; ".join(parts)[:400]
 
 
-@secured_page("/audit", title="Audit log", permission=Permission.view_audit_log)
-async def audit_page(actor: Actor, entity_type: str = ""):
-    filters = {"entity_type": entity_type if entity_type in ENTITY_TYPES else ""}
+def _label(enum_cls, value: str) -> str:  # noqa: ANN001
+    try:
+        return enum_cls(value).label
+    except ValueError:  # written before the vocabulary existed
+        return value
 
-    async def fetch(request: TableRequest):
-        page = await calls.read(
-            audit.list_,
-            entity_type=filters["entity_type"] or None,
-            offset=request.offset,
-            limit=request.limit,
-        )
+
+@secured_page("/audit", title="Audit log", permission=Permission.view_audit_log)
+async def audit_page(actor: Actor):
+    async def fetch(query: ListQuery):
+        page = await calls.read(audit.list_, query=query)
         return [
             {
                 "id": str(e.id),
                 "created_at": e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                 "actor": e.actor_label,
-                "action": e.action,
-                "entity": f"{e.entity_type} {e.entity_id or ''}".strip(),
+                "action": _label(AuditAction, e.action),
+                "entity": f"{_label(AuditEntity, e.entity_type)} {e.entity_id or ''}".strip(),
+                "entity_type": e.entity_type,
+                "entity_id": e.entity_id or "",
                 "change": _change(e.before, e.after) + (f" — “{e.comment}”" if e.comment else ""),
             }
             for e in page.rows
         ], page.total
 
-    async def on_filter(value: str) -> None:
-        filters["entity_type"] = value
-        ui.navigate.history.replace(f"/audit?entity_type={value}" if value else "/audit")
-        await table.reload(first_page=True)
-
     with frame(actor, "Audit log", breadcrumbs=[("Audit log", None)]):
-        ui.select(
-            {"": "Every kind of record", **{t: t.replace("_", " ") for t in ENTITY_TYPES}},
-            value=filters["entity_type"],
-            on_change=lambda e: on_filter(e.value),
-        ).props("dense outlined options-dense").classes("w-64").mark("audit-filter")
-        table = ServerTable(
+        await list_view(
             columns=COLUMNS,
             fetch=fetch,
+            marker="audit",
+            noun=("entry", "entries"),
+            path="/audit",
             sort="created_at",
             descending=True,
-            empty_message="No changes recorded yet. Every change made in the console appears here.",
+            sortable=list(audit.SORTABLE),
+            search_placeholder="Search who, what, record, comment…",
+            filters=[
+                Filter("entity_type", "Every kind of record", {e.value: e.label for e in AuditEntity}, width="w-48"),
+                Filter("action", "Every action", {a.value: a.label for a in AuditAction}, width="w-56"),
+                Filter("actor", "Who (email or name)", kind="text", width="w-48"),
+                Filter("entity_id", "Record id", kind="text", width="w-48"),
+                Filter("from", "From", kind="date", width="w-40"),
+                Filter("to", "To", kind="date", width="w-40"),
+            ],
+            slots={"body-cell-entity_type": RECORD_SLOT},
+            empty_message="No changes match. Every change made in the console appears here; clear the filters "
+            "to see them all.",
         )
-        table.table.mark("audit-table")
-        await table.reload()

@@ -17,13 +17,13 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pwdlib import PasswordHash
 from pydantic import BaseModel, EmailStr, Field, ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, false, func, or_, select, true, update
 from sqlmodel import Session
 
-from console.auth import Actor, Permission
+from console.auth import Actor, ActorKind, Permission
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import audit
-from models import LocalCredential, LoginSession, Organization, User, UserRole
+from models import AuditAction, LocalCredential, LoginSession, Organization, User, UserRole
 from models.base import utcnow
 
 password_hash = PasswordHash.recommended()  # argon2id
@@ -73,14 +73,12 @@ def create_user(*, session: Session, actor: Actor, data: dict) -> User:
     session.flush()
     if new.password:
         session.add(LocalCredential(user_id=user.id, email=email, password_hash=password_hash.hash(new.password)))
-    audit.record(
+    audit.created(
         session=session,
         actor=actor,
-        action="user.create",
-        entity_type="user",
-        entity_id=user.id,
+        action=AuditAction.user_create,
+        subject=user,
         organization_id=user.organization_id,
-        after=audit.snapshot(user),
     )
     return user
 
@@ -204,13 +202,21 @@ def end_login_session(*, session: Session, token: str | None) -> None:
         )
 
 
+def readable(actor: Actor) -> ColumnElement[bool]:
+    """The rows of `users` this actor may read: platform admins everyone; others themselves and the
+    people of their own organization."""
+    if actor.can(Permission.manage_platform):
+        return true()
+    reach = []
+    if actor.user_id is not None:
+        reach.append(User.id == actor.user_id)
+    if actor.organization_id is not None and actor.kind is ActorKind.user:
+        reach.append(User.organization_id == actor.organization_id)
+    return or_(false(), *reach)
+
+
 def get_user(*, session: Session, actor: Actor, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
-    visible = user is not None and (
-        actor.can(Permission.manage_platform)
-        or user.id == actor.user_id
-        or (actor.organization_id is not None and user.organization_id == actor.organization_id)
-    )
-    if not visible:
+    user = session.scalar(select(User).where(User.id == user_id, readable(actor)))
+    if user is None:
         raise NotFound("User not found.")
     return user

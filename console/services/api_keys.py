@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
 from console.errors import NotFound, Unauthenticated, ValidationFailed
 from console.services import audit
-from console.services.common import Page, clamp_paging, driver_connection, validate
-from models import ApiKey, Organization, Simulation
+from console.services.common import driver_connection, validate
+from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, paged, search_clause
+from models import ApiKey, AuditAction, Organization, Simulation
 from models.base import utcnow
 
 PREFIX = "sk_sim_"
@@ -139,10 +140,8 @@ def _check_binding(session: Session, data: ApiKeyCreate) -> None:
         raise ValidationFailed("Check the highlighted fields.", details=errors)
 
 
-def _snapshot(key: ApiKey) -> dict:
-    return audit.snapshot(
-        key, fields={"name", "key_prefix", "simulation_id", "organization_id", "scopes", "is_active", "expires_at"}
-    )
+# What the log keeps of a key (never its hash).
+_AUDITED = {"name", "key_prefix", "simulation_id", "organization_id", "scopes", "is_active", "expires_at"}
 
 
 def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> CreatedKey:
@@ -161,15 +160,13 @@ def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> Crea
         expires_at=utcnow() + timedelta(days=new.expires_days) if new.expires_days else None,
     )
     session.add(row)
-    session.flush()
-    audit.record(
+    audit.created(
         session=session,
         actor=actor,
-        action="api_key.create",
-        entity_type="api_key",
-        entity_id=row.id,
+        action=AuditAction.api_key_create,
+        subject=row,
+        fields=_AUDITED,
         organization_id=row.organization_id,
-        after=_snapshot(row),
     )
     return CreatedKey(api_key=row, key=key)
 
@@ -201,37 +198,39 @@ SORTABLE = {
 }
 
 
-def list_(
-    *,
-    session: Session,
-    actor: Actor,
-    search: str | None = None,
-    include_inactive: bool = True,
-    sort: str = "created_at",
-    descending: bool = True,
-    offset: int = 0,
-    limit: int = 25,
-) -> Page[ApiKeyRow]:
+FILTERS = ("revoked",)
+
+
+def readable(actor: Actor) -> ColumnElement[bool]:
+    """The rows of `api_keys` this actor may read (never their hashes: see ApiKeyRow)."""
+    return true() if actor.can(Permission.manage_api_keys) else false()
+
+
+def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow]:
+    """A page of keys, newest first unless sorted otherwise. Search: name, prefix. Filters: `revoked`
+    (1, the default: include revoked keys; 0: active and expired keys only)."""
     actor.require(Permission.manage_api_keys)
-    conditions = []
-    if search and search.strip():
-        term = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(or_(ApiKey.name.ilike(term, escape="\\"), ApiKey.key_prefix.ilike(term, escape="\\")))
-    if not include_inactive:
+    conditions = [readable(actor)]
+    search = search_clause(query.search, ApiKey.name, ApiKey.key_prefix)
+    if search is not None:
+        conditions.append(search)
+    if not query.flag("revoked", default=True):
         conditions.append(ApiKey.is_active.is_(True))
-    offset, limit = clamp_paging(offset, limit)
-    column = SORTABLE.get(sort, ApiKey.created_at)
-    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
-    total = session.scalar(select(func.count()).select_from(ApiKey).where(*conditions)) or 0
-    rows = session.execute(
+    found = paged(
+        session,
         select(ApiKey, Simulation.title, Organization.name)
         .outerjoin(Simulation, Simulation.id == ApiKey.simulation_id)
         .outerjoin(Organization, Organization.id == ApiKey.organization_id)
-        .where(*conditions)
-        .order_by(order, ApiKey.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
+        .where(*conditions),
+        query,
+        sortable=SORTABLE,
+        default_sort="created_at",
+        default_descending=True,
+        tiebreak=ApiKey.id,
+        count=select(func.count()).select_from(ApiKey).where(*conditions),
+        scalars=False,
+    )
+    rows, total, offset, limit = found.rows, found.total, found.offset, found.limit
     now = utcnow()
     return Page(
         rows=[
@@ -259,7 +258,7 @@ def list_(
 
 def get(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
     actor.require(Permission.manage_api_keys)
-    row = session.get(ApiKey, key_id)
+    row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, readable(actor)))
     if row is None:
         raise NotFound("API key not found.")
     return row
@@ -270,21 +269,23 @@ def revoke(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
     row = get(session=session, actor=actor, key_id=key_id)
     if not row.is_active:
         return row
-    before = _snapshot(row)
-    row.is_active = False
-    session.add(row)
-    session.flush()
-    audit.record(
+    with audit.changing(
         session=session,
         actor=actor,
-        action="api_key.revoke",
-        entity_type="api_key",
-        entity_id=row.id,
+        action=AuditAction.api_key_revoke,
+        subject=row,
+        fields=_AUDITED,
         organization_id=row.organization_id,
-        before=before,
-        after=_snapshot(row),
-    )
+    ):
+        row.is_active = False
     return row
+
+
+def revoke_many(*, session: Session, actor: Actor, key_ids: list[uuid.UUID]) -> list[ApiKey]:
+    """Revoke several keys in one unit of work: all of them, or (one not found) none."""
+    if len(key_ids) > MAX_PAGE_SIZE:
+        raise ValidationFailed("Too many keys at once.", details={"key_ids": f"at most {MAX_PAGE_SIZE}"})
+    return [revoke(session=session, actor=actor, key_id=key_id) for key_id in dict.fromkeys(key_ids)]
 
 
 def rotate(*, session: Session, actor: Actor, key_id: uuid.UUID) -> CreatedKey:
@@ -309,15 +310,13 @@ def rotate(*, session: Session, actor: Actor, key_id: uuid.UUID) -> CreatedKey:
         ),
     )
     session.add(row)
-    session.flush()
-    audit.record(
+    audit.created(
         session=session,
         actor=actor,
-        action="api_key.rotate",
-        entity_type="api_key",
-        entity_id=row.id,
+        action=AuditAction.api_key_rotate,
+        subject=row,
+        fields=_AUDITED,
         organization_id=row.organization_id,
-        after=_snapshot(row),
         comment=f"replaces {old.key_prefix}… ({old.id}); revoke the old key once engines use the new one",
     )
     return CreatedKey(api_key=row, key=key)

@@ -1,29 +1,17 @@
-"""Small pieces every service uses: pages of results and validation-error translation."""
+"""Small pieces services share: validation-error translation and the driver connection for hot paths.
+
+Lists (query, page of results, LIKE escaping): console/services/listing.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from console.errors import ValidationFailed
 
-T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-MAX_PAGE_SIZE = 200
-
-
-@dataclass
-class Page(Generic[T]):
-    """One page of a list, paged and sorted in SQL; `total` counts every matching row."""
-
-    rows: list[T]
-    total: int
-    offset: int
-    limit: int
 
 
 def driver_connection(session: Session):  # noqa: ANN201 — a psycopg Connection
@@ -33,10 +21,6 @@ def driver_connection(session: Session):  # noqa: ANN201 — a psycopg Connectio
     through the session.
     """
     return session.connection().connection.driver_connection
-
-
-def clamp_paging(offset: int, limit: int) -> tuple[int, int]:
-    return max(0, int(offset)), min(max(1, int(limit)), MAX_PAGE_SIZE)
 
 
 def validate(schema: type[M], data: dict | BaseModel) -> M:

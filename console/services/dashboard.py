@@ -8,12 +8,11 @@ from sqlalchemy import Date, Numeric, cast, func, select
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
-from console.services.simulations import visible_clause
+from console.services import play_sessions, simulations
 from models import (
     ApiKey,
     AssignmentStatus,
     GameEvent,
-    Module,
     Organization,
     PlaySession,
     SessionStatus,
@@ -34,19 +33,12 @@ def summary(*, session: Session, actor: Actor) -> dict:
     out: dict = {}
     sims_by_status = dict(
         session.execute(
-            select(Simulation.status, func.count()).where(visible_clause(actor)).group_by(Simulation.status)
+            select(Simulation.status, func.count()).where(simulations.readable(actor)).group_by(Simulation.status)
         ).all()
     )
     out["simulations_by_status"] = {status.value: count for status, count in sims_by_status.items()}
 
-    if actor.can(Permission.manage_platform):
-        scope = []
-    elif actor.can(Permission.manage_organization):
-        scope = [PlaySession.organization_id == actor.organization_id]
-    else:  # studio creator: sessions played of the simulations they author
-        scope = [
-            PlaySession.module_id.in_(select(Module.id).join(Simulation).where(Simulation.author_id == actor.user_id))
-        ]
+    scope = [play_sessions.readable(actor)]
     since = utcnow() - timedelta(days=30)
     out["sessions_in_progress"] = _count(
         session,

@@ -34,17 +34,17 @@ from datetime import datetime
 from typing import Any
 
 import pydantic_core
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from console import jobs
 from console.auth import Actor
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from console.services import scoring
+from console.services import assignments, scoring
 from console.services.common import driver_connection
-from models import Module, PlaySession, Simulation, SimulationAssignment, User
+from models import Module, PlaySession, Simulation, User
 from models.base import utcnow
-from models.enums import AssignmentStatus, ModuleStatus, Platform, SessionStatus, SimulationStatus
+from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus
 
 OUT_OF_REACH = "This API key cannot reach that record."
 
@@ -226,15 +226,7 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
         assert existing is not None
         _same_start_or_conflict(existing, module, player)
         return existing, False
-    session.execute(
-        update(SimulationAssignment)
-        .where(
-            SimulationAssignment.assigned_to_user_id == player.id,
-            SimulationAssignment.simulation_id == simulation.id,
-            SimulationAssignment.status == AssignmentStatus.assigned,
-        )
-        .values(status=AssignmentStatus.in_progress)
-    )
+    assignments.session_started(session=session, user_id=player.id, simulation_id=simulation.id)
     created = session.get(PlaySession, inserted)
     return created, True
 
@@ -517,39 +509,8 @@ def complete_session(
     play.final_scores = final_scores
     session.add(play)
     session.flush()
-    _advance_assignment(session, user_id=play.user_id, simulation_id=simulation_id)
+    assignments.session_completed(session=session, user_id=play.user_id, simulation_id=simulation_id)
     return play
-
-
-def _advance_assignment(session: Session, *, user_id: uuid.UUID, simulation_id: uuid.UUID) -> None:
-    """Completed when every (non-archived) module of the simulation has a completed session."""
-    module_ids = set(
-        session.scalars(
-            select(Module.id).where(Module.simulation_id == simulation_id, Module.status != ModuleStatus.archived)
-        )
-    )
-    done = set(
-        session.scalars(
-            select(PlaySession.module_id)
-            .where(
-                PlaySession.user_id == user_id,
-                PlaySession.status == SessionStatus.completed,
-                PlaySession.module_id.in_(module_ids),
-            )
-            .distinct()
-        )
-    )
-    if module_ids - done:
-        return
-    session.execute(
-        update(SimulationAssignment)
-        .where(
-            SimulationAssignment.assigned_to_user_id == user_id,
-            SimulationAssignment.simulation_id == simulation_id,
-            SimulationAssignment.status != AssignmentStatus.completed,
-        )
-        .values(status=AssignmentStatus.completed)
-    )
 
 
 def sessions_awaiting_debrief(*, session: Session, limit: int = 100) -> list[uuid.UUID]:

@@ -16,14 +16,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from slugify import slugify
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
 from console.auth import Actor
-from console.errors import NotFound, PermissionDenied, ValidationFailed
+from console.errors import NotFound, ValidationFailed
 from console.services import audit, scoring, simulations
-from console.services.common import Page, clamp_paging, validate
-from models import Module, Simulation
+from console.services.common import validate
+from console.services.listing import ListQuery, Page, paged, search_clause
+from models import AuditAction, Module, Simulation
 from models.enums import ModuleStatus, Platform
 
 MAX_STAKEHOLDERS = 30
@@ -146,44 +147,36 @@ SORTABLE = {
 }
 
 
-def list_(
-    *,
-    session: Session,
-    actor: Actor,
-    simulation_id: uuid.UUID,
-    search: str | None = None,
-    include_archived: bool = True,
-    sort: str = "sort_order",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 50,
-) -> Page[Module]:
-    """A page of the simulation's modules, in play order unless sorted otherwise."""
+def readable(actor: Actor) -> ColumnElement[bool]:
+    """The rows of `modules` this actor may read: those of simulations it may read."""
+    return Module.simulation_id.in_(select(Simulation.id).where(simulations.readable(actor)))
+
+
+def list_(*, session: Session, actor: Actor, simulation_id: uuid.UUID, query: ListQuery) -> Page[Module]:
+    """A page of the simulation's modules, in play order unless sorted otherwise. Search: title, slug.
+    Filters: `archived` (1, the default: include archived modules; 0: leave them out)."""
     simulations.get(session=session, actor=actor, simulation_id=simulation_id)
     conditions = [Module.simulation_id == simulation_id]
-    if not include_archived:
+    if not query.flag("archived", default=True):
         conditions.append(Module.status != ModuleStatus.archived)
-    if search and search.strip():
-        term = f"%{simulations._escape_like(search.strip()[:200])}%"
-        conditions.append(or_(Module.title.ilike(term, escape="\\"), Module.slug.ilike(term, escape="\\")))
-    offset, limit = clamp_paging(offset, limit)
-    column = SORTABLE.get(sort, Module.sort_order)
-    order = column.desc() if descending else column.asc()
-    total = session.scalar(select(func.count()).select_from(Module).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Module).where(*conditions).order_by(order, Module.created_at, Module.id).offset(offset).limit(limit)
-    ).all()
-    return Page(rows=list(rows), total=total, offset=offset, limit=limit)
+    search = search_clause(query.search, Module.title, Module.slug)
+    if search is not None:
+        conditions.append(search)
+    return paged(
+        session,
+        select(Module).where(*conditions),
+        query,
+        sortable=SORTABLE,
+        default_sort="sort_order",
+        tiebreak=(Module.created_at, Module.id),
+        count=select(func.count()).select_from(Module).where(*conditions),
+    )
 
 
 def get(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module:
-    module = session.get(Module, module_id)
+    module = session.scalar(select(Module).where(Module.id == module_id, readable(actor)))
     if module is None:
         raise NotFound("Module not found.")
-    try:
-        simulations.get(session=session, actor=actor, simulation_id=module.simulation_id)
-    except NotFound:
-        raise NotFound("Module not found.") from None
     return module
 
 
@@ -192,21 +185,9 @@ def get_with_simulation(*, session: Session, actor: Actor, module_id: uuid.UUID)
     return module, simulations.get(session=session, actor=actor, simulation_id=module.simulation_id)
 
 
-def editable_simulation(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> Simulation:
-    """The simulation, if the actor may change it and its parts now; refusals say why."""
-    sim = simulations.get(session=session, actor=actor, simulation_id=simulation_id)
-    if not simulations.can_edit(actor, sim):
-        if sim.status in simulations.READ_ONLY_STATUSES:
-            raise PermissionDenied(
-                f"A {sim.status.value} simulation is read-only: duplicate it as a draft to change it."
-            )
-        raise PermissionDenied("You can only edit simulations you author.")
-    return sim
-
-
 def _editable_module(*, session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[Module, Simulation]:
     module = get(session=session, actor=actor, module_id=module_id)
-    sim = editable_simulation(session=session, actor=actor, simulation_id=module.simulation_id)
+    sim = simulations.get_editable(session=session, actor=actor, simulation_id=module.simulation_id)
     return module, sim
 
 
@@ -226,21 +207,8 @@ def _unique_slug(session: Session, simulation_id: uuid.UUID, title: str, exclude
     return slug
 
 
-def _audit(session: Session, actor: Actor, action: str, module: Module, before: dict | None) -> None:
-    audit.record(
-        session=session,
-        actor=actor,
-        action=f"module.{action}",
-        entity_type="module",
-        entity_id=module.id,
-        before=before,
-        after=audit.snapshot(module),
-        comment=f"simulation {module.simulation_id}",
-    )
-
-
 def create(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: dict | ModuleCreate) -> Module:
-    sim = editable_simulation(session=session, actor=actor, simulation_id=simulation_id)
+    sim = simulations.get_editable(session=session, actor=actor, simulation_id=simulation_id)
     new = validate(ModuleCreate, data)
     last = session.scalar(select(func.max(Module.sort_order)).where(Module.simulation_id == sim.id))
     module = Module(
@@ -251,9 +219,10 @@ def create(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: di
         sort_order=(last + 1) if last is not None else 0,
     )
     session.add(module)
-    session.flush()
-    _audit(session, actor, "create", module, None)
-    _audit_simulation(session, actor, sim, "module.create", module)
+    audit.created(
+        session=session, actor=actor, action=AuditAction.module_create, subject=module, comment=f"simulation {sim.id}"
+    )
+    _audit_simulation(session, actor, sim, AuditAction.module_create, module)
     return module
 
 
@@ -265,15 +234,14 @@ def update(*, session: Session, actor: Actor, module_id: uuid.UUID, data: dict |
     for required in ("title", "is_free_demo", "status", "stakeholders"):
         if required in changes and changes[required] is None:
             raise ValidationFailed("Check the highlighted fields.", details={required: "required"})
-    before = audit.snapshot(module)
-    for key, value in changes.items():
-        setattr(module, key, value)
-    if "title" in changes:
-        module.slug = _unique_slug(session, sim.id, module.title, exclude=module.id)
-    session.add(module)
-    session.flush()
-    _audit(session, actor, "update", module, before)
-    _audit_simulation(session, actor, sim, "module.update", module)
+    with audit.changing(
+        session=session, actor=actor, action=AuditAction.module_update, subject=module, comment=f"simulation {sim.id}"
+    ):
+        for key, value in changes.items():
+            setattr(module, key, value)
+        if "title" in changes:
+            module.slug = _unique_slug(session, sim.id, module.title, exclude=module.id)
+    _audit_simulation(session, actor, sim, AuditAction.module_update, module)
     return module
 
 
@@ -303,14 +271,13 @@ def move(*, session: Session, actor: Actor, module_id: uuid.UUID, direction: int
     audit.record(
         session=session,
         actor=actor,
-        action="module.move",
-        entity_type="module",
-        entity_id=module.id,
+        action=AuditAction.module_move,
+        subject=module,
         before={"position": index + 1},
         after={"position": ordered.index(module) + 1},
         comment=f"simulation {sim.id}",
     )
-    _audit_simulation(session, actor, sim, "module.move", module)
+    _audit_simulation(session, actor, sim, AuditAction.module_move, module)
     return module
 
 
@@ -333,23 +300,21 @@ def duplicate(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module
 
 def archive(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module:
     module, sim = _editable_module(session=session, actor=actor, module_id=module_id)
-    before = audit.snapshot(module)
-    module.status = ModuleStatus.archived
-    session.add(module)
-    session.flush()
-    _audit(session, actor, "archive", module, before)
-    _audit_simulation(session, actor, sim, "module.archive", module)
+    with audit.changing(
+        session=session, actor=actor, action=AuditAction.module_archive, subject=module, comment=f"simulation {sim.id}"
+    ):
+        module.status = ModuleStatus.archived
+    _audit_simulation(session, actor, sim, AuditAction.module_archive, module)
     return module
 
 
-def _audit_simulation(session: Session, actor: Actor, sim: Simulation, action: str, module: Module) -> None:
+def _audit_simulation(session: Session, actor: Actor, sim: Simulation, action: AuditAction, module: Module) -> None:
     """A line in the simulation's own history too, so its History tab tells the whole story."""
     audit.record(
         session=session,
         actor=actor,
         action=action,
-        entity_type="simulation",
-        entity_id=sim.id,
+        subject=sim,
         after={"module": module.title, "module_id": str(module.id)},
     )
 

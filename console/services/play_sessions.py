@@ -1,16 +1,45 @@
-"""Play sessions as people read them in the console (the engine API writes them in `ingest`)."""
+"""Play sessions as people read them in the console (the engine API writes them in `ingest`).
+
+Who reads which sessions (`readable`): platform admins all; enterprise admins their organization's;
+studio creators those played of simulations they author; participants their own; an engine API key
+those within its simulation and organization binding.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlmodel import Session
 
-from console.auth import Actor, Permission
+from console.auth import Actor, ActorKind, Permission
 from models import Module, PlaySession, Simulation
 from models.enums import SessionStatus
+
+
+def readable(actor: Actor) -> ColumnElement[bool]:
+    """The rows of `sessions` this actor may read: every query of play sessions starts here."""
+    if actor.kind is ActorKind.api_key:
+        conditions = []
+        if actor.simulation_id is not None:
+            conditions.append(
+                PlaySession.module_id.in_(select(Module.id).where(Module.simulation_id == actor.simulation_id))
+            )
+        if actor.organization_id is not None:
+            conditions.append(PlaySession.organization_id == actor.organization_id)
+        return and_(true(), *conditions)
+    if actor.can(Permission.manage_platform):
+        return true()
+    reach = []
+    if actor.can(Permission.manage_organization) and actor.organization_id is not None:
+        reach.append(PlaySession.organization_id == actor.organization_id)
+    if actor.can(Permission.author_simulations) and actor.user_id is not None:
+        authored = select(Module.id).join(Simulation).where(Simulation.author_id == actor.user_id)
+        reach.append(PlaySession.module_id.in_(authored))
+    if actor.can(Permission.view_own_assignments) and actor.user_id is not None:
+        reach.append(PlaySession.user_id == actor.user_id)
+    return or_(false(), *reach)
 
 
 @dataclass

@@ -9,17 +9,18 @@ a published simulation starts from a new draft copy.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 
 from slugify import slugify
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import audit, scoring
-from console.services.common import Page, clamp_paging, validate
-from models import Simulation, SimulationStatus
+from console.services.common import validate
+from console.services.listing import ListQuery, Page, escape_like, paged, search_clause
+from models import AuditAction, AuditEntity, AuditLogEntry, Simulation, SimulationStatus
 from models.enums import Difficulty, SimulationFormat
 from models.simulations import SimulationCreate, SimulationUpdate
 
@@ -37,66 +38,89 @@ SORTABLE = {
 }
 
 
-@dataclass
-class SimulationQuery:
-    search: str | None = None
-    status: SimulationStatus | None = None
-    category: str | None = None
-    difficulty: Difficulty | None = None
-    format: SimulationFormat | None = None
-    sort: str = "updated_at"
-    descending: bool = True
-    offset: int = 0
-    limit: int = 25
+FILTERS = ("status", "category", "difficulty", "format")
 
 
-def visible_clause(actor: Actor) -> ColumnElement[bool]:
-    """The rows of `simulations` this actor may read."""
+def readable(actor: Actor) -> ColumnElement[bool]:
+    """The rows of `simulations` this actor may read: every query of simulations starts here."""
     if actor.can(Permission.manage_all_simulations):
         return true()
     published = Simulation.status == SimulationStatus.published
-    if actor.can(Permission.author_simulations):
+    if actor.can(Permission.author_simulations) and actor.user_id is not None:
         return or_(Simulation.author_id == actor.user_id, published)
     if actor.can(Permission.view_catalogue):
         return published
     return false()
 
 
-def list_(*, session: Session, actor: Actor, query: SimulationQuery) -> Page[Simulation]:
-    conditions = [visible_clause(actor)]
-    if query.search and query.search.strip():
-        term = f"%{_escape_like(query.search.strip())}%"
-        conditions.append(
-            or_(
-                Simulation.title.ilike(term, escape="\\"),
-                Simulation.description.ilike(term, escape="\\"),
-                Simulation.category.ilike(term, escape="\\"),
-                func.array_to_string(Simulation.skill_tags, " ").ilike(term, escape="\\"),
-            )
-        )
-    if query.status:
-        conditions.append(Simulation.status == query.status)
-    if query.category:
-        conditions.append(Simulation.category == query.category)
-    if query.difficulty:
-        conditions.append(Simulation.difficulty == query.difficulty)
-    if query.format:
-        conditions.append(Simulation.format == query.format)
-    offset, limit = clamp_paging(query.offset, query.limit)
-    column = SORTABLE.get(query.sort, Simulation.updated_at)
-    order = column.desc().nulls_last() if query.descending else column.asc().nulls_last()
-    total = session.scalar(select(func.count()).select_from(Simulation).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Simulation).where(*conditions).order_by(order, Simulation.id).offset(offset).limit(limit)
-    ).all()
-    return Page(rows=list(rows), total=total, offset=offset, limit=limit)
+def editable(actor: Actor) -> ColumnElement[bool]:
+    """The rows of `simulations` this actor may change now (the SQL twin of `can_edit`)."""
+    open_for_edits = Simulation.status.not_in(READ_ONLY_STATUSES)
+    if actor.can(Permission.manage_all_simulations):
+        return open_for_edits
+    if actor.can(Permission.author_simulations) and actor.user_id is not None:
+        return and_(open_for_edits, Simulation.author_id == actor.user_id)
+    return false()
+
+
+def is_author(actor: Actor, sim: Simulation) -> bool:
+    return actor.user_id is not None and sim.author_id == actor.user_id
+
+
+def owns(actor: Actor, sim: Simulation) -> bool:
+    """The author, or someone who manages every simulation: who may read its history and copy it."""
+    return actor.can(Permission.manage_all_simulations) or (
+        actor.can(Permission.author_simulations) and is_author(actor, sim)
+    )
+
+
+def can_edit(actor: Actor, sim: Simulation) -> bool:
+    """Whether the actor may change the simulation and its parts now (see `editable`)."""
+    return sim.status not in READ_ONLY_STATUSES and owns(actor, sim)
+
+
+def can_read_history(actor: Actor, sim: Simulation) -> bool:
+    return owns(actor, sim)
+
+
+def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[Simulation]:
+    """A page of the simulations the actor may read. Search: title, description, category, tags.
+    Filters: status, category, difficulty, format."""
+    conditions = [readable(actor)]
+    search = search_clause(
+        query.search,
+        Simulation.title,
+        Simulation.description,
+        Simulation.category,
+        func.array_to_string(Simulation.skill_tags, " "),
+    )
+    if search is not None:
+        conditions.append(search)
+    if status := query.choice("status", SimulationStatus):
+        conditions.append(Simulation.status == status)
+    if category := query.text("category", max_length=100):
+        conditions.append(Simulation.category == category)
+    if difficulty := query.choice("difficulty", Difficulty):
+        conditions.append(Simulation.difficulty == difficulty)
+    if format_ := query.choice("format", SimulationFormat):
+        conditions.append(Simulation.format == format_)
+    return paged(
+        session,
+        select(Simulation).where(*conditions),
+        query,
+        sortable=SORTABLE,
+        default_sort="updated_at",
+        default_descending=True,
+        tiebreak=Simulation.id,
+        count=select(func.count()).select_from(Simulation).where(*conditions),
+    )
 
 
 def categories(*, session: Session, actor: Actor) -> list[str]:
     """The categories in use among visible simulations, for filter drop-downs."""
     rows = session.scalars(
         select(Simulation.category)
-        .where(visible_clause(actor), Simulation.category.is_not(None))
+        .where(readable(actor), Simulation.category.is_not(None))
         .distinct()
         .order_by(Simulation.category)
     )
@@ -104,18 +128,23 @@ def categories(*, session: Session, actor: Actor) -> list[str]:
 
 
 def get(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> Simulation:
-    sim = session.scalar(select(Simulation).where(Simulation.id == simulation_id, visible_clause(actor)))
+    sim = session.scalar(select(Simulation).where(Simulation.id == simulation_id, readable(actor)))
     if sim is None:
         raise NotFound("Simulation not found.")
     return sim
 
 
-def can_edit(actor: Actor, sim: Simulation) -> bool:
-    if sim.status in READ_ONLY_STATUSES:
-        return False
-    if actor.can(Permission.manage_all_simulations):
-        return True
-    return actor.can(Permission.author_simulations) and sim.author_id == actor.user_id
+def get_editable(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> Simulation:
+    """The simulation, if the actor may change it and its parts now; a refusal says why."""
+    sim = get(session=session, actor=actor, simulation_id=simulation_id)
+    if not can_edit(actor, sim):
+        if sim.status in READ_ONLY_STATUSES:
+            raise PermissionDenied(
+                f"A {sim.status.value} simulation is read-only: duplicate it as a draft to change it."
+            )
+        # Visible (published) but not theirs: refuse without revealing more.
+        raise PermissionDenied("You can only edit simulations you author.")
+    return sim
 
 
 def create(*, session: Session, actor: Actor, data: dict | SimulationCreate) -> Simulation:
@@ -130,27 +159,12 @@ def create(*, session: Session, actor: Actor, data: dict | SimulationCreate) -> 
         author_id=actor.user_id,
     )
     session.add(sim)
-    session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="simulation.create",
-        entity_type="simulation",
-        entity_id=sim.id,
-        after=audit.snapshot(sim),
-    )
+    audit.created(session=session, actor=actor, action=AuditAction.simulation_create, subject=sim)
     return sim
 
 
 def update(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: dict | SimulationUpdate) -> Simulation:
-    sim = get(session=session, actor=actor, simulation_id=simulation_id)
-    if not can_edit(actor, sim):
-        if sim.status in READ_ONLY_STATUSES:
-            raise PermissionDenied(
-                f"A {sim.status.value} simulation is read-only: duplicate it as a draft to change it."
-            )
-        # Visible (published) but not theirs: refuse without revealing more.
-        raise PermissionDenied("You can only edit simulations you author.")
+    sim = get_editable(session=session, actor=actor, simulation_id=simulation_id)
     changes = validate(SimulationUpdate, data).model_dump(exclude_unset=True)
     if "title" in changes and changes["title"] is None:
         raise ValidationFailed("Check the highlighted fields.", details={"title": "a title is required"})
@@ -159,20 +173,9 @@ def update(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: di
             raise ValidationFailed("Check the highlighted fields.", details={required: "required"})
     if "scoring_config" in changes:
         _check_scoring(changes["scoring_config"])
-    before = audit.snapshot(sim)
-    for key, value in changes.items():
-        setattr(sim, key, value if key != "skill_tags" else (value or []))
-    session.add(sim)
-    session.flush()
-    audit.record(
-        session=session,
-        actor=actor,
-        action="simulation.update",
-        entity_type="simulation",
-        entity_id=sim.id,
-        before=before,
-        after=audit.snapshot(sim),
-    )
+    with audit.changing(session=session, actor=actor, action=AuditAction.simulation_update, subject=sim):
+        for key, value in changes.items():
+            setattr(sim, key, value if key != "skill_tags" else (value or []))
     return sim
 
 
@@ -182,7 +185,7 @@ def unique_slug(*, session: Session, title: str, exclude_id: uuid.UUID | None = 
     taken = set(
         session.scalars(
             select(Simulation.slug).where(
-                or_(Simulation.slug == base, Simulation.slug.like(f"{_escape_like(base)}-%", escape="\\")),
+                or_(Simulation.slug == base, Simulation.slug.like(f"{escape_like(base)}-%", escape="\\")),
                 Simulation.id != exclude_id if exclude_id else true(),
             )
         )
@@ -205,34 +208,14 @@ def _check_scoring(raw: dict | None) -> None:
             ) from exc
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def history(
-    *, session: Session, actor: Actor, simulation_id: uuid.UUID, offset: int = 0, limit: int = 50
-) -> audit.AuditPage:
+def history(*, session: Session, actor: Actor, simulation_id: uuid.UUID, query: ListQuery) -> Page[AuditLogEntry]:
     """The simulation's audit trail (workflow moves with comments, edits, modules, media), newest first.
 
-    Its author and platform admins read all of it — an author needs the reviewer's "send back"
-    comment, which `audit.list_` alone would hide from them (it shows a creator only their own acts).
+    Its author and platform admins read all of it (the audit log's readable clause lets an author read
+    everything about the simulations they author, the reviewer's "send back" comment included).
     """
     sim = get(session=session, actor=actor, simulation_id=simulation_id)
-    if not (actor.can(Permission.manage_all_simulations) or sim.author_id == actor.user_id):
+    if not can_read_history(actor, sim):
         raise PermissionDenied("Only the author and platform admins can read this history.")
-    offset, limit = clamp_paging(offset, limit)
-    # Access is decided above; the log itself is read on the console's behalf.
-    return audit.list_(
-        session=session,
-        actor=Actor.system("simulation history"),
-        entity_type="simulation",
-        entity_id=str(sim.id),
-        offset=offset,
-        limit=limit,
-    )
-
-
-def can_read_history(actor: Actor, sim: Simulation) -> bool:
-    return actor.can(Permission.manage_all_simulations) or (
-        actor.user_id is not None and sim.author_id == actor.user_id
-    )
+    filters = {**query.filters, "entity_type": AuditEntity.simulation.value, "entity_id": str(sim.id)}
+    return audit.list_(session=session, actor=actor, query=replace(query, filters=filters))

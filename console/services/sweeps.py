@@ -1,16 +1,14 @@
-"""Periodic housekeeping: sessions nobody plays any more, and assignments past their due date."""
+"""Periodic housekeeping: sessions nobody plays any more. (Overdue assignments: `assignments.mark_overdue`.)"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlmodel import Session
 
-from models import SimulationAssignment
 from models.base import utcnow
-from models.enums import AssignmentStatus
 
 
 def mark_abandoned(*, session: Session, idle: timedelta) -> list[uuid.UUID]:
@@ -29,16 +27,3 @@ def mark_abandoned(*, session: Session, idle: timedelta) -> list[uuid.UUID]:
         {"cutoff": cutoff},
     )
     return list(rows.scalars())
-
-
-def mark_overdue(*, session: Session, today: date | None = None) -> int:
-    """Assignments not completed by their due date → overdue."""
-    result = session.execute(
-        update(SimulationAssignment)
-        .where(
-            SimulationAssignment.status.in_([AssignmentStatus.assigned, AssignmentStatus.in_progress]),
-            SimulationAssignment.due_date < (today or utcnow().date()),
-        )
-        .values(status=AssignmentStatus.overdue)
-    )
-    return result.rowcount or 0

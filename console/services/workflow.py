@@ -31,7 +31,7 @@ from sqlmodel import Session
 from console.auth import Actor, Permission
 from console.errors import Conflict, PermissionDenied, ValidationFailed
 from console.services import audit, media, scoring, simulations
-from models import Module, Simulation, SimulationStatus
+from models import AuditAction, Module, Simulation, SimulationStatus
 from models.base import utcnow
 from models.enums import ModuleStatus
 
@@ -73,6 +73,17 @@ def may(actor: Actor, sim: Simulation, name: str) -> bool:
     return actor.can(Permission.manage_all_simulations)
 
 
+def can_duplicate(actor: Actor, sim: Simulation) -> bool:
+    """Whether the actor may make a draft copy: someone who authors simulations and owns this one."""
+    return actor.can(Permission.author_simulations) and simulations.owns(actor, sim)
+
+
+def can_check_readiness(actor: Actor, sim: Simulation) -> bool:
+    """Whether the publishing checks are for this actor: the author while they work, admins on review."""
+    active = sim.status in (SimulationStatus.draft, SimulationStatus.review, SimulationStatus.staged)
+    return active and (simulations.can_edit(actor, sim) or actor.can(Permission.manage_all_simulations))
+
+
 def available(actor: Actor, sim: Simulation) -> list[Transition]:
     """The moves this actor can make on the simulation now, for the workspace's buttons."""
     return [t for t in TRANSITIONS.values() if sim.status in t.sources and may(actor, sim, t.name)]
@@ -107,23 +118,18 @@ def transition(
         problems = publish_problems(session=session, simulation=sim)
         if problems:
             raise ValidationFailed("The simulation cannot be published yet.", details=problems)
-    before = audit.snapshot(sim, fields={"status", "published_at"})
-    sim.status = move.target
-    if name == "publish":
-        sim.published_at = utcnow()
-    sim.updated_at = utcnow()
-    session.add(sim)
-    session.flush()
-    audit.record(
+    with audit.changing(
         session=session,
         actor=actor,
-        action=f"simulation.{name}",
-        entity_type="simulation",
-        entity_id=sim.id,
-        before=before,
-        after=audit.snapshot(sim, fields={"status", "published_at"}),
+        action=AuditAction(f"simulation.{name}"),
+        subject=sim,
+        fields={"status", "published_at"},
         comment=comment,
-    )
+    ):
+        sim.status = move.target
+        if name == "publish":
+            sim.published_at = utcnow()
+        sim.updated_at = utcnow()
     return sim
 
 
@@ -163,9 +169,7 @@ def duplicate_as_draft(
     """A new draft copy of a simulation, authored by the caller: modules, stakeholders, scoring and
     each module's media files are copied (portraits and thumbnail re-pointed at the copies)."""
     source = simulations.get(session=session, actor=actor, simulation_id=simulation_id)
-    if not actor.can(Permission.author_simulations):
-        raise PermissionDenied("You cannot create simulations.")
-    if not (actor.can(Permission.manage_all_simulations) or source.author_id == actor.user_id):
+    if not can_duplicate(actor, source):
         raise PermissionDenied("You can only duplicate simulations you author.")
     title = f"{source.title} (copy)"[:255]
     copy_sim = Simulation(
@@ -220,14 +224,11 @@ def duplicate_as_draft(
     if copy_sim.thumbnail_url in urls:
         copy_sim.thumbnail_url = urls[copy_sim.thumbnail_url]
         session.add(copy_sim)
-    session.flush()
-    audit.record(
+    audit.created(
         session=session,
         actor=actor,
-        action="simulation.duplicate",
-        entity_type="simulation",
-        entity_id=copy_sim.id,
-        after=audit.snapshot(copy_sim),
+        action=AuditAction.simulation_duplicate,
+        subject=copy_sim,
         comment=f"duplicated from {source.id}",
     )
     return copy_sim

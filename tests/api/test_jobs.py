@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import text
 
 from console import jobs, unit_of_work
-from console.services import sweeps
+from console.services import assignments, sweeps
 from models import PlaySession, SimulationAssignment
 from models.base import utcnow
 from models.enums import AssignmentStatus, SessionStatus
@@ -56,7 +56,7 @@ def test_sweeps_mark_idle_sessions_abandoned_and_late_assignments_overdue(client
         assignment.due_date = date.today() - timedelta(days=1)
     with unit_of_work.transaction() as s:
         assert sweeps.mark_abandoned(session=s, idle=timedelta(hours=2)) == [uuid.UUID(idle)]
-        assert sweeps.mark_overdue(session=s) == 1
+        assert assignments.mark_overdue(session=s) == 1
     with unit_of_work.read_only() as s:
         assert s.get(PlaySession, uuid.UUID(idle)).status == SessionStatus.abandoned
         assert s.get(PlaySession, uuid.UUID(active)).status == SessionStatus.in_progress

@@ -59,7 +59,7 @@ async def test_create_shows_the_key_once_and_it_works(user: User, people):
         row = session.scalar(select(ApiKey))
     assert row.scopes == ["game:write", "game:read"] and row.key_prefix == key[:15]
     await user.should_see("1 key")
-    table = user.find(marker="keys-table").elements.pop()
+    table = user.find(marker="key-table").elements.pop()
     assert table.rows[0]["key_prefix"] == f"{key[:15]}…"
     assert key not in str(table.rows)  # the list never holds the full key
 
@@ -77,7 +77,7 @@ async def test_create_with_binding_and_validation(user: User, people):
     user.find(marker="create-submit").click()
     await user.should_see(marker="key-warning")
     await user.should_see("1 key")
-    rows = user.find(marker="keys-table").elements.pop().rows
+    rows = user.find(marker="key-table").elements.pop().rows
     assert rows[0]["binding"] == "Simulation: Harbor Crisis" and rows[0]["status"] == "active"
 
 
@@ -87,17 +87,17 @@ async def test_revoke_needs_confirmation_and_takes_effect_at_once(user: User, pe
     await login(user, people["admin"].email)
     await user.open("/api-keys")
     await user.should_see("1 key")
-    row = user.find(marker="keys-table").elements.pop().rows[0]
-    user.find(marker="keys-table").trigger("revoke", row)
+    row = user.find(marker="key-table").elements.pop().rows[0]
+    user.find(marker="key-table").trigger("revoke", row)
     await user.should_see(marker="confirm-ok")
     user.find(marker="confirm-cancel").click()
     await asyncio.sleep(0.1)
     assert _authenticates(created.key)
-    user.find(marker="keys-table").trigger("revoke", row)
+    user.find(marker="key-table").trigger("revoke", row)
     await user.should_see(marker="confirm-ok")
     user.find(marker="confirm-ok").click()
     await _wait_for(lambda: not _authenticates(created.key))
-    await _wait_for(lambda: user.find(marker="keys-table").elements.pop().rows[0]["status"] == "revoked")
+    await _wait_for(lambda: user.find(marker="key-table").elements.pop().rows[0]["status"] == "revoked")
 
 
 async def test_rotate_shows_a_new_key_and_the_old_keeps_working(user: User, people):
@@ -105,8 +105,8 @@ async def test_rotate_shows_a_new_key_and_the_old_keeps_working(user: User, peop
         created = api_keys.create(session=session, actor=_system(), data={"name": "Unreal CI"})
     await login(user, people["admin"].email)
     await user.open("/api-keys")
-    row = user.find(marker="keys-table").elements.pop().rows[0]
-    user.find(marker="keys-table").trigger("rotate", row)
+    row = user.find(marker="key-table").elements.pop().rows[0]
+    user.find(marker="key-table").trigger("rotate", row)
     await user.should_see(marker="confirm-ok")
     user.find(marker="confirm-ok").click()
     await user.should_see(marker="key-warning")

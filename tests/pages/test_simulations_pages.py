@@ -5,7 +5,7 @@ from nicegui.testing import User
 from sqlalchemy import select
 
 from console import unit_of_work
-from models import Simulation
+from models import AuditAction, Simulation
 from models.enums import SimulationStatus, UserRole
 from tests.factories import PASSWORD, make_simulation, make_user
 
@@ -101,4 +101,6 @@ async def test_saved_change_appears_in_the_audit_log(user: User, database_url):
     await user.open("/audit?entity_type=simulation")
     table = user.find(marker="audit-table").elements.pop()
     await user.should_see(marker="audit-table")
-    assert any(r["action"] == "simulation.update" and "Governance" in r["change"] for r in table.rows)
+    assert any(
+        r["action"] == AuditAction.simulation_update.label and "Governance" in r["change"] for r in table.rows
+    )

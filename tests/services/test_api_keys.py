@@ -10,6 +10,7 @@ from sqlalchemy import select
 from console.auth import Actor
 from console.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from console.services import api_keys
+from console.services.listing import ListQuery
 from models import ApiKey, AuditLogEntry
 from models.base import utcnow
 from models.enums import UserRole
@@ -141,7 +142,7 @@ def test_validation_and_permissions(session):
     with pytest.raises(PermissionDenied):
         api_keys.create(session=session, actor=admin_of_org, data={"name": "x"})
     with pytest.raises(PermissionDenied):
-        api_keys.list_(session=session, actor=admin_of_org)
+        api_keys.list_(session=session, actor=admin_of_org, query=ListQuery())
 
 
 def test_list_pages_and_shows_status(session):
@@ -149,15 +150,15 @@ def test_list_pages_and_shows_status(session):
     keys = [api_keys.create(session=session, actor=ADMIN, data={"name": f"key {i}"}) for i in range(5)]
     api_keys.create(session=session, actor=ADMIN, data={"name": "bound", "simulation_id": sim.id})
     api_keys.revoke(session=session, actor=ADMIN, key_id=keys[0].api_key.id)
-    page = api_keys.list_(session=session, actor=ADMIN, limit=4, sort="name", descending=False)
+    page = api_keys.list_(session=session, actor=ADMIN, query=ListQuery(limit=4, sort="name", descending=False))
     assert page.total == 6 and len(page.rows) == 4
     assert [r.name for r in page.rows] == ["bound", "key 0", "key 1", "key 2"]
     assert page.rows[0].simulation_title == "Crisis at Harbor"
     assert page.rows[1].status == "revoked" and page.rows[2].status == "active"
     assert not hasattr(page.rows[0], "key_hash")
-    active = api_keys.list_(session=session, actor=ADMIN, include_inactive=False)
+    active = api_keys.list_(session=session, actor=ADMIN, query=ListQuery(filters={"revoked": "0"}))
     assert active.total == 5
-    found = api_keys.list_(session=session, actor=ADMIN, search=keys[3].key[:15])
+    found = api_keys.list_(session=session, actor=ADMIN, query=ListQuery(search=keys[3].key[:15]))
     assert [r.id for r in found.rows] == [keys[3].api_key.id]
 
 

@@ -12,6 +12,8 @@ from console import unit_of_work
 from console.config import Settings
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import media
+from console.services.listing import ListQuery
+from console.services.media import storage as media_storage
 from models import MediaAsset
 from models.enums import MediaType, SimulationStatus, UserRole
 from tests import media_samples as samples
@@ -171,7 +173,7 @@ def test_failure_while_writing_leaves_nothing(database_url, world_committed, sto
     def disk_full(*_args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(media.os, "replace", disk_full)
+    monkeypatch.setattr(media_storage.os, "replace", disk_full)
     with pytest.raises(OSError), unit_of_work.transaction() as session:
         media.upload(
             session=session,
@@ -256,7 +258,14 @@ def test_rename_and_list(session, world, storage, settings):
     up(session, world, storage, settings, "b.pdf", samples.pdf())
     media.rename(session=session, actor=world["author"], asset_id=a.id, filename="../Portrait of Ana.png")
     assert a.filename == "Portrait of Ana.png"
-    page = media.list_(session=session, actor=world["author"], module_id=world["module"].id, search="ana")
+    page = media.list_(
+        session=session, actor=world["author"], module_id=world["module"].id, query=ListQuery(search="ana")
+    )
     assert [x.id for x in page.rows] == [a.id] and page.total == 1
-    docs = media.list_(session=session, actor=world["author"], module_id=world["module"].id, type=MediaType.document)
+    docs = media.list_(
+        session=session,
+        actor=world["author"],
+        module_id=world["module"].id,
+        query=ListQuery(filters={"type": MediaType.document.value}),
+    )
     assert [x.filename for x in docs.rows] == ["b.pdf"]

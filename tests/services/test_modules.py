@@ -6,6 +6,7 @@ import pytest
 
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import modules, workflow
+from console.services.listing import ListQuery
 from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
 from tests.factories import actor_of, make_module, make_simulation, make_user
 
@@ -19,7 +20,7 @@ def world(session):
 
 
 def _titles(session, world):
-    page = modules.list_(session=session, actor=world["author"], simulation_id=world["sim"].id)
+    page = modules.list_(session=session, actor=world["author"], simulation_id=world["sim"].id, query=ListQuery())
     return [m.title for m in page.rows]
 
 
@@ -40,7 +41,7 @@ def test_add_move_duplicate_archive(session, world):
     assert _titles(session, world)[-1] == "Crisis (copy)"
     modules.archive(session=session, actor=p, module_id=copy.id)
     assert copy.status == ModuleStatus.archived
-    visible = modules.list_(session=session, actor=p, simulation_id=sim.id, include_archived=False)
+    visible = modules.list_(session=session, actor=p, simulation_id=sim.id, query=ListQuery(filters={"archived": "0"}))
     assert [m.title for m in visible.rows] == ["Debrief", "Opening", "Crisis"]
 
 
@@ -126,7 +127,7 @@ def test_scoping(session, world):
     with pytest.raises(NotFound):
         modules.update(session=session, actor=world["other"], module_id=m.id, data={"title": "x"})
     with pytest.raises(NotFound):
-        modules.list_(session=session, actor=world["other"], simulation_id=world["sim"].id)
+        modules.list_(session=session, actor=world["other"], simulation_id=world["sim"].id, query=ListQuery())
 
 
 def test_published_simulation_modules_are_read_only(session, world):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import simulations
-from console.services.simulations import SimulationQuery
+from console.services.listing import ListQuery
 from models import AuditLogEntry
 from models.enums import SimulationStatus, UserRole
 from tests.factories import actor_of, make_simulation, make_user
@@ -38,7 +38,7 @@ def world(session):
 
 
 def titles(session, user, **query):
-    page = simulations.list_(session=session, actor=actor_of(user), query=SimulationQuery(**query))
+    page = simulations.list_(session=session, actor=actor_of(user), query=ListQuery(**query))
     return {s.title for s in page.rows}
 
 
@@ -158,13 +158,13 @@ def test_search_filters_sort_and_paging_happen_in_sql(session, world):
     page = simulations.list_(
         session=session,
         actor=actor,
-        query=SimulationQuery(search="volume", sort="title", descending=False, offset=25, limit=10),
+        query=ListQuery(search="volume", sort="title", descending=False, offset=25, limit=10),
     )
     assert page.total == 30
     assert [s.title for s in page.rows] == [f"Bulk {i}" for i in range(25, 30)]
     only_published = simulations.list_(
-        session=session, actor=actor, query=SimulationQuery(status=SimulationStatus.published)
+        session=session, actor=actor, query=ListQuery(filters={"status": SimulationStatus.published.value})
     )
     assert [s.title for s in only_published.rows] == ["Their published"]
     # LIKE wildcards in the search are literal characters, not patterns.
-    assert simulations.list_(session=session, actor=actor, query=SimulationQuery(search="%")).total == 0
+    assert simulations.list_(session=session, actor=actor, query=ListQuery(search="%")).total == 0

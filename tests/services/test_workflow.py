@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import audit, workflow
+from console.services.listing import ListQuery
 from models import AuditLogEntry, Module, Simulation
 from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
 from tests.factories import SCORING, actor_of, make_module, make_simulation, make_user
@@ -129,7 +130,7 @@ def test_send_back_requires_a_comment_and_audits_it(session, people):
         session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="Briefing is thin."
     )
     assert sim.status == S.draft
-    trail = audit.list_(session=session, actor=admin, entity_type="simulation", entity_id=str(sim.id))
+    trail = audit.list_(session=session, actor=admin, query=_about(sim))
     entry = trail.rows[0]
     assert entry.action == "simulation.send_back"
     assert entry.comment == "Briefing is thin."
@@ -144,10 +145,7 @@ def test_full_path_sets_published_at_and_audits_every_step(session, people):
     assert sim.status == S.published and sim.published_at is not None
     for actor, name in [(admin, "archive"), (admin, "restore")]:
         workflow.transition(session=session, actor=actor, simulation_id=sim.id, name=name)
-    actions = [
-        e.action
-        for e in audit.list_(session=session, actor=admin, entity_type="simulation", entity_id=str(sim.id)).rows
-    ]
+    actions = [e.action for e in audit.list_(session=session, actor=admin, query=_about(sim)).rows]
     assert sorted(actions) == sorted(f"simulation.{n}" for n in ["submit", "stage", "publish", "archive", "restore"])
 
 
@@ -224,16 +222,20 @@ def test_history_shows_the_author_the_reviewers_comment(session, people):
     sim = ready_simulation(session, people["author"], S.review)
     admin, author = actor_of(people["platform_admin"]), actor_of(people["author"])
     workflow.transition(session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="Add stakes")
-    trail = simulations.history(session=session, actor=author, simulation_id=sim.id)
+    trail = simulations.history(session=session, actor=author, simulation_id=sim.id, query=ListQuery())
     assert [(e.action, e.comment) for e in trail.rows] == [("simulation.send_back", "Add stakes")]
     assert trail.rows[0].actor_id == people["platform_admin"].id
     sim.status = S.published
     session.add(sim)
     session.flush()
     with pytest.raises(PermissionDenied):  # sees the published simulation, not its history
-        simulations.history(session=session, actor=actor_of(people["other_creator"]), simulation_id=sim.id)
+        simulations.history(
+            session=session, actor=actor_of(people["other_creator"]), simulation_id=sim.id, query=ListQuery()
+        )
     with pytest.raises(NotFound):
-        simulations.history(session=session, actor=actor_of(people["participant"]), simulation_id=sim.id)
+        simulations.history(
+            session=session, actor=actor_of(people["participant"]), simulation_id=sim.id, query=ListQuery()
+        )
 
 
 def test_duplicate_copies_media_and_repoints_portraits(session, people, tmp_path):
@@ -270,3 +272,7 @@ def test_duplicate_copies_media_and_repoints_portraits(session, people, tmp_path
     # A rolled-back duplicate leaves no copied files behind.
     session.rollback()
     assert sorted(p.name for p in storage.root.rglob("*.png")) == []
+
+
+def _about(sim) -> ListQuery:
+    return ListQuery(filters={"entity_type": "simulation", "entity_id": str(sim.id)})

@@ -1,0 +1,61 @@
+"""Media: what a file is (`inspection`), where its bytes live (`storage`), and a module's library of
+files (`library`, the operations pages and other services call)."""
+
+from console.services.media.inspection import (
+    ALLOWED,
+    MIME_BY_EXTENSION,
+    Inspected,
+    Kind,
+    clean_filename,
+    inspect_bytes,
+    largest_allowed,
+    max_bytes,
+)
+from console.services.media.library import (
+    FILTERS,
+    SORTABLE,
+    asset_for_url,
+    copy_library,
+    delete,
+    get,
+    list_,
+    mime_of,
+    readable,
+    rename,
+    simulation_images,
+    storage_key,
+    upload,
+    usage,
+    where_used,
+)
+from console.services.media.storage import LocalStorage, MediaStorage, S3Storage, get_storage
+
+__all__ = [
+    "ALLOWED",
+    "FILTERS",
+    "MIME_BY_EXTENSION",
+    "SORTABLE",
+    "Inspected",
+    "Kind",
+    "LocalStorage",
+    "MediaStorage",
+    "S3Storage",
+    "asset_for_url",
+    "clean_filename",
+    "copy_library",
+    "delete",
+    "get",
+    "get_storage",
+    "inspect_bytes",
+    "largest_allowed",
+    "list_",
+    "max_bytes",
+    "mime_of",
+    "readable",
+    "rename",
+    "simulation_images",
+    "storage_key",
+    "upload",
+    "usage",
+    "where_used",
+]

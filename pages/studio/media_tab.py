@@ -1,0 +1,191 @@
+"""The media tab: each module's library of files — upload (checked by content on the server), preview,
+rename, delete, and where each file is used."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from nicegui import events, ui
+
+from console.auth import Actor
+from console.errors import DomainError, ValidationFailed
+from console.services import media, modules
+from console.services.listing import MAX_PAGE_SIZE, ListQuery
+from models import Simulation
+from models.enums import MediaType
+from pages.components import calls
+from pages.components.dialogs import confirm
+from pages.components.labels import enum_options
+from pages.studio.common import set_error, size_label
+
+
+async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dict) -> None:
+    all_modules = (
+        await calls.read(
+            modules.list_,
+            simulation_id=sim.id,
+            query=ListQuery(filters={"archived": "0"}, sort="sort_order", limit=MAX_PAGE_SIZE),
+        )
+    ).rows
+    if not all_modules:
+        ui.label("Add a module first: each module has its own media library.").classes("text-grey-7").mark(
+            "media-no-modules"
+        )
+        return
+    ids = {str(m.id) for m in all_modules}
+    chosen = {
+        "module": state["module"] if state["module"] in ids else str(all_modules[0].id),
+        "search": "",
+        "type": None,
+    }
+
+    redraw = asyncio.Lock()  # several uploads finish at once; two overlapping redraws would interleave
+
+    async def changed() -> None:
+        state["changed"]["media"] += 1
+        async with redraw:
+            await library.refresh()
+
+    @ui.refreshable
+    async def library() -> None:
+        module_id = uuid.UUID(chosen["module"])
+        page = await calls.read(
+            media.list_,
+            module_id=module_id,
+            query=ListQuery(
+                search=chosen["search"],
+                filters={"type": chosen["type"].value} if chosen["type"] else {},
+                sort="uploaded_at",
+                descending=True,
+                limit=100,
+            ),
+        )
+        uses = await calls.read(media.usage, simulation_id=sim.id)
+        ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
+        if page.total > len(page.rows):
+            ui.label(f"Showing the newest {len(page.rows)}; search to find the others.").classes("text-grey-7")
+        with ui.row().classes("w-full gap-3 flex-wrap items-start"):
+            for index, asset in enumerate(page.rows):
+                _media_card(actor, asset, index, uses.get(asset.url, []), editable=editable, refresh=changed)
+
+    async def on_upload(e: events.UploadEventArguments) -> None:
+        name = e.file.name
+        if e.file.size() > media.largest_allowed():
+            ui.notify(f"{name}: too large.", type="warning")
+            return
+        data = await e.file.read()
+        try:
+            await calls.write(media.upload, module_id=uuid.UUID(chosen["module"]), filename=name, data=data)
+        except DomainError as exc:
+            reason = "; ".join(exc.details.values()) if exc.details else exc.message
+            ui.notify(f"{media.clean_filename(name)} refused: {reason}", type="warning", multi_line=True)
+            return
+        ui.notify(f"{media.clean_filename(name)} uploaded.", type="positive")
+        await changed()
+
+    async def pick(e) -> None:  # noqa: ANN001
+        chosen["module"] = e.value
+        async with redraw:
+            await library.refresh()
+
+    async def search(e) -> None:  # noqa: ANN001
+        chosen["search"] = e.value or ""
+        async with redraw:
+            await library.refresh()
+
+    async def kind(e) -> None:  # noqa: ANN001
+        chosen["type"] = MediaType(e.value) if e.value else None
+        async with redraw:
+            await library.refresh()
+
+    with ui.row().classes("w-full items-center gap-3"):
+        ui.select(
+            {str(m.id): m.title for m in all_modules}, label="Module", value=chosen["module"], on_change=pick
+        ).props("outlined dense").classes("w-72").mark("media-module")
+        ui.input(placeholder="Search files", on_change=search).props("outlined dense clearable debounce=300").mark(
+            "media-search"
+        )
+        ui.select({"": "Any kind", **enum_options(MediaType)}, value="", on_change=kind).props(
+            "outlined dense"
+        ).classes("w-36").mark("media-kind")
+    if editable:
+        ui.upload(
+            label="Drop files here or click to choose — images, audio, video, PDF",
+            multiple=True,
+            auto_upload=True,
+            on_upload=on_upload,
+            max_file_size=media.largest_allowed(),
+        ).props("accept='image/png,image/jpeg,image/gif,image/webp,audio/*,video/*,application/pdf'").classes(
+            "w-full max-w-3xl"
+        ).mark("media-upload")
+    await library()
+
+
+def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: bool, refresh) -> None:  # noqa: ANN001
+    with ui.card().classes("w-[260px] gap-1").mark(f"media-card-{index}"):
+        if asset.type == MediaType.image:
+            ui.image(asset.url).classes("w-full h-32").props("fit=contain").mark(f"media-preview-{index}")
+        elif asset.type == MediaType.audio:
+            ui.audio(asset.url).classes("w-full")
+        elif asset.type == MediaType.video:
+            ui.video(asset.url).classes("w-full h-32")
+        else:
+            ui.icon("description", size="64px").classes("text-grey-6 self-center")
+        ui.label(asset.filename).classes("font-medium break-all").mark(f"media-name-{index}")
+        details = [asset.type.value, size_label(asset.size_bytes)]
+        if asset.duration_seconds is not None:
+            details.append(f"{asset.duration_seconds // 60}:{asset.duration_seconds % 60:02d}")
+        ui.label(" · ".join(details)).classes("text-caption text-grey-7")
+        ui.label("Used: " + "; ".join(uses) if uses else "Not used yet").classes("text-caption text-grey-7").mark(
+            f"media-used-{index}"
+        )
+        with ui.row().classes("gap-1"):
+            ui.link("Open" if asset.type != MediaType.document else "Download", asset.url, new_tab=True).classes(
+                "text-primary text-sm"
+            )
+            if editable:
+
+                async def rename(a=asset) -> None:  # noqa: ANN001
+                    await _rename(actor, a, refresh)
+
+                async def delete(a=asset) -> None:  # noqa: ANN001
+                    if not await confirm(f"Delete “{a.filename}”? The file is removed for good."):
+                        return
+                    try:
+                        await calls.write(media.delete, asset_id=a.id)
+                    except DomainError as exc:
+                        calls.notify_error(exc)
+                        return
+                    ui.notify("Deleted.", type="positive")
+                    await refresh()
+
+                ui.button(icon="edit", on_click=rename).props("flat dense round size=sm").tooltip("Rename").mark(
+                    f"media-rename-{index}"
+                )
+                ui.button(icon="delete", on_click=delete).props("flat dense round size=sm").tooltip("Delete").mark(
+                    f"media-delete-{index}"
+                )
+
+
+async def _rename(actor: Actor, asset, refresh) -> None:  # noqa: ANN001
+    with ui.dialog() as dialog, ui.card().classes("min-w-[360px]"):
+        name = ui.input("File name", value=asset.filename).props("outlined dense maxlength=200").classes("w-full")
+        name.mark("media-rename-input")
+
+        async def go() -> None:
+            try:
+                await calls.write(media.rename, asset_id=asset.id, filename=name.value or "")
+            except ValidationFailed as exc:
+                set_error(name, exc.details.get("filename", exc.message))
+                return
+            except DomainError as exc:
+                calls.notify_error(exc)
+                return
+            dialog.close()
+            await refresh()
+
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=dialog.close).props("flat")
+            ui.button("Rename", on_click=go).props("unelevated color=primary").mark("media-rename-ok")
+    dialog.open()

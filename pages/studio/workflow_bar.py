@@ -1,0 +1,118 @@
+"""The workflow bar over a simulation's workspace: status, the moves the viewer may make, duplicate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nicegui import ui
+
+from console.auth import Actor
+from console.errors import DomainError, ValidationFailed
+from console.services import simulations, workflow
+from models import Simulation
+from pages.components import calls
+from pages.components.dialogs import confirm
+from pages.studio.common import STATUS_COLORS, set_error
+
+
+async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str]):  # noqa: ANN201
+    """Status, the moves this actor may make now, and "duplicate as draft"; after a move the page
+    redraws where the user was (`url`)."""
+    moves = workflow.available(actor, sim)
+    can_duplicate = workflow.can_duplicate(actor, sim)
+    with ui.row().classes("w-full items-center gap-2 text-grey-8").mark("workflow-bar"):
+        ui.badge(sim.status.value).props(f"color={STATUS_COLORS[sim.status.value]}").mark("sim-status")
+        ui.label(f"slug: {sim.slug}").mark("sim-slug")
+        ui.label(f"updated {sim.updated_at:%Y-%m-%d %H:%M}")
+        if sim.published_at:
+            ui.label(f"published {sim.published_at:%Y-%m-%d}").mark("sim-published-at")
+        ui.space()
+        for move in moves:
+            ui.button(move.label, on_click=lambda m=move: _run_transition(actor, sim, m, url)).props(
+                "unelevated no-caps color=primary" if move.name in ("submit", "publish", "stage") else "outline no-caps"
+            ).mark(f"wf-{move.name}")
+        if can_duplicate:
+            ui.button("Duplicate as draft", icon="content_copy", on_click=lambda: _duplicate(actor, sim)).props(
+                "flat no-caps"
+            ).mark("wf-duplicate")
+    if sim.status in simulations.READ_ONLY_STATUSES:
+        ui.label(
+            f"This simulation is {sim.status.value} and read-only. To change it, duplicate it as a draft."
+        ).classes("text-orange-9").mark("sim-readonly")
+    elif not simulations.can_edit(actor, sim):
+        ui.label("Read-only: you do not author this simulation.").classes("text-orange-9").mark("sim-readonly")
+
+    @ui.refreshable
+    async def checks() -> None:
+        # The publishing checks, for whoever can act on them: authors while they work, admins on review.
+        if workflow.can_check_readiness(actor, sim):
+            problems = await calls.read(workflow.readiness, simulation_id=sim.id)
+            _problem_list(problems, ok_text="Ready to publish: every check passes.")
+
+    await checks()
+    return checks.refresh
+
+
+def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
+    with ui.column().classes("gap-0").mark("wf-problems"):
+        if not problems:
+            ui.label(ok_text).classes("text-positive")
+            return
+        ui.label("Before this can be published:").classes("text-negative font-medium")
+        for where, what in problems.items():
+            with ui.row().classes("items-center gap-1 text-negative"):
+                ui.icon("error_outline")
+                ui.label(f"{where}: {what}")
+
+
+async def _run_transition(actor: Actor, sim: Simulation, move: workflow.Transition, url: Callable[[], str]) -> None:
+    with ui.dialog() as dialog, ui.card().classes("min-w-[460px]"):
+        ui.label(f"{move.label}: “{sim.title}”").classes("text-h6")
+        comment = (
+            ui.textarea("Comment" + (" *" if move.comment_required else " (optional)"))
+            .props("outlined autogrow maxlength=2000")
+            .classes("w-full")
+            .mark("wf-comment")
+        )
+        problems_box = ui.column().classes("w-full")
+
+        async def go() -> None:
+            text = (comment.value or "").strip()
+            if move.comment_required and not text:
+                set_error(comment, "Say what needs to change.")
+                return
+            try:
+                await calls.write(workflow.transition, simulation_id=sim.id, name=move.name, comment=text)
+            except ValidationFailed as exc:
+                problems_box.clear()
+                with problems_box:
+                    if "comment" in exc.details:
+                        set_error(comment, exc.details["comment"])
+                    else:
+                        _problem_list(exc.details, ok_text="")
+                ui.notify(exc.message, type="warning")
+                return
+            except DomainError as exc:
+                calls.notify_error(exc)
+                dialog.close()
+                return
+            dialog.close()
+            ui.notify(f"{move.label}: done.", type="positive")
+            ui.navigate.to(url())
+
+        with ui.row().classes("w-full justify-end gap-2"):
+            ui.button("Cancel", on_click=dialog.close).props("flat").mark("wf-cancel")
+            ui.button(move.label, on_click=go).props("unelevated color=primary").mark("wf-ok")
+    dialog.open()
+
+
+async def _duplicate(actor: Actor, sim: Simulation) -> None:
+    if not await confirm(f"Make a new draft copy of “{sim.title}”?", action="Duplicate", danger=False):
+        return
+    try:
+        copy = await calls.write(workflow.duplicate_as_draft, simulation_id=sim.id)
+    except DomainError as exc:
+        calls.notify_error(exc)
+        return
+    ui.notify("Draft copy created.", type="positive")
+    ui.navigate.to(f"/simulations/{copy.id}")
