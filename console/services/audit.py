@@ -246,7 +246,8 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[AuditLogE
         conditions.append(AuditLogEntry.entity_type == entity.value)
     if entity_id := query.text("entity_id", max_length=64):
         conditions.append(AuditLogEntry.entity_id == entity_id)
-    if who := search_clause(query.text("actor") or "", AuditLogEntry.actor_label):
+    who = search_clause(query.text("actor") or "", AuditLogEntry.actor_label)
+    if who is not None:
         conditions.append(who)
     if action := query.choice("action", AuditAction):
         conditions.append(AuditLogEntry.action == action.value)
