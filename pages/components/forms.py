@@ -30,3 +30,34 @@ class FieldErrors:
             element._props["error"] = True
             element._props["error-message"] = message
             element.update()
+
+
+class ChipsField(ui.input_chips):
+    """A chips input that never loses what was typed: text not yet turned into a chip with Enter is
+    `pending`, and `settle()` (called by every save, and before a redraw) makes it a chip.
+
+    Quasar keeps typed text in the field until Enter and drops it on blur, so "blunt" typed and then
+    Save clicked would silently save without it; the field reports its text as it is typed
+    (`input-value`), and the save takes it.
+    """
+
+    def __init__(self, label: str, *, value: list[str] | None = None) -> None:
+        super().__init__(label, value=list(value or []), new_value_mode="add-unique")
+        self.pending = ""
+        self.on("input-value", self._typed)
+        self.props("hint='Type, then Enter (or just save: typed text is kept)'")
+
+    def _typed(self, e) -> None:  # noqa: ANN001
+        self.pending = e.args if isinstance(e.args, str) else ""
+
+    def settle(self) -> list[str]:
+        """The chips, with any text still typed in the field added as one more."""
+        text = self.pending.strip()
+        values = list(self.value or [])
+        if text and text.lower() not in {v.lower() for v in values}:
+            values.append(text)
+            self.set_value(values)
+        if text:
+            self.pending = ""
+            self.run_method("updateInputValue", "", True)
+        return values

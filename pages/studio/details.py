@@ -9,7 +9,7 @@ from console.errors import DomainError, ValidationFailed
 from console.services import media, simulations
 from models.enums import Difficulty, SimulationFormat
 from pages.components import calls
-from pages.components.forms import FieldErrors
+from pages.components.forms import ChipsField, FieldErrors
 from pages.components.labels import enum_options
 
 
@@ -66,8 +66,8 @@ async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
         )
         tags = errors.add(
             "skill_tags",
-            ui.input_chips("Skill tags", value=list(sim.skill_tags or []) if sim else [], new_value_mode="add-unique")
-            .props("outlined dense hint='Type a tag and press Enter'")
+            ChipsField("Skill tags", value=list(sim.skill_tags or []) if sim else [])
+            .props("outlined dense")
             .classes("w-full"),
         )
         if sim is not None:
@@ -91,7 +91,7 @@ async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
                 "title": title.value or "",
                 "description": description.value or None,
                 "category": (category.value or "").strip() or None,
-                "skill_tags": list(tags.value or []),
+                "skill_tags": tags.settle(),
                 "difficulty": difficulty.value,
                 "format": fmt.value,
                 "thumbnail_url": (thumbnail.value or "").strip() or None,

@@ -15,7 +15,7 @@ from console.services.listing import MAX_PAGE_SIZE, ListQuery
 from models import Module, Simulation
 from models.enums import ModuleStatus, Platform
 from pages.components import calls
-from pages.components.forms import FieldErrors
+from pages.components.forms import ChipsField, FieldErrors
 from pages.components.labels import enum_options
 
 
@@ -94,23 +94,34 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
     ui.label("Stakeholders").classes("text-subtitle2 mt-2")
     stakeholder_errors = ui.column().classes("gap-0")
 
+    trait_fields: list[tuple[dict, ChipsField]] = []
+
+    def settle_traits() -> None:
+        """Typed trait text becomes a chip before anything is saved or redrawn (nothing typed is lost)."""
+        for person, field in trait_fields:
+            person["personality_traits"] = field.settle()
+
     @ui.refreshable
     def stakeholder_cards() -> None:
+        trait_fields.clear()
         with ui.row().classes("w-full gap-3 flex-wrap items-start"):
             for index, person in enumerate(stakeholders):
                 with ui.card().classes("w-[300px] gap-1").mark(f"sh-card-{index}"):
                     with ui.row().classes("w-full items-center no-wrap"):
-                        if person["portrait_url"]:
-                            ui.image(person["portrait_url"]).classes("w-12 h-12 rounded-full").mark(
-                                f"sh-portrait-{index}"
-                            )
-                        else:
-                            ui.icon("person", size="48px").classes("text-grey-5")
+                        portrait = (
+                            ui.image(person["portrait_url"])
+                            .classes("w-12 h-12 rounded-full")
+                            .props(f'alt="Portrait of stakeholder {index + 1}"')
+                            .mark(f"sh-portrait-{index}")
+                        )
+                        placeholder = ui.icon("person", size="48px").classes("text-grey-6")
+                        portrait.set_visibility(bool(person["portrait_url"]))
+                        placeholder.set_visibility(not person["portrait_url"])
                         ui.space()
                         if editable:
                             ui.button(icon="delete", on_click=lambda i=index: remove(i)).props(
-                                "flat dense round size=sm"
-                            ).mark(f"sh-remove-{index}")
+                                f'flat dense round size=sm aria-label="Remove stakeholder {index + 1}"'
+                            ).tooltip("Remove").mark(f"sh-remove-{index}")
                     for key, label in (("name", "Name *"), ("role", "Role")):
                         ui.input(label, value=person[key]).props("outlined dense maxlength=100").classes(
                             "w-full"
@@ -123,32 +134,45 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
                     options = dict(portrait_options)
                     if person["portrait_url"] and person["portrait_url"] not in options:
                         options[person["portrait_url"]] = "(another file)"
+
+                    def choose_portrait(e, p=person, image=portrait, icon=placeholder) -> None:  # noqa: ANN001
+                        # Only this card's picture changes: a redraw of the cards would replace the
+                        # fields someone may be typing into right now.
+                        p["portrait_url"] = e.value or ""
+                        if p["portrait_url"]:
+                            image.set_source(p["portrait_url"])
+                        image.set_visibility(bool(p["portrait_url"]))
+                        icon.set_visibility(not p["portrait_url"])
+
                     ui.select(
                         options,
                         label="Portrait (from this module's images)",
                         value=person["portrait_url"],
-                        on_change=lambda e, p=person: (
-                            p.__setitem__("portrait_url", e.value or ""),
-                            stakeholder_cards.refresh(),
-                        ),
+                        on_change=choose_portrait,
                     ).props("outlined dense").classes("w-full").mark(f"sh-portrait-select-{index}").set_enabled(
                         editable
                     )
-                    ui.input_chips(
-                        "Personality traits", value=person["personality_traits"], new_value_mode="add-unique"
-                    ).props("outlined dense").classes("w-full").bind_value(person, "personality_traits").mark(
-                        f"sh-traits-{index}"
-                    ).set_enabled(editable)
+                    traits = (
+                        ChipsField("Personality traits", value=person["personality_traits"])
+                        .props("outlined dense")
+                        .classes("w-full")
+                        .bind_value(person, "personality_traits")
+                        .mark(f"sh-traits-{index}")
+                    )
+                    traits.set_enabled(editable)
+                    trait_fields.append((person, traits))
             if editable:
                 ui.button("Add stakeholder", icon="person_add", on_click=add_person).props("outline no-caps").mark(
                     "sh-add"
                 )
 
     def add_person() -> None:
+        settle_traits()
         stakeholders.append({"name": "", "role": "", "motivation": "", "portrait_url": "", "personality_traits": []})
         stakeholder_cards.refresh()
 
     def remove(index: int) -> None:
+        settle_traits()
         stakeholders.pop(index)
         stakeholder_cards.refresh()
 
@@ -157,6 +181,7 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
         element.set_enabled(editable)
 
     async def save() -> None:
+        settle_traits()
         errors.clear()
         stakeholder_errors.clear()
         data = {

@@ -80,9 +80,12 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     editor.get_by_label("Role").fill(XSS)
     editor.get_by_label("Motivation").fill("Keep the share price up")
     choose(page, "Portrait (from this module's images)", "ana.png")
+    editor.get_by_role("img", name="Portrait of stakeholder 1").wait_for()
     traits = editor.get_by_label("Personality traits")
     traits.fill("blunt")
     traits.press("Enter")
+    editor.locator(".q-chip", has_text="blunt").wait_for()  # what the user sees: the trait became a chip
+    traits.fill("frank")  # typed, never confirmed with Enter: saving keeps it all the same
     page.get_by_role("button", name="Save module").click()
     page.get_by_text("Module saved.").wait_for()
     page.get_by_role("button", name="Preview as engine").click()
@@ -164,8 +167,7 @@ def test_creator_builds_and_admin_publishes(console_server, page, tmp_path):
     module = answer.json()
     assert module["title"] == "Opening" and module["build_version"] == "1.4.2"
     assert module["briefing"].startswith("# You are the CFO")
-    assert module["stakeholders"][0]["name"] == "Ana Ruiz" and module["stakeholders"][0]["personality_traits"] == [
-        "blunt"
-    ]
+    assert module["stakeholders"][0]["name"] == "Ana Ruiz"
+    assert module["stakeholders"][0]["personality_traits"] == ["blunt", "frank"]
     assert [d["key"] for d in module["scoring"]["dimensions"]] == ["financial", "people"]
     assert module["simulation"]["status"] == "published"

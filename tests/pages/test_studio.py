@@ -153,6 +153,28 @@ async def test_module_editor_saves_fields_and_stakeholders(studio_db, user: User
     assert module.stakeholders[0]["name"] == "Ana Ruiz" and module.stakeholders[0]["role"] == "CEO"
 
 
+async def test_trait_text_typed_but_not_confirmed_is_saved_not_lost(studio_db, user: User):
+    """A trait typed into the chips field without Enter is pending text in the browser: saving keeps it,
+    and so does adding another stakeholder (a redraw of the cards) before saving."""
+    module_id = studio_db["module"].id
+    await login(user, studio_db["creator"].email)
+    await user.open(f"/simulations/{studio_db['sim'].id}?tab=modules&module={module_id}")
+    (await find(user, "sh-add")).click()
+    (await find(user, "sh-name-0")).type("Ana Ruiz")
+    user.find(marker="sh-traits-0").trigger("inputValue", "blunt")  # typed, Enter never pressed
+    (await find(user, "sh-add")).click()  # the cards are drawn again
+    (await find(user, "sh-name-1")).type("Ben Ortiz")
+    user.find(marker="sh-traits-1").trigger("inputValue", "  patient ")
+    (await find(user, "mod-save")).click()
+    await user.should_see("Module saved.", retries=80)
+    with unit_of_work.read_only() as session:
+        saved = session.get(Module, module_id).stakeholders
+    assert [(s["name"], s["personality_traits"]) for s in saved] == [
+        ("Ana Ruiz", ["blunt"]),
+        ("Ben Ortiz", ["patient"]),
+    ]
+
+
 async def test_stakeholder_schema_errors_are_shown(studio_db, user: User):
     await login(user, studio_db["creator"].email)
     await user.open(f"/simulations/{studio_db['sim'].id}?tab=modules&module={studio_db['module'].id}")
