@@ -17,7 +17,8 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from console.auth import Actor
-from console.services import api_keys, scoring
+from console.demo_media import briefing_pack, cover, portrait
+from console.services import api_keys, media, scoring
 from console.services.accounts import password_hash
 from models import (
     AuditLogEntry,
@@ -36,7 +37,6 @@ from models.enums import (
     AssignmentStatus,
     Difficulty,
     EventType,
-    MediaType,
     MembershipRole,
     ModuleStatus,
     OrgPlan,
@@ -323,10 +323,17 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
     for role, (email, _) in list(result.logins.items()):
         result.logins[role] = (email, passwords[email])
 
-    # The catalogue.
+    # The catalogue, with its pictures and documents drawn here and kept in the console's own storage.
     sims: list[dict] = []
     modules: list[dict] = []
-    media: list[dict] = []
+    files: list[tuple[MediaAsset, bytes]] = []
+
+    def add_file(module_id: uuid.UUID, filename: str, data: bytes, when: datetime) -> str:
+        asset = media.prepare(module_id=module_id, filename=filename, data=data, asset_id=new_id())
+        asset.uploaded_at = when
+        files.append((asset, data))
+        return asset.url
+
     configs: dict[uuid.UUID, scoring.ScoringConfig] = {}
     for index, spec in enumerate(SIMULATIONS):
         config = {
@@ -373,7 +380,15 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
                     "narrative_context": f"## {module_title}\n\nYou are the CEO. {spec['title']} begins here: "
                     f"read the room, weigh your stakeholders, and decide.\n",
                     "stakeholders": [
-                        {"name": n, "role": r, "motivation": m, "portrait_url": None, "personality_traits": t}
+                        {
+                            "name": n,
+                            "role": r,
+                            "motivation": m,
+                            "portrait_url": add_file(
+                                module_id, f"{n.lower().replace(' ', '-')}.png", portrait(n), created
+                            ),
+                            "personality_traits": t,
+                        }
                         for n, r, m, t in rng.sample(STAKEHOLDERS, 3)
                     ],
                     "is_free_demo": order == 0,
@@ -387,21 +402,20 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
                     "created_at": created,
                 }
             )
-            media.append(
-                {
-                    "id": new_id(),
-                    "module_id": module_id,
-                    "type": MediaType.image,
-                    "url": f"https://cdn.simvado.example/{module_id}/cover.png",
-                    "filename": "cover.png",
-                    "size_bytes": rng.randint(80_000, 400_000),
-                    "duration_seconds": None,
-                    "uploaded_at": created,
-                }
-            )
+            if order == 0:
+                subtitle = f"{spec['category']} · {len(spec['modules'])} modules"
+                sims[-1]["thumbnail_url"] = add_file(module_id, "cover.png", cover(spec["title"], subtitle), created)
+                add_file(
+                    module_id,
+                    "briefing-pack.pdf",
+                    briefing_pack(spec["title"], [f"{i + 1}. {title}" for i, title in enumerate(spec["modules"])]),
+                    created,
+                )
     session.execute(insert(Simulation), sims)
     session.execute(insert(Module), modules)
-    session.execute(insert(MediaAsset), media)
+    storage = media.get_storage()
+    for asset, data in files:
+        media.store(session=session, asset=asset, data=data, storage=storage)
     session.execute(insert(AuditLogEntry), _catalogue_history(sims, creators, platform_admin, new_id))
 
     # Assignments and play history for the published simulations.

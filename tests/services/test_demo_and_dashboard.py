@@ -53,3 +53,27 @@ def test_dashboard_counts_are_scoped_to_the_organization(session):
     )
     assert ent["sessions_in_progress"] == acme_in_progress < everyone["sessions_in_progress"]
     assert everyone["events_30d"] <= session.scalar(select(func.count()).select_from(GameEvent))
+
+
+def test_demo_media_live_in_the_consoles_own_storage(session):
+    from console.services import media
+    from models import MediaAsset, Module
+
+    demo.seed(session, today=date(2026, 11, 25))
+    storage = media.get_storage()
+    assets = session.scalars(select(MediaAsset)).all()
+    assert assets and all(a.url.startswith("/media/") for a in assets)  # no CDN that does not resolve
+    kinds = {a.type.value for a in assets}
+    assert kinds == {"image", "document"}
+    for asset in assets:  # each row has its bytes, and they are what the row says they are
+        data = storage.get(media.storage_key(asset))
+        assert len(data) == asset.size_bytes
+        assert media.inspect_bytes(data).kind.type == asset.type
+    urls = {a.url for a in assets}
+    sims = session.scalars(select(Simulation)).all()
+    assert all(s.thumbnail_url in urls for s in sims)
+    portraits = [p["portrait_url"] for m in session.scalars(select(Module)) for p in m.stakeholders]
+    assert portraits and all(url in urls for url in portraits)
+    keys = [media.storage_key(a) for a in assets]
+    session.rollback()  # a demo load that fails half way leaves no files behind
+    assert not any(storage.exists(key) for key in keys)

@@ -81,10 +81,29 @@ def upload(
             "This module's library is full.",
             details={"file": f"at most {settings.media_max_files_per_module} files per module"},
         )
-    found = inspect_bytes(data, settings)
+    asset = prepare(module_id=module.id, filename=filename, data=data, settings=settings)
+    store(session=session, asset=asset, data=data, storage=storage)
+    audit.created(
+        session=session, actor=actor, action=AuditAction.media_upload, subject=asset, comment=f"module {module.id}"
+    )
+    _audit_simulation(session, actor, module, AuditAction.media_upload, asset)
+    return asset
+
+
+def prepare(
+    *,
+    module_id: uuid.UUID,
+    filename: str,
+    data: bytes,
+    settings: Settings | None = None,
+    asset_id: uuid.UUID | None = None,
+) -> MediaAsset:
+    """The row for a file, once its bytes are checked (ValidationFailed says why not): id, kind, size,
+    duration, the sanitized display name and the generated URL. Not stored yet (see `store`)."""
+    found = inspect_bytes(data, settings or get_settings())
     asset = MediaAsset(
-        id=uuid.uuid4(),
-        module_id=module.id,
+        id=asset_id or uuid.uuid4(),
+        module_id=module_id,
         type=found.kind.type,
         filename=clean_filename(filename),
         size_bytes=len(data),
@@ -92,15 +111,20 @@ def upload(
         url="",
     )
     asset.url = f"/media/{asset.id}{found.kind.extension}"
+    return asset
+
+
+def store(*, session: Session, asset: MediaAsset, data: bytes, storage: MediaStorage) -> None:
+    """Write a prepared file and add its row; the file goes again if the unit of work rolls back.
+
+    No access check here: `upload` is the way in for people; the console's own data (the demo) comes
+    through here directly.
+    """
     key = storage_key(asset)
     storage.put(key, data)
     _written(session, storage, key)
     session.add(asset)
-    audit.created(
-        session=session, actor=actor, action=AuditAction.media_upload, subject=asset, comment=f"module {module.id}"
-    )
-    _audit_simulation(session, actor, module, AuditAction.media_upload, asset)
-    return asset
+    session.flush()
 
 
 def copy_library(*, session: Session, source: Module, target: Module, storage: MediaStorage) -> dict[str, str]:
