@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         root,
         title="Simvado Console",
         favicon="🎯",
+        language="en-US",  # sets <html lang>: screen readers pick their voice and pronunciation by it
         storage_secret=settings.resolve_storage_secret(),
         session_middleware_kwargs={
             "max_age": settings.session_max_age_seconds,

@@ -8,12 +8,12 @@ from console.auth import Actor, Permission
 from console.services import dashboard
 from pages.access import secured_page
 from pages.components import calls
-from pages.layout import frame
+from pages.layout import MUTED, Heading, frame
 
 
 def _tile(label: str, value, marker: str, *, href: str | None = None) -> None:
     with ui.card().classes("min-w-[170px] p-3").mark(f"tile-{marker}"):
-        ui.label(label).classes("text-caption text-grey-7")
+        ui.label(label).classes(f"text-caption {MUTED}")
         text = "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
         if href:
             ui.link(text, href).classes("text-h5 no-underline text-primary")
@@ -55,23 +55,23 @@ def _figures(actor: Actor, data: dict) -> None:
         _tile("Average total score", data["average_total_score"], "average-score")
     with ui.row().classes("w-full gap-3 no-wrap"):
         with ui.card().classes("flex-1"):
-            ui.label("Simulations by status").classes("text-subtitle1")
+            Heading("Simulations by status").classes("text-subtitle1")
             by_status = data["simulations_by_status"]
             if not by_status:
                 msg = "No simulations yet."
                 if actor.can(Permission.author_simulations):
                     msg += " Create one from Simulations → New simulation."
-                ui.label(msg).classes("text-grey-7")
+                ui.label(msg).classes(MUTED)
             with ui.row().classes("gap-2"):
                 for status, count in sorted(by_status.items()):
                     ui.link(f"{status}: {count}", f"/simulations?status={status}").classes("q-chip no-underline").mark(
                         f"sim-status-{status}"
                     )
         with ui.card().classes("flex-[2]"):
-            ui.label("Sessions started per day (30 days)").classes("text-subtitle1")
+            Heading("Sessions started per day (30 days)").classes("text-subtitle1")
             days = data["sessions_per_day"]
             if not days:
-                ui.label("No sessions in the last 30 days.").classes("text-grey-7")
+                ui.label("No sessions in the last 30 days.").classes(MUTED)
             else:
                 ui.echart(
                     {

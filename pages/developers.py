@@ -24,7 +24,7 @@ The engine API lives at **`{base}`**. Its reference is the [docs page]({base}/do
    often as the network needs — the same ids are counted as duplicates, never stored twice.
 5. **Send a `completion` event**, then read the final scores and, a moment later, the debrief.
 
-### curl
+## curl
 
 ```sh
 KEY=sk_sim_…; BASE={base}; MODULE=<module id>
@@ -36,7 +36,7 @@ curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' $BAS
        "timestamp":"2026-11-25T10:05:00Z","data":{{"outcome":"deal saved"}}}}]}}'
 ```
 
-### Python
+## Python
 
 ```python
 import uuid, httpx
@@ -49,7 +49,7 @@ api.post("/events", json={{"session_id": play["id"], "events": events}})
 print(api.get(f"/sessions/{{play['id']}}").json()["final_scores"])
 ```
 
-### Unity (UnityWebRequest)
+## Unity (UnityWebRequest)
 
 ```csharp
 var req = new UnityWebRequest(baseUrl + "/events", "POST");
@@ -61,7 +61,7 @@ yield return req.SendWebRequest();  // network error or 5xx: resend the same bat
 if (req.responseCode == 429) {{ /* wait Retry-After seconds, then resend */ }}
 ```
 
-### Unreal (FHttpModule)
+## Unreal (FHttpModule)
 
 ```cpp
 TSharedRef<IHttpRequest, ESPMode::ThreadSafe> Req = FHttpModule::Get().CreateRequest();
@@ -74,7 +74,7 @@ Req->OnProcessRequestComplete().BindUObject(this, &UTelemetry::OnEventsPosted);
 Req->ProcessRequest();
 ```
 
-### Answers
+## Answers
 
 `200/201` done (committed) · `401` bad or revoked key · `403` missing scope or outside the key's
 binding · `404` unknown record · `409` an event id already stored with other content, or the session
@@ -86,9 +86,17 @@ nothing was stored: resend after `Retry-After` (same event ids, so no duplicates
 A complete scripted client: `examples/play_session.py` in the console's repository.
 """
 
+# The guide's sections are h2 (under the page's h1), drawn at the size of markdown's h3.
+_GUIDE_CSS = ".developer-guide h2 { font-size: 1.875rem; line-height: 2.25rem; margin: 1rem 0 .5rem; font-weight: 400 }"
+
 
 @secured_page("/developers", title="Engine developers", permission=Permission.author_simulations)
 async def developers(actor: Actor):
     base = get_settings().public_url.rstrip("/") + "/api/v1"
-    with frame(actor, "Engine API: your first five minutes", breadcrumbs=[("Engine developers", None)]):
-        ui.markdown(GUIDE.format(base=base)).classes("max-w-4xl").mark("developer-guide")
+    # On a white card: the code highlighter's comment colour (#3d7b7b) is 4.5:1 on white only.
+    with (
+        frame(actor, "Engine API: your first five minutes", breadcrumbs=[("Engine developers", None)]),
+        ui.card().classes("max-w-4xl"),
+    ):
+        ui.add_css(_GUIDE_CSS)
+        ui.markdown(GUIDE.format(base=base)).classes("w-full developer-guide").mark("developer-guide")

@@ -7,6 +7,7 @@ from nicegui import ui
 from console.auth.web import safe_next
 from console.services.accounts import INVALID_LOGIN, TOO_MANY_ATTEMPTS
 from pages.access import secured_page
+from pages.layout import MUTED, Heading, theme
 
 MESSAGES = {
     "invalid": INVALID_LOGIN,
@@ -20,15 +21,16 @@ def login_page(actor, next: str = "/", error: str | None = None, signed_out: str
     if actor is not None:
         ui.navigate.to(safe_next(next))
         return
+    theme()
     ui.query("body").classes("bg-grey-2")
     with ui.column().classes("absolute-center items-center gap-4"):
         ui.label("Simvado Console").classes("text-h4 text-primary font-bold")
         with ui.card().classes("w-[380px] p-6"):
-            ui.label("Sign in").classes("text-h6")
+            Heading("Sign in", level=1).classes("text-h6")
             if error in MESSAGES:
-                ui.label(MESSAGES[error]).classes("text-negative").mark("login-error")
+                ui.label(MESSAGES[error]).classes("text-negative").props("role=alert").mark("login-error")
             elif signed_out:
-                ui.label("You are signed out.").classes("text-positive").mark("login-info")
+                ui.label("You are signed out.").classes("text-positive").props("role=status").mark("login-info")
             with ui.element("form").props("method=post action=/auth/login").classes("w-full column gap-3"):
                 email = (
                     ui.input("Email")
@@ -48,4 +50,4 @@ def login_page(actor, next: str = "/", error: str | None = None, signed_out: str
                     "login-submit"
                 )
             del email, password
-        ui.label("Forgot your password? Ask a platform admin to reset it.").classes("text-caption text-grey-7")
+        ui.label("Forgot your password? Ask a platform admin to reset it.").classes(f"text-caption {MUTED}")

@@ -10,11 +10,12 @@ from console.auth import Actor, Permission
 from console.services import assignments, play_sessions
 from pages.access import secured_page
 from pages.components import calls
-from pages.layout import frame
+from pages.layout import MUTED, Heading, frame
 
+# Badge colours dark enough for their white text (4.5:1 and more).
 STATUS_SLOT = (
     "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
-    ":color=\"{assigned: 'grey', in_progress: 'blue', completed: 'positive', overdue: 'negative'}"
+    ":color=\"{assigned: 'grey-8', in_progress: 'blue-9', completed: 'positive', overdue: 'negative'}"
     '[props.value]" /></q-td>'
 )
 
@@ -25,7 +26,7 @@ async def my_page(actor: Actor):
     results = await calls.read(play_sessions.list_mine)
     with frame(actor, "My assignments and results", breadcrumbs=[("My assignments", None)]):
         with ui.card().classes("w-full"):
-            ui.label("Assignments").classes("text-h6")
+            Heading("Assignments").classes("text-h6")
             if not mine:
                 ui.label("Nothing is assigned to you yet. Your organization's admin assigns simulations here.").mark(
                     "my-assignments-empty"
@@ -57,7 +58,7 @@ async def my_page(actor: Actor):
                 )
                 table.add_slot("body-cell-status", STATUS_SLOT)
         with ui.card().classes("w-full"):
-            ui.label("Results").classes("text-h6")
+            Heading("Results").classes("text-h6")
             if not results:
                 ui.label("No sessions played yet. Launch a simulation from your assignments to start.").mark(
                     "my-results-empty"
@@ -79,4 +80,4 @@ async def my_page(actor: Actor):
                     if result.debrief_text:
                         ui.markdown(result.debrief_text)  # sanitized by NiceGUI
                     elif result.status.value == "completed":
-                        ui.label("Your debrief is being prepared.").classes("text-grey-7")
+                        ui.label("Your debrief is being prepared.").classes(MUTED)

@@ -18,7 +18,7 @@ class FieldErrors:
 
     def clear(self) -> None:
         for element in self.fields.values():
-            element.props(remove="error error-message")
+            element.props(remove="error error-message aria-invalid")
 
     def show(self, errors: dict[str, str]) -> None:
         self.clear()
@@ -29,6 +29,9 @@ class FieldErrors:
             # Set through _props, not a props string: the message may quote user input.
             element._props["error"] = True
             element._props["error-message"] = message
+            # Quasar announces the message (role=alert) but leaves the input itself unmarked; this
+            # reaches the native <input>, so screen readers say "invalid" on the field too.
+            element._props["aria-invalid"] = "true"
             element.update()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -140,3 +141,50 @@ def screenshot(page, name: str) -> Path:
     page.wait_for_function("() => !document.querySelector('[class*=\"q-transition--\"]')", timeout=5000)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@dataclass
+class DemoConsole:
+    url: str
+    logins: dict[str, Account]  # role → its demo login, as written to <data dir>/demo-logins.txt
+
+
+def read_demo_logins(path: Path) -> dict[str, Account]:
+    """The logins `serve --demo` writes to <data dir>/demo-logins.txt: `role  email  password` lines."""
+    lines = re.findall(r"^(\w+)\s+(\S+@\S+)\s+(\S+)$", path.read_text(), re.M)
+    return {role: Account(email, password, role) for role, email, password in lines}
+
+
+@pytest.fixture(scope="session")
+def demo_console() -> Iterator[DemoConsole]:
+    """`simvado-console serve --demo` on an empty data folder: the demo catalogue and a login per role."""
+    root = Path(tempfile.mkdtemp(prefix="svd-", dir="/tmp"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "DATABASE_URL")}
+    env["SIMVADO_DATA_DIR"] = str(root)
+    env["SIMVADO_LOGIN_FAILURE_DELAY_SECONDS"] = "0"
+    port = _free_port()
+    log = open(root / "server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("the demo console did not start:\n" + (root / "server.log").read_text())
+        yield DemoConsole(url=url, logins=read_demo_logins(root / "demo-logins.txt"))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+        stop_embedded_postgres(root / "pg")
+        shutil.rmtree(root, ignore_errors=True)

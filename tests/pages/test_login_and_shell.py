@@ -1,6 +1,7 @@
 """Login, logout, redirects and the shell, through NiceGUI's simulated user (no browser)."""
 
 import pytest
+from nicegui import ui
 from nicegui.testing import User
 
 from console import unit_of_work
@@ -99,3 +100,18 @@ async def test_participant_sees_only_their_page(user: User, accounts_db):
     await user.should_not_see("Simulations")
     await user.open("/simulations")
     await user.should_see("There is nothing here, or you do not have access to it.")
+
+
+async def test_shell_is_accessible_by_construction(user: User, accounts_db):
+    """The shell's accessibility hooks (the browser test runs axe on them; this says where they are)."""
+    await login(user, accounts_db["admin"].email)
+    assert '<html lang="en-US"' in (await user.http_client.get("/simulations")).text
+    await user.open("/simulations")
+    title = user.find(marker="page-title").elements.pop()
+    assert (title.tag, title.text) == ("h1", "Simulations")
+    nav = {marker: user.find(marker=marker).elements.pop() for marker in ("nav-home", "nav-simulations")}
+    assert all(isinstance(link, ui.link) for link in nav.values())  # real <a href>, reachable by Tab
+    assert nav["nav-simulations"].props["href"] == "/simulations"
+    assert nav["nav-simulations"].props.get("aria-current") == "page"
+    assert "aria-current" not in nav["nav-home"].props
+    assert user.find(marker="nav-toggle").elements.pop().props["aria-label"] == "Toggle navigation"
