@@ -82,8 +82,8 @@ async def audit_page(actor: Actor):
             sortable=list(audit.SORTABLE),
             search_placeholder="Search who, what, record, comment…",
             filters=[
-                Filter("entity_type", "Every kind of record", {e.value: e.label for e in AuditEntity}, width="w-48"),
-                Filter("action", "Every action", {a.value: a.label for a in AuditAction}, width="w-56"),
+                Filter("entity_type", "Kind of record", {e.value: e.label for e in AuditEntity}, width="w-48"),
+                Filter("action", "Action", {a.value: a.label for a in AuditAction}, width="w-56"),
                 Filter("actor", "Who (email or name)", kind="text", width="w-48"),
                 Filter("entity_id", "Record id", kind="text", width="w-48"),
                 Filter("from", "From", kind="date", width="w-40"),

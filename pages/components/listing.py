@@ -31,8 +31,8 @@ Rows = tuple[list[dict[str, Any]], int]
 
 @dataclass(frozen=True)
 class Filter:
-    """One filter of a list: its URL name, what it shows when unset, and its options (a select), or a
-    free `text` box, a `date`, or a `switch` (on = "1")."""
+    """One filter of a list: its URL name, its label, and its options (a select, with "Any" for no
+    filter), or a free `text` box, a `date`, or a `switch` (on = "1")."""
 
     name: str
     label: str
@@ -71,12 +71,21 @@ class _State:
     filters: dict[str, str] = field(default_factory=dict)
 
 
-# Back and Forward between views of one list page stay on the page: tell the server which view.
-# A constant script (nothing of the user's in it), registered once per page.
-_POPSTATE = """<script>
-if (!window.simvadoListPopstate) {
-  window.simvadoListPopstate = true;
+# A constant script (nothing of the user's in it), added once per page:
+# - Back and Forward between views of one list stay on the page: tell the server which view;
+# - `/` focuses the list's search box in the browser itself, so the keys typed right after it land
+#   in the box (a round trip to the server first lost them).
+_LIST_SCRIPT = """<script>
+if (!window.simvadoList) {
+  window.simvadoList = true;
   window.addEventListener('popstate', () => emitEvent('simvado_list_popstate', window.location.search));
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+    const active = document.activeElement;
+    if (active && (active.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(active.tagName))) return;
+    const box = document.querySelector('.list-search input');
+    if (box) { e.preventDefault(); box.focus(); }
+  });
 }
 </script>"""
 
@@ -131,7 +140,7 @@ class ListView:
             self.search_box = (
                 ui.input(placeholder=f"{search_placeholder}  ( / )", value=self.state.search)
                 .props(f'dense outlined clearable debounce=300 aria-label="{_attr(search_placeholder)}" type=search')
-                .classes("w-72")
+                .classes("w-72 list-search")
                 .mark(f"{marker}-search")
             )
             self.search_box.on_value_change(self._on_search)
@@ -171,7 +180,7 @@ class ListView:
                 self.table.table.on(action.name, lambda e, a=action: a.handler(e.args))
         if path:
             ui.on("simvado_list_popstate", self._on_popstate)
-            ui.add_body_html(_POPSTATE)
+        ui.add_body_html(_LIST_SCRIPT)
         ui.keyboard(on_key=self._on_key, ignore=["input", "select", "button", "textarea"])
         for message in ignored:
             ui.notify(message, type="warning")
@@ -184,8 +193,8 @@ class ListView:
             element = ui.switch(spec.label, value=value == "1", on_change=lambda e, s=spec: self._set(s, e.value))
         elif spec.kind == "text":
             element = (
-                ui.input(placeholder=spec.label, value=value, on_change=lambda e, s=spec: self._set(s, e.value))
-                .props(f'dense outlined clearable debounce=400 aria-label="{_attr(spec.label)}"')
+                ui.input(spec.label, value=value, on_change=lambda e, s=spec: self._set(s, e.value))
+                .props("dense outlined clearable debounce=400")
                 .classes(spec.width)
             )
         elif spec.kind == "date":
@@ -197,11 +206,12 @@ class ListView:
         else:
             element = (
                 ui.select(
-                    {"": spec.label, **(spec.options or {})},
+                    {"": "Any", **(spec.options or {})},
+                    label=spec.label,
                     value=value if value in (spec.options or {}) else "",
                     on_change=lambda e, s=spec: self._set(s, e.value),
                 )
-                .props(f'dense outlined options-dense aria-label="{_attr(spec.label)}"')
+                .props("dense outlined options-dense")
                 .classes(spec.width)
             )
         return element.mark(f"filter-{spec.name}")
@@ -261,23 +271,27 @@ class ListView:
         return rows, total
 
     async def _on_search(self, e) -> None:  # noqa: ANN001
-        self.state.search = (e.value or "")[:200]
+        search = (e.value or "")[:200]
+        if search == self.state.search:
+            return  # already the view (set back by Back/Forward): not a change of the user's
+        self.state.search = search
         await self.reload(first_page=True)
         self._replace_url()  # typing is not a step to go Back through
 
     async def _set(self, spec: Filter, value: Any) -> None:
         if spec.kind == "switch":
             value = "1" if value else "0"
-        self.state.filters[spec.name] = (value or "") if value != spec.default else ""
+        value = (value or "") if value != spec.default else ""
+        if value == self.state.filters.get(spec.name, ""):
+            return  # already the view (set back by Back/Forward): not a change of the user's
+        self.state.filters[spec.name] = value
         await self.reload(first_page=True)
         self._push_url()
 
     async def _on_key(self, e) -> None:  # noqa: ANN001
         if not e.action.keydown or e.modifiers.ctrl or e.modifiers.meta or e.modifiers.alt:
             return
-        if e.key == "/":
-            self.search_box.run_method("focus")
-        elif e.key in ("n", "N") and self._on_new is not None:
+        if e.key in ("n", "N") and self._on_new is not None:
             result = self._on_new()
             if isinstance(result, Awaitable):
                 await result
