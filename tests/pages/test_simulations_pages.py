@@ -101,6 +101,4 @@ async def test_saved_change_appears_in_the_audit_log(user: User, database_url):
     await user.open("/audit?entity_type=simulation")
     table = user.find(marker="audit-table").elements.pop()
     await user.should_see(marker="audit-table")
-    assert any(
-        r["action"] == AuditAction.simulation_update.label and "Governance" in r["change"] for r in table.rows
-    )
+    assert any(r["action"] == AuditAction.simulation_update.label and "Governance" in r["change"] for r in table.rows)
