@@ -1,0 +1,137 @@
+"""How the engine API answers a failure: the status code of each domain error, the one JSON error shape
+`{"error": {"code", "message", "details"}}`, and the error answers each route documents in OpenAPI.
+
+Domain errors carry no HTTP (console/errors.py); this is the one place that gives them status codes.
+The handlers serve FastAPI's routes and DirectRoute alike (it calls them through the app's
+`exception_handlers`), so a failure is answered the same way on every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from console.api import schemas
+from console.api.committer import DatabaseUnavailable
+from console.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+
+_STATUS = {Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409, ValidationFailed: 422}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+
+class RateLimited(Exception):
+    """The key has used up its rate (settings.api_rate_limit): answered 429 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+
+
+# ------------------------------------------------------------------------ what OpenAPI documents
+
+
+def error_doc(description: str) -> dict[str, Any]:
+    """An error answer as a route's `responses` documents it: the JSON error shape and why it happens."""
+    return {"model": schemas.ErrorOut, "description": description}
+
+
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: error_doc("Missing, malformed, unknown, revoked or expired API key."),
+    403: error_doc("The key lacks the scope, or the record is outside the key's simulation/organization binding."),
+    404: error_doc("No such record (or not playable)."),
+    422: error_doc("The request is invalid: the details map each field to its problem."),
+    429: error_doc("Too many requests for this key: wait the number of seconds in Retry-After."),
+    503: error_doc("The database could not take the request just now; nothing was stored. Retry after Retry-After."),
+}
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **COMMON_RESPONSES,
+    413: error_doc("The body is larger than the limit (1 MiB by default)."),
+    415: error_doc("The body is not sent as application/json."),
+}
+
+
+# ------------------------------------------------------------------------------- the answers
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details or {}}}, status_code=status, headers=headers
+    )
+
+
+async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, exc.code, exc.message, _jsonable(exc.details), headers)
+
+
+async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    details: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        details.setdefault(".".join(loc) or "body", str(err.get("msg", "invalid")).removeprefix("Value error, "))
+    return error_response(422, "validation_failed", "The request is invalid.", details)
+
+
+async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:
+        # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): invalid input, our 422.
+        return error_response(422, "validation_failed", "The body is not valid JSON.", {"body": "not valid JSON"})
+    return error_response(
+        exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers
+    )
+
+
+async def unavailable(_request: Request, _exc: DatabaseUnavailable) -> JSONResponse:
+    return error_response(
+        503,
+        "unavailable",
+        "The request could not be stored just now; nothing of it was kept. Retry it (event ids make that safe).",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+    return error_response(
+        429,
+        "rate_limited",
+        "Too many requests for this API key.",
+        {"retry_after_seconds": exc.retry_after},
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every failure on `app` in the JSON error shape, FastAPI's own (422, 404, 405, …) included."""
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DatabaseUnavailable, unavailable)
+    app.add_exception_handler(RateLimited, rate_limited)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,101 @@
+"""What every engine API request goes through before its route's own work, and how that work is run.
+
+A missing or malformed key is refused first, on the event loop (`refuse_malformed`). Then each
+request is a unit of work — authenticate the key, check its rate and scope (`Gate.admit`), call the
+service — run by the group committer (console/api/committer.py) in a transaction it may share with
+other requests, and answered only after that transaction commits. A 2xx therefore means every
+accepted event is committed (with synchronous_commit=on, see console/db.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import parse as parse_rate
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlmodel import Session
+
+from console.api.committer import GroupCommitter
+from console.api.errors import RateLimited
+from console.auth import Actor, Permission
+from console.errors import PermissionDenied, Unauthenticated
+from console.services import api_keys
+
+log = logging.getLogger("simvado.api")
+T = TypeVar("T")
+
+
+def refuse_malformed(presented: str | None) -> str:
+    """The presented key, or Unauthenticated when it is missing or malformed (checksum included): every
+    route calls this first, on the event loop, so garbage never costs a body parse or a database round
+    trip."""
+    if not presented or not api_keys.looks_valid(presented):
+        log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
+        raise Unauthenticated(api_keys.INVALID_KEY)
+    return presented
+
+
+def presented_key(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The key a FastAPI route was given through the bearer scheme, refused when missing or malformed."""
+    return refuse_malformed(credentials.credentials if credentials is not None else None)
+
+
+class Gate:
+    """The engine API's one way in, built once per app: its group committer, its per-key rate limit
+    (kept in this process's memory) and the bearer scheme the routes declare for OpenAPI."""
+
+    __slots__ = ("bearer", "committer", "limiter", "rate")
+
+    def __init__(self, *, rate_limit: str) -> None:
+        self.committer = GroupCommitter()
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.rate = parse_rate(rate_limit)
+        self.bearer = HTTPBearer(
+            auto_error=False,
+            bearerFormat="sk_sim_…",
+            description="An engine API key from the console's API keys page or `simvado-console create-api-key`.",
+        )
+
+    async def run(
+        self, presented: str, scope: Permission, op: Callable[[Session, Actor], T], *, lock_order: str | None = None
+    ) -> T:
+        """Authenticate the presented key (well-formed: see `refuse_malformed`), check scope and rate,
+        run `op`; answer only after the commit that holds it.
+
+        The work runs on the group committer's thread, in a transaction it may share with other
+        requests (one that fails is run again alone): see console/api/committer.py.
+        """
+        limited: list[RateLimited | None] = []
+
+        def unit(session: Session) -> T:
+            return op(session, self.admit(session, presented, scope, limited))
+
+        return await self.committer.run(unit, lock_order=lock_order)
+
+    def admit(self, session: Session, presented: str, scope: Permission, limited: list[RateLimited | None]) -> Actor:
+        """The presented key's context, once it is known, within its rate, and holds `scope`.
+
+        A unit runs again when its group fails: the request is counted against the rate once, and the
+        verdict kept in `limited` (one list per request) for the second run.
+        """
+        try:
+            key = api_keys.authenticate(session=session, key=presented)
+        except Unauthenticated:
+            # The prefix only (SECURITY.md 7): never the key itself.
+            log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
+            raise
+        if not limited:
+            allowed = self.limiter.hit(self.rate, str(key.id))
+            reset = 0.0 if allowed else self.limiter.get_window_stats(self.rate, str(key.id)).reset_time
+            limited.append(None if allowed else RateLimited(max(1, math.ceil(reset - time.time()))))
+        if limited[0] is not None:
+            raise limited[0]
+        if not key.can(scope):
+            raise PermissionDenied(f"This API key lacks the {scope} scope.")
+        return key

@@ -1,0 +1,97 @@
+"""Play sessions: an engine starts (or resumes) one, and reads its status, scores and debrief back."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlmodel import Session
+
+from console.api import schemas
+from console.api.errors import BODY_RESPONSES, COMMON_RESPONSES, error_doc
+from console.api.gate import Gate, presented_key
+from console.auth import Actor
+from console.services import ingest
+from console.services.api_keys import SCOPE_READ, SCOPE_WRITE
+from models import PlaySession
+
+
+def sessions_router(gate: Gate) -> APIRouter:
+    """POST /sessions and GET /sessions/{session_id}."""
+    router = APIRouter()
+
+    @router.post(
+        "/sessions",
+        response_model=schemas.SessionOut,
+        status_code=201,
+        responses={
+            200: {"model": schemas.SessionOut, "description": "The session already existed."},
+            **BODY_RESPONSES,
+            409: error_doc("The external_session_id is in use for another module or player."),
+        },
+        summary="Start (or resume) a play session",
+        tags=["sessions"],
+    )
+    async def start_session(
+        body: schemas.SessionStartIn,
+        response: Response,
+        credentials: HTTPAuthorizationCredentials | None = Security(gate.bearer),
+    ) -> schemas.SessionOut:
+        """Idempotent on external_session_id: 201 when created, 200 with the same session when it exists."""
+        data = ingest.SessionStart(
+            module_id=body.module_id,
+            player=ingest.PlayerRef(**body.player.model_dump()),
+            external_session_id=body.external_session_id,
+            platform=body.platform,
+            launch_url=body.launch_url,
+            started_at=body.started_at,
+        )
+
+        def start(session: Session, actor: Actor) -> tuple[schemas.SessionOut, bool]:
+            play, created = ingest.start_session(session=session, actor=actor, data=data)
+            return _session_out(play), created
+
+        out, created = await gate.run(
+            presented_key(credentials),
+            SCOPE_WRITE,
+            start,
+            # Its events may come in the same group, named by external id: same key, arrival order kept.
+            lock_order=f"ext:{body.external_session_id}" if body.external_session_id is not None else None,
+        )
+        response.status_code = 201 if created else 200
+        return out
+
+    @router.get(
+        "/sessions/{session_id}",
+        response_model=schemas.SessionOut,
+        responses=COMMON_RESPONSES,
+        summary="A session's status, final scores and debrief",
+        tags=["sessions"],
+    )
+    async def get_session(
+        session_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(gate.bearer)
+    ) -> schemas.SessionOut:
+        return await gate.run(
+            presented_key(credentials),
+            SCOPE_READ,
+            lambda s, k: _session_out(ingest.get_session(session=s, actor=k, session_id=session_id)),
+        )
+
+    return router
+
+
+def _session_out(play: PlaySession) -> schemas.SessionOut:
+    return schemas.SessionOut(
+        id=play.id,
+        external_session_id=play.external_session_id,
+        module_id=play.module_id,
+        status=play.status,
+        platform=play.platform,
+        started_at=play.started_at,
+        completed_at=play.completed_at,
+        total_duration_seconds=play.total_duration_seconds,
+        final_scores=play.final_scores,
+        debrief_text=play.debrief_text,
+        debrief_generated_at=play.debrief_generated_at,
+    )
