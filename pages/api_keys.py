@@ -73,7 +73,7 @@ async def api_keys_page(actor: Actor):
         """The full key, once: with a copy button and a warning that it will not be shown again."""
         with ui.dialog().props("persistent") as dialog, ui.card().classes("min-w-[560px]").mark("key-created"):
             ui.label(title).classes("text-h6")
-            with ui.row().classes("items-center gap-2 text-orange-9"):
+            with ui.row().classes("items-center gap-2 text-deep-orange-10"):
                 ui.icon("warning")
                 ui.label("Copy this key now. It is shown only once and cannot be recovered.").mark("key-warning")
             with ui.row().classes("w-full items-center no-wrap gap-2"):
@@ -85,7 +85,7 @@ async def api_keys_page(actor: Actor):
                     icon="content_copy",
                     on_click=lambda: (ui.clipboard.write(created.key), ui.notify("Copied.")),
                 ).props("unelevated color=primary").mark("copy-key")
-            ui.label(f"Prefix {created.api_key.key_prefix}… identifies it in the list.").classes("text-grey-7")
+            ui.label(f"Prefix {created.api_key.key_prefix}… identifies it in the list.").classes("text-grey-8")
             with ui.row().classes("w-full justify-end"):
                 ui.button("I have copied it", on_click=dialog.close).props("flat").mark("key-done")
         dialog.open()

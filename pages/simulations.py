@@ -3,6 +3,7 @@ create/edit form. The pattern every other list and editor in the console follows
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from nicegui import ui
@@ -18,6 +19,7 @@ from pages.components import calls
 from pages.components.labels import enum_label, enum_options
 from pages.components.listing import Filter, list_view
 from pages.layout import frame, not_found
+from pages.studio.common import STATUS_COLORS
 from pages.studio.details import details_form
 
 COLUMNS = [
@@ -31,8 +33,7 @@ COLUMNS = [
 ]
 STATUS_SLOT = (
     '<q-td :props="props"><q-badge :label="props.value" '
-    ":color=\"{draft: 'grey-7', review: 'orange', staged: 'purple', published: 'positive', archived: 'blue-grey'}"
-    '[props.value]" /></q-td>'
+    f':color="{json.dumps(STATUS_COLORS).replace(chr(34), chr(39))}[props.value]" /></q-td>'
 )
 TITLE_SLOT = (
     '<q-td :props="props"><a :href="\'/simulations/\' + props.row.id" class="text-primary">{{ props.value }}</a></q-td>'

@@ -40,14 +40,17 @@ class ChipsField(ui.input_chips):
     `pending`, and `settle()` (called by every save, and before a redraw) makes it a chip.
 
     Quasar keeps typed text in the field until Enter and drops it on blur, so "blunt" typed and then
-    Save clicked would silently save without it; the field reports its text as it is typed
-    (`input-value`), and the save takes it.
+    Save clicked would silently save without it. The field reports its text as it is typed
+    (`input-value`); leaving the field makes that text a chip (Quasar's "blur" reaches the server just
+    before it empties the field, and a click on Save comes after both); a save without leaving the field
+    (Ctrl+S) takes it too.
     """
 
     def __init__(self, label: str, *, value: list[str] | None = None) -> None:
         super().__init__(label, value=list(value or []), new_value_mode="add-unique")
         self.pending = ""
         self.on("input-value", self._typed)
+        self.on("blur", self.settle)
         self.props("hint='Type, then Enter (or just save: typed text is kept)'")
 
     def _typed(self, e) -> None:  # noqa: ANN001

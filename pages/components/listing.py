@@ -172,6 +172,8 @@ class ListView:
         if self._bulk_actions:
             self.table.table.props("selection=multiple")
             self.table.table.on("selection", lambda _: self._draw_bulk())
+            self.table.table.add_slot("header-selection", _SELECT_ALL)
+            self.table.table.add_slot("body-selection", _SELECT_ROW)
         for name, template in (slots or {}).items():
             self.table.table.add_slot(name, template)
         if self._row_actions:
@@ -367,6 +369,12 @@ class ListView:
         await self.reload()
 
 
+# Selection checkboxes with names (Quasar's own have none): what each one selects.
+_SELECT_ALL = '<q-checkbox v-model="props.selected" dense aria-label="Select every row on this page" />'
+_SELECT_ROW = (
+    '<q-checkbox v-model="props.selected" dense '
+    ":aria-label=\"'Select ' + (props.row.name || props.row.title || 'this row')\" />"
+)
 _ACTIONS_COLUMN = {"name": "actions", "label": "Actions", "field": "id", "align": "right"}
 
 

@@ -6,10 +6,10 @@ from nicegui import ui
 
 STATUS_COLORS = {
     "draft": "grey-7",
-    "review": "orange",
+    "review": "deep-orange-10",
     "staged": "purple",
     "published": "positive",
-    "archived": "blue-grey",
+    "archived": "blue-grey-8",
 }
 
 

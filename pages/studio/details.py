@@ -79,7 +79,9 @@ async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
                     on_change=lambda e: thumbnail.set_value(e.value or thumbnail.value),
                 ).props("outlined dense clearable").classes("w-full").mark("sim-thumbnail-pick")
             if sim.thumbnail_url and sim.thumbnail_url.startswith("/media/"):
-                ui.image(sim.thumbnail_url).classes("w-48 h-28 rounded").props("fit=cover").mark("sim-thumbnail")
+                ui.image(sim.thumbnail_url).classes("w-48 h-28 rounded").props(
+                    'fit=cover alt="The simulation\'s thumbnail"'
+                ).mark("sim-thumbnail")
         for element in (title, category, difficulty, fmt, duration, thumbnail, description, tags):
             element.set_enabled(editable)
 

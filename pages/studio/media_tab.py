@@ -15,9 +15,26 @@ from console.services.listing import MAX_PAGE_SIZE, ListQuery
 from models import Simulation
 from models.enums import MediaType
 from pages.components import calls
+from pages.components.buttons import icon_button
 from pages.components.dialogs import confirm
 from pages.components.labels import enum_options
 from pages.studio.common import set_error, size_label
+
+# The uploader's header with a named "Choose files" button a keyboard reaches (Quasar's own is an
+# unnamed icon wrapping the file input); the file input itself stays out of sight and out of the tab
+# order, opened by the button. Dropping files on the uploader works as before.
+UPLOAD_HEADER = """
+<div class="row no-wrap items-center q-pa-sm q-gutter-sm">
+  <q-spinner v-if="props.isUploading" class="q-uploader__spinner" />
+  <div class="col column justify-center">
+    <div class="q-uploader__title">Drop files here, or choose them: images, audio, video, PDF</div>
+    <div class="q-uploader__subtitle">{{ props.uploadSizeLabel }} / {{ props.uploadProgressLabel }}</div>
+  </div>
+  <q-btn v-if="props.canAddFiles" unelevated no-caps color="white" text-color="primary" icon="upload_file"
+         label="Choose files" @click="props.pickFiles" />
+  <span v-if="props.canAddFiles" style="display: none"><q-uploader-add-trigger /></span>
+</div>
+"""
 
 
 async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dict) -> None:
@@ -29,7 +46,7 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
         )
     ).rows
     if not all_modules:
-        ui.label("Add a module first: each module has its own media library.").classes("text-grey-7").mark(
+        ui.label("Add a module first: each module has its own media library.").classes("text-grey-8").mark(
             "media-no-modules"
         )
         return
@@ -62,9 +79,9 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
             ),
         )
         uses = await calls.read(media.usage, simulation_id=sim.id)
-        ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("media-count")
+        ui.label(f"{page.total} file{'s' if page.total != 1 else ''}").classes("text-grey-8").mark("media-count")
         if page.total > len(page.rows):
-            ui.label(f"Showing the newest {len(page.rows)}; search to find the others.").classes("text-grey-7")
+            ui.label(f"Showing the newest {len(page.rows)}; search to find the others.").classes("text-grey-8")
         with ui.row().classes("w-full gap-3 flex-wrap items-start"):
             for index, asset in enumerate(page.rows):
                 _media_card(actor, asset, index, uses.get(asset.url, []), editable=editable, refresh=changed)
@@ -110,22 +127,21 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
             "outlined dense"
         ).classes("w-36").mark("media-kind")
     if editable:
-        ui.upload(
-            label="Drop files here or click to choose — images, audio, video, PDF",
-            multiple=True,
-            auto_upload=True,
-            on_upload=on_upload,
-            max_file_size=media.largest_allowed(),
-        ).props("accept='image/png,image/jpeg,image/gif,image/webp,audio/*,video/*,application/pdf'").classes(
-            "w-full max-w-3xl"
-        ).mark("media-upload")
+        uploader = (
+            ui.upload(multiple=True, auto_upload=True, on_upload=on_upload, max_file_size=media.largest_allowed())
+            .props("accept='image/png,image/jpeg,image/gif,image/webp,audio/*,video/*,application/pdf'")
+            .classes("w-full max-w-3xl")
+            .mark("media-upload")
+        )
+        uploader.add_slot("header", UPLOAD_HEADER)
     await library()
 
 
 def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: bool, refresh) -> None:  # noqa: ANN001
     with ui.card().classes("w-[260px] gap-1").mark(f"media-card-{index}"):
         if asset.type == MediaType.image:
-            ui.image(asset.url).classes("w-full h-32").props("fit=contain").mark(f"media-preview-{index}")
+            preview = ui.image(asset.url).classes("w-full h-32").props("fit=contain").mark(f"media-preview-{index}")
+            preview._props["alt"] = asset.filename  # the file's name, as a value (never markup)
         elif asset.type == MediaType.audio:
             ui.audio(asset.url).classes("w-full")
         elif asset.type == MediaType.video:
@@ -136,8 +152,8 @@ def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: b
         details = [asset.type.value, size_label(asset.size_bytes)]
         if asset.duration_seconds is not None:
             details.append(f"{asset.duration_seconds // 60}:{asset.duration_seconds % 60:02d}")
-        ui.label(" · ".join(details)).classes("text-caption text-grey-7")
-        ui.label("Used: " + "; ".join(uses) if uses else "Not used yet").classes("text-caption text-grey-7").mark(
+        ui.label(" · ".join(details)).classes("text-caption text-grey-8")
+        ui.label("Used: " + "; ".join(uses) if uses else "Not used yet").classes("text-caption text-grey-8").mark(
             f"media-used-{index}"
         )
         with ui.row().classes("gap-1"):
@@ -160,12 +176,8 @@ def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: b
                     ui.notify("Deleted.", type="positive")
                     await refresh()
 
-                ui.button(icon="edit", on_click=rename).props("flat dense round size=sm").tooltip("Rename").mark(
-                    f"media-rename-{index}"
-                )
-                ui.button(icon="delete", on_click=delete).props("flat dense round size=sm").tooltip("Delete").mark(
-                    f"media-delete-{index}"
-                )
+                icon_button("edit", f"Rename {asset.filename}", rename).mark(f"media-rename-{index}")
+                icon_button("delete", f"Delete {asset.filename}", delete).mark(f"media-delete-{index}")
 
 
 async def _rename(actor: Actor, asset, refresh) -> None:  # noqa: ANN001

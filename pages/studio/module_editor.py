@@ -86,7 +86,7 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
             .classes("w-1/2"),
         )
         with ui.card().classes("w-1/2 bg-grey-1").props("flat bordered"):
-            ui.label("Preview").classes("text-caption text-grey-7")
+            ui.label("Preview").classes("text-caption text-grey-8")
             # ui.markdown sanitizes by default (kept on): script, handlers and javascript: links are stripped.
             preview = ui.markdown(module.narrative_context or "").classes("w-full").mark("mod-briefing-preview")
     briefing.on_value_change(lambda e: preview.set_content(e.value or ""))

@@ -12,6 +12,7 @@ from console.services import modules
 from console.services.listing import ListQuery
 from models import Module, Simulation
 from pages.components import calls
+from pages.components.buttons import icon_button
 from pages.components.dialogs import confirm
 from pages.studio.common import STATUS_COLORS, set_error
 from pages.studio.module_editor import module_editor
@@ -34,9 +35,9 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
             simulation_id=sim.id,
             query=ListQuery(search=view["search"], sort="sort_order", limit=view["limit"]),
         )
-        ui.label(f"{page.total} module{'s' if page.total != 1 else ''}").classes("text-grey-7").mark("mod-count")
+        ui.label(f"{page.total} module{'s' if page.total != 1 else ''}").classes("text-grey-8").mark("mod-count")
         if not page.rows:
-            ui.label("No modules yet.").classes("text-grey-7")
+            ui.label("No modules yet.").classes("text-grey-8")
         for index, module in enumerate(page.rows):
             selected = state["module"] == str(module.id)
             with (
@@ -44,10 +45,11 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
                 .classes("w-full items-center gap-1 no-wrap px-2 py-1 rounded " + ("bg-blue-1" if selected else ""))
                 .mark(f"mod-row-{index}")
             ):
-                ui.label(f"{index + 1}.").classes("text-grey-7 w-6")
-                ui.label(module.title).classes("grow text-primary cursor-pointer").on(
-                    "click", lambda m=module: select(m.id)
-                ).mark(f"mod-open-{index}")
+                ui.label(f"{index + 1}.").classes("text-grey-8 w-6")
+                # A button, so Tab reaches it and Enter opens it (the title is set as text, never HTML).
+                ui.button(module.title, on_click=lambda m=module: select(m.id)).props(
+                    "flat dense no-caps align=left color=primary"
+                ).classes("grow min-w-0").mark(f"mod-open-{index}")
                 ui.badge(module.status.value).props(
                     f"color={STATUS_COLORS.get(module.status.value, 'grey')} outline"
                 ).mark(f"mod-status-{index}")
@@ -58,9 +60,9 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
                         ("content_copy", "duplicate", "Duplicate"),
                         ("archive", "archive", "Archive"),
                     ):
-                        ui.button(icon=icon, on_click=lambda m=module, a=action: act(m, a)).props(
-                            "flat dense round size=sm"
-                        ).tooltip(tip).mark(f"mod-{action}-{index}")
+                        icon_button(icon, f"{tip}: {module.title}", lambda m=module, a=action: act(m, a)).mark(
+                            f"mod-{action}-{index}"
+                        )
         if page.total > len(page.rows):
 
             async def more() -> None:
@@ -119,15 +121,15 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
     @ui.refreshable
     async def editor() -> None:
         if not state["module"]:
-            ui.label("Choose a module on the left, or add one.").classes("text-grey-7 p-4").mark("mod-none")
+            ui.label("Choose a module on the left, or add one.").classes("text-grey-8 p-4").mark("mod-none")
             return
         try:
             module = await calls.read(modules.get, module_id=uuid.UUID(state["module"]))
         except (ValueError, DomainError):
-            ui.label("That module is not available.").classes("text-grey-7 p-4")
+            ui.label("That module is not available.").classes("text-grey-8 p-4")
             return
         if module.simulation_id != sim.id:
-            ui.label("That module is not part of this simulation.").classes("text-grey-7 p-4")
+            ui.label("That module is not part of this simulation.").classes("text-grey-8 p-4")
             return
 
         async def saved() -> None:

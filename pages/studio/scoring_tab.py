@@ -10,6 +10,7 @@ from console.errors import DomainError, ValidationFailed
 from console.services import scoring, simulations
 from models import Simulation
 from pages.components import calls
+from pages.components.buttons import icon_button
 
 
 def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
@@ -76,7 +77,8 @@ def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
             share = 100 * weight / total if total else 0
             with ui.row().classes("items-center gap-2 w-full"):
                 ui.label(row["key"] or f"row {index + 1}").classes("w-32 text-grey-8")
-                ui.linear_progress(value=share / 100, show_value=False, size="10px").classes("w-64")
+                bar = ui.linear_progress(value=share / 100, show_value=False, size="10px").classes("w-64")
+                bar._props["aria-label"] = f"{row['key'] or f'row {index + 1}'}: share of the total"
                 ui.label(f"{share:.1f}%").mark(f"dim-share-{index}")
 
     @ui.refreshable
@@ -92,7 +94,7 @@ def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
                         row, field
                     ).mark(f"dim-{field}-{index}").set_enabled(editable)
                 if editable:
-                    ui.button(icon="delete", on_click=lambda i=index: remove(i)).props("flat dense round size=sm").mark(
+                    icon_button("delete", f"Remove dimension {index + 1}", lambda i=index: remove(i)).mark(
                         f"dim-remove-{index}"
                     )
 
@@ -110,7 +112,7 @@ def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
     def try_it() -> None:
         valid, _ = parsed()
         if not valid:
-            ui.label("Fix the configuration to try it.").classes("text-grey-7")
+            ui.label("Fix the configuration to try it.").classes("text-grey-8")
             return
         result = ui.label("").classes("text-body1 font-medium").mark("tryit-result")
 

@@ -38,9 +38,9 @@ async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str])
     if sim.status in simulations.READ_ONLY_STATUSES:
         ui.label(
             f"This simulation is {sim.status.value} and read-only. To change it, duplicate it as a draft."
-        ).classes("text-orange-9").mark("sim-readonly")
+        ).classes("text-deep-orange-10").mark("sim-readonly")
     elif not simulations.can_edit(actor, sim):
-        ui.label("Read-only: you do not author this simulation.").classes("text-orange-9").mark("sim-readonly")
+        ui.label("Read-only: you do not author this simulation.").classes("text-deep-orange-10").mark("sim-readonly")
 
     @ui.refreshable
     async def checks() -> None:

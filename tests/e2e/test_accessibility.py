@@ -29,33 +29,7 @@ SIMULATION = "/simulations/{simulation_id}"
 # id) pair; remove it when the rewrite fixes it: the test fails on an entry that no longer occurs.
 # Allow-listed nodes inside the shell (header, navigation, breadcrumbs, title) still fail.
 _WS = SIMULATION + "?tab="
-KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    # api_keys.py: intro text and key count in text-grey-7 on the #f5f6f8 body (4.3:1): use text-grey-8.
-    ("/api-keys", "color-contrast"),
-    # simulations.py: the count label in text-grey-7 (4.3:1) and the status badge "review" white on
-    # orange (2.2:1): text-grey-8, and badge color deep-orange-10 (5.6:1) or text-color=black
-    # (blue-grey for "archived", 4.4:1, fails too once one is listed: blue-grey-8).
-    ("/simulations", "color-contrast"),
-    # studio.py, every tab: inactive tab labels are text-grey-8 at Quasar's inactive opacity 0.85
-    # (#777778, 4.1:1): tabs in text-grey-9; the read-only notice in text-orange-9 (2.8:1):
-    # text-deep-orange-10 (5.2:1); media's "1 file" count in text-grey-7: text-grey-8.
-    *((_WS + tab, "color-contrast") for tab in ("details", "modules", "scoring", "media", "history")),
-    # studio.py: icon-only round buttons with no name (a tooltip is not one) — modules' move up /
-    # move down / duplicate / archive, scoring's dimension delete, media's rename / delete: add
-    # aria-label (the tooltip's text) to each.
-    *((_WS + tab, "button-name") for tab in ("modules", "scoring", "media")),
-    # studio.py, scoring: the weight-share bars (ui.linear_progress) have no name: aria-label
-    # "<dimension> share of the total".
-    (_WS + "scoring", "aria-progressbar-name"),
-    # studio.py, media: the ui.upload's built-in "+" (an <a role=button> holding the hidden file
-    # input: no name, nested interactive) and its file input without a label; give the uploader a
-    # labelled picker button (header slot) and aria-label the input.
-    (_WS + "media", "aria-command-name"),
-    (_WS + "media", "nested-interactive"),
-    (_WS + "media", "label"),
-    # studio.py, media: image previews (ui.image: role=img) without alt text: alt = the file name.
-    (_WS + "media", "role-img-alt"),
-}
+KNOWN_VIOLATIONS: set[tuple[str, str]] = set()  # none left: keep it that way
 
 _axe = Axe()
 _found: dict[str, dict[str, list[dict]]] = {}  # role → page state → violations (written at the end)

@@ -75,7 +75,7 @@ def test_payloads_are_text_everywhere(console_server, page, tmp_path):
     page.get_by_text("uploaded.").first.wait_for()
     page.get_by_role("button").filter(has_text="edit").first.click()
     page.get_by_label("File name").fill(f"{XSS}.png")
-    page.get_by_role("button", name="Rename").click()
+    page.get_by_role("button", name="Rename", exact=True).click()
     page.get_by_text(f"{XSS}.png").wait_for()
 
     page.get_by_role("button", name="Submit for review").click()
