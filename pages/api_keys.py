@@ -11,7 +11,6 @@ import uuid
 from nicegui import ui
 
 from console.auth import Actor, Permission
-from console.errors import DomainError, ValidationFailed
 from console.services import api_keys
 from console.services.listing import ListQuery
 from pages.access import secured_page
@@ -120,7 +119,6 @@ async def api_keys_page(actor: Actor):
             )
 
             async def submit() -> None:
-                errors.clear()
                 scopes_error.text = ""
                 data = {
                     "name": name.value or "",
@@ -129,15 +127,9 @@ async def api_keys_page(actor: Actor):
                     "scopes": [s for s, on in (("game:write", write.value), ("game:read", read.value)) if on],
                     "expires_days": int(expires.value) if expires.value not in (None, "") else None,
                 }
-                try:
-                    created = await calls.write(api_keys.create, data=data)
-                except ValidationFailed as exc:
-                    errors.show(exc.field_errors)
-                    scopes_error.text = exc.field_errors.get("scopes", "")
-                    ui.notify(exc.message, type="warning")
-                    return
-                except DomainError as exc:
-                    calls.notify_error(exc)
+                created = await calls.submit(api_keys.create, errors=errors, data=data)
+                if created is calls.REFUSED:
+                    scopes_error.text = errors.last.get("scopes", "")
                     return
                 dialog.close()
                 show_key(created, f"API key “{created.api_key.name}” created")
@@ -156,10 +148,7 @@ async def api_keys_page(actor: Actor):
             action="Revoke",
         ):
             return
-        try:
-            await calls.write(api_keys.revoke, key_id=uuid.UUID(row["id"]))
-        except DomainError as exc:
-            calls.notify_error(exc)
+        if await calls.submit(api_keys.revoke, key_id=uuid.UUID(row["id"])) is calls.REFUSED:
             return
         ui.notify(f"Revoked {row['key_prefix']}.", type="positive")
         await view.reload()
@@ -171,10 +160,8 @@ async def api_keys_page(actor: Actor):
             danger=False,
         ):
             return
-        try:
-            created = await calls.write(api_keys.rotate, key_id=uuid.UUID(row["id"]))
-        except DomainError as exc:
-            calls.notify_error(exc)
+        created = await calls.submit(api_keys.rotate, key_id=uuid.UUID(row["id"]))
+        if created is calls.REFUSED:
             return
         show_key(created, f"Replacement for “{row['name']}”")
         await view.reload()
@@ -193,10 +180,7 @@ async def api_keys_page(actor: Actor):
             action="Revoke",
         ):
             return
-        try:
-            await calls.write(api_keys.revoke_many, key_ids=[uuid.UUID(r["id"]) for r in active])
-        except DomainError as exc:
-            calls.notify_error(exc)
+        if await calls.submit(api_keys.revoke_many, key_ids=[uuid.UUID(r["id"]) for r in active]) is calls.REFUSED:
             return
         ui.notify(f"Revoked {len(active)} key{'s' if len(active) != 1 else ''}.", type="positive")
         view.clear_selection()

@@ -22,8 +22,9 @@ from nicegui import app, context, run, ui
 
 from console import unit_of_work
 from console.auth import Actor, Permission
-from console.errors import DomainError
+from console.errors import DomainError, ValidationFailed
 from console.services import accounts
+from pages.components.forms import FieldErrors
 
 T = TypeVar("T")
 _ACCESS = "simvado.access"
@@ -108,3 +109,28 @@ async def read(op: Callable[..., T], **kwargs: Any) -> T:
 
 def notify_error(exc: DomainError) -> None:
     ui.notify(exc.message, type="warning" if exc.code == "validation_failed" else "negative")
+
+
+class _Refusal:
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+
+REFUSED = _Refusal()  # what `submit` returns when the service said no
+
+
+async def submit(op: Callable[..., T], *, errors: FieldErrors | None = None, **kwargs: Any) -> T | _Refusal:
+    """`write`, with a refusal shown where the user looks: each field's error under its field (when
+    `errors` holds it; all of them stay in `errors.last`), the message as a notification. Returns the
+    result, or REFUSED."""
+    if errors is not None:
+        errors.clear()
+    try:
+        return await write(op, **kwargs)
+    except ValidationFailed as exc:
+        if errors is not None:
+            errors.show(exc.field_errors)
+        ui.notify(exc.message, type="warning")
+    except DomainError as exc:
+        notify_error(exc)
+    return REFUSED

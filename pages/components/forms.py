@@ -10,6 +10,7 @@ class FieldErrors:
 
     def __init__(self) -> None:
         self.fields: dict[str, ui.element] = {}
+        self.last: dict[str, str] = {}  # the errors last shown, placed under a field or not
 
     def add(self, name: str, element: ui.element) -> ui.element:
         self.fields[name] = element
@@ -17,11 +18,13 @@ class FieldErrors:
         return element
 
     def clear(self) -> None:
+        self.last = {}
         for element in self.fields.values():
             element.props(remove="error error-message aria-invalid")
 
     def show(self, errors: dict[str, str]) -> None:
         self.clear()
+        self.last = dict(errors)
         for name, message in errors.items():
             element = self.fields.get(name)
             if element is None:

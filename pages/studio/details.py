@@ -5,7 +5,6 @@ from __future__ import annotations
 from nicegui import ui
 
 from console.auth import Actor
-from console.errors import DomainError, ValidationFailed
 from console.services import media, simulations
 from models.enums import Difficulty, SimulationFormat
 from pages.components import calls
@@ -99,19 +98,16 @@ async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
                 "thumbnail_url": (thumbnail.value or "").strip() or None,
                 "estimated_duration_min": int(duration.value) if duration.value not in (None, "") else None,
             }
-            try:
-                if sim is None:
-                    created = await calls.write(simulations.create, data=data)
+            if sim is None:
+                created = await calls.submit(simulations.create, errors=errors, data=data)
+                if created is not calls.REFUSED:
                     ui.notify(f"Created “{created.title}”.", type="positive")
                     ui.navigate.to(f"/simulations/{created.id}")
-                else:
-                    await calls.write(simulations.update, simulation_id=sim.id, data=data)
-                    ui.notify("Saved.", type="positive")
-            except ValidationFailed as exc:
-                errors.show(exc.field_errors)
-                ui.notify(exc.message, type="warning")
-            except DomainError as exc:
-                calls.notify_error(exc)
+            elif (
+                await calls.submit(simulations.update, errors=errors, simulation_id=sim.id, data=data)
+                is not calls.REFUSED
+            ):
+                ui.notify("Saved.", type="positive")
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=lambda: ui.navigate.to("/simulations")).props("flat")

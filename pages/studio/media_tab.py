@@ -9,7 +9,7 @@ import uuid
 from nicegui import events, ui
 
 from console.auth import Actor
-from console.errors import DomainError, ValidationFailed
+from console.errors import DomainError
 from console.services import media, modules
 from console.services.listing import MAX_PAGE_SIZE, ListQuery
 from models import Simulation
@@ -17,8 +17,9 @@ from models.enums import MediaType
 from pages.components import calls
 from pages.components.buttons import icon_button
 from pages.components.dialogs import confirm
+from pages.components.forms import FieldErrors
 from pages.components.labels import enum_options
-from pages.studio.common import set_error, size_label
+from pages.studio.common import size_label
 
 # The uploader's header with a named "Choose files" button a keyboard reaches (Quasar's own is an
 # unnamed icon wrapping the file input); the file input itself stays out of sight and out of the tab
@@ -168,10 +169,7 @@ def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: b
                 async def delete(a=asset) -> None:  # noqa: ANN001
                     if not await confirm(f"Delete “{a.filename}”? The file is removed for good."):
                         return
-                    try:
-                        await calls.write(media.delete, asset_id=a.id)
-                    except DomainError as exc:
-                        calls.notify_error(exc)
+                    if await calls.submit(media.delete, asset_id=a.id) is calls.REFUSED:
                         return
                     ui.notify("Deleted.", type="positive")
                     await refresh()
@@ -182,17 +180,17 @@ def _media_card(actor: Actor, asset, index: int, uses: list[str], *, editable: b
 
 async def _rename(actor: Actor, asset, refresh) -> None:  # noqa: ANN001
     with ui.dialog() as dialog, ui.card().classes("min-w-[360px]"):
-        name = ui.input("File name", value=asset.filename).props("outlined dense maxlength=200").classes("w-full")
-        name.mark("media-rename-input")
+        errors = FieldErrors()
+        name = errors.add(
+            "filename",
+            ui.input("File name", value=asset.filename).props("outlined dense maxlength=200").classes("w-full"),
+        ).mark("media-rename-input")
 
         async def go() -> None:
-            try:
-                await calls.write(media.rename, asset_id=asset.id, filename=name.value or "")
-            except ValidationFailed as exc:
-                set_error(name, exc.details.get("filename", exc.message))
-                return
-            except DomainError as exc:
-                calls.notify_error(exc)
+            if (
+                await calls.submit(media.rename, errors=errors, asset_id=asset.id, filename=name.value or "")
+                is calls.REFUSED
+            ):
                 return
             dialog.close()
             await refresh()

@@ -9,7 +9,7 @@ import uuid
 from nicegui import ui
 
 from console.auth import Actor
-from console.errors import DomainError, ValidationFailed
+from console.errors import DomainError
 from console.services import media, modules
 from console.services.listing import MAX_PAGE_SIZE, ListQuery
 from models import Module, Simulation
@@ -182,7 +182,6 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
 
     async def save() -> None:
         settle_traits()
-        errors.clear()
         stakeholder_errors.clear()
         data = {
             "title": title.value or "",
@@ -195,20 +194,13 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
             "narrative_context": briefing.value or None,
             "stakeholders": [{**p, "portrait_url": p["portrait_url"] or None} for p in stakeholders],
         }
-        try:
-            await calls.write(modules.update, module_id=module.id, data=data)
-        except ValidationFailed as exc:
-            errors.show(exc.field_errors)
-            with stakeholder_errors:
-                for where, what in exc.field_errors.items():
+        if await calls.submit(modules.update, errors=errors, module_id=module.id, data=data) is calls.REFUSED:
+            with stakeholder_errors:  # each card's problems, by card (the cards have no single field)
+                for where, what in errors.last.items():
                     if where.startswith("stakeholders"):
                         parts = where.split(".")
                         label = f"Stakeholder {int(parts[1]) + 1} · {parts[2]}" if len(parts) > 2 else "Stakeholders"
                         ui.label(f"{label}: {what}").classes("text-negative").mark("sh-error")
-            ui.notify(exc.message, type="warning")
-            return
-        except DomainError as exc:
-            calls.notify_error(exc)
             return
         ui.notify("Module saved.", type="positive")
         await on_saved()

@@ -7,14 +7,15 @@ import uuid
 from nicegui import ui
 
 from console.auth import Actor
-from console.errors import DomainError, ValidationFailed
+from console.errors import DomainError
 from console.services import modules
 from console.services.listing import ListQuery
 from models import Module, Simulation
 from pages.components import calls
 from pages.components.buttons import icon_button
 from pages.components.dialogs import confirm
-from pages.studio.common import STATUS_COLORS, set_error
+from pages.components.forms import FieldErrors
+from pages.studio.common import STATUS_COLORS
 from pages.studio.module_editor import module_editor
 
 
@@ -96,17 +97,16 @@ async def modules_tab(actor: Actor, sim: Simulation, *, editable: bool, state: d
     async def add() -> None:
         with ui.dialog() as dialog, ui.card().classes("min-w-[380px]"):
             ui.label("New module").classes("text-h6")
-            title = ui.input("Title *").props("outlined dense autofocus maxlength=255").classes("w-full")
-            title.mark("mod-new-title")
+            errors = FieldErrors()
+            title = errors.add(
+                "title", ui.input("Title *").props("outlined dense autofocus maxlength=255").classes("w-full")
+            ).mark("mod-new-title")
 
             async def create() -> None:
-                try:
-                    created = await calls.write(modules.create, simulation_id=sim.id, data={"title": title.value or ""})
-                except ValidationFailed as exc:
-                    set_error(title, exc.details.get("title", exc.message))
-                    return
-                except DomainError as exc:
-                    calls.notify_error(exc)
+                created = await calls.submit(
+                    modules.create, errors=errors, simulation_id=sim.id, data={"title": title.value or ""}
+                )
+                if created is calls.REFUSED:
                     return
                 dialog.close()
                 ui.notify("Module added.", type="positive")

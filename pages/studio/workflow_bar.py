@@ -7,12 +7,12 @@ from collections.abc import Callable
 from nicegui import ui
 
 from console.auth import Actor
-from console.errors import DomainError, ValidationFailed
 from console.services import simulations, workflow
 from models import Simulation
 from pages.components import calls
 from pages.components.dialogs import confirm
-from pages.studio.common import STATUS_COLORS, set_error
+from pages.components.forms import FieldErrors
+from pages.studio.common import STATUS_COLORS
 
 
 async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str]):  # noqa: ANN201
@@ -68,33 +68,30 @@ def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
 async def _run_transition(actor: Actor, sim: Simulation, move: workflow.Transition, url: Callable[[], str]) -> None:
     with ui.dialog() as dialog, ui.card().classes("min-w-[460px]"):
         ui.label(f"{move.label}: “{sim.title}”").classes("text-h6")
-        comment = (
+        errors = FieldErrors()
+        comment = errors.add(
+            "comment",
             ui.textarea("Comment" + (" *" if move.comment_required else " (optional)"))
             .props("outlined autogrow maxlength=2000")
-            .classes("w-full")
-            .mark("wf-comment")
-        )
+            .classes("w-full"),
+        ).mark("wf-comment")
         problems_box = ui.column().classes("w-full")
 
         async def go() -> None:
             text = (comment.value or "").strip()
             if move.comment_required and not text:
-                set_error(comment, "Say what needs to change.")
+                errors.show({"comment": "Say what needs to change."})
                 return
-            try:
-                await calls.write(workflow.transition, simulation_id=sim.id, name=move.name, comment=text)
-            except ValidationFailed as exc:
-                problems_box.clear()
-                with problems_box:
-                    if "comment" in exc.details:
-                        set_error(comment, exc.details["comment"])
-                    else:
-                        _problem_list(exc.details, ok_text="")
-                ui.notify(exc.message, type="warning")
-                return
-            except DomainError as exc:
-                calls.notify_error(exc)
-                dialog.close()
+            problems_box.clear()
+            moved = await calls.submit(
+                workflow.transition, errors=errors, simulation_id=sim.id, name=move.name, comment=text
+            )
+            if moved is calls.REFUSED:
+                if not errors.last:  # refused outright (the status moved on, or no right to): nothing to fix here
+                    dialog.close()
+                elif "comment" not in errors.last:
+                    with problems_box:
+                        _problem_list(errors.last, ok_text="")
                 return
             dialog.close()
             ui.notify(f"{move.label}: done.", type="positive")
@@ -109,10 +106,8 @@ async def _run_transition(actor: Actor, sim: Simulation, move: workflow.Transiti
 async def _duplicate(actor: Actor, sim: Simulation) -> None:
     if not await confirm(f"Make a new draft copy of “{sim.title}”?", action="Duplicate", danger=False):
         return
-    try:
-        copy = await calls.write(workflow.duplicate_as_draft, simulation_id=sim.id)
-    except DomainError as exc:
-        calls.notify_error(exc)
+    copy = await calls.submit(workflow.duplicate_as_draft, simulation_id=sim.id)
+    if copy is calls.REFUSED:
         return
     ui.notify("Draft copy created.", type="positive")
     ui.navigate.to(f"/simulations/{copy.id}")
