@@ -11,7 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,52 +64,65 @@ def _cli(env: dict, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "console.cli", *args], env=env, check=True, capture_output=True)
 
 
-@pytest.fixture(scope="session")
-def console_server() -> Iterator[Console]:
+@dataclass
+class Served:
+    url: str
+    root: Path  # the data folder: database, demo logins
+    output: Path  # what the server printed
+    env: dict
+
+
+@contextmanager
+def serving(*args: str, prepare: Callable[[dict], None] | None = None) -> Iterator[Served]:
+    """`simvado-console serve <args>` on a fresh data folder, until the block ends; `prepare(env)` runs
+    first (CLI commands against the same database)."""
     root = Path(tempfile.mkdtemp(prefix="sve-", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "DATABASE_URL")}
     env["SIMVADO_DATA_DIR"] = str(root)
     env["SIMVADO_LOGIN_FAILURE_DELAY_SECONDS"] = "0"
-    admin = Account("admin@e2e.example", secrets.token_urlsafe(12), "Erin Admin")
-    creator = Account("creator@e2e.example", secrets.token_urlsafe(12), "Cleo Creator")
-    for account, role in ((admin, "platform_admin"), (creator, "studio_creator")):
-        _cli(
-            env,
-            "create-user",
-            "--email",
-            account.email,
-            "--name",
-            account.name,
-            "--role",
-            role,
-            "--password",
-            account.password,
-        )
+    if prepare is not None:
+        prepare(env)
     port = _free_port()
-    log = open(root / "server.log", "w")  # noqa: SIM115
+    output = root / "server.log"
+    log = open(output, "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "console.cli", "serve", "--port", str(port), *args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("the console did not start:\n" + (root / "server.log").read_text())
-    yield Console(url=url, admin=admin, creator=creator, env=env)
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
-    stop_embedded_postgres(root / "pg")
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the console did not start:\n" + output.read_text())
+        yield Served(url=url, root=root, output=output, env=env)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+        stop_embedded_postgres(root / "pg")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def console_server() -> Iterator[Console]:
+    admin = Account("admin@e2e.example", secrets.token_urlsafe(12), "Erin Admin")
+    creator = Account("creator@e2e.example", secrets.token_urlsafe(12), "Cleo Creator")
+
+    def accounts(env: dict) -> None:
+        for account, role in ((admin, "platform_admin"), (creator, "studio_creator")):
+            _cli(env, "create-user", "--email", account.email, "--name", account.name, "--role", role,
+                 "--password", account.password)  # fmt: skip
+
+    with serving(prepare=accounts) as served:
+        yield Console(url=served.url, admin=admin, creator=creator, env=served.env)
 
 
 @pytest.fixture(scope="session")
@@ -158,33 +172,5 @@ def read_demo_logins(path: Path) -> dict[str, Account]:
 @pytest.fixture(scope="session")
 def demo_console() -> Iterator[DemoConsole]:
     """`simvado-console serve --demo` on an empty data folder: the demo catalogue and a login per role."""
-    root = Path(tempfile.mkdtemp(prefix="svd-", dir="/tmp"))
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "DATABASE_URL")}
-    env["SIMVADO_DATA_DIR"] = str(root)
-    env["SIMVADO_LOGIN_FAILURE_DELAY_SECONDS"] = "0"
-    port = _free_port()
-    log = open(root / "server.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "serve", "--demo", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("the demo console did not start:\n" + (root / "server.log").read_text())
-        yield DemoConsole(url=url, logins=read_demo_logins(root / "demo-logins.txt"))
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        stop_embedded_postgres(root / "pg")
-        shutil.rmtree(root, ignore_errors=True)
+    with serving("--demo") as served:
+        yield DemoConsole(url=served.url, logins=read_demo_logins(served.root / "demo-logins.txt"))
