@@ -1,0 +1,255 @@
+"""Events: batches stored on the hot path (see the package docstring and README "Engine API performance")."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pydantic_core
+from sqlmodel import Session
+
+from console import jobs
+from console.auth import Actor
+from console.errors import Conflict, NotFound, ValidationFailed
+from console.services.common import driver_connection
+from console.services.ingest.completion import complete_session
+from console.services.ingest.sessions import check_session_reach
+from models import PlaySession
+from models.enums import SessionStatus
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """One event of a batch, as stored (only needed off the hot path: retries and completions)."""
+
+    id: uuid.UUID
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IncomingBatch:
+    """A batch of events as the hot path takes it, checked when made: not empty, no id twice, no
+    event's data over `max_data_bytes` (ValidationFailed otherwise). Made by the caller before the
+    batch is queued, so a bad batch never joins (and rolls back) a group of other requests.
+
+    `events_json` is the events as one compact UTF-8 JSON array of {"id", "type", "timestamp", "data"}
+    objects (a missing "data" is {}), as they are stored (PostgreSQL takes it apart in C); `ids` and
+    `types` follow its order. Each event becomes a Python object only when a retry or a completion
+    needs it.
+    """
+
+    events_json: bytes
+    ids: Sequence[uuid.UUID]
+    types: Sequence[str]
+    max_data_bytes: int = 32 * 1024
+
+    def __post_init__(self) -> None:
+        if not self.ids:
+            raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
+        if len(set(self.ids)) != len(self.ids):
+            raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
+        if len(self.events_json) <= self.max_data_bytes:
+            return  # no single event's data can be larger than the whole batch
+        for index, event in enumerate(self.events()):
+            if len(pydantic_core.to_json(event.data)) > self.max_data_bytes:
+                raise ValidationFailed(
+                    "An event's data is too large.",
+                    details={f"events.{index}.data": f"larger than {self.max_data_bytes} bytes"},
+                )
+
+    def events(self) -> list[IncomingEvent]:
+        return [
+            IncomingEvent(
+                id=uuid.UUID(e["id"]),
+                type=e["type"],
+                timestamp=datetime.fromisoformat(e["timestamp"]),
+                data=e.get("data", {}),
+            )
+            for e in json.loads(self.events_json)
+        ]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    accepted: int
+    duplicates: int
+    session_status: SessionStatus
+    completed_now: bool
+    session_id: uuid.UUID
+
+
+# -------------------------------------------------------------------------------------------- events
+
+# The hot path runs on the driver connection underneath the session (same transaction), with no ORM:
+# one round trip locks the play sessions of many batches and inserts all their events, each batch
+# guarded by its session still being in progress. The engine API's group commit hands a whole group's
+# batches to one call, so a group costs one statement, not one per request: on a busy machine each
+# round trip is a wait for PostgreSQL and then for a CPU again, and that waiting, not the work, was
+# most of a single event's latency. The batches travel as one JSON text, which PostgreSQL takes apart
+# in C: far cheaper than binding arrays through psycopg's Python dumpers. Sessions are found through
+# their two indexes (= ANY of an array: an IN under OR would scan every session ever played), locked
+# in id order, and rows go in id order (one lock order across groups and servers). Inserted rows are
+# counted per session, so a statement takes at most one batch per session (see
+# `record_event_batches`); a batch's inserted ids come back only when some were not inserted (a
+# retry): the common case parses no array. psycopg prepares the statement after a few uses.
+_LOCK_AND_INSERT = """
+    WITH item AS (
+        SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS i(pos int, sid uuid, ext text, events jsonb)
+    ), play AS (
+        SELECT s.id, s.external_session_id, s.status::text AS status, s.organization_id, m.simulation_id
+        FROM sessions s JOIN modules m ON m.id = s.module_id
+        WHERE s.id = ANY(ARRAY(SELECT sid FROM item WHERE sid IS NOT NULL))
+           OR s.external_session_id = ANY(ARRAY(SELECT ext FROM item WHERE ext IS NOT NULL))
+        ORDER BY s.id
+        FOR UPDATE OF s
+    ), target AS (
+        SELECT item.pos, item.events, play.*
+        FROM item JOIN play ON play.id = item.sid OR play.external_session_id = item.ext
+    ), inserted AS (
+        INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
+        SELECT (e->>'id')::uuid, target.id, (e->>'type')::event_type, coalesce(e->'data', '{}'),
+               (e->>'timestamp')::timestamptz, now()
+        FROM target, jsonb_array_elements(target.events) AS e
+        WHERE target.status = 'in_progress'
+        ORDER BY 1
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id, session_id
+    ), counted AS (
+        SELECT session_id, count(*) AS inserted FROM inserted GROUP BY session_id
+    )
+    SELECT target.pos, target.id, target.status, target.organization_id, target.simulation_id,
+           coalesce(counted.inserted, 0),
+           CASE WHEN coalesce(counted.inserted, 0) < jsonb_array_length(target.events)
+                THEN ARRAY(SELECT id FROM inserted WHERE inserted.session_id = target.id) END
+    FROM target LEFT JOIN counted ON counted.session_id = target.id
+"""
+# Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
+# (1e23 as sent and as stored), which Python's int-versus-float comparison of the decoded JSON did not.
+_STORED_AND_DIFFERING = """
+    SELECT g.id, NOT (g.session_id = %(play)s AND g.event_type::text = e->>'type'
+                      AND g.timestamp = (e->>'timestamp')::timestamptz AND g.event_data = coalesce(e->'data', '{}'))
+    FROM jsonb_array_elements(%(batch)s::jsonb) AS e JOIN game_events g ON g.id = (e->>'id')::uuid
+    WHERE g.id = ANY(%(ids)s::uuid[])
+"""
+
+
+class BatchesOverlap(Exception):  # noqa: N818 — a condition, not the caller's mistake
+    """One play session named two ways (by id and by external id) in one `record_event_batches` call:
+    its rows cannot be told apart by batch. Roll back and record the batches one call each."""
+
+
+@dataclass(frozen=True)
+class EventReport:
+    """One request's batch for one play session, named by `session_id` or `external_session_id`."""
+
+    actor: Actor
+    batch: IncomingBatch
+    session_id: uuid.UUID | None = None
+    external_session_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.session_id is None) == (self.external_session_id is None):
+            raise ValidationFailed(
+                "Name the session.", details={"session_id": "give session_id or external_session_id"}
+            )
+
+
+def _differing(
+    session: Session, play_id: uuid.UUID, batch: IncomingBatch, ids: Sequence[uuid.UUID]
+) -> tuple[list[str], int]:
+    """Compare already-stored events with the incoming ones: (ids that differ, how many are stored)."""
+    if not ids:
+        return [], 0
+    stored = (
+        driver_connection(session)
+        .execute(_STORED_AND_DIFFERING, {"play": play_id, "batch": batch.events_json.decode(), "ids": list(ids)})
+        .fetchall()
+    )
+    return [str(stored_id) for stored_id, differs in stored if differs], len(stored)
+
+
+def record_event_batches(*, session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
+    """Store batches of events (of one or many play sessions): a result for each, in order. Each batch
+    is all or nothing; retried events count as duplicates, never as rows.
+
+    One statement stores a batch for each session named; a session's further batches go in the next
+    statement, in the order given, so each sees what the one before it did (a completion, a retry).
+    The batches are all or nothing together too: the first batch
+    refused (NotFound, PermissionDenied, Conflict) is raised, and so is BatchesOverlap (see there), and
+    the caller's transaction must then be rolled back (the boundary never commits it), which undoes
+    every batch of the call.
+    """
+    results: dict[int, BatchResult] = {}
+    waiting = list(range(len(reports)))
+    while waiting:
+        named: set[uuid.UUID | str | None] = set()
+        now, later = [], []
+        for pos in waiting:
+            report = reports[pos]
+            name = report.session_id if report.session_id is not None else report.external_session_id
+            (later if name in named else now).append(pos)
+            named.add(name)
+        for pos, result in zip(now, _record_once(session, [reports[pos] for pos in now]), strict=True):
+            results[pos] = result
+        waiting = later
+    return [results[pos] for pos in range(len(reports))]
+
+
+def _record_once(session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
+    """One statement for batches of distinct play sessions."""
+    items = b"[" + b",".join(_item(pos, report) for pos, report in enumerate(reports)) + b"]"
+    rows = driver_connection(session).execute(_LOCK_AND_INSERT, {"items": items.decode()}).fetchall()
+    if len({row[1] for row in rows}) < len(rows):
+        raise BatchesOverlap("a play session named by id and by external id")
+    found = {row[0]: row[1:] for row in rows}
+    return [_settle(session, report, found.get(pos)) for pos, report in enumerate(reports)]
+
+
+def _item(pos: int, report: EventReport) -> bytes:
+    if report.session_id is not None:
+        named = b'"sid":"' + str(report.session_id).encode() + b'"'
+    else:
+        named = b'"ext":' + json.dumps(report.external_session_id).encode()
+    return b'{"pos":' + str(pos).encode() + b"," + named + b',"events":' + report.batch.events_json + b"}"
+
+
+def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchResult:
+    """One batch's outcome from what the statement did for it: retries checked, completion applied."""
+    if row is None:
+        raise NotFound("Session not found.")
+    actor, batch, ids = report.actor, report.batch, report.batch.ids  # ids were checked when the batch was made
+    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids = row
+    # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
+    check_session_reach(actor, simulation_id=simulation_id, organization_id=organization_id)
+    status = SessionStatus(status_text)
+
+    if status != SessionStatus.in_progress:
+        differing, stored = _differing(session, play_id, batch, ids)
+        if differing:
+            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+        if stored == len(ids):
+            return BatchResult(0, len(ids), status, False, play_id)
+        raise Conflict(f"The session is {status.value}: it takes no more events.", details={"status": status})
+
+    if inserted_count < len(ids):
+        inserted = set(inserted_ids)
+        not_inserted = [i for i in ids if i not in inserted]
+        differing, _ = _differing(session, play_id, batch, not_inserted)
+        if differing:
+            # Raising rolls the whole batch back: the stored rows stay as they were.
+            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+    if "completion" not in batch.types:
+        return BatchResult(inserted_count, len(ids) - inserted_count, status, False, play_id)
+    # Still in progress, so no completion of this batch was stored before (it would have completed
+    # the session): every completion here was inserted now. The earliest one closes the session.
+    completion = min((e for e in batch.events() if e.type == "completion"), key=lambda e: e.timestamp)
+    play = session.get(PlaySession, play_id)  # already locked by this transaction
+    complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
+    jobs.defer(session, jobs.DEBRIEF, play_session_id=str(play_id))
+    return BatchResult(inserted_count, len(ids) - inserted_count, play.status, True, play_id)

@@ -1,0 +1,185 @@
+"""Play sessions as engines start and read them, and what an API key may reach (see the package)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session
+
+from console.auth import Actor
+from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from console.services import assignments
+from models import Module, PlaySession, Simulation, User
+from models.base import utcnow
+from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus
+
+OUT_OF_REACH = "This API key cannot reach that record."
+
+
+@dataclass(frozen=True)
+class PlayerRef:
+    user_id: uuid.UUID | None = None
+    clerk_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    module_id: uuid.UUID
+    player: PlayerRef
+    external_session_id: str | None = None
+    platform: Platform | None = None
+    launch_url: str | None = None
+    started_at: datetime | None = None
+
+
+# ---------------------------------------------------------------------------------------------- reach
+
+
+def _module_reachable(actor: Actor, module: Module, simulation: Simulation) -> bool:
+    """Whether the key may use this module at all (bound keys reach only their own simulation)."""
+    return actor.simulation_id is None or actor.simulation_id == simulation.id
+
+
+def _module_playable(actor: Actor, module: Module, simulation: Simulation) -> bool:
+    if module.status == ModuleStatus.archived or simulation.status == SimulationStatus.archived:
+        return False
+    if simulation.status == SimulationStatus.published and module.status == ModuleStatus.published:
+        return True
+    # Staged builds (and a published simulation's unpublished modules): only for keys bound to this
+    # simulation, so studios can test a build before players see it.
+    return actor.simulation_id == simulation.id and simulation.status in (
+        SimulationStatus.staged,
+        SimulationStatus.published,
+    )
+
+
+def _load_module(session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[Module, Simulation]:
+    row = session.execute(
+        select(Module, Simulation).join(Simulation, Simulation.id == Module.simulation_id).where(Module.id == module_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Module not found.")
+    module, simulation = row
+    if not _module_reachable(actor, module, simulation):
+        raise PermissionDenied(OUT_OF_REACH)
+    if not _module_playable(actor, module, simulation):
+        raise NotFound("Module not found.")
+    return module, simulation
+
+
+def check_session_reach(actor: Actor, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
+    if actor.simulation_id is not None and actor.simulation_id != simulation_id:
+        raise PermissionDenied(OUT_OF_REACH)
+    if actor.organization_id is not None and actor.organization_id != organization_id:
+        raise PermissionDenied(OUT_OF_REACH)
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+
+def _find_player(session: Session, actor: Actor, player: PlayerRef) -> User:
+    query = select(User)
+    if player.user_id is not None:
+        query = query.where(User.id == player.user_id)
+    elif player.clerk_id is not None:
+        query = query.where(User.clerk_id == player.clerk_id)
+    elif player.email is not None:
+        query = query.where(func.lower(User.email) == player.email.strip().lower())
+    else:
+        raise ValidationFailed("Name the player.", details={"player": "give user_id, clerk_id or email"})
+    if actor.organization_id is not None:
+        query = query.where(User.organization_id == actor.organization_id)
+    users = session.scalars(query.limit(2)).all()
+    if len(users) != 1:
+        raise ValidationFailed("Unknown player.", details={"player": "no such player"})
+    return users[0]
+
+
+def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tuple[PlaySession, bool]:
+    """Start a play session, or return the one already started with this external_session_id.
+
+    Returns (session, created).
+    """
+    module, simulation = _load_module(session, actor, data.module_id)
+    player = _find_player(session, actor, data.player)
+    if data.external_session_id is not None:
+        existing = _existing_by_external_id(session, actor, data.external_session_id)
+        if existing is not None:
+            _same_start_or_conflict(existing, module, player)
+            return existing, False
+    values = {
+        "id": uuid.uuid4(),
+        "user_id": player.id,
+        "module_id": module.id,
+        "organization_id": player.organization_id,
+        "external_session_id": data.external_session_id,
+        "platform": (data.platform or module.platform),
+        "launch_url": data.launch_url or module.launch_url,
+        "status": SessionStatus.in_progress,
+        "started_at": data.started_at or utcnow(),
+    }
+
+    statement = insert(PlaySession).values(**values)
+    if data.external_session_id is not None:
+        # Two engines racing to start the same session: one insert wins, the other reads it.
+        statement = statement.on_conflict_do_nothing(index_elements=[PlaySession.external_session_id])
+    inserted = session.execute(statement.returning(PlaySession.id)).scalar_one_or_none()
+    if inserted is None:
+        existing = _existing_by_external_id(session, actor, data.external_session_id)
+        assert existing is not None
+        _same_start_or_conflict(existing, module, player)
+        return existing, False
+    assignments.session_started(session=session, user_id=player.id, simulation_id=simulation.id)
+    created = session.get(PlaySession, inserted)
+    return created, True
+
+
+def _existing_by_external_id(session: Session, actor: Actor, external_id: str) -> PlaySession | None:
+    row = session.execute(
+        select(PlaySession, Module.simulation_id)
+        .join(Module, Module.id == PlaySession.module_id)
+        .where(PlaySession.external_session_id == external_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    existing, simulation_id = row
+    check_session_reach(actor, simulation_id=simulation_id, organization_id=existing.organization_id)
+    return existing
+
+
+def _same_start_or_conflict(existing: PlaySession, module: Module, player: User) -> None:
+    if existing.module_id != module.id or existing.user_id != player.id:
+        raise Conflict(
+            "This external_session_id is already used by another module or player.",
+            details={"external_session_id": "already in use"},
+        )
+
+
+def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> PlaySession:
+    row = session.execute(
+        select(PlaySession, Module.simulation_id)
+        .join(Module, Module.id == PlaySession.module_id)
+        .where(PlaySession.id == session_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("Session not found.")
+    play, simulation_id = row
+    check_session_reach(actor, simulation_id=simulation_id, organization_id=play.organization_id)
+    return play
+
+
+@dataclass(frozen=True)
+class ModuleConfig:
+    module: Module
+    simulation: Simulation
+
+
+def get_module(*, session: Session, actor: Actor, module_id: uuid.UUID) -> ModuleConfig:
+    """A module the key may play, with its simulation (what engines get: `modules.engine_view`)."""
+    module, simulation = _load_module(session, actor, module_id)
+    return ModuleConfig(module=module, simulation=simulation)
