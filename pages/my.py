@@ -8,10 +8,20 @@ from nicegui import ui
 
 from console.auth import Actor, Permission
 from console.services import assignments, play_sessions
+from console.services.listing import ListQuery
+from models.enums import AssignmentStatus
 from pages.access import secured_page
 from pages.components import calls
+from pages.components.labels import enum_options
+from pages.components.listing import Filter, list_view
 from pages.layout import MUTED, Heading, frame
 
+RESULTS_SHOWN = 50
+ASSIGNMENT_COLUMNS = [
+    {"name": "simulation", "label": "Simulation", "field": "simulation", "align": "left", "sortable": True},
+    {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
+    {"name": "due_date", "label": "Due", "field": "due", "align": "left", "sortable": True},
+]
 # Badge colours dark enough for their white text (4.5:1 and more).
 STATUS_SLOT = (
     "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
@@ -22,48 +32,60 @@ STATUS_SLOT = (
 
 @secured_page("/my", title="My assignments", permission=Permission.view_own_assignments)
 async def my_page(actor: Actor):
-    mine = await calls.read(assignments.list_mine)
-    results = await calls.read(play_sessions.list_mine)
+    async def fetch(query: ListQuery):
+        page = await calls.read(assignments.list_mine, query=query)
+        today = date.today()
+        return [
+            {
+                "id": a.id,
+                "simulation": a.simulation_title,
+                "status": a.status.value,
+                "due": a.due_date.isoformat() if a.due_date else "—",
+                "late": bool(a.due_date and a.due_date < today and a.status.value != "completed"),
+            }
+            for a in page.rows
+        ], page.total
+
+    results = await calls.read(play_sessions.list_mine, query=ListQuery(limit=RESULTS_SHOWN))
     with frame(actor, "My assignments and results", breadcrumbs=[("My assignments", None)]):
         with ui.card().classes("w-full"):
             Heading("Assignments").classes("text-h6")
-            if not mine:
-                ui.label("Nothing is assigned to you yet. Your organization's admin assigns simulations here.").mark(
-                    "my-assignments-empty"
-                )
-            else:
-                rows = [
+            await list_view(
+                columns=[
                     {
-                        "id": a.id,
-                        "simulation": a.simulation_title,
-                        "status": a.status.value,
-                        "due": a.due_date.isoformat() if a.due_date else "—",
-                        "late": bool(a.due_date and a.due_date < date.today() and a.status.value != "completed"),
-                    }
-                    for a in mine
-                ]
-                table = (
-                    ui.table(
-                        columns=[
-                            {"name": "simulation", "label": "Simulation", "field": "simulation", "align": "left"},
-                            {"name": "status", "label": "Status", "field": "status", "align": "left"},
-                            {"name": "due", "label": "Due", "field": "due", "align": "left"},
-                        ],
-                        rows=rows,
-                        row_key="id",
-                    )
-                    .classes("w-full")
-                    .props("dense flat")
-                    .mark("my-assignments")
-                )
-                table.add_slot("body-cell-status", STATUS_SLOT)
+                        "name": "simulation",
+                        "label": "Simulation",
+                        "field": "simulation",
+                        "align": "left",
+                        "sortable": True,
+                    },
+                    {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
+                    {"name": "due_date", "label": "Due", "field": "due", "align": "left", "sortable": True},
+                ],
+                fetch=fetch,
+                marker="my-assignments",
+                noun=("assignment", "assignments"),
+                path="/my",
+                sort="due_date",
+                sortable=list(assignments.MINE_SORTABLE),
+                search_placeholder="Search simulations…",
+                filters=[Filter("status", "Status", enum_options(AssignmentStatus), width="w-36")],
+                slots={"body-cell-status": STATUS_SLOT},
+                empty_message=(
+                    "Nothing is assigned to you yet. Your organization's admin assigns simulations here."
+                    if actor.organization_id
+                    else "Nothing is assigned to you: assignments come from an organization's admin."
+                ),
+            )
         with ui.card().classes("w-full"):
             Heading("Results").classes("text-h6")
-            if not results:
+            if not results.rows:
                 ui.label("No sessions played yet. Launch a simulation from your assignments to start.").mark(
                     "my-results-empty"
                 )
-            for result in results:
+            elif results.total > len(results.rows):
+                ui.label(f"The newest {len(results.rows)} of {results.total:,} sessions.").classes(MUTED)
+            for result in results.rows:
                 with (
                     ui.expansion(
                         f"{result.simulation_title} — {result.module_title}",

@@ -73,10 +73,10 @@ async def simulations_list(actor: Actor):
             sortable=list(simulations.SORTABLE),
             search_placeholder="Search title, description, tags…",
             filters=[
-                Filter("status", "Status", enum_options(SimulationStatus), width="w-36"),
-                Filter("category", "Category", {c: c for c in category_options}, width="w-48"),
-                Filter("difficulty", "Difficulty", enum_options(Difficulty)),
-                Filter("format", "Format", enum_options(SimulationFormat), width="w-44"),
+                Filter("status", "Status", enum_options(SimulationStatus), width="w-32"),
+                Filter("category", "Category", {c: c for c in category_options}, width="w-44"),
+                Filter("difficulty", "Difficulty", enum_options(Difficulty), width="w-36"),
+                Filter("format", "Format", enum_options(SimulationFormat), width="w-40"),
             ],
             slots={"body-cell-status": STATUS_SLOT, "body-cell-title": TITLE_SLOT},
             empty_message=(

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true, update
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
+from console.services.listing import ListQuery, Page, paged, search_clause
 from models import Module, PlaySession, Simulation, SimulationAssignment
 from models.base import utcnow
 from models.enums import AssignmentStatus, ModuleStatus, SessionStatus
@@ -46,16 +47,36 @@ class MyAssignment:
     assigned_at: str
 
 
-def list_mine(*, session: Session, actor: Actor) -> list[MyAssignment]:
-    """The actor's own assignments, soonest due first."""
+MINE_SORTABLE = {
+    "due_date": SimulationAssignment.due_date,
+    "assigned_at": SimulationAssignment.assigned_at,
+    "status": SimulationAssignment.status,
+    "simulation": Simulation.title,
+}
+
+
+def list_mine(*, session: Session, actor: Actor, query: ListQuery) -> Page[MyAssignment]:
+    """The actor's own assignments, soonest due first unless sorted otherwise. Search: the
+    simulation's title. Filters: `status`."""
     actor.require(Permission.view_own_assignments)
-    rows = session.execute(
+    conditions = [readable(actor), SimulationAssignment.assigned_to_user_id == actor.user_id]
+    search = search_clause(query.search, Simulation.title)
+    if search is not None:
+        conditions.append(search)
+    if status := query.choice("status", AssignmentStatus):
+        conditions.append(SimulationAssignment.status == status)
+    found = paged(
+        session,
         select(SimulationAssignment, Simulation.title)
         .join(Simulation, Simulation.id == SimulationAssignment.simulation_id)
-        .where(SimulationAssignment.assigned_to_user_id == actor.user_id)
-        .order_by(SimulationAssignment.due_date.asc().nulls_last(), SimulationAssignment.assigned_at.desc())
-    ).all()
-    return [
+        .where(*conditions),
+        query,
+        sortable=MINE_SORTABLE,
+        default_sort="due_date",
+        tiebreak=(SimulationAssignment.assigned_at.desc(), SimulationAssignment.id),
+        scalars=False,
+    )
+    rows = [
         MyAssignment(
             id=str(a.id),
             simulation_title=title,
@@ -63,8 +84,9 @@ def list_mine(*, session: Session, actor: Actor) -> list[MyAssignment]:
             due_date=a.due_date,
             assigned_at=a.assigned_at.date().isoformat(),
         )
-        for a, title in rows
+        for a, title in found.rows
     ]
+    return Page(rows=rows, total=found.total, offset=found.offset, limit=found.limit)
 
 
 # --- status changes --------------------------------------------------------------------------------

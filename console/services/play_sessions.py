@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlmodel import Session
 
 from console.auth import Actor, ActorKind, Permission
+from console.services.listing import ListQuery, Page, paged
 from models import Module, PlaySession, Simulation
 from models.enums import SessionStatus
 
@@ -55,18 +56,26 @@ class MyResult:
     debrief_text: str | None
 
 
-def list_mine(*, session: Session, actor: Actor, limit: int = 50) -> list[MyResult]:
-    """The actor's own play sessions, newest first."""
+MINE_SORTABLE = {"started_at": PlaySession.started_at, "completed_at": PlaySession.completed_at}
+
+
+def list_mine(*, session: Session, actor: Actor, query: ListQuery) -> Page[MyResult]:
+    """The actor's own play sessions, newest first unless sorted otherwise."""
     actor.require(Permission.view_own_assignments)
-    rows = session.execute(
+    found = paged(
+        session,
         select(PlaySession, Module.title, Simulation.title)
         .join(Module, Module.id == PlaySession.module_id)
         .join(Simulation, Simulation.id == Module.simulation_id)
-        .where(PlaySession.user_id == actor.user_id)
-        .order_by(PlaySession.started_at.desc())
-        .limit(limit)
-    ).all()
-    return [
+        .where(readable(actor), PlaySession.user_id == actor.user_id),
+        query,
+        sortable=MINE_SORTABLE,
+        default_sort="started_at",
+        default_descending=True,
+        tiebreak=PlaySession.id,
+        scalars=False,
+    )
+    rows = [
         MyResult(
             id=str(ps.id),
             simulation_title=sim_title,
@@ -78,5 +87,6 @@ def list_mine(*, session: Session, actor: Actor, limit: int = 50) -> list[MyResu
             final_scores=ps.final_scores,
             debrief_text=ps.debrief_text,
         )
-        for ps, module_title, sim_title in rows
+        for ps, module_title, sim_title in found.rows
     ]
+    return Page(rows=rows, total=found.total, offset=found.offset, limit=found.limit)

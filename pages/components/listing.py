@@ -140,7 +140,7 @@ class ListView:
             self.search_box = (
                 ui.input(placeholder=f"{search_placeholder}  ( / )", value=self.state.search)
                 .props(f'dense outlined clearable debounce=300 aria-label="{_attr(search_placeholder)}" type=search')
-                .classes("w-72 list-search")
+                .classes("w-64 list-search")
                 .mark(f"{marker}-search")
             )
             self.search_box.on_value_change(self._on_search)

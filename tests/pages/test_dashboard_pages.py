@@ -41,3 +41,53 @@ async def test_enterprise_admin_sees_members_against_seats(user: User, database_
     await user.open("/")
     assert tile_value(user, "members") == "3 / 40"
     await user.should_not_see(marker="tile-organizations")
+
+
+async def test_a_participant_sees_their_own_assignments_and_results_only(user: User, database_url):
+    from datetime import date
+
+    from models import PlaySession, SimulationAssignment
+    from models.enums import AssignmentStatus, SessionStatus, SimulationStatus
+    from tests.factories import make_module, make_simulation
+
+    with unit_of_work.transaction() as session:
+        me = make_user(session, role=UserRole.enterprise_participant)
+        colleague = make_user(session, role=UserRole.enterprise_participant, organization_id=me.organization_id)
+        admin = make_user(session, role=UserRole.enterprise_admin, organization_id=me.organization_id)
+        mine = make_simulation(session, title="Mine to play", status=SimulationStatus.published)
+        theirs = make_simulation(session, title="Theirs to play", status=SimulationStatus.published)
+        done = make_simulation(session, title="Already done", status=SimulationStatus.published)
+        for sim, who, status in [
+            (mine, me, AssignmentStatus.assigned),
+            (done, me, AssignmentStatus.completed),
+            (theirs, colleague, AssignmentStatus.assigned),
+        ]:
+            session.add(
+                SimulationAssignment(
+                    organization_id=me.organization_id,
+                    assigned_by_user_id=admin.id,
+                    assigned_to_user_id=who.id,
+                    simulation_id=sim.id,
+                    status=status,
+                    due_date=date(2030, 1, 1),
+                )
+            )
+        session.add(
+            PlaySession(
+                user_id=me.id,
+                module_id=make_module(session, done).id,
+                organization_id=me.organization_id,
+                status=SessionStatus.completed,
+                final_scores={"total": 71.5},
+            )
+        )
+    await user.http_client.post("/auth/login", data={"email": me.email, "password": PASSWORD, "next": "/"})
+    await user.open("/my")
+    await user.should_see("2 assignments")
+    rows = user.find(marker="my-assignments-table").elements.pop().rows
+    assert {r["simulation"] for r in rows} == {"Mine to play", "Already done"}
+    await user.should_see(marker="my-result")
+    await user.open("/my?status=completed")  # the view is in the URL
+    await user.should_see("1 assignment")
+    rows = user.find(marker="my-assignments-table").elements.pop().rows
+    assert [r["simulation"] for r in rows] == ["Already done"]
