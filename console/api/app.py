@@ -69,7 +69,8 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
     gate = Gate(rate_limit=settings.api_rate_limit)
     app.state.committer = gate.committer  # for tests that need to hold the writer
     app.include_router(sessions_router(gate))
-    app.include_router(events_router(app, gate, settings))
+    events, app.direct_routes[("POST", "/events")] = events_router(gate, settings, app.exception_handlers)
+    app.include_router(events)
     app.include_router(modules_router(gate))
 
     def openapi() -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials
@@ -23,9 +22,6 @@ from console.config import Settings
 from console.errors import ValidationFailed
 from console.services import ingest
 from console.services.api_keys import SCOPE_WRITE
-
-if TYPE_CHECKING:
-    from console.api.app import EngineApi
 
 # The batch body is parsed by pydantic straight from the bytes (schemas.parse_event_batch), so FastAPI
 # does not see its model: the app puts the schema where this $ref points (create_api_app's openapi).
@@ -46,8 +42,9 @@ class _EventsRequest:
     limited: list[RateLimited | None] = field(default_factory=list)  # the rate verdict, kept for a rerun
 
 
-def events_router(app: EngineApi, gate: Gate, settings: Settings) -> APIRouter:
-    """POST /events, declared on the router and served directly on `app`."""
+def events_router(gate: Gate, settings: Settings, exception_handlers: dict) -> tuple[APIRouter, DirectRoute]:
+    """POST /events: the router that declares it (for the schema) and the DirectRoute that serves it,
+    answering failures with `exception_handlers` (the app's own dict, so exactly as through FastAPI)."""
     # Bound once here, not looked up on the gate per request: this is the hot path.
     committer = gate.committer
     admit = gate.admit
@@ -126,9 +123,7 @@ def events_router(app: EngineApi, gate: Gate, settings: Settings) -> APIRouter:
         # which stays on the route for the schema.
         return out.model_dump_json().encode(), after
 
-    # The app's own exception handlers (the same dict, so whatever is installed on it), so a failure is
-    # answered here exactly as through FastAPI.
-    app.direct_routes[("POST", "/events")] = DirectRoute(
-        accept_events, max_body_bytes=settings.api_max_body_bytes, exception_handlers=app.exception_handlers
+    direct = DirectRoute(
+        accept_events, max_body_bytes=settings.api_max_body_bytes, exception_handlers=exception_handlers
     )
-    return router
+    return router, direct
