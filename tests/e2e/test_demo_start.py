@@ -37,6 +37,9 @@ def test_serve_demo_prints_logins_that_work(browser):
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
+        else:
+            log = (root / "out.log").read_text()
+            raise AssertionError(f"the demo console did not answer /healthz within 90 s:\n{log}")
         output = (root / "out.log").read_text()
         logins = {role: (email, pw) for role, email, pw in re.findall(r"^(\w+)\s+(\S+@\S+)\s+(\S+)$", output, re.M)}
         assert set(logins) == {
