@@ -23,15 +23,22 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
-def png_header_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header claims a huge canvas (a decompression bomb's calling card)."""
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
     import zlib
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
+
+def large_png(width: int, height: int) -> bytes:
+    """A complete, valid PNG of `width`×`height` black pixels: every row compresses to almost nothing, so a
+    canvas of millions of pixels is a file of a few tens of kilobytes (the decompression bomb's trick)."""
+    import zlib
+
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + 3 * width)  # filter byte 0, then RGB
+    pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b"")
 
 
 def mp3(seconds: float = 2.0) -> bytes:

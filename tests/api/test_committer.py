@@ -14,6 +14,7 @@ from console import db, unit_of_work
 from console.api.committer import DatabaseUnavailable, GroupCommitter
 from console.errors import Conflict
 from tests.api.conftest import event, start
+from tests.support import wait_until, wait_until_async
 
 
 def _insert_marker(session, name: str) -> str:
@@ -25,6 +26,18 @@ def _insert_marker(session, name: str) -> str:
         {"n": name},
     )
     return name
+
+
+async def _writer_took(committer: GroupCommitter) -> None:
+    """Wait until the writer thread has taken the queued holder (whose unit then waits for its gate)."""
+    await wait_until_async(
+        lambda: committer._thread is not None and committer._queue.qsize() == 0, what="the writer to take the holder"
+    )
+
+
+async def _queued(committer: GroupCommitter, count: int) -> None:
+    """Wait until `count` units are queued behind the held writer (they will form the next group)."""
+    await wait_until_async(lambda: committer._queue.qsize() >= count, what=f"{count} units queued behind the writer")
 
 
 def _stored(names: list[str]) -> set[str]:
@@ -115,11 +128,8 @@ def test_a_request_is_counted_against_the_rate_once_when_its_group_runs_again(wo
         posts.append(threading.Thread(target=post, args=("bad", [conflicting], "write")))
         for thread in posts:
             thread.start()
-        for _ in range(200):  # all four queued behind the held writer: they form one group
-            if committer._queue.qsize() == 4:
-                break
-            threading.Event().wait(0.02)
-        assert committer._queue.qsize() == 4
+        # All four queued behind the held writer: they form one group.
+        wait_until(lambda: committer._queue.qsize() == 4, what="four posts queued behind the held writer")
         gate.set()
         for thread in [holder, *posts]:
             thread.join(10)
@@ -172,10 +182,7 @@ async def test_groups_of_two_servers_lock_in_one_order_and_do_not_deadlock(datab
     ]
     tasks = [[asyncio.ensure_future(u) for u in group] for group in groups]
     for committer in (first, second):
-        for _ in range(200):
-            if committer._queue.qsize() == 2:
-                break
-            await asyncio.sleep(0.01)
+        await _queued(committer, 2)
     for gate in gates:
         gate.set()
     await asyncio.gather(*held)
@@ -196,14 +203,12 @@ async def test_a_group_runs_units_by_lock_order_keeping_arrival_order_among_equa
         return op
 
     held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
-    while committer._thread is None or committer._queue.qsize() > 0:  # the writer took the holder
-        await asyncio.sleep(0.01)
+    await _writer_took(committer)
     queued = [
         asyncio.ensure_future(committer.run(unit(name), lock_order=order))
         for name, order in (("events-b", "ext:b"), ("start-a", "ext:a"), ("none", None), ("events-a", "ext:a"))
     ]
-    while committer._queue.qsize() < 4:
-        await asyncio.sleep(0.01)
+    await _queued(committer, 4)
     gate.set()
     await held
     assert await asyncio.gather(*queued) == ["events-b", "start-a", "none", "events-a"]
@@ -249,14 +254,12 @@ async def test_units_of_one_work_share_one_call_in_lock_order(database_url):
         return [item.upper() for item in items]
 
     held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
-    while committer._thread is None or committer._queue.qsize() > 0:
-        await asyncio.sleep(0.01)
+    await _writer_took(committer)
     queued = [
         asyncio.ensure_future(committer.run_together(work, item, lock_order=f"id:{item}")) for item in ("c", "a", "b")
     ]
     plain = asyncio.ensure_future(committer.run(lambda s: "plain"))
-    while committer._queue.qsize() < 4:
-        await asyncio.sleep(0.01)
+    await _queued(committer, 4)
     gate.set()
     await held
     assert await asyncio.gather(*queued, plain) == ["C", "A", "B", "plain"]
@@ -280,11 +283,9 @@ async def test_a_failing_shared_call_runs_each_item_alone(database_url):
         return items
 
     held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
-    while committer._thread is None or committer._queue.qsize() > 0:
-        await asyncio.sleep(0.01)
+    await _writer_took(committer)
     queued = [asyncio.ensure_future(committer.run_together(work, item)) for item in ("a", "bad", "c")]
-    while committer._queue.qsize() < 3:
-        await asyncio.sleep(0.01)
+    await _queued(committer, 3)
     gate.set()
     await held
     outcomes = await asyncio.gather(*queued, return_exceptions=True)
@@ -309,8 +310,7 @@ async def test_a_unit_of_another_work_between_splits_the_call_to_keep_lock_order
         return "started"
 
     held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
-    while committer._thread is None or committer._queue.qsize() > 0:
-        await asyncio.sleep(0.01)
+    await _writer_took(committer)
     queued = []
     for unit in (
         lambda: committer.run(start_e, lock_order="ext:e"),
@@ -318,8 +318,7 @@ async def test_a_unit_of_another_work_between_splits_the_call_to_keep_lock_order
         lambda: committer.run_together(work, "events a", lock_order="ext:a"),
     ):
         queued.append(asyncio.ensure_future(unit()))
-        while committer._queue.qsize() < len(queued):  # queued in this order
-            await asyncio.sleep(0.01)
+        await _queued(committer, len(queued))  # queued in this order
     gate.set()
     await held
     assert await asyncio.gather(*queued) == ["started", "events e", "events a"]

@@ -17,6 +17,7 @@ from console import unit_of_work
 from models import GameEvent
 from tests.api.conftest import event
 from tests.api.test_served import _free_port
+from tests.support import wait_until
 
 
 def _start(database_url: str, port: int, tmp_path) -> subprocess.Popen:
@@ -76,14 +77,16 @@ def test_sigkill_during_load_loses_no_acknowledged_event(database_url, world, tm
     threads = [threading.Thread(target=engine) for _ in range(6)]
     for thread in threads:
         thread.start()
-    while len(acknowledged) < 300:
-        time.sleep(0.05)
-    server.kill()  # SIGKILL: no shutdown, no flushing
-    server.wait()
-    time.sleep(0.3)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        wait_until(lambda: len(acknowledged) >= 300, what="300 acknowledged events", timeout=60, interval=0.05)
+        server.kill()  # SIGKILL: no shutdown, no flushing
+        server.wait()
+        time.sleep(0.3)
+    finally:
+        server.kill()
+        stop.set()
+        for thread in threads:
+            thread.join(10)
     assert pending, "the kill should have interrupted some requests"
 
     with unit_of_work.read_only() as s:

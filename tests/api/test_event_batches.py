@@ -18,6 +18,7 @@ from console.services import api_keys, ingest
 from models import GameEvent, PlaySession
 from models.enums import SessionStatus
 from tests.api.conftest import build_app, event, post_events, start
+from tests.support import wait_until
 
 
 def _batch(events: list[dict]) -> ingest.IncomingBatch:
@@ -136,11 +137,7 @@ def _one_group(client, committer, posts: list[tuple[str, str, list]], world) -> 
     for n, (name, session_id, events) in enumerate(posts, start=1):
         threads.append(threading.Thread(target=post, args=(name, session_id, events)))
         threads[-1].start()
-        for _ in range(250):
-            if committer._queue.qsize() == n:
-                break
-            threading.Event().wait(0.02)
-        assert committer._queue.qsize() == n
+        wait_until(lambda n=n: committer._queue.qsize() == n, what=f"post {name!r} queued behind the held writer")
     gate.set()
     for thread in [holder, *threads]:
         thread.join(10)

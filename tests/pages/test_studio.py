@@ -17,6 +17,7 @@ from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
 from tests import media_samples as samples
 from tests.factories import make_module, make_simulation, make_user
 from tests.pages.test_login_and_shell import login
+from tests.support import wait_until_async
 
 
 @pytest.fixture
@@ -51,10 +52,12 @@ async def _settle(user: User):
         name = task.get_name()
         return not (name.startswith(("refresh bindings", "outbox loop")) or "prune" in name)
 
-    for _ in range(200):
-        if not any(handler(t) and not t.done() for t in background_tasks.running_tasks):
-            break
-        await asyncio.sleep(0.05)
+    await wait_until_async(
+        lambda: not any(handler(t) and not t.done() for t in background_tasks.running_tasks),
+        what="the test's page handlers to finish",
+        timeout=10,
+        interval=0.05,
+    )
 
 
 async def find(user: User, marker: str):

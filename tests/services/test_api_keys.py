@@ -88,16 +88,83 @@ def test_a_revocation_holds_from_the_next_transaction(database_url):
         api_keys.authenticate(session=session, key=created.key)
 
 
-def test_last_used_is_written_at_most_once_a_minute(session):
-    created = api_keys.create(session=session, actor=ADMIN, data={"name": "k"})
-    api_keys.authenticate(session=session, key=created.key)
-    session.refresh(created.api_key)
-    first = created.api_key.last_used_at
-    assert first is not None
-    for _ in range(5):
-        api_keys.authenticate(session=session, key=created.key)
-    session.refresh(created.api_key)
-    assert created.api_key.last_used_at == first
+class _Clock:
+    """Stands in for the in-process clock of api_keys (time.monotonic), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def _use(key: str) -> None:
+    """One engine request's authentication, in a transaction of its own (PostgreSQL's now() moves on)."""
+    from console import db
+
+    with db.transaction() as session:
+        api_keys.authenticate(session=session, key=key)
+
+
+def _last_used(key_id):
+    from console import db
+
+    with db.read_only() as session:
+        return session.get(ApiKey, key_id).last_used_at
+
+
+def _set_last_used(key_id, ago: timedelta):
+    """Another process's write of last_used_at, `ago` before now; returns the stored value."""
+    from sqlalchemy import text
+
+    from console import db
+
+    with db.transaction() as session:
+        session.execute(
+            text("UPDATE api_keys SET last_used_at = now() - :ago WHERE id = :id"), {"ago": ago, "id": key_id}
+        )
+    return _last_used(key_id)
+
+
+def test_last_used_is_written_at_most_once_a_minute_by_one_process(database_url, monkeypatch):
+    """The in-process clock skips the write within a minute of this process's last one, even when the
+    stored value is old enough for the UPDATE's own guard."""
+    from console import db
+
+    clock = _Clock()
+    monkeypatch.setattr(api_keys, "time", clock)
+    with db.transaction() as session:
+        created = api_keys.create(session=session, actor=ADMIN, data={"name": "k"})
+    key_id = created.api_key.id
+    _use(created.key)
+    assert _last_used(key_id) is not None
+    stale = _set_last_used(key_id, timedelta(minutes=5))  # only the clock can hold the next write back
+    clock.now += 59
+    _use(created.key)
+    assert _last_used(key_id) == stale, "last_used_at was written again 59 s after this process wrote it"
+    clock.now += 2
+    _use(created.key)
+    written = _last_used(key_id)
+    assert written > stale and abs(written - utcnow()) < timedelta(seconds=30)
+
+
+def test_last_used_is_written_at_most_once_a_minute_across_processes(database_url, monkeypatch):
+    """A process whose clock says "due" (it never wrote the key, or wrote it long ago) still leaves a value
+    another process stored less than a minute ago: the UPDATE's own condition."""
+    from console import db
+
+    with db.transaction() as session:
+        created = api_keys.create(session=session, actor=ADMIN, data={"name": "k"})
+    key_id = created.api_key.id
+    recent = _set_last_used(key_id, timedelta(seconds=50))  # another server, 50 s ago
+    monkeypatch.setattr(api_keys, "_last_used_written", {})  # this process has not written it
+    _use(created.key)
+    assert _last_used(key_id) == recent, "last_used_at was written again 50 s after another process wrote it"
+    old = _set_last_used(key_id, timedelta(seconds=70))
+    monkeypatch.setattr(api_keys, "_last_used_written", {})
+    _use(created.key)
+    written = _last_used(key_id)
+    assert written > old and abs(written - utcnow()) < timedelta(seconds=30)
 
 
 def test_rotate_gives_a_new_key_and_the_old_keeps_working(session):

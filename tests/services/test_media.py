@@ -107,10 +107,17 @@ def test_oversize_is_refused_with_nothing_stored(session, world, storage, settin
 
 
 def test_absurd_pixel_counts_are_refused(session, world, storage, settings):
+    """A 35 KB file that is a valid image of 12 million pixels, over the limit of 10 million: refused for
+    its pixel count alone (it would be accepted under a higher limit)."""
+    bomb = samples.large_png(4000, 3000)
+    assert len(bomb) < settings.media_max_image_bytes
     with pytest.raises(ValidationFailed) as refused:
-        up(session, world, storage, settings, "bomb.png", samples.png_header_claiming(100_000, 100_000))
-    assert "pixels" in refused.value.details["file"] or "corrupt" in refused.value.details["file"]
-    assert stored_files(storage) == []
+        up(session, world, storage, settings, "bomb.png", bomb)
+    assert refused.value.details["file"] == "4000×3000 pixels is over the limit of 10,000,000"
+    assert session.scalars(select(MediaAsset)).all() == [] and stored_files(storage) == []
+    roomy = settings.model_copy(update={"media_max_image_pixels": 12_000_000})
+    asset = up(session, world, storage, roomy, "bomb.png", bomb)
+    assert asset.type == MediaType.image and storage.get(media.storage_key(asset)) == bomb
 
 
 def test_count_limit_per_module(session, world, storage, settings):
