@@ -100,16 +100,16 @@ class _Clock:
 
 def _use(key: str) -> None:
     """One engine request's authentication, in a transaction of its own (PostgreSQL's now() moves on)."""
-    from console import db
+    from console import unit_of_work
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         api_keys.authenticate(session=session, key=key)
 
 
 def _last_used(key_id):
-    from console import db
+    from console import unit_of_work
 
-    with db.read_only() as session:
+    with unit_of_work.read_only() as session:
         return session.get(ApiKey, key_id).last_used_at
 
 
@@ -117,9 +117,9 @@ def _set_last_used(key_id, ago: timedelta):
     """Another process's write of last_used_at, `ago` before now; returns the stored value."""
     from sqlalchemy import text
 
-    from console import db
+    from console import unit_of_work
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         session.execute(
             text("UPDATE api_keys SET last_used_at = now() - :ago WHERE id = :id"), {"ago": ago, "id": key_id}
         )
@@ -129,11 +129,11 @@ def _set_last_used(key_id, ago: timedelta):
 def test_last_used_is_written_at_most_once_a_minute_by_one_process(database_url, monkeypatch):
     """The in-process clock skips the write within a minute of this process's last one, even when the
     stored value is old enough for the UPDATE's own guard."""
-    from console import db
+    from console import unit_of_work
 
     clock = _Clock()
     monkeypatch.setattr(api_keys, "time", clock)
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         created = api_keys.create(session=session, actor=ADMIN, data={"name": "k"})
     key_id = created.api_key.id
     _use(created.key)
@@ -151,9 +151,9 @@ def test_last_used_is_written_at_most_once_a_minute_by_one_process(database_url,
 def test_last_used_is_written_at_most_once_a_minute_across_processes(database_url, monkeypatch):
     """A process whose clock says "due" (it never wrote the key, or wrote it long ago) still leaves a value
     another process stored less than a minute ago: the UPDATE's own condition."""
-    from console import db
+    from console import unit_of_work
 
-    with db.transaction() as session:
+    with unit_of_work.transaction() as session:
         created = api_keys.create(session=session, actor=ADMIN, data={"name": "k"})
     key_id = created.api_key.id
     recent = _set_last_used(key_id, timedelta(seconds=50))  # another server, 50 s ago
