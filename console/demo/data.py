@@ -143,7 +143,7 @@ STAKEHOLDERS = [
 ]
 
 
-def play(rng, new_id, session_id, module, config, started, status):  # noqa: ANN001
+def session_events(rng, new_id, session_id, module, config, started, status):  # noqa: ANN001
     """A plausible event stream: decisions that move dimensions, milestones, score updates, completion."""
     values = {d.key: 50.0 for d in config.dimensions}
     events = []
@@ -224,7 +224,7 @@ def event(new_id, session_id, kind, data, when) -> dict:  # noqa: ANN001
     }
 
 
-def debrief(scores: dict) -> str:
+def debrief_for(scores: dict) -> str:
     dims = {k: v for k, v in scores.items() if k not in {"total", "percentile"}}
     strongest = max(dims, key=dims.get)
     weakest = min(dims, key=dims.get)

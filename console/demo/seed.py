@@ -25,7 +25,8 @@ from console.demo.data import (
     SEED,
     SIMULATIONS,
     STAKEHOLDERS,
-    debrief,
+    debrief_for,
+    session_events,
 )
 from console.demo.media import briefing_pack, cover, portrait
 from console.services import api_keys, media, scoring
@@ -322,10 +323,10 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
                         # console has live sessions to show; the counts stay as seeded.
                         started = live_now - timedelta(minutes=rng.randint(60, 100))
                     ps_id = new_id()
-                    session_events, values, ended = play(
+                    played_events, values, ended = session_events(
                         rng, new_id, ps_id, module, configs[module["id"]], started, status
                     )
-                    events.extend(session_events)
+                    events.extend(played_events)
                     row = {
                         "id": ps_id,
                         "user_id": member["id"],
@@ -380,7 +381,7 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
             cohort = totals_by_module[row["module_id"]]
             below = sum(1 for t in cohort if t < row["final_scores"]["total"])
             row["final_scores"]["percentile"] = round(100 * below / len(cohort))
-            row["debrief_text"] = debrief(row["final_scores"])
+            row["debrief_text"] = debrief_for(row["final_scores"])
             row["debrief_generated_at"] = row["completed_at"] + timedelta(seconds=5)
     session.execute(insert(SimulationAssignment), assignments)
     session.execute(insert(PlaySession), play)
