@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import time
 import uuid
 from pathlib import Path
 
@@ -75,22 +76,24 @@ def _demo_logins_file() -> Path:
     return get_settings().data_dir / "demo-logins.txt"
 
 
-def _seed_demo() -> bool:
-    """Load demo data into an empty database. Returns False when the database already had data."""
+def _seed_demo(events: int | None = None) -> bool:
+    """Load demo data (with `events`, the large data set) into an empty database. Returns False when the
+    database already had data."""
     from console import demo
 
+    started = time.monotonic()
     with unit_of_work.transaction() as session:
         if demo.has_data(session):
             return False
-        result = demo.seed(session)
+        result = demo.seed(session) if events is None else demo.seed_large(session, events=events, progress=typer.echo)
     lines = [f"{role:24} {email:36} {password}" for role, (email, password) in result.logins.items()]
     lines.append(f"\nEngine API key (game:write, game:read): {result.api_key}")
     path = _demo_logins_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text("\n".join(lines) + "\n")
-    counts = ", ".join(f"{v} {k}" for k, v in result.counts.items())
-    typer.echo(f"Demo data loaded: {counts}.")
+    counts = ", ".join(f"{v:,} {k}" for k, v in result.counts.items())
+    typer.echo(f"Demo data loaded in {time.monotonic() - started:.0f} s: {counts}.")
     return True
 
 
@@ -164,10 +167,14 @@ def migrate_command() -> None:
 
 
 @cli.command("seed-demo")
-def seed_demo() -> None:
-    """Load demo data into an empty database."""
+def seed_demo(
+    events: int | None = typer.Option(
+        None, min=1_000, help="The large data set instead: a big organization's history of about N events."
+    ),
+) -> None:
+    """Load demo data into an empty database (with --events, a large deterministic data set)."""
     _prepare_database()
-    if not _seed_demo():
+    if not _seed_demo(events):
         typer.echo("The database already has data; demo data was not loaded.")
     _print_demo_logins()
 

@@ -143,12 +143,15 @@ STAKEHOLDERS = [
 ]
 
 
-def session_events(rng, new_id, session_id, module, config, started, status):  # noqa: ANN001
-    """A plausible event stream: decisions that move dimensions, milestones, score updates, completion."""
+def session_events(rng, new_id, session_id, module, config, started, status, *, steps=None):  # noqa: ANN001
+    """A plausible event stream: decisions that move dimensions, milestones, score updates, completion.
+
+    `steps` moves (each a decision or a milestone, and a score update every third): about 1.3 events a
+    step, plus the completion."""
     values = {d.key: 50.0 for d in config.dimensions}
     events = []
     clock = started
-    for step in range(rng.randint(6, 18)):
+    for step in range(steps if steps is not None else rng.randint(6, 18)):
         clock += timedelta(seconds=rng.randint(20, 180))
         if step % 5 == 4:
             events.append(

@@ -77,3 +77,35 @@ def test_demo_media_live_in_the_consoles_own_storage(session):
     keys = [media.storage_key(a) for a in assets]
     session.rollback()  # a demo load that fails half way leaves no files behind
     assert not any(storage.exists(key) for key in keys)
+
+
+def test_the_large_data_set_has_the_demos_shapes_in_proportion(session):
+    from sqlalchemy import text
+
+    result = demo.seed_large(session, events=20_000, today=date(2026, 11, 25), progress=lambda _: None)
+    umbrella = session.scalar(select(Organization).where(Organization.slug == "umbrella"))
+    count = lambda sql: session.scalar(text(sql), {"org": umbrella.id})  # noqa: E731
+    sessions = count("SELECT count(*) FROM sessions WHERE organization_id = :org")
+    events = count(
+        "SELECT count(*) FROM game_events e JOIN sessions s ON s.id = e.session_id WHERE s.organization_id = :org"
+    )
+    assert sessions == 2_000 and 19_000 <= events <= 21_000
+    assert count("SELECT count(*) FROM users WHERE organization_id = :org") == 200 + 3
+    assert count("SELECT count(*) FROM org_memberships WHERE organization_id = :org") == 203
+    assert count("SELECT count(*) FROM simulation_assignments WHERE organization_id = :org") == 1_000
+    assert count("SELECT count(DISTINCT status) FROM simulation_assignments WHERE organization_id = :org") >= 3
+    # Completed sessions carry final scores with a percentile, and a debrief; events have the demo's kinds.
+    bad = count(
+        "SELECT count(*) FROM sessions WHERE organization_id = :org AND status = 'completed' AND NOT "
+        "(final_scores ? 'total' AND final_scores ? 'percentile' AND debrief_text IS NOT NULL)"
+    )
+    assert bad == 0
+    kinds = set(session.scalars(text("SELECT DISTINCT event_type::text FROM game_events")))
+    assert kinds == {"decision", "milestone", "score_update", "completion"}
+    # History grows in time at a steady rate: the play spans the days the size asks for, up to today.
+    span = count("SELECT max(started_at)::date - min(started_at)::date FROM sessions WHERE organization_id = :org")
+    assert 29 <= span <= 30 and result.counts["days of history"] == 30
+    first = sorted(session.scalars(text("SELECT id::text FROM sessions ORDER BY id LIMIT 5")))
+    session.rollback()
+    demo.seed_large(session, events=20_000, today=date(2026, 11, 25), progress=lambda _: None)
+    assert sorted(session.scalars(text("SELECT id::text FROM sessions ORDER BY id LIMIT 5"))) == first  # deterministic
