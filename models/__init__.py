@@ -1,7 +1,7 @@
 """SQLModel tables of the Simvado data model (the seed's ten tables plus the console's own)."""
 
 from models.api_keys import ApiKey
-from models.assignments import SimulationAssignment
+from models.assignments import AssignmentCount, SimulationAssignment
 from models.audit import AuditAction, AuditEntity, AuditLogEntry
 from models.base import SQLModel
 from models.enums import (
@@ -26,6 +26,7 @@ from models.users import LocalCredential, LoginSession, User
 
 __all__ = [
     "ApiKey",
+    "AssignmentCount",
     "AssignmentStatus",
     "AuditAction",
     "AuditEntity",

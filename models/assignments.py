@@ -15,6 +15,13 @@ class SimulationAssignment(SQLModel, table=True):
     __table_args__ = (
         sa.Index("idx_assignments_org", "organization_id"),
         sa.Index("idx_assignments_user", "assigned_to_user_id"),
+        sa.Index("idx_assignments_assigned_by", "assigned_by_user_id"),  # a user's deletion sets it NULL
+        # The open ones by due date: the overdue sweep reads only these.
+        sa.Index(
+            "idx_assignments_open_due",
+            "due_date",
+            postgresql_where=sa.text("status IN ('assigned', 'in_progress')"),
+        ),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -28,3 +35,23 @@ class SimulationAssignment(SQLModel, table=True):
         sa_column=sa.Column(pg_enum(AssignmentStatus, "assignment_status"), nullable=False),
     )
     assigned_at: datetime = timestamp()
+
+
+class AssignmentCount(SQLModel, table=True):
+    """How many of an organization's assignments are in each status, kept by PostgreSQL itself.
+
+    Statement-level triggers on `simulation_assignments` (migration 0005) add and subtract every
+    insert, status change and deletion — COPY, bulk sweeps and cascades included — in the same
+    transaction, so the dashboard reads a handful of rows instead of counting an organization's
+    whole history, and the figures can never drift from a recount.
+    """
+
+    __tablename__ = "assignment_counts"
+
+    organization_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    )
+    status: AssignmentStatus = Field(
+        sa_column=sa.Column(pg_enum(AssignmentStatus, "assignment_status"), primary_key=True)
+    )
+    count: int = Field(default=0)

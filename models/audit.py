@@ -87,6 +87,8 @@ class AuditLogEntry(SQLModel, table=True):
         sa.Index("ix_audit_log_entity", "entity_type", "entity_id"),
         sa.Index("ix_audit_log_organization_id_created_at", "organization_id", "created_at"),
         sa.Index("ix_audit_log_created_at", "created_at"),
+        # Deleting a user sets their entries' actor_id to NULL: without this, a scan of the whole log.
+        sa.Index("ix_audit_log_actor_id", "actor_id"),
     )
 
     id: uuid.UUID = uuid_pk()

@@ -20,6 +20,25 @@ class PlaySession(SQLModel, table=True):
         sa.Index("idx_sessions_user_id", "user_id"),
         sa.Index("idx_sessions_module_id", "module_id"),
         sa.Index("idx_sessions_org_id", "organization_id"),
+        # What the console reads often touches what is live or recent, never the whole history
+        # (docs/scale.md): the sessions being played (dashboard, abandon sweep)…
+        sa.Index("idx_sessions_live", "started_at", postgresql_where=sa.text("status = 'in_progress'")),
+        # …the recent days (dashboard tiles and chart, read from the index alone)…
+        sa.Index("idx_sessions_started_at", "started_at", postgresql_include=["organization_id", "module_id"]),
+        sa.Index(
+            "idx_sessions_completed_at",
+            "completed_at",
+            postgresql_include=["organization_id", "module_id", "total_score"],
+            postgresql_where=sa.text("status = 'completed'"),
+        ),
+        # …a module's completed cohort by score (percentile and median: a range of one index)…
+        sa.Index("idx_sessions_cohort", "module_id", "total_score", postgresql_where=sa.text("status = 'completed'")),
+        # …and the completed sessions still waiting for their debrief (the debrief sweep).
+        sa.Index(
+            "idx_sessions_awaiting_debrief",
+            "completed_at",
+            postgresql_where=sa.text("status = 'completed' AND debrief_generated_at IS NULL"),
+        ),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -37,6 +56,18 @@ class PlaySession(SQLModel, table=True):
     completed_at: datetime | None = timestamp_column(nullable=True, default_now=False)
     total_duration_seconds: int | None = Field(default=None)
     final_scores: dict | None = jsonb()
+    # final_scores' total, kept by PostgreSQL beside it (never written by us): indexed for cohorts.
+    total_score: float | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Float(),
+            sa.Computed(
+                "CASE WHEN jsonb_typeof(final_scores -> 'total') = 'number' "
+                "THEN (final_scores ->> 'total')::double precision END",
+                persisted=True,
+            ),
+        ),
+    )
     debrief_text: str | None = Field(default=None, sa_type=sa.Text)
     debrief_generated_at: datetime | None = timestamp_column(nullable=True, default_now=False)
 
@@ -50,6 +81,9 @@ class GameEvent(SQLModel, table=True):
         # where (session_id) alone made it read every event of every open session each time.
         sa.Index("idx_game_events_session", "session_id", "received_at"),
         sa.Index("idx_game_events_type", "event_type"),
+        # Arrival order is insertion order: a BRIN index (a few pages, next to nothing to keep current on
+        # the ingest path) finds "the last 30 days" without reading older events.
+        sa.Index("idx_game_events_received_brin", "received_at", postgresql_using="brin"),
     )
 
     id: uuid.UUID = uuid_pk()

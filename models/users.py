@@ -16,6 +16,11 @@ from models.enums import SubscriptionTier, UserRole, pg_enum
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (
+        # Engines name players by email, in any case: found through this, not a scan of every user.
+        sa.Index("idx_users_email_lower", sa.text("lower(email)")),
+        sa.Index("idx_users_org", "organization_id"),
+    )
 
     id: uuid.UUID = uuid_pk()
     clerk_id: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})

@@ -52,7 +52,7 @@ def _figures(actor: Actor, data: dict) -> None:
                 _tile(f"Assignments {status.replace('_', ' ')}", count, f"assignments-{status}")
         _tile("Sessions in progress", data["sessions_in_progress"], "in-progress")
         _tile("Completed (30 days)", data["sessions_completed_30d"], "completed")
-        _tile("Average total score", data["average_total_score"], "average-score")
+        _tile("Average total (30 days)", data["average_total_score_30d"], "average-score")
     with ui.row().classes("w-full gap-3 no-wrap"):
         with ui.card().classes("flex-1"):
             Heading("Simulations by status").classes("text-subtitle1")

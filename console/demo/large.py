@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import json
 import random
+import secrets
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,7 @@ from sqlmodel import Session
 from console.demo.data import DIMENSIONS, FIRST, LAST, SEED, STAKEHOLDERS, debrief_for, session_events
 from console.demo.seed import DemoResult, seed
 from console.services import scoring
+from console.services.accounts import password_hash
 from console.services.common import driver_connection
 
 EVENTS_PER_DAY = 2_700
@@ -283,6 +285,16 @@ def seed_large(
         assignment_rows,
     )
     progress(f"  {len(assignment_rows):,} assignments ({_since(started)})")
+    # Logins for the organization's first admin and first participant (benchmarks sign in as them).
+    for role, (pid, _name, _dept) in (("umbrella_admin", admins[0]), ("umbrella_participant", people[0])):
+        email = conn.execute("SELECT email FROM users WHERE id = %s", (pid,)).fetchone()[0]
+        password = secrets.token_urlsafe(9)
+        conn.execute(
+            "INSERT INTO local_credentials (user_id, email, password_hash, failed_attempts, password_changed_at) "
+            "VALUES (%s, %s, %s, 0, %s)",
+            (pid, email, password_hash.hash(password), anchor),
+        )
+        result.logins[role] = (email, password)
     for table in ("users", "org_memberships", "sessions", "game_events", "simulation_assignments", "audit_log"):
         session.execute(text(f"ANALYZE {table}"))  # the planner's statistics, as a live database would have
     result.counts.update(

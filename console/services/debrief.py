@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from console.errors import ValidationFailed
-from console.services import scoring
+from console.services import cohorts, scoring
 from models import Module, PlaySession, Simulation
 from models.base import utcnow
 from models.enums import SessionStatus
@@ -85,7 +85,7 @@ def generate(
     final_scores: dict,
     events: list,
     started_at: datetime,
-    cohort_totals: list[float],
+    cohort: cohorts.Cohort,
 ) -> str:
     """The Markdown debrief of one completed session (pure: no database, no clock)."""
     total = float(final_scores.get("total", 0))
@@ -100,12 +100,12 @@ def generate(
         f"**Outcome:** you {verdict} with a total of **{_num(total)}** against a pass mark of "
         f"{_num(config.pass_mark)}" + (f" — the story ended “{_md(outcome)}”." if outcome else ".")
     )
-    if cohort_totals:
-        median = statistics.median(cohort_totals)
+    if cohort.size:
+        median = cohort.median
         comparison = "above" if total > median else "below" if total < median else "level with"
         percentile = final_scores.get("percentile")
         lines.append(
-            f"Among {len(cohort_totals)} other completed session{'s' if len(cohort_totals) != 1 else ''} of this "
+            f"Among {cohort.size} other completed session{'s' if cohort.size != 1 else ''} of this "
             f"module the median total is {_num(median)}: you are {comparison} it"
             + (f" (percentile {percentile})." if percentile is not None else ".")
         )
@@ -243,18 +243,7 @@ def write_for_session(*, session: Session, play_session_id: uuid.UUID) -> bool:
             ),
             {"sid": play.id},
         ).all()
-        cohort = [
-            float(t)
-            for t in session.scalars(
-                select(PlaySession.final_scores["total"].as_float()).where(
-                    PlaySession.module_id == play.module_id,
-                    PlaySession.status == SessionStatus.completed,
-                    PlaySession.id != play.id,
-                    PlaySession.final_scores.is_not(None),
-                )
-            )
-            if t is not None
-        ]
+        cohort = cohorts.of_module(session=session, module_id=play.module_id, exclude=play.id)
         started = play.started_at
         if events and events[0].timestamp < started:
             started = events[0].timestamp
@@ -264,7 +253,7 @@ def write_for_session(*, session: Session, play_session_id: uuid.UUID) -> bool:
             final_scores=play.final_scores,
             events=events,
             started_at=started,
-            cohort_totals=cohort,
+            cohort=cohort,
         )
         play.debrief_text = llm_rewrite(default) or default
     play.debrief_generated_at = utcnow()

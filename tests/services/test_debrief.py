@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
 
-from console.services import debrief, scoring
+from console.services import cohorts, debrief, scoring
 from console.services.ingest import dimension_values
 from tests.factories import SCORING
 
@@ -53,7 +54,7 @@ def _generate(cohort=(40.0, 55.0, 70.0)):
         final_scores=final,
         events=_events(),
         started_at=T0,
-        cohort_totals=list(cohort),
+        cohort=cohorts.Cohort(size=len(cohort), median=statistics.median(cohort) if cohort else None),
     )
 
 
@@ -156,3 +157,37 @@ def test_llm_failure_falls_back_to_the_default():
         is None
     )
     assert debrief.llm_rewrite("draft", settings=Settings()) is None
+
+
+def test_percentile_and_median_follow_their_definitions_on_a_hand_checked_cohort(session):
+    """Cohort of module M: totals 40, 55, 55, 70, 90 (completed) — plus one abandoned and one unscored
+    completed session, which are not part of it."""
+    from models import PlaySession
+    from models.enums import SessionStatus, UserRole
+    from tests.factories import make_module, make_simulation, make_user
+
+    player = make_user(session, role=UserRole.individual)
+    module = make_module(session, make_simulation(session))
+    made = []
+    for total, status in [(40, "completed"), (55, "completed"), (55, "completed"), (70, "completed"),
+                          (90, "completed"), (99, "abandoned"), (None, "completed")]:  # fmt: skip
+        play = PlaySession(
+            user_id=player.id,
+            module_id=module.id,
+            status=SessionStatus(status),
+            final_scores={"total": total} if total is not None else None,
+        )
+        session.add(play)
+        made.append(play)
+    session.flush()
+    this = made[3]  # the 70
+    # 3 of the 5 scored completed sessions (this one included) scored lower than 70: 60th percentile.
+    assert cohorts.percentile(session=session, module_id=module.id, total=70, exclude=this.id) == 60
+    assert cohorts.percentile(session=session, module_id=module.id, total=55, exclude=made[1].id) == 20
+    others = cohorts.of_module(session=session, module_id=module.id, exclude=this.id)
+    assert others == cohorts.Cohort(size=4, median=55.0)  # 40, 55, 55, 90: the mean of 55 and 55
+    odd = cohorts.of_module(session=session, module_id=module.id, exclude=made[0].id)
+    assert odd == cohorts.Cohort(size=4, median=62.5)  # 55, 55, 70, 90: the mean of 55 and 70
+    session.delete(made[4])
+    session.flush()
+    assert cohorts.of_module(session=session, module_id=module.id, exclude=made[0].id) == cohorts.Cohort(3, 55.0)

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from console.errors import ValidationFailed
-from console.services import assignments, scoring
+from console.services import assignments, cohorts, scoring
 from models import PlaySession, Simulation
 from models.enums import SessionStatus
 
@@ -55,17 +55,9 @@ def complete_session(
         if config is not None:
             values = dimension_values(config, [(r.type, r.event_data) for r in rows])
             final_scores = scoring.compute_final_scores(config, values)
-            below, others = session.execute(
-                select(
-                    func.count().filter(PlaySession.final_scores["total"].as_float() < final_scores["total"]),
-                    func.count(),
-                ).where(
-                    PlaySession.module_id == play.module_id,
-                    PlaySession.status == SessionStatus.completed,
-                    PlaySession.id != play.id,
-                )
-            ).one()
-            final_scores["percentile"] = round(100 * below / (others + 1))
+            final_scores["percentile"] = cohorts.percentile(
+                session=session, module_id=play.module_id, total=final_scores["total"], exclude=play.id
+            )
     started = play.started_at
     if rows and rows[0].timestamp < started:
         started = rows[0].timestamp

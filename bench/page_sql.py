@@ -1,0 +1,116 @@
+"""The plain-SQL floor of each page in bench/pages.py: the page's data written by hand, one statement a
+figure or list (parameters: the ids the benchmark found, plus `offset` for last pages)."""
+
+DAYS_30 = "now() - interval '30 days'"
+CREATOR_MODULES = (
+    "SELECT m.id FROM modules m JOIN simulations s ON s.id = m.simulation_id WHERE s.author_id = %(creator)s"
+)
+
+
+def _dashboard(scope: str, extra: list[str]) -> list[str]:
+    return [
+        "SELECT status, count(*) FROM simulations GROUP BY status",
+        f"SELECT count(*) FROM sessions WHERE status = 'in_progress' AND {scope}",
+        f"SELECT count(*) FROM sessions WHERE status = 'completed' AND completed_at >= {DAYS_30} AND {scope}",
+        f"SELECT round(avg((final_scores->>'total')::float)::numeric, 1) FROM sessions WHERE status = 'completed' "
+        f"AND completed_at >= {DAYS_30} AND {scope}",
+        f"SELECT started_at::date, count(*) FROM sessions WHERE started_at >= {DAYS_30} AND {scope} "
+        "GROUP BY 1 ORDER BY 1",
+        *extra,
+    ]
+
+
+PLAIN: dict[str, list[str]] = {
+    "dashboard_platform admin": _dashboard(
+        "true",
+        [
+            "SELECT count(*) FROM organizations",
+            "SELECT count(*) FROM users",
+            "SELECT count(*) FROM api_keys WHERE is_active",
+            f"SELECT count(*) FROM game_events WHERE received_at >= {DAYS_30}",
+        ],
+    ),
+    "dashboard_creator": _dashboard(f"module_id IN ({CREATOR_MODULES})", []),
+    "dashboard_org admin": _dashboard(
+        "organization_id = %(org)s",
+        [
+            "SELECT count(*) FROM users WHERE organization_id = %(org)s",
+            "SELECT seat_limit FROM organizations WHERE id = %(org)s",
+            "SELECT status, count(*) FROM simulation_assignments WHERE organization_id = %(org)s GROUP BY status",
+        ],
+    ),
+    "simulations_list": [
+        "SELECT DISTINCT category FROM simulations WHERE category IS NOT NULL ORDER BY category",
+        "SELECT * FROM simulations ORDER BY updated_at DESC, id LIMIT 25",
+        "SELECT count(*) FROM simulations",
+    ],
+    "workspace": [
+        "SELECT * FROM simulations WHERE id = %(simulation)s",
+        "SELECT * FROM modules WHERE simulation_id = %(simulation)s AND status <> 'archived' ORDER BY sort_order",
+        "SELECT a.* FROM media_assets a JOIN modules m ON m.id = a.module_id WHERE m.simulation_id = %(simulation)s "
+        "AND a.type = 'image' ORDER BY a.filename LIMIT 500",
+    ],
+    "history": [
+        "SELECT * FROM audit_log WHERE entity_type = 'simulation' AND entity_id = %(simulation)s::text "
+        "ORDER BY created_at DESC, id LIMIT 25",
+        "SELECT count(*) FROM audit_log WHERE entity_type = 'simulation' AND entity_id = %(simulation)s::text",
+    ],
+    "api_keys": [
+        "SELECT k.*, s.title, o.name FROM api_keys k LEFT JOIN simulations s ON s.id = k.simulation_id "
+        "LEFT JOIN organizations o ON o.id = k.organization_id ORDER BY k.created_at DESC, k.id LIMIT 25",
+        "SELECT count(*) FROM api_keys",
+    ],
+    "audit_first": [
+        "SELECT * FROM audit_log ORDER BY created_at DESC, id LIMIT 25",
+        "SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 10001) AS capped",
+    ],
+    "audit_last": [
+        "SELECT * FROM audit_log ORDER BY created_at, id LIMIT 25 OFFSET %(offset)s",
+        "SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 10001) AS capped",
+    ],
+    "audit_org": [
+        "SELECT * FROM audit_log WHERE organization_id = %(org)s ORDER BY created_at DESC, id LIMIT 25",
+        "SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE organization_id = %(org)s LIMIT 10001) AS capped",
+    ],
+    "audit_org_last": [
+        "SELECT * FROM audit_log WHERE organization_id = %(org)s ORDER BY created_at, id LIMIT 25 OFFSET %(offset)s",
+        "SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE organization_id = %(org)s LIMIT 10001) AS capped",
+    ],
+    "my": [
+        "SELECT a.*, s.title FROM simulation_assignments a JOIN simulations s ON s.id = a.simulation_id "
+        "WHERE a.assigned_to_user_id = %(participant)s ORDER BY a.due_date NULLS LAST, a.assigned_at DESC LIMIT 25",
+        "SELECT count(*) FROM simulation_assignments WHERE assigned_to_user_id = %(participant)s",
+        "SELECT p.*, m.title, s.title FROM sessions p JOIN modules m ON m.id = p.module_id "
+        "JOIN simulations s ON s.id = m.simulation_id WHERE p.user_id = %(participant)s "
+        "ORDER BY p.started_at DESC LIMIT 50",
+        "SELECT count(*) FROM sessions WHERE user_id = %(participant)s",
+    ],
+    "complete": [
+        "INSERT INTO sessions (id, user_id, module_id, organization_id, status, started_at, external_session_id) "
+        "VALUES (gen_random_uuid(), %(participant)s, %(module)s, %(org)s, 'in_progress', now(), "
+        "gen_random_uuid()::text) RETURNING id",
+        "INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at) "
+        "SELECT gen_random_uuid(), (SELECT id FROM sessions WHERE user_id = %(participant)s "
+        "ORDER BY started_at DESC LIMIT 1), 'decision', '{}', now(), now() FROM generate_series(1, 6) RETURNING id",
+        "SELECT event_type, event_data FROM game_events WHERE session_id = (SELECT id FROM sessions "
+        "WHERE user_id = %(participant)s ORDER BY started_at DESC LIMIT 1) ORDER BY timestamp",
+        "SELECT count(*) FILTER (WHERE (final_scores->>'total')::float < 60), count(*) FROM sessions "
+        "WHERE module_id = %(module)s AND status = 'completed'",
+        "UPDATE sessions SET status = 'completed', completed_at = now(), final_scores = '{\"total\": 60}', "
+        "debrief_text = 'x', debrief_generated_at = now() WHERE id = (SELECT id FROM sessions "
+        "WHERE user_id = %(participant)s ORDER BY started_at DESC LIMIT 1) RETURNING id",
+    ],
+    "sweep_abandoned": [
+        "UPDATE sessions AS s SET status = 'abandoned' WHERE s.status = 'in_progress' AND "
+        "COALESCE((SELECT max(e.received_at) FROM game_events e WHERE e.session_id = s.id), s.started_at) "
+        "< now() - interval '120 minutes' RETURNING s.id",
+    ],
+    "sweep_overdue": [
+        "UPDATE simulation_assignments SET status = 'overdue' WHERE status IN ('assigned', 'in_progress') "
+        "AND due_date < current_date RETURNING id",
+    ],
+    "sweep_debriefs": [
+        "SELECT id FROM sessions WHERE status = 'completed' AND debrief_generated_at IS NULL "
+        "ORDER BY completed_at LIMIT 100",
+    ],
+}
