@@ -12,7 +12,7 @@ def _dashboard(scope: str, extra: list[str]) -> list[str]:
         "SELECT status, count(*) FROM simulations GROUP BY status",
         f"SELECT count(*) FROM sessions WHERE status = 'in_progress' AND {scope}",
         f"SELECT count(*) FROM sessions WHERE status = 'completed' AND completed_at >= {DAYS_30} AND {scope}",
-        f"SELECT round(avg((final_scores->>'total')::float)::numeric, 1) FROM sessions WHERE status = 'completed' "
+        f"SELECT round(avg(total_score)::numeric, 1) FROM sessions WHERE status = 'completed' "
         f"AND completed_at >= {DAYS_30} AND {scope}",
         f"SELECT started_at::date, count(*) FROM sessions WHERE started_at >= {DAYS_30} AND {scope} "
         "GROUP BY 1 ORDER BY 1",
@@ -36,7 +36,7 @@ PLAIN: dict[str, list[str]] = {
         [
             "SELECT count(*) FROM users WHERE organization_id = %(org)s",
             "SELECT seat_limit FROM organizations WHERE id = %(org)s",
-            "SELECT status, count(*) FROM simulation_assignments WHERE organization_id = %(org)s GROUP BY status",
+            "SELECT status, count FROM assignment_counts WHERE organization_id = %(org)s",
         ],
     ),
     "simulations_list": [
@@ -86,19 +86,17 @@ PLAIN: dict[str, list[str]] = {
         "SELECT count(*) FROM sessions WHERE user_id = %(participant)s",
     ],
     "complete": [
-        "INSERT INTO sessions (id, user_id, module_id, organization_id, status, started_at, external_session_id) "
-        "VALUES (gen_random_uuid(), %(participant)s, %(module)s, %(org)s, 'in_progress', now(), "
-        "gen_random_uuid()::text) RETURNING id",
+        "SELECT status FROM sessions WHERE id = %(playing)s FOR UPDATE",
         "INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at) "
-        "SELECT gen_random_uuid(), (SELECT id FROM sessions WHERE user_id = %(participant)s "
-        "ORDER BY started_at DESC LIMIT 1), 'decision', '{}', now(), now() FROM generate_series(1, 6) RETURNING id",
-        "SELECT event_type, event_data FROM game_events WHERE session_id = (SELECT id FROM sessions "
-        "WHERE user_id = %(participant)s ORDER BY started_at DESC LIMIT 1) ORDER BY timestamp",
-        "SELECT count(*) FILTER (WHERE (final_scores->>'total')::float < 60), count(*) FROM sessions "
+        "SELECT gen_random_uuid(), %(playing)s, 'decision', '{}', now(), now() FROM generate_series(1, 6) RETURNING id",
+        "SELECT event_type, event_data FROM game_events WHERE session_id = %(playing)s ORDER BY timestamp",
+        "SELECT count(*) FILTER (WHERE total_score < 60), count(*) FROM sessions "
         "WHERE module_id = %(module)s AND status = 'completed'",
-        "UPDATE sessions SET status = 'completed', completed_at = now(), final_scores = '{\"total\": 60}', "
-        "debrief_text = 'x', debrief_generated_at = now() WHERE id = (SELECT id FROM sessions "
-        "WHERE user_id = %(participant)s ORDER BY started_at DESC LIMIT 1) RETURNING id",
+        "UPDATE sessions SET status = 'completed', completed_at = now(), final_scores = '{\"total\": 60}' "
+        "WHERE id = %(playing)s RETURNING id",
+        "SELECT total_score FROM sessions WHERE module_id = %(module)s AND status = 'completed' "
+        "ORDER BY total_score OFFSET 100 LIMIT 2",
+        "UPDATE sessions SET debrief_text = 'x', debrief_generated_at = now() WHERE id = %(playing)s RETURNING id",
     ],
     "sweep_abandoned": [
         "UPDATE sessions AS s SET status = 'abandoned' WHERE s.status = 'in_progress' AND "

@@ -19,6 +19,7 @@ grows by more than 1.5x; completing a session p95 < 30 ms; each sweep p95 < 5 ms
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -62,13 +63,14 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
 def load(url: str, events: int) -> dict:
     """Migrate and load the large data set; returns the logins and the ids the cases use."""
     from console import db, migrate, unit_of_work
-    from console.demo import seed_large
+    from console.demo import seed_large, settle
 
     migrate.upgrade(url)
     db.configure(url)
     started = time.perf_counter()
     with unit_of_work.transaction() as session:
         result = seed_large(session, events=events, progress=lambda _line: None)
+    settle(db.get_engine())
     seconds = time.perf_counter() - started
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
         ids = dict(
@@ -153,14 +155,12 @@ def cases(url: str, ids: dict) -> list[Case]:
             total = audit.list_(session=session, actor=actor, query=ListQuery(limit=1)).total
         return max(0, total - 25)
 
-    def complete(session) -> object:  # noqa: ANN001
-        """The engine API's completion path for a fresh session: its batch with the completion, then
-        the debrief written right after (percentile among the module's completed sessions included)."""
-        key = Actor.for_api_key(
-            key_id=uuid.uuid4(), name="bench", prefix="sk_sim_bench", scopes=["game:write"], simulation_id=None,
-            organization_id=None,
-        )  # fmt: skip
-        play, _ = ingest.start_session(
+    key = Actor.for_api_key(
+        key_id=uuid.uuid4(), name="bench", prefix="sk_sim_bench", scopes=["game:write"], simulation_id=None,
+        organization_id=None,
+    )  # fmt: skip
+    with unit_of_work.transaction() as session:  # one session in progress, completed by every timed call
+        playing, _ = ingest.start_session(
             session=session,
             actor=key,
             data=ingest.SessionStart(
@@ -169,6 +169,12 @@ def cases(url: str, ids: dict) -> list[Case]:
                 external_session_id=f"bench-{uuid.uuid4()}",
             ),
         )
+    ids = {**ids, "playing": playing.id}
+
+    def complete(session) -> object:  # noqa: ANN001
+        """The engine API's completion path: a batch with five decisions and the completion (final scores,
+        percentile among the module's completed sessions, assignment progress, the debrief job), then
+        the debrief written right after. Rolled back, so every call completes the same session."""
         now = datetime.now(UTC)
         events = [
             {"id": str(uuid.uuid4()), "type": "decision", "timestamp": (now + timedelta(seconds=i)).isoformat(),
@@ -176,17 +182,15 @@ def cases(url: str, ids: dict) -> list[Case]:
             for i in range(5)
         ] + [{"id": str(uuid.uuid4()), "type": "completion", "timestamp": (now + timedelta(seconds=9)).isoformat(),
               "data": {}}]  # fmt: skip
-        import json
-
         batch = ingest.IncomingBatch(
             events_json=json.dumps(events).encode(),
             ids=[uuid.UUID(e["id"]) for e in events],
             types=[e["type"] for e in events],
         )
         result = ingest.record_event_batches(
-            session=session, reports=[ingest.EventReport(key, batch, session_id=play.id)]
+            session=session, reports=[ingest.EventReport(key, batch, session_id=ids["playing"])]
         )
-        debriefs.write_for_session(session=session, play_session_id=play.id)
+        debriefs.write_for_session(session=session, play_session_id=ids["playing"])
         return result
 
     admin_offset, org_offset = last_audit_offset(admin), last_audit_offset(org_admin)
@@ -278,28 +282,39 @@ def main() -> int:
     browser: dict[int, dict] = {}
     try:
         print(f"Page benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-              f"{args.repeats} timed calls a case")  # fmt: skip
+              f"{args.repeats} timed calls a case\n")  # fmt: skip
+        loaded, urls = {}, {}
         for events in args.sizes:
             name = f"bench_pages_{events}"
             with psycopg.connect(admin_uri, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
                 conn.execute(f"CREATE DATABASE {name}")
-            url = _url_for(admin_uri, name)
-            loaded = load(url, events)
-            counts = ", ".join(f"{v:,} {k}" for k, v in loaded["counts"].items())
-            print(f"\n{events:,} events: loaded in {loaded['seconds']:.0f} s ({counts})")
+            urls[events] = _url_for(admin_uri, name)
+            loaded[events] = load(urls[events], events)
+            counts = ", ".join(f"{v:,} {k}" for k, v in loaded[events]["counts"].items())
+            print(f"{events:,} events: loaded in {loaded[events]['seconds']:.0f} s ({counts})")
+            db.dispose()
+        # Case by case, each size in turn: both sizes measured by the same process in the same state.
+        built = {}
+        for events in args.sizes:
+            db.configure(urls[events])
+            built[events] = cases(urls[events], loaded[events]["ids"])
             results[events] = {}
-            for case in cases(url, loaded["ids"]):
+        for index in range(len(built[args.sizes[0]])):
+            for events in args.sizes:
+                case = built[events][index]
+                db.configure(urls[events])
                 results[events][case.label] = (
                     case.kind,
                     timed(case.service, args.repeats),
                     timed(case.plain, args.repeats),
                 )
-            if not args.no_browser:
-                from page_browser import navigation_timings
+        db.dispose()
+        if not args.no_browser:
+            from page_browser import navigation_timings
 
-                browser[events] = navigation_timings(url, loaded["logins"], workdir / f"srv-{events}")
-            db.dispose()
+            for events in args.sizes:
+                browser[events] = navigation_timings(urls[events], loaded[events]["logins"], workdir / f"srv-{events}")
         return report(args.sizes, results, browser)
     finally:
         if pg is not None:

@@ -86,6 +86,8 @@ def _seed_demo(events: int | None = None) -> bool:
         if demo.has_data(session):
             return False
         result = demo.seed(session) if events is None else demo.seed_large(session, events=events, progress=typer.echo)
+    if events is not None:
+        demo.settle(db.get_engine())
     lines = [f"{role:24} {email:36} {password}" for role, (email, password) in result.logins.items()]
     lines.append(f"\nEngine API key (game:write, game:read): {result.api_key}")
     path = _demo_logins_file()

@@ -32,7 +32,14 @@ class PlaySession(SQLModel, table=True):
             postgresql_where=sa.text("status = 'completed'"),
         ),
         # …a module's completed cohort by score (percentile and median: a range of one index)…
-        sa.Index("idx_sessions_cohort", "module_id", "total_score", postgresql_where=sa.text("status = 'completed'")),
+        # (id included: "the others" of a session exclude it without reading the table.)
+        sa.Index(
+            "idx_sessions_cohort",
+            "module_id",
+            "total_score",
+            postgresql_include=["id"],
+            postgresql_where=sa.text("status = 'completed'"),
+        ),
         # …and the completed sessions still waiting for their debrief (the debrief sweep).
         sa.Index(
             "idx_sessions_awaiting_debrief",
@@ -83,7 +90,13 @@ class GameEvent(SQLModel, table=True):
         sa.Index("idx_game_events_type", "event_type"),
         # Arrival order is insertion order: a BRIN index (a few pages, next to nothing to keep current on
         # the ingest path) finds "the last 30 days" without reading older events.
-        sa.Index("idx_game_events_received_brin", "received_at", postgresql_using="brin"),
+        # autosummarize: each block range is summarized as soon as it fills, not at the next VACUUM.
+        sa.Index(
+            "idx_game_events_received_brin",
+            "received_at",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
     )
 
     id: uuid.UUID = uuid_pk()

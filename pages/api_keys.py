@@ -66,7 +66,7 @@ async def api_keys_page(actor: Actor):
                 "expires_at": _when(r.expires_at) if r.expires_at else "never",
             }
             for r in result.rows
-        ], result.total
+        ], result
 
     def show_key(created: api_keys.CreatedKey, title: str) -> None:
         """The full key, once: with a copy button and a warning that it will not be shown again."""

@@ -68,7 +68,7 @@ async def audit_page(actor: Actor):
                 "change": _change(e.before, e.after) + (f" — “{e.comment}”" if e.comment else ""),
             }
             for e in page.rows
-        ], page.total
+        ], page
 
     with frame(actor, "Audit log", breadcrumbs=[("Audit log", None)]):
         await list_view(
@@ -80,6 +80,7 @@ async def audit_page(actor: Actor):
             sort="created_at",
             descending=True,
             sortable=list(audit.SORTABLE),
+            keyset=True,
             search_placeholder="Search who, what, record, comment…",
             filters=[
                 Filter("entity_type", "Kind of record", {e.value: e.label for e in AuditEntity}, width="w-48"),

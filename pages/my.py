@@ -44,7 +44,7 @@ async def my_page(actor: Actor):
                 "late": bool(a.due_date and a.due_date < today and a.status.value != "completed"),
             }
             for a in page.rows
-        ], page.total
+        ], page
 
     results = await calls.read(play_sessions.list_mine, query=ListQuery(limit=RESULTS_SHOWN))
     with frame(actor, "My assignments and results", breadcrumbs=[("My assignments", None)]):

@@ -58,7 +58,7 @@ async def simulations_list(actor: Actor):
                 "updated_at": s.updated_at.strftime("%Y-%m-%d %H:%M"),
             }
             for s in result.rows
-        ], result.total
+        ], result
 
     creates = actor.can(Permission.author_simulations)
     with frame(actor, "Simulations", breadcrumbs=[("Simulations", None)]):

@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from console.demo.data import DIMENSIONS, FIRST, LAST, SEED, STAKEHOLDERS, debrief_for, session_events
@@ -295,8 +294,6 @@ def seed_large(
             (pid, email, password_hash.hash(password), anchor),
         )
         result.logins[role] = (email, password)
-    for table in ("users", "org_memberships", "sessions", "game_events", "simulation_assignments", "audit_log"):
-        session.execute(text(f"ANALYZE {table}"))  # the planner's statistics, as a live database would have
     result.counts.update(
         {
             "organizations": result.counts["organizations"] + 1,
@@ -310,6 +307,18 @@ def seed_large(
         }
     )
     return result
+
+
+GROWN_TABLES = ("users", "org_memberships", "sessions", "game_events", "simulation_assignments", "audit_log")
+
+
+def settle(engine) -> None:  # noqa: ANN001 — an Engine
+    """After the load has committed: what a live database's autovacuum would long have done — the
+    planner's statistics, the visibility map (index-only scans) and the BRIN summaries of the new
+    pages. VACUUM cannot run inside a transaction, hence a step of its own."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in GROWN_TABLES:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
 
 
 def _copy(conn, target: str, rows: Iterable[Sequence]) -> None:  # noqa: ANN001 — a psycopg connection

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, false, or_, select, tr
 from sqlmodel import Session, SQLModel
 
 from console.auth import Actor, Permission
-from console.services.listing import ListQuery, Page, paged, search_clause
+from console.services.listing import ListQuery, Page, keyset, search_clause
 from models import (
     ApiKey,
     AuditAction,
@@ -230,7 +230,7 @@ FILTERS = ("entity_type", "entity_id", "actor", "action", "from", "to")
 
 
 def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[AuditLogEntry]:
-    """Entries the actor may read, newest first unless sorted otherwise.
+    """Entries the actor may read, newest first unless sorted otherwise, a page by key (the log only grows).
 
     Search looks in who, what, which record and the comment; filters: `entity_type` (an AuditEntity),
     `entity_id`, `actor` (part of the actor's email or name), `action` (an AuditAction), and `from` /
@@ -255,14 +255,14 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[AuditLogE
         conditions.append(AuditLogEntry.created_at >= _start_of(since))
     if until := query.date("to"):
         conditions.append(AuditLogEntry.created_at < _start_of(until + timedelta(days=1)))
-    return paged(
+    return keyset(
         session,
         select(AuditLogEntry).where(*conditions),
         query,
         sortable=SORTABLE,
         default_sort="created_at",
         default_descending=True,
-        tiebreak=AuditLogEntry.id,
+        key=AuditLogEntry.id,
     )
 
 

@@ -8,18 +8,25 @@ page bounds the same way everywhere.
 
 Filters arrive as text (from a URL, a form) and are read through the typed accessors, which refuse
 a value that means nothing (`ValidationFailed`, naming the filter) instead of ignoring it.
+
+Lists that only grow (the audit log, events) page by key instead (`keyset`): each page starts after
+the last row of the one before (an opaque `cursor`), the last page is the first one read backwards,
+and the count stops at `COUNT_CAP` ("1,000+"). Every page costs one index range however long the
+history, where OFFSET walked every row before the page and the count read them all.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
 from sqlmodel import Session
 
 from console.errors import ValidationFailed
@@ -29,6 +36,8 @@ E = TypeVar("E", bound=Enum)
 
 MAX_PAGE_SIZE = 200
 MAX_SEARCH = 200
+COUNT_CAP = 1_000
+LAST = "last"  # the cursor of a keyset list's last page
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class ListQuery:
     descending: bool = False
     offset: int = 0
     limit: int = 25
+    cursor: str | None = None  # keyset lists: where the page starts (Page.next_cursor, …, or LAST)
 
     # ------------------------------------------------------------------------- typed filters
 
@@ -93,6 +103,9 @@ class Page(Generic[T]):
     total: int
     offset: int
     limit: int
+    total_capped: bool = False  # total is a floor: there are more (keyset lists count to COUNT_CAP)
+    next_cursor: str | None = None  # keyset lists: the page after this one, if any
+    previous_cursor: str | None = None  # keyset lists: the page before this one, if any
 
 
 def escape_like(text: str) -> str:
@@ -151,3 +164,88 @@ def paged(
     ordered = statement.order_by(order, *ties).offset(offset).limit(limit)
     rows = list(session.scalars(ordered)) if scalars else list(session.execute(ordered).all())
     return Page(rows=rows, total=total, offset=offset, limit=limit)
+
+
+def keyset(
+    session: Session,
+    statement: Select,
+    query: ListQuery,
+    *,
+    sortable: Mapping[str, Any],
+    default_sort: str,
+    default_descending: bool = False,
+    key: Any,
+) -> Page:
+    """`statement` (already filtered; entities) as one page by key: sorted on a sortable column (never
+    NULL) then `key` (unique), starting where `query.cursor` says, with a count capped at COUNT_CAP."""
+    _, limit = bounds(query)
+    if query.sort in sortable:
+        sort, descending = query.sort, query.descending
+    else:
+        sort, descending = default_sort, default_descending
+    column = sortable[sort]
+    mode, values = _read_cursor(query.cursor, sort, descending)
+    try:
+        values = values if values is None else [_typed(values[0], column), _typed(values[1], key)]
+    except (TypeError, ValueError):
+        mode, values = None, None
+    forward = mode in (None, "after")
+    step = descending if forward else not descending  # reading backwards flips the order
+    ordered = statement.order_by(*((column.desc(), key.desc()) if step else (column.asc(), key.asc())))
+    if values is not None:
+        position = tuple_(column, key)
+        bound = tuple_(literal(values[0], column.type), literal(values[1], key.type))
+        ordered = ordered.where(position < bound if step else position > bound)
+    rows = list(session.scalars(ordered.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not forward:
+        rows.reverse()
+    counted = session.scalar(select(func.count()).select_from(statement.order_by(None).limit(COUNT_CAP + 1).subquery()))
+    page = Page(rows=rows, total=min(counted or 0, COUNT_CAP), offset=0, limit=limit)
+    page.total_capped = (counted or 0) > COUNT_CAP
+    first, last = (rows[0], rows[-1]) if rows else (None, None)
+    if forward:
+        page.previous_cursor = _cursor("before", sort, descending, first, column, key) if mode and first else None
+        page.next_cursor = _cursor("after", sort, descending, last, column, key) if more else None
+    else:
+        page.previous_cursor = _cursor("before", sort, descending, first, column, key) if more else None
+        page.next_cursor = _cursor("after", sort, descending, last, column, key) if mode == "before" and last else None
+    return page
+
+
+def _cursor(mode: str, sort: str, descending: bool, row: Any, column: Any, key: Any) -> str:
+    values = [_plain(getattr(row, column.key)), _plain(getattr(row, key.key))]
+    return base64.urlsafe_b64encode(json.dumps([mode, sort, descending, values]).encode()).decode().rstrip("=")
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _read_cursor(cursor: str | None, sort: str, descending: bool) -> tuple[str | None, list | None]:
+    """(mode, [sort value, key]) of a cursor made for this sort; a cursor of another sort, or one that
+    means nothing, starts at the first page (a bookmark after the sort changed is not an error)."""
+    if not cursor:
+        return None, None
+    if cursor == LAST:
+        return "last", None
+    try:
+        mode, c_sort, c_descending, values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        return None, None
+    if mode not in ("after", "before") or c_sort != sort or c_descending != descending or len(values) != 2:
+        return None, None
+    return mode, values
+
+
+def _typed(value: str, column: Any) -> Any:
+    """A cursor's value as the column's Python type (a cursor that does not fit reads as the start)."""
+    kind = column.type.python_type
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is uuid.UUID:
+        return uuid.UUID(value)
+    if not isinstance(value, str):
+        raise TypeError("a text cursor value")
+    return value

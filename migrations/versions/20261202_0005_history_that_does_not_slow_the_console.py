@@ -33,11 +33,12 @@ depends_on: str | Sequence[str] | None = None
 # (name, table, columns, options) in build order.
 INDEXES = [
     ("ix_audit_log_actor_id", "audit_log", ["actor_id"], {}),
-    ("idx_game_events_received_brin", "game_events", ["received_at"], {"postgresql_using": "brin"}),
+    ("idx_game_events_received_brin", "game_events", ["received_at"],
+     {"postgresql_using": "brin", "postgresql_with": {"autosummarize": "on"}}),
     ("idx_sessions_awaiting_debrief", "sessions", ["completed_at"],
      {"postgresql_where": sa.text("status = 'completed' AND debrief_generated_at IS NULL")}),
     ("idx_sessions_cohort", "sessions", ["module_id", "total_score"],
-     {"postgresql_where": sa.text("status = 'completed'")}),
+     {"postgresql_include": ["id"], "postgresql_where": sa.text("status = 'completed'")}),
     ("idx_sessions_completed_at", "sessions", ["completed_at"],
      {"postgresql_include": ["organization_id", "module_id", "total_score"],
       "postgresql_where": sa.text("status = 'completed'")}),

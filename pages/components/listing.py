@@ -9,8 +9,10 @@ What a user gets on every list, without the page writing it again:
 - row actions as real buttons with names (keyboard and screen readers reach them), multi-select with
   bulk actions where the list has any, and an empty state that says what to do.
 
-The page gives columns, filters, actions and an async `fetch(ListQuery) -> (rows, total)`; rows are
-dicts whose values are shown as text (Vue interpolation, never HTML).
+The page gives columns, filters, actions and an async `fetch(ListQuery) -> (rows, Page)` (the rows as
+dicts, shown as text — Vue interpolation, never HTML — and the service's page for its count). Lists
+that only grow (`keyset=True`: the audit log) page by key: First, Previous, Next and Last instead of
+page numbers, each one index range on the server, and a count that stops at "1,000+".
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from urllib.parse import urlencode
 from nicegui import context, ui
 
 from console.errors import ValidationFailed
-from console.services.listing import ListQuery
+from console.services.listing import COUNT_CAP, LAST, ListQuery, Page
 from pages.components.table import PAGE_SIZES, ServerTable, TableRequest
 
-Rows = tuple[list[dict[str, Any]], int]
+Rows = tuple[list[dict[str, Any]], Page]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class BulkAction:
 class _State:
     search: str = ""
     filters: dict[str, str] = field(default_factory=dict)
+    cursor: str = ""  # keyset lists: where the page starts
 
 
 # A constant script (nothing of the user's in it), added once per page:
@@ -120,6 +123,7 @@ class ListView:
         on_new: Callable[[], Awaitable[None] | None] | None = None,
         new_label: str = "New",
         row_key: str = "id",
+        keyset: bool = False,
     ) -> None:
         """`path` keeps the view in the URL (a page's own list); without it the view lives in the page."""
         self._fetch = fetch
@@ -132,6 +136,9 @@ class ListView:
         self._row_actions = list(row_actions)
         self._bulk_actions = list(bulk_actions)
         self._on_new = on_new
+        self._keyset = keyset
+        self._page: Page | None = None
+        self._sorted_by: tuple | None = None
         self.state = _State()
         params = self._url_params() if path else {}
         ignored = self._apply_params(params)
@@ -180,6 +187,9 @@ class ListView:
             self.table.table.add_slot("body-cell-actions", _actions_slot(self._row_actions))
             for action in self._row_actions:
                 self.table.table.on(action.name, lambda e, a=action: a.handler(e.args))
+        if keyset:
+            self.table.table.props("hide-pagination")
+            self._draw_keyset_footer()
         if path:
             ui.on("simvado_list_popstate", self._on_popstate)
         ui.add_body_html(_LIST_SCRIPT)
@@ -218,6 +228,51 @@ class ListView:
             )
         return element.mark(f"filter-{spec.name}")
 
+    def _draw_keyset_footer(self) -> None:
+        with ui.row().classes("w-full items-center justify-end gap-1").mark(f"{self._marker}-pager"):
+            self._pager = {
+                name: ui.button(label, icon=icon, on_click=lambda c=cursor: self._go(c))
+                .props("flat dense no-caps")
+                .mark(f"{self._marker}-{name}")
+                for name, label, icon, cursor in (
+                    ("first", "First", "first_page", ""),
+                    ("previous", "Previous", "chevron_left", "previous"),
+                    ("next", "Next", "chevron_right", "next"),
+                    ("last", "Last", "last_page", LAST),
+                )
+            }
+            sizes = {size: f"{size} a page" for size in PAGE_SIZES}
+            ui.select(sizes, value=self.table.pagination["rowsPerPage"], on_change=self._resize).props(
+                "dense options-dense borderless"
+            ).mark(f"{self._marker}-size")
+
+    async def _go(self, where: str) -> None:
+        page = self._page
+        if where == "previous":
+            where = page.previous_cursor if page else ""
+        elif where == "next":
+            where = page.next_cursor if page else ""
+        self.state.cursor = where or ""
+        await self.reload()
+        self._push_url()
+
+    async def _resize(self, e) -> None:  # noqa: ANN001
+        self.table.table.pagination = {**self.table.pagination, "rowsPerPage": e.value}
+        self.state.cursor = ""
+        await self.reload()
+        self._push_url()
+
+    def _update_pager(self) -> None:
+        page = self._page
+        state = {
+            "first": bool(page and page.previous_cursor),
+            "previous": bool(page and page.previous_cursor),
+            "next": bool(page and page.next_cursor),
+            "last": bool(page and page.next_cursor),
+        }
+        for name, enabled in state.items():
+            self._pager[name].set_enabled(enabled)
+
     def _draw_bulk(self) -> None:
         self._bulk_row.clear()
         selected = self.selected
@@ -250,22 +305,32 @@ class ListView:
         await self.table.reload(first_page=first_page)
         self._draw_bulk()
 
-    async def _fetch_page(self, request: TableRequest) -> Rows:
+    async def _fetch_page(self, request: TableRequest) -> tuple[list[dict[str, Any]], int]:
+        sort = request.sort if request.sort in self._sortable else self._default_sort[0]
+        if self._keyset and self._sorted_by not in (None, (sort, request.descending)):
+            self.state.cursor = ""  # another order: its pages start over
+        self._sorted_by = (sort, request.descending)
         query = ListQuery(
             search=self.state.search,
             filters={k: v for k, v in self.state.filters.items() if v},
-            sort=request.sort if request.sort in self._sortable else self._default_sort[0],
+            sort=sort,
             descending=request.descending,
-            offset=request.offset,
+            offset=0 if self._keyset else request.offset,
             limit=request.limit,
+            cursor=(self.state.cursor or None) if self._keyset else None,
         )
         try:
-            rows, total = await self._fetch(query)
+            rows, page = await self._fetch(query)
         except ValidationFailed as exc:
             ui.notify(exc.message, type="warning")
-            rows, total = [], 0
+            rows, page = [], Page(rows=[], total=0, offset=0, limit=request.limit)
+        self._page = page
+        total = page.total
         singular, plural = self._noun
-        self.count_label.text = f"{total:,} {singular if total == 1 else plural}"
+        shown = f"{COUNT_CAP:,}+" if page.total_capped else f"{total:,}"
+        self.count_label.text = f"{shown} {singular if total == 1 and not page.total_capped else plural}"
+        if self._keyset:
+            self._update_pager()
         # Rows no longer on the page are no longer selected: a bulk action acts only on what is shown.
         keys = {row.get("id") for row in rows}
         if self.table.table.selected:
@@ -277,6 +342,7 @@ class ListView:
         if search == self.state.search:
             return  # already the view (set back by Back/Forward): not a change of the user's
         self.state.search = search
+        self.state.cursor = ""
         await self.reload(first_page=True)
         self._replace_url()  # typing is not a step to go Back through
 
@@ -287,6 +353,7 @@ class ListView:
         if value == self.state.filters.get(spec.name, ""):
             return  # already the view (set back by Back/Forward): not a change of the user's
         self.state.filters[spec.name] = value
+        self.state.cursor = ""
         await self.reload(first_page=True)
         self._push_url()
 
@@ -306,11 +373,13 @@ class ListView:
         if self.state.search:
             params["search"] = self.state.search
         params.update({k: v for k, v in self.state.filters.items() if v})
+        if self._keyset and self.state.cursor:
+            params["cursor"] = self.state.cursor
         sort = pagination.get("sortBy") or self._default_sort[0]
         descending = bool(pagination.get("descending"))
         if (sort, descending) != self._default_sort:
             params["sort"], params["desc"] = sort, "1" if descending else "0"
-        if int(pagination.get("page", 1)) > 1:
+        if not self._keyset and int(pagination.get("page", 1)) > 1:
             params["page"] = str(pagination["page"])
         if int(pagination.get("rowsPerPage", 25)) != 25:
             params["size"] = str(pagination["rowsPerPage"])
@@ -336,6 +405,7 @@ class ListView:
         """Take the view from URL parameters; returns notices for values that were dropped."""
         ignored = []
         self.state.search = (params.get("search") or "")[:200]
+        self.state.cursor = (params.get("cursor") or "")[:600] if self._keyset else ""
         self.state.filters = {}
         for spec in self._filters:
             value = (params.get(spec.name) or "")[:255]

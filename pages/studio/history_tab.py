@@ -55,7 +55,7 @@ async def history_tab(actor: Actor, sim: Simulation) -> None:
                 "comment": e.comment or "",
             }
             for e in page.rows
-        ], page.total
+        ], page
 
     await list_view(
         columns=HISTORY_COLUMNS,
@@ -65,6 +65,7 @@ async def history_tab(actor: Actor, sim: Simulation) -> None:
         sort="created_at",
         descending=True,
         sortable=["created_at", "actor", "action"],
+        keyset=True,
         search_placeholder="Search who, what, comment…",
         empty_message="No history yet: every change to this simulation, its modules and media appears here.",
     )

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from console.auth import Actor
 from console.errors import ValidationFailed
 from console.services import audit
-from console.services.listing import ListQuery, contains, escape_like
+from console.services.listing import LAST, ListQuery, contains, escape_like
 from models import AuditAction, AuditEntity, AuditLogEntry
 from models.base import utcnow
 from models.enums import SimulationStatus, UserRole
@@ -97,5 +97,26 @@ def test_audit_sorts_newest_first_by_default_and_by_any_sortable_column(session,
     assert _actions(session, sort="created_at", descending=False)[0] == "api_key.revoke"
     by_actor = audit.list_(session=session, actor=Actor.system("t"), query=ListQuery(sort="actor")).rows
     assert [e.actor_label for e in by_actor][:2] == ["cleo.creator@test.example"] * 2
-    page = audit.list_(session=session, actor=Actor.system("t"), query=ListQuery(limit=2, offset=2))
-    assert page.total == 4 and [e.action for e in page.rows] == ["simulation.publish", "api_key.revoke"]
+
+
+def test_the_audit_log_pages_by_key_forwards_backwards_and_from_the_end(session, entries):
+    def page(**query):
+        return audit.list_(session=session, actor=Actor.system("t"), query=ListQuery(limit=2, **query))
+
+    first = page()
+    assert [e.action for e in first.rows] == ["media.upload", "module.update"] and first.total == 4
+    assert first.previous_cursor is None and first.next_cursor
+    second = page(cursor=first.next_cursor)
+    assert [e.action for e in second.rows] == ["simulation.publish", "api_key.revoke"]
+    assert second.next_cursor is None and second.previous_cursor
+    assert [e.action for e in page(cursor=second.previous_cursor).rows] == ["media.upload", "module.update"]
+    last = page(cursor=LAST)  # the oldest entries, in the list's own order, without walking the rest
+    assert [e.action for e in last.rows] == ["simulation.publish", "api_key.revoke"]
+    assert last.next_cursor is None and [e.action for e in page(cursor=last.previous_cursor).rows][0] == "media.upload"
+    by_actor = page(sort="actor")
+    assert [e.actor_label for e in page(sort="actor", cursor=by_actor.next_cursor).rows] == [
+        "pat.admin@test.example"
+    ] * 2
+    # A cursor of another sort, or garbage, starts at the first page (a stale bookmark is not an error).
+    assert [e.action for e in page(cursor=by_actor.next_cursor).rows] == ["media.upload", "module.update"]
+    assert [e.action for e in page(cursor="not-a-cursor").rows] == ["media.upload", "module.update"]
