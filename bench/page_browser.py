@@ -77,7 +77,12 @@ def navigation_timings(url: str, logins: dict, workdir: Path) -> dict[str, tuple
                     runs = []
                     for _ in range(6):
                         page.goto(f"{base}{path}", wait_until="commit")
-                        page.wait_for_selector(selector, state="visible")
+                        try:
+                            page.wait_for_selector(selector, state="visible")
+                        except Exception:
+                            shot = workdir / f"timeout-{role}-{path.strip('/') or 'home'}.png"
+                            page.screenshot(path=str(shot))
+                            raise RuntimeError(f"{path} as {role}: no {selector!r} on screen (see {shot})") from None
                         runs.append(page.evaluate(
                             """() => { const n = performance.getEntriesByType('navigation')[0];
                                        const visible = performance.now();

@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[UserRole, frozenset[Permission]] = {
             Permission.view_catalogue,
             Permission.manage_organization,
             Permission.view_live_sessions,
+            Permission.view_audit_log,  # their own organization's entries (audit.readable)
         }
     ),
     UserRole.studio_creator: frozenset(

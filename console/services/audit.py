@@ -203,7 +203,7 @@ def deleted(
 
 def readable(actor: Actor) -> ColumnElement[bool]:
     """The entries of `audit_log` this actor may read."""
-    if actor.can(Permission.view_audit_log):
+    if actor.can(Permission.manage_platform):
         return true()
     if actor.can(Permission.manage_organization) and actor.organization_id is not None:
         return AuditLogEntry.organization_id == actor.organization_id
