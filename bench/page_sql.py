@@ -27,7 +27,7 @@ PLAIN: dict[str, list[str]] = {
             "SELECT count(*) FROM organizations",
             "SELECT count(*) FROM users",
             "SELECT count(*) FROM api_keys WHERE is_active",
-            f"SELECT count(*) FROM game_events WHERE received_at >= {DAYS_30}",
+            "SELECT count(*) FROM game_events WHERE received_at >= now() - interval '1 day'",
         ],
     ),
     "dashboard_creator": _dashboard(f"module_id IN ({CREATOR_MODULES})", []),

@@ -6,7 +6,7 @@
   (`write_debrief_now`) so debriefs usually appear at once. Writing a debrief is idempotent, so a job
   finding it written is a no-op.
 - Periodic: abandoned sessions (no event for `SIMVADO_ABANDON_AFTER_MINUTES`), overdue assignments,
-  and a sweep for completed sessions that still lack a debrief.
+  a sweep for completed sessions that still lack a debrief, and the pruning of finished jobs.
 
 Run by `simvado-console worker`, or in-process by `simvado-console serve` in embedded mode.
 """
@@ -102,6 +102,15 @@ def sweep_overdue(timestamp: int) -> None:
         log.info("marked %d assignments overdue", count)
 
 
+FINISHED_JOBS_KEPT_HOURS = 7 * 24
+
+
+async def prune_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Finished jobs older than a week go: one debrief job a completion would otherwise grow the job
+    table with the history (docs/scale.md). Failed ones stay, for someone to look at."""
+    await context.app.job_manager.delete_old_jobs(nb_hours=FINISHED_JOBS_KEPT_HOURS)
+
+
 def _blueprint() -> procrastinate.Blueprint:
     """The console's tasks, on a fresh blueprint (a blueprint binds to the first app it is added to)."""
     bp = procrastinate.Blueprint()
@@ -117,6 +126,9 @@ def _blueprint() -> procrastinate.Blueprint:
         (sweep_overdue, "7 * * * *", "sweep_overdue"),
     ):
         bp.periodic(cron=cron, periodic_id=name)(bp.task(func, name=name, queueing_lock=name))
+    bp.periodic(cron="17 3 * * *", periodic_id="prune_jobs")(
+        bp.task(prune_jobs, name="prune_jobs", queueing_lock="prune_jobs", pass_context=True)
+    )
     return bp
 
 

@@ -44,7 +44,7 @@ def _figures(actor: Actor, data: dict) -> None:
             _tile("Organizations", data["organizations"], "organizations")
             _tile("Users", data["users"], "users")
             _tile("Active API keys", data["active_api_keys"], "api-keys")
-            _tile("Events (30 days)", data["events_30d"], "events")
+            _tile("Events (24 hours)", data["events_24h"], "events")
         if "members" in data:
             seats = data["seat_limit"]
             _tile("Members", f"{data['members']} / {seats}" if seats else data["members"], "members")

@@ -258,6 +258,8 @@ def seed_large(
         (_session_row(row, totals) for row in plays),
     )
     progress(f"  {len(plays):,} sessions ({_since(started)})")
+    # In arrival order, as a live database receives them (sessions overlap, so generation order is not).
+    event_rows.sort(key=lambda row: row[5])
     _copy(conn, "game_events (id, session_id, event_type, event_data, timestamp, received_at)", event_rows)
     progress(f"  {len(event_rows):,} events ({_since(started)})")
 

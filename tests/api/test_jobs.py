@@ -87,3 +87,36 @@ def test_llm_debrief_when_configured(client, world, monkeypatch):
     finally:
         server.close()
     assert body["debrief_text"] == "# Debrief by the model\n\nYou saved the deal.\n"
+
+
+def test_finished_jobs_older_than_a_week_are_pruned_failed_ones_kept(database_url):
+    import asyncio
+    from types import SimpleNamespace
+
+    with unit_of_work.transaction() as s:
+        for n in range(3):
+            jobs.defer(s, jobs.DEBRIEF, play_session_id=str(uuid.UUID(int=n)))
+        s.execute(
+            text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE args->>'play_session_id' LIKE '%0000'")
+        )
+        s.execute(text("UPDATE procrastinate_jobs SET status = 'failed' WHERE args->>'play_session_id' LIKE '%0001'"))
+        s.execute(
+            text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE args->>'play_session_id' LIKE '%0002'")
+        )
+        # Two finished long ago, one yesterday (a job's age is that of its latest event).
+        s.execute(
+            text(
+                "UPDATE procrastinate_events e SET at = now() - CASE WHEN j.args->>'play_session_id' LIKE '%0002' "
+                "THEN interval '1 day' ELSE interval '30 days' END FROM procrastinate_jobs j WHERE j.id = e.job_id"
+            )
+        )
+
+    async def prune() -> None:
+        app = jobs.make_app()
+        async with app.open_async():
+            await jobs.prune_jobs(SimpleNamespace(app=app), 0)
+
+    asyncio.run(prune())
+    with unit_of_work.read_only() as s:
+        left = sorted(s.scalars(text("SELECT args->>'play_session_id' FROM procrastinate_jobs")))
+    assert [arg[-1] for arg in left] == ["1", "2"]  # the old success went; the failure and yesterday's stay

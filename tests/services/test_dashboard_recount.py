@@ -55,8 +55,8 @@ def _check(session, world) -> None:  # noqa: ANN001
     expected_org = _recount(session, "s.organization_id = :org", world["org"].id)
     assert {k: admin[k] for k in expected_admin} == expected_admin
     assert {k: org[k] for k in expected_org} == expected_org
-    events = session.scalar(text("SELECT count(*) FROM game_events WHERE received_at >= now() - interval '30 days'"))
-    assert admin["events_30d"] == events
+    events = session.scalar(text("SELECT count(*) FROM game_events WHERE received_at >= now() - interval '1 day'"))
+    assert admin["events_24h"] == events
 
 
 def _batch(*events: tuple[str, dict]) -> ingest.IncomingBatch:

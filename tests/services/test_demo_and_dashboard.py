@@ -52,7 +52,7 @@ def test_dashboard_counts_are_scoped_to_the_organization(session):
         .where(PlaySession.organization_id == acme.id, PlaySession.status == SessionStatus.in_progress)
     )
     assert ent["sessions_in_progress"] == acme_in_progress < everyone["sessions_in_progress"]
-    assert everyone["events_30d"] <= session.scalar(select(func.count()).select_from(GameEvent))
+    assert everyone["events_24h"] <= session.scalar(select(func.count()).select_from(GameEvent))
 
 
 def test_demo_media_live_in_the_consoles_own_storage(session):
