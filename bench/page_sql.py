@@ -112,3 +112,42 @@ PLAIN: dict[str, list[str]] = {
         "ORDER BY completed_at LIMIT 100",
     ],
 }
+
+
+# What bench/pages.py explains at the larger size: the statements whose cost had grown with history.
+EXPLAINED: dict[str, str] = {
+    "dashboard: sessions in progress": "SELECT count(*) FROM sessions WHERE status = 'in_progress'",
+    "dashboard: completed and average, 30 days": (
+        "SELECT count(*), avg(total_score) FROM sessions WHERE status = 'completed' AND completed_at >= %(since)s"
+    ),
+    "dashboard: sessions a day, 30 days": (
+        "SELECT started_at::date, count(*) FROM sessions WHERE started_at >= %(since)s GROUP BY 1"
+    ),
+    "dashboard: events, 24 hours": "SELECT count(*) FROM game_events WHERE received_at >= %(day)s",
+    "dashboard: assignments by status": "SELECT status, count FROM assignment_counts WHERE organization_id = %(org)s",
+    "completion: percentile": (
+        "SELECT count(*) FILTER (WHERE total_score < 60), count(*) FROM sessions WHERE module_id = %(module)s "
+        "AND status = 'completed' AND total_score IS NOT NULL AND id <> %(playing)s"
+    ),
+    "debrief: cohort median": (
+        "SELECT total_score FROM sessions WHERE module_id = %(module)s AND status = 'completed' "
+        "AND total_score IS NOT NULL AND id <> %(playing)s ORDER BY total_score OFFSET 1000 LIMIT 2"
+    ),
+    "audit log: a page after a cursor": (
+        "SELECT * FROM audit_log WHERE (created_at, id) < (%(since)s, %(org)s) ORDER BY created_at DESC, id DESC "
+        "LIMIT 26"
+    ),
+    "audit log: the count, capped": "SELECT count(*) FROM (SELECT 1 FROM audit_log LIMIT 1001) AS capped",
+    "sweep: abandoned sessions": (
+        "SELECT s.id FROM sessions s WHERE s.status = 'in_progress' AND COALESCE((SELECT max(e.received_at) "
+        "FROM game_events e WHERE e.session_id = s.id), s.started_at) < %(idle)s"
+    ),
+    "sweep: overdue assignments": (
+        "SELECT id FROM simulation_assignments WHERE status IN ('assigned', 'in_progress') AND due_date < current_date"
+    ),
+    "sweep: missing debriefs": (
+        "SELECT id FROM sessions WHERE status = 'completed' AND debrief_generated_at IS NULL ORDER BY completed_at "
+        "LIMIT 100"
+    ),
+    "engine: a player by email": "SELECT id FROM users WHERE lower(email) = lower(%(email)s)",
+}

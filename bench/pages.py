@@ -310,6 +310,7 @@ def main() -> int:
                     timed(case.plain, args.repeats),
                 )
         db.dispose()
+        explain(urls[args.sizes[1]], loaded[args.sizes[1]]["ids"])
         if not args.no_browser:
             from page_browser import navigation_timings
 
@@ -319,6 +320,23 @@ def main() -> int:
     finally:
         if pg is not None:
             pg.cleanup()
+
+
+def explain(url: str, ids: dict) -> None:
+    """The plans of the statements whose cost had grown with history, on the larger database: each should
+    name the index that keeps it to what is live or recent."""
+    from page_sql import EXPLAINED
+
+    now = datetime.now(UTC)
+    params = {**ids, "playing": uuid.uuid4(), "since": now - timedelta(days=30), "day": now - timedelta(days=1),
+              "idle": now - timedelta(minutes=120), "email": "someone@umbrella.example"}  # fmt: skip
+    print("\nPlans at the larger size (EXPLAIN ANALYZE; the index each one uses):")
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        for label, statement in EXPLAINED.items():
+            plan = [row[0] for row in conn.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}", params)]
+            scans = [line.strip() for line in plan if " on " in line or "Index Cond" in line]
+            took = next((line.split(":", 1)[1].strip() for line in plan if line.startswith("Execution Time")), "?")
+            print(f"  {label:44} {took:>12}  {' | '.join(scans)[:150]}")
 
 
 def _url_for(admin_uri: str, dbname: str) -> str:

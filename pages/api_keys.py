@@ -18,6 +18,7 @@ from pages.components import calls
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
 from pages.components.listing import BulkAction, Filter, RowAction, list_view
+from pages.components.pickers import SearchSelect
 from pages.layout import frame
 
 COLUMNS = [
@@ -97,18 +98,24 @@ async def api_keys_page(actor: Actor):
             name = errors.add(
                 "name", ui.input("Name *").props("outlined dense maxlength=255 autofocus").classes("w-full")
             )
+
+            async def matching(kind: str, text: str) -> dict[str, str]:
+                return (await calls.read(api_keys.binding_options, search=text))[kind]
+
             simulation = errors.add(
                 "simulation_id",
-                ui.select({"": "Any simulation", **options["simulations"]}, value="", label="Simulation")
+                SearchSelect("Simulation", lambda t: matching("simulations", t), none_label="Any simulation")
                 .props("outlined dense options-dense")
                 .classes("w-full"),
             )
             organization = errors.add(
                 "organization_id",
-                ui.select({"": "Any organization", **options["organizations"]}, value="", label="Organization")
+                SearchSelect("Organization", lambda t: matching("organizations", t), none_label="Any organization")
                 .props("outlined dense options-dense")
                 .classes("w-full"),
             )
+            simulation.set_options({"": "Any simulation", **options["simulations"]}, value="")
+            organization.set_options({"": "Any organization", **options["organizations"]}, value="")
             with ui.row().classes("items-center gap-4"):
                 write = ui.checkbox("game:write (sessions, events)", value=True).mark("scope-write")
                 read = ui.checkbox("game:read (modules, results)", value=False).mark("scope-read")

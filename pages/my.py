@@ -46,22 +46,36 @@ async def my_page(actor: Actor):
             for a in page.rows
         ], page
 
-    results = await calls.read(play_sessions.list_mine, query=ListQuery(limit=RESULTS_SHOWN))
+    @ui.refreshable
+    async def results_section(offset: int) -> None:
+        results = await calls.read(play_sessions.list_mine, query=ListQuery(offset=offset, limit=RESULTS_SHOWN))
+        if not results.rows:
+            ui.label("No sessions played yet. Launch a simulation from your assignments to start.").mark(
+                "my-results-empty"
+            )
+            return
+        last = results.offset + len(results.rows)
+        with ui.row().classes("w-full items-center gap-2"):
+            counted = f"{results.offset + 1}–{last} of {results.total:,} sessions, newest first"
+            ui.label(counted).classes(MUTED).mark("my-results-count")
+            ui.space()
+            if results.offset:
+                newer = max(0, results.offset - RESULTS_SHOWN)
+                ui.button("Newer", icon="chevron_left", on_click=lambda: results_section.refresh(newer)).props(
+                    "flat dense no-caps"
+                ).mark("my-results-newer")
+            if last < results.total:
+                ui.button("Older", icon="chevron_right", on_click=lambda: results_section.refresh(last)).props(
+                    "flat dense no-caps"
+                ).mark("my-results-older")
+        for result in results.rows:
+            _result(result)
+
     with frame(actor, "My assignments and results", breadcrumbs=[("My assignments", None)]):
         with ui.card().classes("w-full"):
             Heading("Assignments").classes("text-h6")
             await list_view(
-                columns=[
-                    {
-                        "name": "simulation",
-                        "label": "Simulation",
-                        "field": "simulation",
-                        "align": "left",
-                        "sortable": True,
-                    },
-                    {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
-                    {"name": "due_date", "label": "Due", "field": "due", "align": "left", "sortable": True},
-                ],
+                columns=ASSIGNMENT_COLUMNS,
                 fetch=fetch,
                 marker="my-assignments",
                 noun=("assignment", "assignments"),
@@ -79,27 +93,24 @@ async def my_page(actor: Actor):
             )
         with ui.card().classes("w-full"):
             Heading("Results").classes("text-h6")
-            if not results.rows:
-                ui.label("No sessions played yet. Launch a simulation from your assignments to start.").mark(
-                    "my-results-empty"
-                )
-            elif results.total > len(results.rows):
-                ui.label(f"The newest {len(results.rows)} of {results.total:,} sessions.").classes(MUTED)
-            for result in results.rows:
-                with (
-                    ui.expansion(
-                        f"{result.simulation_title} — {result.module_title}",
-                        caption=f"{result.status.value.replace('_', ' ')} · started {result.started_at:%Y-%m-%d %H:%M}"
-                        + (f" · total {result.total}" if result.total is not None else ""),
-                    )
-                    .classes("w-full")
-                    .mark("my-result")
-                ):
-                    if result.final_scores:
-                        with ui.row().classes("gap-2"):
-                            for key, value in result.final_scores.items():
-                                ui.chip(f"{key}: {value}").props("outline")
-                    if result.debrief_text:
-                        ui.markdown(result.debrief_text)  # sanitized by NiceGUI
-                    elif result.status.value == "completed":
-                        ui.label("Your debrief is being prepared.").classes(MUTED)
+            await results_section(0)
+
+
+def _result(result: play_sessions.MyResult) -> None:
+    with (
+        ui.expansion(
+            f"{result.simulation_title} — {result.module_title}",
+            caption=f"{result.status.value.replace('_', ' ')} · started {result.started_at:%Y-%m-%d %H:%M}"
+            + (f" · total {result.total}" if result.total is not None else ""),
+        )
+        .classes("w-full")
+        .mark("my-result")
+    ):
+        if result.final_scores:
+            with ui.row().classes("gap-2"):
+                for key, value in result.final_scores.items():
+                    ui.chip(f"{key}: {value}").props("outline")
+        if result.debrief_text:
+            ui.markdown(result.debrief_text)  # sanitized by NiceGUI
+        elif result.status.value == "completed":
+            ui.label("Your debrief is being prepared.").classes(MUTED)

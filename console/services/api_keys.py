@@ -396,13 +396,27 @@ def authenticate(*, session: Session, key: str | None) -> Actor:
     return known[key]
 
 
-def binding_options(*, session: Session, actor: Actor, limit: int = 500) -> dict[str, dict[str, str]]:
-    """Simulations and organizations a key can be bound to, as {id: label}, for the create form."""
+PICKED = 20  # choices a picker shows at a time: type to find any other
+
+
+def binding_options(*, session: Session, actor: Actor, search: str = "") -> dict[str, dict[str, str]]:
+    """Simulations and organizations a key can be bound to, as {id: label}, for the create form: the
+    first PICKED of each whose name contains `search` (the form asks again as the user types)."""
     actor.require(Permission.manage_api_keys)
+    by_title = search_clause(search, Simulation.title)
+    by_name = search_clause(search, Organization.name)
     sims = session.execute(
-        select(Simulation.id, Simulation.title, Simulation.status).order_by(Simulation.title).limit(limit)
+        select(Simulation.id, Simulation.title, Simulation.status)
+        .where(*([by_title] if by_title is not None else []))
+        .order_by(Simulation.title, Simulation.id)
+        .limit(PICKED)
     ).all()
-    orgs = session.execute(select(Organization.id, Organization.name).order_by(Organization.name).limit(limit)).all()
+    orgs = session.execute(
+        select(Organization.id, Organization.name)
+        .where(*([by_name] if by_name is not None else []))
+        .order_by(Organization.name, Organization.id)
+        .limit(PICKED)
+    ).all()
     return {
         "simulations": {str(i): f"{title} ({status.value})" for i, title, status in sims},
         "organizations": {str(i): name for i, name in orgs},

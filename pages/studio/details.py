@@ -10,6 +10,7 @@ from models.enums import Difficulty, SimulationFormat
 from pages.components import calls
 from pages.components.forms import ChipsField, FieldErrors
 from pages.components.labels import enum_options
+from pages.components.pickers import SearchSelect
 
 
 async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
@@ -70,13 +71,20 @@ async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
             .classes("w-full"),
         )
         if sim is not None:
-            images = await calls.read(media.simulation_images, simulation_id=sim.id)
-            if images and editable:
-                ui.select(
-                    {a.url: a.filename for a in images},
-                    label="Pick the thumbnail from this simulation's images",
+
+            async def images(text: str) -> dict[str, str]:
+                found = await calls.read(media.simulation_images, simulation_id=sim.id, search=text)
+                return {a.url: a.filename for a in found}
+
+            first = await images("")
+            if first and editable:
+                picker = SearchSelect(
+                    "Pick the thumbnail from this simulation's images",
+                    images,
                     on_change=lambda e: thumbnail.set_value(e.value or thumbnail.value),
-                ).props("outlined dense clearable").classes("w-full").mark("sim-thumbnail-pick")
+                )
+                picker.props("outlined dense clearable").classes("w-full").mark("sim-thumbnail-pick")
+                picker.set_options(first)
             if sim.thumbnail_url and sim.thumbnail_url.startswith("/media/"):
                 ui.image(sim.thumbnail_url).classes("w-48 h-28 rounded").props(
                     'fit=cover alt="The simulation\'s thumbnail"'

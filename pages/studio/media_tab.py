@@ -4,6 +4,7 @@ rename, delete, and where each file is used."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 from nicegui import events, ui
@@ -11,14 +12,15 @@ from nicegui import events, ui
 from console.auth import Actor
 from console.errors import DomainError
 from console.services import media, modules
-from console.services.listing import MAX_PAGE_SIZE, ListQuery
+from console.services.listing import ListQuery
 from models import Simulation
-from models.enums import MediaType
+from models.enums import MediaType, ModuleStatus
 from pages.components import calls
 from pages.components.buttons import icon_button
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
 from pages.components.labels import enum_options
+from pages.components.pickers import PICKED, SearchSelect
 from pages.studio.common import size_label
 
 # The uploader's header with a named "Choose files" button a keyboard reaches (Quasar's own is an
@@ -39,24 +41,24 @@ UPLOAD_HEADER = """
 
 
 async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dict) -> None:
-    all_modules = (
-        await calls.read(
-            modules.list_,
-            simulation_id=sim.id,
-            query=ListQuery(filters={"archived": "0"}, sort="sort_order", limit=MAX_PAGE_SIZE),
-        )
-    ).rows
-    if not all_modules:
+    async def matching_modules(text: str) -> dict[str, str]:
+        query = ListQuery(search=text, filters={"archived": "0"}, sort="sort_order", limit=PICKED)
+        return {str(m.id): m.title for m in (await calls.read(modules.list_, simulation_id=sim.id, query=query)).rows}
+
+    first = await matching_modules("")
+    if not first:
         ui.label("Add a module first: each module has its own media library.").classes("text-grey-8").mark(
             "media-no-modules"
         )
         return
-    ids = {str(m.id) for m in all_modules}
-    chosen = {
-        "module": state["module"] if state["module"] in ids else str(all_modules[0].id),
-        "search": "",
-        "type": None,
-    }
+    current = None
+    if state["module"]:  # the module chosen in the modules tab, if it is this simulation's (and not archived)
+        with contextlib.suppress(DomainError, ValueError):
+            module = await calls.read(modules.get, module_id=uuid.UUID(state["module"]))
+            if module.simulation_id == sim.id and module.status != ModuleStatus.archived:
+                current = (str(module.id), module.title)
+    current = current or next(iter(first.items()))
+    chosen = {"module": current[0], "search": "", "type": None}
 
     redraw = asyncio.Lock()  # several uploads finish at once; two overlapping redraws would interleave
 
@@ -118,9 +120,9 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
             await library.refresh()
 
     with ui.row().classes("w-full items-center gap-3"):
-        ui.select(
-            {str(m.id): m.title for m in all_modules}, label="Module", value=chosen["module"], on_change=pick
-        ).props("outlined dense").classes("w-72").mark("media-module")
+        picker = SearchSelect("Module", matching_modules, value=current[0], value_label=current[1], on_change=pick)
+        picker.props("outlined dense").classes("w-72").mark("media-module")
+        picker.set_options({**first, current[0]: current[1]}, value=current[0])
         ui.input(placeholder="Search files", on_change=search).props("outlined dense clearable debounce=300").mark(
             "media-search"
         )

@@ -91,3 +91,24 @@ async def test_a_participant_sees_their_own_assignments_and_results_only(user: U
     await user.should_see("1 assignment")
     rows = user.find(marker="my-assignments-table").elements.pop().rows
     assert [r["simulation"] for r in rows] == ["Already done"]
+
+
+async def test_a_participants_results_page_through_their_whole_history(user: User, database_url):
+    from models import PlaySession
+    from models.enums import SessionStatus
+    from pages.my import RESULTS_SHOWN
+    from tests.factories import make_module
+
+    with unit_of_work.transaction() as session:
+        me = make_user(session, role=UserRole.individual)
+        module = make_module(session, make_simulation(session, status=SimulationStatus.published))
+        for _ in range(RESULTS_SHOWN + 5):
+            session.add(PlaySession(user_id=me.id, module_id=module.id, status=SessionStatus.abandoned))
+    await user.http_client.post("/auth/login", data={"email": me.email, "password": PASSWORD, "next": "/"})
+    await user.open("/my")
+    await user.should_see(f"1–{RESULTS_SHOWN} of {RESULTS_SHOWN + 5} sessions, newest first")
+    user.find(marker="my-results-older").click()
+    await user.should_see(f"{RESULTS_SHOWN + 1}–{RESULTS_SHOWN + 5} of {RESULTS_SHOWN + 5} sessions, newest first")
+    assert len(user.find(marker="my-result").elements) == 5
+    user.find(marker="my-results-newer").click()
+    await user.should_see(f"1–{RESULTS_SHOWN} of {RESULTS_SHOWN + 5} sessions, newest first")

@@ -210,16 +210,23 @@ def list_(*, session: Session, actor: Actor, module_id: uuid.UUID, query: ListQu
     )
 
 
-def simulation_images(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> list[MediaAsset]:
-    """Every image in the simulation's module libraries (thumbnail and portrait pickers)."""
+def simulation_images(
+    *, session: Session, actor: Actor, simulation_id: uuid.UUID, search: str = "", limit: int = 20
+) -> list[MediaAsset]:
+    """Images in the simulation's module libraries whose name contains `search` (the thumbnail picker
+    asks again as the user types), at most `limit`."""
     simulations.get(session=session, actor=actor, simulation_id=simulation_id)
+    conditions = [Module.simulation_id == simulation_id, MediaAsset.type == MediaType.image]
+    by_name = search_clause(search, MediaAsset.filename)
+    if by_name is not None:
+        conditions.append(by_name)
     return list(
         session.scalars(
             select(MediaAsset)
             .join(Module, Module.id == MediaAsset.module_id)
-            .where(Module.simulation_id == simulation_id, MediaAsset.type == MediaType.image)
-            .order_by(MediaAsset.filename)
-            .limit(500)
+            .where(*conditions)
+            .order_by(MediaAsset.filename, MediaAsset.id)
+            .limit(min(max(1, limit), 200))
         )
     )
 

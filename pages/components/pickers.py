@@ -1,0 +1,50 @@
+"""A select that searches on the server as the user types: any one of thousands of records, never a
+list cut off at the first few hundred."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+Search = Callable[[str], Awaitable[dict[str, str]]]
+PICKED = 20  # choices shown at a time: type to find any other
+
+
+class SearchSelect(ui.select):
+    """`search(text) -> {value: label}` gives the choices matching what is typed (a handful: the
+    services return the first 20); the chosen value stays a choice whatever is typed next. With
+    `none_label`, "" is a choice too (no selection)."""
+
+    def __init__(
+        self,
+        label: str,
+        search: Search,
+        *,
+        value: str | None = None,
+        value_label: str | None = None,
+        none_label: str | None = None,
+        on_change: Callable | None = None,
+    ) -> None:
+        self._search = search
+        self._none = {"": none_label} if none_label is not None else {}
+        chosen = {value: value_label or value} if value else {}
+        super().__init__(
+            {**self._none, **chosen},
+            label=label,
+            value=value or ("" if none_label is not None else None),
+            with_input=True,
+            on_change=on_change,
+        )
+        self.props('input-debounce=0 hint="Type to search"')
+        # Throttled, with the last keystroke always sent: one query a quarter second at most.
+        self.on("input-value", self._typed, throttle=0.25)
+
+    async def load(self, text: str = "") -> None:
+        """Fetch the choices for `text` (all of them, or the first few, for an empty text)."""
+        found = await self._search(text[:100])
+        current = {self.value: self.options.get(self.value, self.value)} if self.value else {}
+        self.set_options({**self._none, **current, **found}, value=self.value)
+
+    async def _typed(self, e) -> None:  # noqa: ANN001
+        await self.load(e.args if isinstance(e.args, str) else "")
