@@ -51,34 +51,35 @@ def test_key_refusals_log_only_the_prefix(client, world, caplog):
 
 
 # (key, route) → status. "sim" is bound to world.sim, "other_sim" to another simulation,
-# "org" to the player's organization, "other_org" to another one.
+# "org" to the player's organization, "other_org" to another one. A record outside a key's binding is
+# 404, as a record that does not exist (no existence oracle); a key lacking the scope is 403.
 MATRIX = [
     ("rw", "start", 201),
     ("write", "start", 201),
     ("read", "start", 403),
     ("sim", "start", 201),
-    ("other_sim", "start", 403),
+    ("other_sim", "start", 404),
     ("org", "start", 201),
     ("other_org", "start", 422),  # the player is unknown to that organization's key
     ("rw", "get_module", 200),
     ("read", "get_module", 200),
     ("write", "get_module", 403),
     ("sim", "get_module", 200),
-    ("other_sim", "get_module", 403),
+    ("other_sim", "get_module", 404),
     ("rw", "get_session", 200),
     ("read", "get_session", 200),
     ("write", "get_session", 403),
     ("sim", "get_session", 200),
-    ("other_sim", "get_session", 403),
+    ("other_sim", "get_session", 404),
     ("org", "get_session", 200),
-    ("other_org", "get_session", 403),
+    ("other_org", "get_session", 404),
     ("rw", "events", 200),
     ("write", "events", 200),
     ("read", "events", 403),
     ("sim", "events", 200),
-    ("other_sim", "events", 403),
+    ("other_sim", "events", 404),
     ("org", "events", 200),
-    ("other_org", "events", 403),
+    ("other_org", "events", 404),
 ]
 
 
@@ -115,7 +116,7 @@ def test_out_of_scope_event_post_writes_no_row(client, world, session):
 
     session_id = start(client, world).json()["id"]
     response = post_events(client, world, session_id, [event(), event("milestone")], key="other_sim")
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert session.scalar(select(func.count()).select_from(GameEvent)) == 0
 
 

@@ -1,7 +1,7 @@
 """What game engines do through the engine API: start sessions, report events, read results back.
 
 Every call carries the calling API key's `Actor`: a key bound to a simulation or an organization
-reaches nothing outside it (PermissionDenied, nothing written).
+reaches nothing outside it: "not found", as for an id that does not exist, and nothing written.
 
 Events take the fast path: one ``INSERT … SELECT FROM jsonb_array_elements(…) ON CONFLICT (id) DO NOTHING``
 for the batches of many sessions at once (no ORM objects; the engine API stores a whole group of

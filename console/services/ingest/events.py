@@ -17,7 +17,7 @@ from console.auth import Actor
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.services.common import driver_connection
 from console.services.ingest.completion import complete_session
-from console.services.ingest.sessions import check_session_reach
+from console.services.ingest.sessions import SESSION_NOT_FOUND, check_session_reach
 from models import PlaySession
 from models.enums import SessionStatus
 
@@ -181,7 +181,7 @@ def record_event_batches(*, session: Session, reports: Sequence[EventReport]) ->
     One statement stores a batch for each session named; a session's further batches go in the next
     statement, in the order given, so each sees what the one before it did (a completion, a retry).
     The batches are all or nothing together too: the first batch
-    refused (NotFound, PermissionDenied, Conflict) is raised, and so is BatchesOverlap (see there), and
+    refused (NotFound, Conflict) is raised, and so is BatchesOverlap (see there), and
     the caller's transaction must then be rolled back (the boundary never commits it), which undoes
     every batch of the call.
     """
@@ -222,7 +222,7 @@ def _item(pos: int, report: EventReport) -> bytes:
 def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchResult:
     """One batch's outcome from what the statement did for it: retries checked, completion applied."""
     if row is None:
-        raise NotFound("Session not found.")
+        raise NotFound(SESSION_NOT_FOUND)
     actor, batch, ids = report.actor, report.batch, report.batch.ids  # ids were checked when the batch was made
     play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).

@@ -11,13 +11,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
 from console.auth import Actor
-from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from console.errors import Conflict, NotFound, ValidationFailed
 from console.services import assignments
 from models import Module, PlaySession, Simulation, User
 from models.base import utcnow
 from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus
 
-OUT_OF_REACH = "This API key cannot reach that record."
+# Outside a key's binding is "not found", word for word the answer for an id that does not exist: a key
+# must not learn which ids are real elsewhere (SECURITY.md 14, the "existence oracle").
+SESSION_NOT_FOUND = "Session not found."
+MODULE_NOT_FOUND = "Module not found."
 
 
 @dataclass(frozen=True)
@@ -63,20 +66,18 @@ def _load_module(session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[
         select(Module, Simulation).join(Simulation, Simulation.id == Module.simulation_id).where(Module.id == module_id)
     ).one_or_none()
     if row is None:
-        raise NotFound("Module not found.")
+        raise NotFound(MODULE_NOT_FOUND)
     module, simulation = row
-    if not _module_reachable(actor, module, simulation):
-        raise PermissionDenied(OUT_OF_REACH)
-    if not _module_playable(actor, module, simulation):
-        raise NotFound("Module not found.")
+    if not (_module_reachable(actor, module, simulation) and _module_playable(actor, module, simulation)):
+        raise NotFound(MODULE_NOT_FOUND)
     return module, simulation
 
 
 def check_session_reach(actor: Actor, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
     if actor.simulation_id is not None and actor.simulation_id != simulation_id:
-        raise PermissionDenied(OUT_OF_REACH)
+        raise NotFound(SESSION_NOT_FOUND)
     if actor.organization_id is not None and actor.organization_id != organization_id:
-        raise PermissionDenied(OUT_OF_REACH)
+        raise NotFound(SESSION_NOT_FOUND)
 
 
 # ------------------------------------------------------------------------------------------ sessions
@@ -148,16 +149,25 @@ def _existing_by_external_id(session: Session, actor: Actor, external_id: str) -
     if row is None:
         return None
     existing, simulation_id = row
-    check_session_reach(actor, simulation_id=simulation_id, organization_id=existing.organization_id)
+    try:
+        check_session_reach(actor, simulation_id=simulation_id, organization_id=existing.organization_id)
+    except NotFound:
+        # The id is taken, by a session this key cannot see: the same answer as when it is taken by
+        # another player or module (the external id is unique across the platform).
+        raise _in_use() from None
     return existing
+
+
+def _in_use() -> Conflict:
+    return Conflict(
+        "This external_session_id is already used by another module or player.",
+        details={"external_session_id": "already in use"},
+    )
 
 
 def _same_start_or_conflict(existing: PlaySession, module: Module, player: User) -> None:
     if existing.module_id != module.id or existing.user_id != player.id:
-        raise Conflict(
-            "This external_session_id is already used by another module or player.",
-            details={"external_session_id": "already in use"},
-        )
+        raise _in_use()
 
 
 def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> PlaySession:
@@ -167,7 +177,7 @@ def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> Pla
         .where(PlaySession.id == session_id)
     ).one_or_none()
     if row is None:
-        raise NotFound("Session not found.")
+        raise NotFound(SESSION_NOT_FOUND)
     play, simulation_id = row
     check_session_reach(actor, simulation_id=simulation_id, organization_id=play.organization_id)
     return play
