@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     nicegui_app.include_router(auth_router(settings))
     # Media on NiceGUI's app, so the auth middleware guards it like a page.
     nicegui_app.include_router(media_router())
-    nicegui_app.add_middleware(AuthMiddleware)
+    nicegui_app.add_middleware(AuthMiddleware, secure_cookies=settings.production)
     nicegui_app.on_shutdown(db.dispose)
     if run_jobs:
         from nicegui import background_tasks

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from console.auth import Actor, Permission
+from pages.components.forms import csrf_field
 
 # (label, icon, path, permission). Only entries whose page exists and whose permission the
 # actor holds are shown, so a role never sees a link it cannot open.
@@ -127,8 +128,9 @@ def frame(actor: Actor, title: str, *, breadcrumbs: list[tuple[str, str | None]]
             ui.icon("account_circle").classes(MUTED)
             ui.label(actor.name).mark("header-user")
             ui.badge(ROLE_LABELS.get(actor.role.value, actor.role.value)).props("outline color=grey-8")
-        # A form POST: with SameSite=Lax cookies another site cannot log anyone out.
+        # A form POST with this page's token: another site cannot sign anyone out (console/auth/csrf.py).
         with ui.element("form").props("method=post action=/auth/logout"):
+            csrf_field()
             ui.button("Log out", icon="logout").props("type=submit flat dense no-caps").mark("logout")
     drawer = ui.left_drawer(value=True, bordered=True).classes("bg-grey-1").props("width=220")
     current = _current_path()

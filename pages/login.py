@@ -7,12 +7,14 @@ from nicegui import ui
 from console.auth.web import safe_next
 from console.services.accounts import INVALID_LOGIN, TOO_MANY_ATTEMPTS
 from pages.access import secured_page
+from pages.components.forms import csrf_field, hidden_field
 from pages.layout import MUTED, Heading, theme
 
 MESSAGES = {
     "invalid": INVALID_LOGIN,
     "locked": TOO_MANY_ATTEMPTS,
     "missing": "Enter your email and password.",
+    "expired": "This sign-in form had expired. Please sign in again.",
 }
 
 
@@ -44,8 +46,8 @@ def login_page(actor, next: str = "/", error: str | None = None, signed_out: str
                     .classes("w-full")
                     .mark("login-password")
                 )
-                hidden = ui.element("input").props("type=hidden name=next")
-                hidden._props["value"] = safe_next(next)  # via _props: never parsed as a props string
+                hidden_field("next", safe_next(next))
+                csrf_field()
                 ui.button("Sign in", icon="login").props("type=submit color=primary unelevated").classes("w-full").mark(
                     "login-submit"
                 )

@@ -47,3 +47,27 @@ def stop_embedded_postgres(pgdata: Path) -> None:
             os.kill(pid, 0)  # raises ProcessLookupError once it is gone
             time.sleep(0.1)
         pytest.fail(f"the embedded PostgreSQL (pid {pid}, {pgdata}) did not stop within 20 s")
+
+
+async def _csrf(client) -> tuple[str, dict[str, str]]:  # noqa: ANN001
+    """What a browser on one of our pages sends with a form post: the page's token and its Origin."""
+    if not client.cookies.get("simvado_csrf"):
+        await client.get("/login", follow_redirects=False)  # any page sets the cookie; this one is public
+    return client.cookies["simvado_csrf"], {"Origin": str(client.base_url).rstrip("/")}
+
+
+async def sign_in(client, email: str, password: str, next_: str = "/", *, follow_redirects: bool = False):  # noqa: ANN001
+    """Post the login form as the login page does (with its token and from its origin)."""
+    token, headers = await _csrf(client)
+    return await client.post(
+        "/auth/login",
+        data={"email": email, "password": password, "next": next_, "csrf": token},
+        headers=headers,
+        follow_redirects=follow_redirects,
+    )
+
+
+async def sign_out(client, *, follow_redirects: bool = False):  # noqa: ANN001
+    """Post the header's Log out form."""
+    token, headers = await _csrf(client)
+    return await client.post("/auth/logout", data={"csrf": token}, headers=headers, follow_redirects=follow_redirects)

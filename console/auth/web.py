@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from console import unit_of_work
+from console.auth import csrf
 from console.config import Settings
 from console.services import accounts
 
@@ -70,6 +71,10 @@ def _resolve(token: str | None):
 class AuthMiddleware(BaseHTTPMiddleware):
     """Attaches the signed-in actor to each request and sends anonymous users to /login."""
 
+    def __init__(self, app, *, secure_cookies: bool = False) -> None:  # noqa: ANN001
+        super().__init__(app)
+        self.secure_cookies = secure_cookies
+
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
         token = request.cookies.get(COOKIE_NAME)
@@ -85,6 +90,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
                 response.delete_cookie(COOKIE_NAME, path="/")
         else:
             response = await call_next(request)
+            csrf.issue_cookie(request, response, secure=self.secure_cookies)  # if its page drew a form
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if not path.startswith("/_nicegui/"):
@@ -115,8 +121,14 @@ def auth_router(settings: Settings) -> APIRouter:
         email: str = Form(default="", max_length=255),
         password: str = Form(default="", max_length=256),
         next: str = Form(default="/", max_length=2000),  # noqa: A002
+        token: str = Form(default="", max_length=100, alias=csrf.FIELD_NAME),
     ) -> Response:
         target = safe_next(next)
+        if not csrf.is_genuine(request, token):
+            # Another site's form, or a login page left open past a browser restart: nobody is signed
+            # in, and the page says to try again (its fresh copy carries a fresh token).
+            log.info("login refused: not posted from this site's login page")
+            return RedirectResponse(f"/login?error=expired&next={quote(target, safe='')}", status_code=303)
         if not email.strip() or not password:
             return RedirectResponse(f"/login?error=missing&next={quote(target, safe='')}", status_code=303)
         result, token = await run_in_threadpool(_login, email, password)
@@ -144,7 +156,12 @@ def auth_router(settings: Settings) -> APIRouter:
             accounts.end_login_session(session=session, token=token)
 
     @router.post("/auth/logout", include_in_schema=False)
-    async def logout(request: Request) -> Response:
+    async def logout(
+        request: Request, token: str = Form(default="", max_length=100, alias=csrf.FIELD_NAME)
+    ) -> Response:
+        if not csrf.is_genuine(request, token):
+            log.info("logout refused: not posted from this site's pages")
+            return RedirectResponse("/", status_code=303)
         await run_in_threadpool(_logout, request.cookies.get(COOKIE_NAME))
         request.session.clear()
         response = RedirectResponse("/login?signed_out=1", status_code=303)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from console.auth import csrf
+
 
 class FieldErrors:
     """Maps field names to their input elements, to show or clear server-side errors in place."""
@@ -70,3 +72,16 @@ class ChipsField(ui.input_chips):
             self.pending = ""
             self.run_method("updateInputValue", "", True)
         return values
+
+
+def hidden_field(name: str, value: str) -> ui.element:
+    """A hidden input of a plain HTML form. The value goes in through `_props`, never through a props
+    string, so nothing in it is parsed as another attribute."""
+    field = ui.element("input").props(f"type=hidden name={name}")
+    field._props["value"] = value
+    return field
+
+
+def csrf_field() -> ui.element:
+    """The login and logout forms' token (console/auth/csrf.py), from the request drawing this page."""
+    return hidden_field(csrf.FIELD_NAME, csrf.token_for(ui.context.client.request))

@@ -10,6 +10,7 @@ from console.auth import ROLE_PERMISSIONS
 from models.enums import UserRole
 from pages import access
 from tests.factories import PASSWORD, make_user
+from tests.support import sign_in
 
 # NiceGUI's own routes (static assets, websocket) and the login form's endpoints.
 FRAMEWORK_PREFIXES = ("/_nicegui",)
@@ -35,7 +36,7 @@ def test_a_page_cannot_be_declared_without_a_permission():
 async def test_each_role_opens_exactly_the_pages_its_permissions_allow(user: User, database_url, role):
     with unit_of_work.transaction() as session:
         account = make_user(session, role=role)
-    await user.http_client.post("/auth/login", data={"email": account.email, "password": PASSWORD, "next": "/"})
+    await sign_in(user.http_client, account.email, PASSWORD)
     for path, spec in access.PAGES.items():
         if spec.public or "{" in path:
             continue

@@ -25,6 +25,7 @@ from models.enums import ModuleStatus, UserRole
 from tests import media_samples as samples
 from tests.factories import make_module, make_simulation, make_user
 from tests.pages.test_login_and_shell import login
+from tests.support import sign_out
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ async def test_a_save_from_a_page_opened_before_logout_is_refused(world, user: U
     before = _counts(world["sim"].id)
     assert before[0] == "Saved while signed in"
 
-    await user.http_client.post("/auth/logout")  # another tab signs out: the login session is revoked
+    await sign_out(user.http_client)  # another tab signs out: the login session is revoked
     await _try_save(user, "Saved after logout")
     await user.should_see(marker="login-email", retries=80)  # sent to sign in again
     assert _counts(world["sim"].id) == before  # no change, no audit entry
@@ -92,7 +93,7 @@ async def test_an_upload_from_a_page_opened_before_logout_stores_nothing(world, 
     upload = user.find(ui.upload).elements.pop()
     before = _counts(world["sim"].id)
 
-    await user.http_client.post("/auth/logout")
+    await sign_out(user.http_client)
     await upload.handle_uploads([SmallFileUpload(name="portrait.png", content_type="image/png", _data=samples.png())])
     await user.should_see(marker="login-email", retries=80)
     assert _counts(world["sim"].id) == before
@@ -101,7 +102,7 @@ async def test_an_upload_from_a_page_opened_before_logout_stores_nothing(world, 
 
 
 async def test_the_upload_endpoint_refuses_requests_without_a_login(world, user: User):
-    await user.http_client.post("/auth/logout")
+    await sign_out(user.http_client)
     response = await user.http_client.post(
         "/_nicegui/client/any/upload/1", files={"file": ("x.png", samples.png(), "image/png")}
     )

@@ -13,6 +13,7 @@ from models import ApiKey
 from models.enums import UserRole
 from tests.factories import make_simulation, make_user
 from tests.pages.test_login_and_shell import login
+from tests.support import sign_out
 
 
 @pytest.fixture
@@ -138,7 +139,7 @@ async def test_developer_guide_for_studio_creators(user: User, database_url):
     guide = user.find(marker="developer-guide").elements.pop().content
     assert "Authorization: Bearer sk_sim_" in guide and "UnityWebRequest" in guide and "FHttpModule" in guide
     assert "/api/v1/docs" in guide
-    await user.http_client.post("/auth/logout")
+    await sign_out(user.http_client)
     await login(user, participant.email)
     await user.open("/developers")
     await user.should_see("There is nothing here, or you do not have access to it.")

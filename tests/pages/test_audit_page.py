@@ -14,7 +14,7 @@ from models import AuditLogEntry
 from models.base import utcnow
 from models.enums import UserRole
 from tests.factories import PASSWORD, make_user
-from tests.support import wait_until_async
+from tests.support import sign_in, wait_until_async
 
 
 async def test_the_audit_log_pages_by_key(user: User, database_url):
@@ -29,7 +29,7 @@ async def test_the_audit_log_pages_by_key(user: User, database_url):
                 for n in range(60)
             ],
         )  # fmt: skip
-    await user.http_client.post("/auth/login", data={"email": admin.email, "password": PASSWORD, "next": "/"})
+    await sign_in(user.http_client, admin.email, PASSWORD)
     await user.open("/audit")
     await user.should_see("60 entries")
 

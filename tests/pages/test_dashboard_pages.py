@@ -6,6 +6,7 @@ from nicegui.testing import User
 from console import unit_of_work
 from models.enums import SimulationStatus, UserRole
 from tests.factories import PASSWORD, make_org, make_simulation, make_user
+from tests.support import sign_in
 
 
 def tile_value(user: User, marker: str) -> str:
@@ -21,7 +22,7 @@ async def test_platform_admin_dashboard_counts_the_platform(user: User, database
         admin = make_user(session, role=UserRole.platform_admin)
         make_simulation(session, author=admin, status=SimulationStatus.published)
         make_simulation(session, author=admin)
-    await user.http_client.post("/auth/login", data={"email": admin.email, "password": PASSWORD})
+    await sign_in(user.http_client, admin.email, PASSWORD)
     await user.open("/")
     assert tile_value(user, "organizations") == "3"
     assert tile_value(user, "users") == "1"
@@ -37,7 +38,7 @@ async def test_enterprise_admin_sees_members_against_seats(user: User, database_
         for _ in range(2):
             make_user(session, role=UserRole.enterprise_participant, organization_id=org.id, password=None)
         make_user(session, role=UserRole.enterprise_participant, password=None)  # another org's member
-    await user.http_client.post("/auth/login", data={"email": admin.email, "password": PASSWORD})
+    await sign_in(user.http_client, admin.email, PASSWORD)
     await user.open("/")
     assert tile_value(user, "members") == "3 / 40"
     await user.should_not_see(marker="tile-organizations")
@@ -81,7 +82,7 @@ async def test_a_participant_sees_their_own_assignments_and_results_only(user: U
                 final_scores={"total": 71.5},
             )
         )
-    await user.http_client.post("/auth/login", data={"email": me.email, "password": PASSWORD, "next": "/"})
+    await sign_in(user.http_client, me.email, PASSWORD)
     await user.open("/my")
     await user.should_see("2 assignments")
     rows = user.find(marker="my-assignments-table").elements.pop().rows
@@ -104,7 +105,7 @@ async def test_a_participants_results_page_through_their_whole_history(user: Use
         module = make_module(session, make_simulation(session, status=SimulationStatus.published))
         for _ in range(RESULTS_SHOWN + 5):
             session.add(PlaySession(user_id=me.id, module_id=module.id, status=SessionStatus.abandoned))
-    await user.http_client.post("/auth/login", data={"email": me.email, "password": PASSWORD, "next": "/"})
+    await sign_in(user.http_client, me.email, PASSWORD)
     await user.open("/my")
     await user.should_see(f"1–{RESULTS_SHOWN} of {RESULTS_SHOWN + 5} sessions, newest first")
     user.find(marker="my-results-older").click()

@@ -7,6 +7,7 @@ from nicegui.testing import User
 from console import unit_of_work
 from models.enums import UserRole
 from tests.factories import PASSWORD, make_user
+from tests.support import sign_in, sign_out
 
 
 @pytest.fixture
@@ -18,9 +19,7 @@ def accounts_db(database_url):
 
 
 async def login(user: User, email: str, password: str = PASSWORD, next_: str = "/"):
-    return await user.http_client.post(
-        "/auth/login", data={"email": email, "password": password, "next": next_}, follow_redirects=False
-    )
+    return await sign_in(user.http_client, email, password, next_)
 
 
 async def test_anonymous_user_is_sent_to_login_with_next(user: User, database_url):
@@ -75,12 +74,78 @@ async def test_logout_revokes_the_session(user: User, accounts_db):
     await login(user, accounts_db["admin"].email)
     token = user.http_client.cookies.get("simvado_session")
     assert (await user.http_client.get("/auth/logout", follow_redirects=False)).status_code == 405
-    response = await user.http_client.post("/auth/logout", follow_redirects=False)
+    response = await sign_out(user.http_client)
     assert response.headers["location"] == "/login?signed_out=1"
     # Even a copy of the old cookie no longer works.
     user.http_client.cookies.set("simvado_session", token)
     again = await user.http_client.get("/", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].startswith("/login")
+
+
+async def _login_form_token(user: User) -> str:
+    await user.http_client.get("/login")
+    return user.http_client.cookies["simvado_csrf"]
+
+
+def _signed_in(user: User) -> bool:
+    return bool(user.http_client.cookies.get("simvado_session"))
+
+
+async def test_login_form_carries_a_token_in_an_httponly_strict_cookie(user: User, accounts_db):
+    response = await user.http_client.get("/login")
+    cookie = response.headers["set-cookie"]
+    assert "simvado_csrf=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    token = user.http_client.cookies["simvado_csrf"]
+    assert token in response.text  # in the form's hidden field, drawn by the server
+    # The next page keeps the browser's token rather than setting a new one.
+    assert "simvado_csrf" not in (await user.http_client.get("/login")).headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize(
+    ("origin", "token"),
+    [
+        ("https://evil.example", "cookie"),  # another site's page, even if it somehow had the token
+        (None, "cookie"),  # no Origin and no Referer: cannot tell where it came from
+        ("null", "cookie"),  # a sandboxed or data: page
+        ("same", None),  # no token
+        ("same", "another"),  # a token that is not this browser's
+    ],
+)
+async def test_cross_site_login_signs_nobody_in(user: User, accounts_db, origin, token):
+    cookie = await _login_form_token(user)
+    headers = (
+        {} if origin is None else {"Origin": str(user.http_client.base_url).rstrip("/") if origin == "same" else origin}
+    )
+    data = {"email": accounts_db["admin"].email, "password": PASSWORD, "next": "/simulations"}
+    if token is not None:
+        data["csrf"] = cookie if token == "cookie" else "A" * 43
+    response = await user.http_client.post("/auth/login", data=data, headers=headers, follow_redirects=False)
+    assert response.headers["location"] == "/login?error=expired&next=%2Fsimulations"
+    assert not _signed_in(user)
+    await user.open("/login?error=expired")
+    await user.should_see("This sign-in form had expired. Please sign in again.")
+
+
+async def test_login_from_the_login_page_with_a_referer_only_still_works(user: User, accounts_db):
+    token = await _login_form_token(user)
+    base = str(user.http_client.base_url).rstrip("/")
+    response = await user.http_client.post(
+        "/auth/login",
+        data={"email": accounts_db["admin"].email, "password": PASSWORD, "csrf": token},
+        headers={"Referer": f"{base}/login"},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/" and _signed_in(user)
+
+
+async def test_cross_site_logout_signs_nobody_out(user: User, accounts_db):
+    await login(user, accounts_db["admin"].email)
+    token = user.http_client.cookies["simvado_csrf"]
+    response = await user.http_client.post(
+        "/auth/logout", data={"csrf": token}, headers={"Origin": "https://evil.example"}, follow_redirects=False
+    )
+    assert response.headers["location"] == "/"
+    assert (await user.http_client.get("/", follow_redirects=False)).status_code == 200  # still signed in
 
 
 async def test_pages_carry_security_headers(user: User, accounts_db):

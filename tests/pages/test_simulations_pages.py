@@ -8,6 +8,7 @@ from console import unit_of_work
 from models import AuditAction, Simulation
 from models.enums import SimulationStatus, UserRole
 from tests.factories import PASSWORD, make_simulation, make_user
+from tests.support import sign_in
 
 
 @pytest.fixture
@@ -26,19 +27,19 @@ def listed_titles(user: User) -> set[str]:
     return {row["title"] for row in table.rows}
 
 
-async def sign_in(user: User, account) -> None:
-    await user.http_client.post("/auth/login", data={"email": account.email, "password": PASSWORD, "next": "/"})
+async def login_as(user: User, account) -> None:
+    await sign_in(user.http_client, account.email, PASSWORD)
 
 
 async def test_list_shows_only_what_the_creator_may_see(user: User, creator):
-    await sign_in(user, creator)
+    await login_as(user, creator)
     await user.open("/simulations")
     await user.should_see("2 simulations")
     assert listed_titles(user) == {"Alpha Draft", "Beta Published"}
 
 
 async def test_filters_come_from_the_url(user: User, creator):
-    await sign_in(user, creator)
+    await login_as(user, creator)
     await user.open("/simulations?status=published")
     await user.should_see("1 simulation")
     assert listed_titles(user) == {"Beta Published"}
@@ -50,7 +51,7 @@ async def test_filters_come_from_the_url(user: User, creator):
 
 
 async def test_create_form_shows_errors_inline_then_saves(user: User, creator):
-    await sign_in(user, creator)
+    await login_as(user, creator)
     await user.open("/simulations/new")
     user.find(marker="field-thumbnail_url").type("javascript:alert(1)")
     user.find(marker="sim-save").click()
@@ -71,7 +72,7 @@ async def test_create_form_shows_errors_inline_then_saves(user: User, creator):
 async def test_another_creators_draft_is_not_found(user: User, creator):
     with unit_of_work.read_only() as session:
         hidden = session.scalar(select(Simulation).where(Simulation.title == "Hidden Draft"))
-    await sign_in(user, creator)
+    await login_as(user, creator)
     await user.open(f"/simulations/{hidden.id}")
     await user.should_see(marker="not-found")
     await user.open("/simulations/not-a-uuid")
@@ -81,7 +82,7 @@ async def test_another_creators_draft_is_not_found(user: User, creator):
 async def test_published_simulation_is_read_only(user: User, creator):
     with unit_of_work.read_only() as session:
         published = session.scalar(select(Simulation).where(Simulation.title == "Beta Published"))
-    await sign_in(user, creator)
+    await login_as(user, creator)
     await user.open(f"/simulations/{published.id}")
     await user.should_see(marker="sim-readonly")
     await user.should_not_see(marker="sim-save")
@@ -93,7 +94,7 @@ async def test_saved_change_appears_in_the_audit_log(user: User, database_url):
     with unit_of_work.transaction() as session:
         admin = make_user(session, role=UserRole.platform_admin)
         sim = make_simulation(session, author=admin, title="Audited")
-    await sign_in(user, admin)
+    await login_as(user, admin)
     await user.open(f"/simulations/{sim.id}")
     user.find(marker="field-category").type("Governance")
     user.find(marker="sim-save").click()

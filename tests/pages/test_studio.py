@@ -17,7 +17,7 @@ from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
 from tests import media_samples as samples
 from tests.factories import make_module, make_simulation, make_user
 from tests.pages.test_login_and_shell import login
-from tests.support import wait_until_async
+from tests.support import sign_out, wait_until_async
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ async def test_creator_submits_and_admin_sends_back_with_comment(studio_db, user
     await user.should_see(marker="wf-withdraw", retries=80)
     assert _sim(sim_id).status == SimulationStatus.review
 
-    await user.http_client.post("/auth/logout")
+    await sign_out(user.http_client)
     await login(user, studio_db["admin"].email)
     await user.open(f"/simulations/{sim_id}")
     (await find(user, "wf-send_back")).click()
@@ -262,7 +262,7 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(studio_db, 
     assert response.headers["content-disposition"].startswith("inline;")
     assert "sandbox" in response.headers["content-security-policy"]
     # Another creator cannot fetch it (not found, not forbidden), nor can anyone signed out.
-    await user.http_client.post("/auth/logout")
+    await sign_out(user.http_client)
     anonymous = await user.http_client.get(assets[0].url, follow_redirects=False)
     assert anonymous.status_code == 303
     with unit_of_work.transaction() as session:
