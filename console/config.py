@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     media_max_document_bytes: int = 25 * 1024 * 1024
     media_max_image_pixels: int = 40_000_000  # larger images are decompression bombs, not portraits
     media_max_files_per_module: int = 200
+    # Storage quotas, checked in the transaction that adds a file (uploads, duplicates). A simulation's
+    # organization is its author's. 0 turns a quota off.
+    media_quota_simulation_bytes: int = 5 * 1024**3
+    media_quota_organization_bytes: int = 50 * 1024**3
 
     @field_validator("database_url")
     @classmethod

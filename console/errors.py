@@ -40,3 +40,9 @@ class ValidationFailed(DomainError):
     @property
     def field_errors(self) -> dict[str, str]:
         return self.details
+
+
+class TooLarge(ValidationFailed):
+    """Input over a size limit or a quota (an HTTP boundary answers 413)."""
+
+    code = "too_large"

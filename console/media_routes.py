@@ -1,24 +1,34 @@
-"""Serving media files to signed-in viewers (SECURITY.md 22).
+"""Serving media files to signed-in viewers (SECURITY.md 22), and taking uploads in as they stream.
 
 Mounted on NiceGUI's app, behind the auth middleware: anonymous requests never reach it. Each
 request checks the viewer's scope through the media service (out of scope: 404, like a missing
 file), and every answer says exactly what it is: the type from the stored extension (decided by
 content at upload), `nosniff`, a Content-Disposition, and a sandboxing CSP so nothing served here
 can act as a page of the console's origin.
+
+Uploads (`POST /media/upload?module=<id>`, the media tab's uploader) come one file per request as the
+raw body, so nothing parses a multipart form: the file name is in `X-Filename` (URI-encoded), the page's
+CSRF token in `X-CSRF-Token`. Access is checked before a byte is read; the bytes go through
+`media.Intake`, which stops reading at the limit the file's kind allows (413), and are spooled to disk
+past 1 MiB; the library then checks the whole file, the module's file count and the storage quotas in
+the transaction that inserts it.
 """
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+import uuid
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from console import unit_of_work
-from console.errors import NotFound
-from console.services import media
+from console.auth import csrf
+from console.errors import Conflict, DomainError, NotFound, PermissionDenied, TooLarge, ValidationFailed
+from console.services import media, modules, simulations
 from models.enums import MediaType
 
 log = logging.getLogger(__name__)
@@ -42,8 +52,63 @@ def _find(actor, name: str):  # noqa: ANN001
         return media.asset_for_url(session=session, actor=actor, name=name)
 
 
+UPLOAD_PATH = "/media/upload"
+_STATUS = [(NotFound, 404), (PermissionDenied, 403), (TooLarge, 413), (ValidationFailed, 422), (Conflict, 409)]
+
+
+def _refused(exc: DomainError) -> JSONResponse:
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+    return JSONResponse(body, status_code=status)
+
+
+def _check_editable(actor, module_id: uuid.UUID) -> None:  # noqa: ANN001
+    with unit_of_work.read_only() as session:
+        module = modules.get(session=session, actor=actor, module_id=module_id)
+        simulations.get_editable(session=session, actor=actor, simulation_id=module.simulation_id)
+
+
+def _store(actor, module_id: uuid.UUID, filename: str, file) -> dict:  # noqa: ANN001
+    with unit_of_work.transaction() as session:
+        asset = media.upload(session=session, actor=actor, module_id=module_id, filename=filename, data=file)
+        return {"id": str(asset.id), "filename": asset.filename, "url": asset.url, "size_bytes": asset.size_bytes}
+
+
+def _declared_size(request: Request) -> int | None:
+    try:
+        return int(request.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
 def media_router() -> APIRouter:
     router = APIRouter()
+
+    @router.post(UPLOAD_PATH, include_in_schema=False)
+    async def upload_media(request: Request, module: str = "") -> Response:
+        actor = request.state.actor  # the auth middleware answers 401 to anyone signed out
+        if not csrf.is_genuine(request, request.headers.get("x-csrf-token")):
+            return _refused(PermissionDenied("This upload did not come from the console's page: reload it."))
+        try:
+            module_id = uuid.UUID(module)
+            await run_in_threadpool(_check_editable, actor, module_id)  # before a byte of the file is read
+            intake = media.Intake(declared_size=_declared_size(request))
+        except ValueError:
+            return _refused(NotFound("Module not found."))
+        except DomainError as exc:
+            return _refused(exc)
+        filename = unquote(request.headers.get("x-filename", ""))[:1000]
+        try:
+            async for chunk in request.stream():
+                intake.feed(chunk)  # raises, and reading stops, once the file cannot be accepted
+            stored = await run_in_threadpool(_store, actor, module_id, filename, intake.finish())
+        except DomainError as exc:
+            return _refused(exc)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        finally:
+            intake.close()
+        return JSONResponse(stored, status_code=201)
 
     @router.get("/media/{name}", include_in_schema=False)
     async def serve_media(request: Request, name: str) -> Response:

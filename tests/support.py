@@ -71,3 +71,24 @@ async def sign_out(client, *, follow_redirects: bool = False):  # noqa: ANN001
     """Post the header's Log out form."""
     token, headers = await _csrf(client)
     return await client.post("/auth/logout", data={"csrf": token}, headers=headers, follow_redirects=follow_redirects)
+
+
+async def upload_through_page(user, name: str, data: bytes, *, marker: str = "media-upload"):  # noqa: ANN001
+    """What a page's uploader (pages/components/uploader.py) does in the browser: post the file as the
+    body of its own request to the uploader's URL, with its name and the page's CSRF token, then hand
+    the answer back to the page. Returns the HTTP response."""
+    uploader = user.find(marker=marker)
+    url = next(iter(uploader.elements)).props["url"]
+    response = await user.http_client.post(
+        url,
+        content=data,
+        headers={
+            "X-Filename": name,
+            "X-CSRF-Token": user.http_client.cookies.get("simvado_csrf", ""),
+            "Origin": str(user.http_client.base_url).rstrip("/"),
+            "Content-Type": "application/octet-stream",
+        },
+    )
+    event = "uploaded" if response.is_success else "failed"
+    uploader.trigger(event, {"name": name, "status": response.status_code, "body": response.text})
+    return response

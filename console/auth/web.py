@@ -50,9 +50,11 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-# NiceGUI's upload endpoints sit under its public prefix, but take files into the server: signed-in
-# viewers only (the upload's handler then checks the page's own login again, pages/components/calls.py).
-_UPLOAD = re.compile(r"^/_nicegui/client/[^/]+/upload/[^/]+$")
+# Endpoints that take files into the server: signed-in viewers only, answered 401 (not a redirect to
+# the login page) so the uploader can say why. Ours is /media/upload (console/media_routes.py); NiceGUI's
+# own upload endpoints sit under its public prefix and would read a whole form before any handler runs,
+# which is why no page uses `ui.upload`.
+_UPLOAD = re.compile(r"^(/_nicegui/client/[^/]+/upload/[^/]+|/media/upload)$")
 
 
 def _is_upload(path: str) -> bool:

@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import uuid
 
-from nicegui import events, ui
+from nicegui import ui
 
 from console.auth import Actor
 from console.errors import DomainError
+from console.media_routes import UPLOAD_PATH
 from console.services import media, modules
 from console.services.listing import ListQuery
 from models import Simulation
@@ -21,6 +22,7 @@ from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
 from pages.components.labels import enum_options
 from pages.components.pickers import PICKED, SearchSelect
+from pages.components.uploader import Uploader, UploadResult
 from pages.studio.common import size_label
 
 # The uploader's header with a named "Choose files" button a keyboard reaches (Quasar's own is an
@@ -38,6 +40,28 @@ UPLOAD_HEADER = """
   <span v-if="props.canAddFiles" style="display: none"><q-uploader-add-trigger /></span>
 </div>
 """
+
+
+ACCEPT = "image/png,image/jpeg,image/gif,image/webp,audio/*,video/*,application/pdf"
+
+
+def _storage_use(use: media.Storage) -> None:
+    """The simulation's storage against its quota, and its organization's: a bar each."""
+    rows = [("This simulation", use.simulation, "quota-simulation")]
+    if use.organization is not None:
+        rows.append((use.organization_name or "Organization", use.organization, "quota-organization"))
+    with ui.row().classes("w-full max-w-3xl gap-6 items-center").mark("media-quota"):
+        for label, quota, marker in rows:
+            with ui.column().classes("gap-0 grow"):
+                if quota.limit_bytes:
+                    text = f"{label}: {size_label(quota.used_bytes)} of {size_label(quota.limit_bytes)} used"
+                    share = min(1.0, quota.used_bytes / quota.limit_bytes)
+                else:
+                    text, share = f"{label}: {size_label(quota.used_bytes)} used (no quota)", 0.0
+                ui.label(text).classes("text-caption text-grey-8").mark(marker)
+                color = "negative" if share >= 0.9 else "warning" if share >= 0.75 else "primary"
+                bar = ui.linear_progress(value=share, show_value=False, color=color).props("rounded size=6px")
+                bar._props["aria-label"] = f"{label}: storage used"  # a value, never parsed as props
 
 
 async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dict) -> None:
@@ -89,23 +113,25 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
             for index, asset in enumerate(page.rows):
                 _media_card(actor, asset, index, uses.get(asset.url, []), editable=editable, refresh=changed)
 
-    async def on_upload(e: events.UploadEventArguments) -> None:
-        name = e.file.name
-        if e.file.size() > media.largest_allowed():
-            ui.notify(f"{name}: too large.", type="warning")
+    async def uploaded(result: UploadResult) -> None:
+        name = media.clean_filename(result.name)
+        if result.status == 401:  # signed out in another tab, or the login expired: nothing was stored
+            calls.sign_in_again(f"/simulations/{sim.id}?tab=media")
             return
-        data = await e.file.read()
-        try:
-            await calls.write(media.upload, module_id=uuid.UUID(chosen["module"]), filename=name, data=data)
-        except DomainError as exc:
-            reason = "; ".join(exc.details.values()) if exc.details else exc.message
-            ui.notify(f"{media.clean_filename(name)} refused: {reason}", type="warning", multi_line=True)
+        if not result.ok:
+            ui.notify(f"{name} refused: {result.reason}", type="warning", multi_line=True)
             return
-        ui.notify(f"{media.clean_filename(name)} uploaded.", type="positive")
+        ui.notify(f"{name} uploaded.", type="positive")
         await changed()
+        await quota.refresh()
+
+    def upload_url() -> str:
+        return f"{UPLOAD_PATH}?module={chosen['module']}"
 
     async def pick(e) -> None:  # noqa: ANN001
         chosen["module"] = e.value
+        if uploader is not None:
+            uploader.set_url(upload_url())
         async with redraw:
             await library.refresh()
 
@@ -129,14 +155,20 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
         ui.select({"": "Any kind", **enum_options(MediaType)}, value="", on_change=kind).props(
             "outlined dense"
         ).classes("w-36").mark("media-kind")
+    uploader = None
     if editable:
         uploader = (
-            ui.upload(multiple=True, auto_upload=True, on_upload=on_upload, max_file_size=media.largest_allowed())
-            .props("accept='image/png,image/jpeg,image/gif,image/webp,audio/*,video/*,application/pdf'")
+            Uploader(upload_url(), on_result=uploaded, accept=ACCEPT, max_file_size=media.largest_allowed())
             .classes("w-full max-w-3xl")
             .mark("media-upload")
         )
         uploader.add_slot("header", UPLOAD_HEADER)
+
+    @ui.refreshable
+    async def quota() -> None:
+        _storage_use(await calls.read(media.storage_use, simulation_id=sim.id))
+
+    await quota()
     await library()
 
 

@@ -114,7 +114,7 @@ def test_a_page_opened_before_logout_in_another_tab_saves_and_uploads_nothing(br
     page.get_by_role("button", name=re.compile("Save")).click()
     page.wait_for_url(re.compile(r"/login\?next="))  # sent to sign in, nothing saved
 
-    with media.expect_response(re.compile(r"/upload/")) as upload:
+    with media.expect_response(re.compile(r"/media/upload")) as upload:
         media.locator("input[type=file]").set_input_files(
             files=[{"name": "portrait.png", "mimeType": "image/png", "buffer": png()}]
         )

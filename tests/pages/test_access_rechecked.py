@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from pathlib import Path
 
 import pytest
-from nicegui import ui
-from nicegui.elements.upload_files import SmallFileUpload
 from nicegui.testing import User
 from sqlalchemy import func, select, update
 
@@ -25,7 +24,7 @@ from models.enums import ModuleStatus, UserRole
 from tests import media_samples as samples
 from tests.factories import make_module, make_simulation, make_user
 from tests.pages.test_login_and_shell import login
-from tests.support import sign_out
+from tests.support import sign_out, upload_through_page
 
 
 @pytest.fixture
@@ -90,24 +89,23 @@ async def test_an_upload_from_a_page_opened_before_logout_stores_nothing(world, 
     await login(user, world["creator"].email)
     await user.open(f"/simulations/{world['sim'].id}?tab=media")
     await user.should_see(marker="media-upload", retries=80)
-    upload = user.find(ui.upload).elements.pop()
     before = _counts(world["sim"].id)
 
     await sign_out(user.http_client)
-    await upload.handle_uploads([SmallFileUpload(name="portrait.png", content_type="image/png", _data=samples.png())])
+    response = await upload_through_page(user, "portrait.png", samples.png())
+    assert response.status_code == 401  # the page then sends the person to sign in again
     await user.should_see(marker="login-email", retries=80)
     assert _counts(world["sim"].id) == before
     media_root = Path(os.environ["SIMVADO_MEDIA_ROOT"])
     assert not [f for f in media_root.rglob("*") if f.is_file()], "a file was written for a refused upload"
 
 
-async def test_the_upload_endpoint_refuses_requests_without_a_login(world, user: User):
+async def test_the_upload_endpoints_refuse_requests_without_a_login(world, user: User):
     await sign_out(user.http_client)
-    response = await user.http_client.post(
-        "/_nicegui/client/any/upload/1", files={"file": ("x.png", samples.png(), "image/png")}
-    )
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "unauthorized"
+    for url in ("/media/upload?module=" + str(uuid.uuid4()), "/_nicegui/client/any/upload/1"):
+        response = await user.http_client.post(url, files={"file": ("x.png", samples.png(), "image/png")})
+        assert response.status_code == 401, url
+        assert response.json()["error"]["code"] == "unauthorized"
 
 
 async def test_a_deactivated_person_is_stopped_on_their_next_action(world, user: User):

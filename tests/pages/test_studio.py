@@ -7,7 +7,6 @@ import asyncio
 import uuid
 
 import pytest
-from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
@@ -17,7 +16,7 @@ from models.enums import ModuleStatus, Platform, SimulationStatus, UserRole
 from tests import media_samples as samples
 from tests.factories import make_module, make_simulation, make_user
 from tests.pages.test_login_and_shell import login
-from tests.support import sign_out, wait_until_async
+from tests.support import sign_out, upload_through_page, wait_until_async
 
 
 @pytest.fixture
@@ -245,12 +244,11 @@ async def test_media_upload_refuses_disguised_html_and_serves_safely(studio_db, 
     module_id = studio_db["module"].id
     await login(user, studio_db["creator"].email)
     await user.open(f"/simulations/{studio_db['sim'].id}?tab=media")
-    upload = user.find(ui.upload).elements.pop()
-    from nicegui.elements.upload_files import SmallFileUpload
-
-    await upload.handle_uploads([SmallFileUpload(name="cat.png", content_type="image/png", _data=samples.HTML)])
+    await user.should_see(marker="media-upload", retries=80)
+    refused = await upload_through_page(user, "cat.png", samples.HTML)
+    assert refused.status_code == 422
     await user.should_see("cat.png refused", retries=80)
-    await upload.handle_uploads([SmallFileUpload(name="portrait.png", content_type="image/png", _data=samples.png())])
+    await upload_through_page(user, "portrait.png", samples.png())
     await user.should_see("portrait.png uploaded.", retries=80)
     with unit_of_work.read_only() as session:
         assets = session.scalars(select(MediaAsset).where(MediaAsset.module_id == module_id)).all()

@@ -1,5 +1,5 @@
-"""Media: what a file is (`inspection`), where its bytes live (`storage`), and a module's library of
-files (`library`, the operations pages and other services call)."""
+"""Media: what a file is (`inspection`), an upload as it streams in (`intake`), where bytes live
+(`storage`), and a module's library of files (`library`, the operations pages and other services call)."""
 
 from console.services.media.inspection import (
     ALLOWED,
@@ -11,9 +11,12 @@ from console.services.media.inspection import (
     largest_allowed,
     max_bytes,
 )
+from console.services.media.intake import Intake
 from console.services.media.library import (
     FILTERS,
     SORTABLE,
+    Quota,
+    Storage,
     asset_for_url,
     copy_library,
     delete,
@@ -25,6 +28,7 @@ from console.services.media.library import (
     rename,
     simulation_images,
     storage_key,
+    storage_use,
     store,
     upload,
     usage,
@@ -38,10 +42,13 @@ __all__ = [
     "MIME_BY_EXTENSION",
     "SORTABLE",
     "Inspected",
+    "Intake",
     "Kind",
     "LocalStorage",
     "MediaStorage",
+    "Quota",
     "S3Storage",
+    "Storage",
     "asset_for_url",
     "clean_filename",
     "copy_library",
@@ -58,6 +65,7 @@ __all__ = [
     "rename",
     "simulation_images",
     "storage_key",
+    "storage_use",
     "store",
     "upload",
     "usage",

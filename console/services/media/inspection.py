@@ -14,12 +14,13 @@ from __future__ import annotations
 import io
 import unicodedata
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import unquote
 
 import puremagic
 
 from console.config import Settings, get_settings
-from console.errors import ValidationFailed
+from console.errors import TooLarge, ValidationFailed
 from models.enums import MediaType
 
 
@@ -74,43 +75,83 @@ class Inspected:
     height: int | None = None
 
 
-def inspect_bytes(data: bytes, settings: Settings | None = None) -> Inspected:
-    """Decide what the bytes are and check them; ValidationFailed says why a file is refused."""
-    settings = settings or get_settings()
-    if not data:
-        raise ValidationFailed("The file is empty.", details={"file": "empty file"})
+# The allow-list's kinds are all told apart by their first bytes: the head is enough to pick the size
+# limit that applies while an upload is still arriving (`console/services/media/intake.py`).
+HEAD_BYTES = 64 * 1024
+
+
+def sniff(head: bytes) -> Kind | None:
+    """The allowed kind these first bytes announce, if any (the full check is `inspect_file`)."""
     try:
-        candidates = puremagic.magic_string(data)
+        candidates = puremagic.magic_string(head)
     except puremagic.PureError:
-        candidates = []
-    kind = next((ALLOWED[c.extension] for c in candidates if c.extension in ALLOWED), None)
+        return None
+    return next((ALLOWED[c.extension] for c in candidates if c.extension in ALLOWED), None)
+
+
+def not_accepted(head: bytes) -> ValidationFailed:
+    try:
+        found = next((c.mime_type or c.extension for c in puremagic.magic_string(head)), "unknown")
+    except puremagic.PureError:
+        found = "unknown"
+    return ValidationFailed(
+        "This type of file is not accepted.",
+        details={"file": f"detected {found}; images (PNG, JPEG, GIF, WebP), audio, video and PDF are accepted"},
+    )
+
+
+def too_large(kind: MediaType | None, settings: Settings | None = None) -> TooLarge:
+    """The refusal of a file over its kind's limit (or, kind still unknown, over every kind's)."""
     if kind is None:
-        found = next((c.mime_type or c.extension for c in candidates), "unknown")
-        raise ValidationFailed(
-            "This type of file is not accepted.",
-            details={"file": f"detected {found}; images (PNG, JPEG, GIF, WebP), audio, video and PDF are accepted"},
+        limit = largest_allowed(settings)
+        return TooLarge(
+            "The file is too large.", details={"file": f"files are limited to {limit // (1024 * 1024)} MiB"}
         )
-    limit = max_bytes(kind.type, settings)
-    if len(data) > limit:
-        raise ValidationFailed(
-            "The file is too large.",
-            details={"file": f"{kind.type.value} files are limited to {limit // (1024 * 1024)} MiB"},
-        )
+    limit = max_bytes(kind, settings)
+    return TooLarge(
+        "The file is too large.", details={"file": f"{kind.value} files are limited to {limit // (1024 * 1024)} MiB"}
+    )
+
+
+def inspect_bytes(data: bytes, settings: Settings | None = None) -> Inspected:
+    """`inspect_file` for bytes already in memory."""
+    return inspect_file(io.BytesIO(data), settings)
+
+
+def inspect_file(file: BinaryIO, settings: Settings | None = None) -> Inspected:
+    """Decide what a file is and check it; ValidationFailed says why it is refused.
+
+    Works on a seekable file, so an upload spooled to disk is never read into memory whole: the parsers
+    read headers and seek.
+    """
+    settings = settings or get_settings()
+    size = file.seek(0, io.SEEK_END)
+    if not size:
+        raise ValidationFailed("The file is empty.", details={"file": "empty file"})
+    file.seek(0)
+    head = file.read(HEAD_BYTES)
+    kind = sniff(head)
+    if kind is None:
+        raise not_accepted(head)
+    if size > max_bytes(kind.type, settings):
+        raise too_large(kind.type, settings)
     result = Inspected(kind=kind)
+    file.seek(0)
     if kind.type is MediaType.image:
-        _check_image(data, kind, settings, result)
+        _check_image(file, kind, settings, result)
     elif kind.type in (MediaType.audio, MediaType.video):
-        result.duration_seconds = _duration(data, kind)
-    elif not data.startswith(b"%PDF-"):
+        result.duration_seconds = _duration(file, kind)
+    elif not head.startswith(b"%PDF-"):
         raise ValidationFailed("This file is not a readable PDF.", details={"file": "not a PDF"})
+    file.seek(0)
     return result
 
 
-def _check_image(data: bytes, kind: Kind, settings: Settings, result: Inspected) -> None:
+def _check_image(file: BinaryIO, kind: Kind, settings: Settings, result: Inspected) -> None:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(file) as image:
             width, height = image.size  # read from the header; nothing is decoded yet
             if image.format != _PIL_FORMATS.get(kind.extension):
                 raise ValidationFailed("The image is not what it claims to be.", details={"file": "corrupt image"})
@@ -127,7 +168,7 @@ def _check_image(data: bytes, kind: Kind, settings: Settings, result: Inspected)
     result.width, result.height = width, height
 
 
-def _duration(data: bytes, kind: Kind) -> int | None:
+def _duration(file: BinaryIO, kind: Kind) -> int | None:
     from mutagen import MutagenError
     from mutagen.mp3 import MP3
     from mutagen.mp4 import MP4
@@ -138,7 +179,7 @@ def _duration(data: bytes, kind: Kind) -> int | None:
     if reader is None:
         return None  # WebM: no pure-Python reader here; the duration stays empty
     try:
-        length = reader(io.BytesIO(data)).info.length
+        length = reader(file).info.length
     except (MutagenError, ValueError, OSError) as exc:
         raise ValidationFailed("The file cannot be read.", details={"file": f"not a readable {kind.mime}"}) from exc
     return round(length) if length else None

@@ -11,9 +11,12 @@ changed only when the simulation may be edited.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
+from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
@@ -21,12 +24,12 @@ from sqlmodel import Session
 from console import unit_of_work
 from console.auth import Actor
 from console.config import Settings, get_settings
-from console.errors import Conflict, NotFound, ValidationFailed
+from console.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from console.services import audit, modules, simulations
 from console.services.listing import ListQuery, Page, paged, search_clause
-from console.services.media.inspection import MIME_BY_EXTENSION, clean_filename, inspect_bytes
+from console.services.media.inspection import MIME_BY_EXTENSION, clean_filename, inspect_file
 from console.services.media.storage import MediaStorage, get_storage
-from models import AuditAction, AuditEntity, MediaAsset, Module, Simulation
+from models import AuditAction, AuditEntity, MediaAsset, Module, Organization, Simulation, User
 from models.enums import MediaType
 
 _URL = re.compile(r"^/media/(?P<id>[0-9a-f-]{36})(?P<ext>\.[a-z0-9]{2,5})$")
@@ -66,23 +69,27 @@ def upload(
     actor: Actor,
     module_id: uuid.UUID,
     filename: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     storage: MediaStorage | None = None,
     settings: Settings | None = None,
 ) -> MediaAsset:
-    """Store one file in a module's library, after checking what it really is."""
+    """Store one file in a module's library, after checking what it really is, the module's file count
+    and the storage quotas. `data` may be a file (an upload spooled to disk): it is never read whole."""
     settings = settings or get_settings()
     storage = storage or get_storage(settings)
     module = modules.get(session=session, actor=actor, module_id=module_id)
     simulations.get_editable(session=session, actor=actor, simulation_id=module.simulation_id)
-    count = session.scalar(select(func.count()).select_from(MediaAsset).where(MediaAsset.module_id == module.id)) or 0
-    if count >= settings.media_max_files_per_module:
-        raise ValidationFailed(
-            "This module's library is full.",
-            details={"file": f"at most {settings.media_max_files_per_module} files per module"},
-        )
     asset = prepare(module_id=module.id, filename=filename, data=data, settings=settings)
-    store(session=session, asset=asset, data=data, storage=storage)
+    # A first look without locks spares writing a file that cannot stay; the file then goes in (it is
+    # removed again on rollback), and the counting that decides is done under locks, held only for the
+    # counting and the insert, not for the write.
+    _make_room(session, module, adding_files=1, adding_bytes=asset.size_bytes, settings=settings, lock=False)
+    key = storage_key(asset)
+    storage.put(key, data)
+    _written(session, storage, key)
+    _make_room(session, module, adding_files=1, adding_bytes=asset.size_bytes, settings=settings)
+    session.add(asset)
+    session.flush()
     audit.created(
         session=session, actor=actor, action=AuditAction.media_upload, subject=asset, comment=f"module {module.id}"
     )
@@ -90,23 +97,131 @@ def upload(
     return asset
 
 
+# --- limits: files per module, bytes per simulation and per organization -------------------------
+
+
+@dataclass(frozen=True)
+class Quota:
+    used_bytes: int
+    limit_bytes: int  # 0: no quota
+
+    @property
+    def left_bytes(self) -> int | None:
+        return None if not self.limit_bytes else max(0, self.limit_bytes - self.used_bytes)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What a simulation's libraries use, against its quota and its organization's (shown in the media tab)."""
+
+    simulation: Quota
+    organization: Quota | None  # None: the author belongs to no organization
+    organization_name: str | None
+
+
+def _organization_of(session: Session, simulation_id: uuid.UUID) -> tuple[uuid.UUID, str] | None:
+    row = session.execute(
+        select(Organization.id, Organization.name)
+        .join(User, User.organization_id == Organization.id)
+        .join(Simulation, Simulation.author_id == User.id)
+        .where(Simulation.id == simulation_id)
+    ).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+def _bytes_used(session: Session, *conditions: ColumnElement[bool]) -> int:
+    query = (
+        select(func.coalesce(func.sum(MediaAsset.size_bytes), 0))
+        .select_from(MediaAsset)
+        .join(Module, Module.id == MediaAsset.module_id)
+        .join(Simulation, Simulation.id == Module.simulation_id)
+    )
+    return int(session.scalar(query.where(*conditions)))
+
+
+def _organization_condition(organization_id: uuid.UUID) -> ColumnElement[bool]:
+    return Simulation.author_id.in_(select(User.id).where(User.organization_id == organization_id))
+
+
+def storage_use(
+    *, session: Session, actor: Actor, simulation_id: uuid.UUID, settings: Settings | None = None
+) -> Storage:
+    settings = settings or get_settings()
+    simulations.get(session=session, actor=actor, simulation_id=simulation_id)
+    return _storage(session, simulation_id, settings)
+
+
+def _storage(session: Session, simulation_id: uuid.UUID, settings: Settings) -> Storage:
+    simulation = Quota(_bytes_used(session, Simulation.id == simulation_id), settings.media_quota_simulation_bytes)
+    organization = _organization_of(session, simulation_id)
+    if organization is None:
+        return Storage(simulation=simulation, organization=None, organization_name=None)
+    used = _bytes_used(session, _organization_condition(organization[0]))
+    return Storage(
+        simulation=simulation,
+        organization=Quota(used, settings.media_quota_organization_bytes),
+        organization_name=organization[1],
+    )
+
+
+def _make_room(
+    session: Session, module: Module, *, adding_files: int, adding_bytes: int, settings: Settings, lock: bool = True
+) -> None:
+    """Refuse what would cross a limit, counted under locks so concurrent uploads cannot all slip in:
+    the simulation's row (its modules' counts and its bytes), then its organization's (its bytes)."""
+    if lock:
+        session.execute(
+            select(Simulation.id).where(Simulation.id == module.simulation_id).with_for_update(key_share=True)
+        )
+    organization = _organization_of(session, module.simulation_id)
+    if organization is not None and lock:
+        session.execute(
+            select(Organization.id).where(Organization.id == organization[0]).with_for_update(key_share=True)
+        )
+    count = session.scalar(select(func.count()).select_from(MediaAsset).where(MediaAsset.module_id == module.id)) or 0
+    if count + adding_files > settings.media_max_files_per_module:
+        raise ValidationFailed(
+            "This module's library is full.",
+            details={"file": f"at most {settings.media_max_files_per_module} files per module"},
+        )
+    use = _storage(session, module.simulation_id, settings)
+    for quota, whose in ((use.simulation, "this simulation"), (use.organization, use.organization_name)):
+        if quota is not None and quota.limit_bytes and quota.used_bytes + adding_bytes > quota.limit_bytes:
+            raise TooLarge(
+                f"The storage quota of {whose} would be exceeded.",
+                details={
+                    "file": f"{whose} uses {_size(quota.used_bytes)} of {_size(quota.limit_bytes)}; "
+                    f"this needs {_size(adding_bytes)} more"
+                },
+            )
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
 def prepare(
     *,
     module_id: uuid.UUID,
     filename: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     settings: Settings | None = None,
     asset_id: uuid.UUID | None = None,
 ) -> MediaAsset:
     """The row for a file, once its bytes are checked (ValidationFailed says why not): id, kind, size,
     duration, the sanitized display name and the generated URL. Not stored yet (see `store`)."""
-    found = inspect_bytes(data, settings or get_settings())
+    file = io.BytesIO(data) if isinstance(data, bytes) else data
+    found = inspect_file(file, settings or get_settings())
     asset = MediaAsset(
         id=asset_id or uuid.uuid4(),
         module_id=module_id,
         type=found.kind.type,
         filename=clean_filename(filename),
-        size_bytes=len(data),
+        size_bytes=file.seek(0, io.SEEK_END),
         duration_seconds=found.duration_seconds,
         url="",
     )
@@ -114,7 +229,7 @@ def prepare(
     return asset
 
 
-def store(*, session: Session, asset: MediaAsset, data: bytes, storage: MediaStorage) -> None:
+def store(*, session: Session, asset: MediaAsset, data: bytes | BinaryIO, storage: MediaStorage) -> None:
     """Write a prepared file and add its row; the file goes again if the unit of work rolls back.
 
     No access check here: `upload` is the way in for people; the console's own data (the demo) comes
@@ -134,6 +249,11 @@ def copy_library(*, session: Session, source: Module, target: Module, storage: M
     follow the transaction like uploads (a rollback removes them).
     """
     mapping: dict[str, str] = {}
+    files, size = session.execute(
+        select(func.count(), func.coalesce(func.sum(MediaAsset.size_bytes), 0)).where(MediaAsset.module_id == source.id)
+    ).one()
+    if files:
+        _make_room(session, target, adding_files=files, adding_bytes=int(size), settings=get_settings())
     for asset in session.scalars(select(MediaAsset).where(MediaAsset.module_id == source.id)):
         twin = MediaAsset(
             id=uuid.uuid4(),
