@@ -14,6 +14,7 @@ from pages.access import secured_page
 from pages.components import calls
 from pages.components.labels import enum_options
 from pages.components.listing import Filter, list_view
+from pages.components.markdown import user_markdown
 from pages.layout import MUTED, Heading, frame
 
 RESULTS_SHOWN = 50
@@ -111,6 +112,6 @@ def _result(result: play_sessions.MyResult) -> None:
                 for key, value in result.final_scores.items():
                     ui.chip(f"{key}: {value}").props("outline")
         if result.debrief_text:
-            ui.markdown(result.debrief_text)  # sanitized by NiceGUI
+            user_markdown(result.debrief_text).mark("my-debrief")  # an engine's labels or an LLM wrote parts of it
         elif result.status.value == "completed":
             ui.label("Your debrief is being prepared.").classes(MUTED)

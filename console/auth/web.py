@@ -27,11 +27,49 @@ COOKIE_NAME = "simvado_session"
 PUBLIC_PATHS = {"/login", "/auth/login", "/auth/logout", "/favicon.ico", "/healthz"}
 PUBLIC_PREFIXES = ("/_nicegui/",)
 
+# The strictest Content-Security-Policy NiceGUI 3 runs under (tests/pages/test_security_headers.py reads
+# it on every page; tests/e2e/test_content_security_policy.py opens every page of every role in Chromium
+# and fails on any violation). Everything comes from this origin: NiceGUI serves its scripts, styles and
+# fonts from /_nicegui/, media come from /media/ (S3 too), the websocket is same-origin.
+# - default-src 'none': whatever is not named below (manifests, prefetches, …) is refused.
+# - script-src 'self' 'unsafe-inline' 'unsafe-eval': NiceGUI's page template is inline scripts (the
+#   import map, the page's elements and the app start-up) built per page, with no nonce or hash support;
+#   Vue compiles component templates at run time and nicegui.js evaluates props, handlers and
+#   run_javascript (eval / new Function). No other host may serve a script.
+# - style-src 'self' 'unsafe-inline': the template's own <style> (it @imports /_nicegui/ sheets),
+#   Tailwind's runtime and ui.add_css add <style> elements; Quasar and Vue set style attributes.
+#   Remote sheets (an `@import` from user text) are refused.
+# - img-src 'self' data: blob:: pictures from /media/ and /_nicegui/; data: for the favicon (NiceGUI
+#   makes the emoji an SVG data URL); blob: for the uploader's previews of picked files.
+# - font-src 'self': NiceGUI's own fonts and icon fonts under /_nicegui/.
+# - media-src 'self': audio and video previews from /media/.
+# - connect-src 'self': socket.io (polling and the websocket: 'self' covers ws:/wss: of this origin),
+#   uploads and NiceGUI's dynamic resources.
+# - worker-src 'none', frame-src 'none', object-src 'none': nothing here runs workers, frames or plugins.
+# - base-uri 'none': no <base> can move relative URLs elsewhere.
+# - form-action 'self': the login and logout forms post here only.
+# - frame-ancestors 'none': no other site frames the console (clickjacking; X-Frame-Options for old browsers).
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Content-Security-Policy": "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self'",
+            "media-src 'self'",
+            "connect-src 'self'",
+            "worker-src 'none'",
+            "frame-src 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    ),
 }
 
 

@@ -6,7 +6,7 @@ weakest moments, traced to the decision events behind them; time taken on the ke
 concrete suggestions for the weakest dimension.
 
 Engine-supplied labels are untrusted: they are escaped for Markdown here and the console renders
-debriefs through NiceGUI's sanitizing `ui.markdown`.
+debriefs through pages/components/markdown.py (an allow-list on the server, then NiceGUI's sanitizer).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Accessibility in Chromium: axe-core on every page each demo role may open, /login signed out, and
 the shell's keyboard path (skip link first, navigation links reachable by Tab and operable by Enter).
 
-A page fails on any axe violation of impact "critical" or "serious". Every violation found, of any
+A page fails on any axe violation of impact "critical" or "serious", and on anything the browser
+refused under the console's Content-Security-Policy (console/auth/web.py) while drawing it: the
+policy must be one every page runs under. Every violation found, of any
 impact, is written to artifacts/accessibility.json for the record.
 """
 
@@ -30,6 +32,11 @@ SIMULATION = "/simulations/{simulation_id}"
 # Allow-listed nodes inside the shell (header, navigation, breadcrumbs, title) still fail.
 _WS = SIMULATION + "?tab="
 KNOWN_VIOLATIONS: set[tuple[str, str]] = set()  # none left: keep it that way
+
+# Records every Content-Security-Policy refusal on the page (set before any script of the page runs).
+CSP_WATCH = """window.__cspRefused = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__cspRefused.push(`${e.effectiveDirective} refused ${e.blockedURI || '(inline)'}`));"""
 
 _axe = Axe()
 _found: dict[str, dict[str, list[dict]]] = {}  # role → page state → violations (written at the end)
@@ -122,6 +129,7 @@ def _write_report():
 @pytest.mark.parametrize("role", [None, *ROLES], ids=["signed-out", *ROLES])
 def test_no_serious_violations_on_any_page(demo_console, browser, role):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_init_script(CSP_WATCH)
     page = context.new_page()
     page.set_default_timeout(15_000)
     if role:
@@ -150,6 +158,7 @@ def test_no_serious_violations_on_any_page(demo_console, browser, role):
                 continue  # this role has no history tab: the workspace showed details, checked already
             checked.add(state)
             failures += check(page, who, state)
+            failures += [f"{state}: Content-Security-Policy: {r}" for r in page.evaluate("window.__cspRefused")]
             if query == "tab=details" and page.get_by_role("button", name="Duplicate as draft").count():
                 # A confirmation dialog (pages/components/dialogs.py) over the workspace.
                 page.get_by_role("button", name="Duplicate as draft").click()
