@@ -36,6 +36,12 @@ def timestamp(*, nullable: bool = False, default_now: bool = True, onupdate: boo
     return Field(default=None, sa_column=column)
 
 
+def version() -> int:
+    """The row's edit version for optimistic concurrency (console/services/versions.py): every change
+    an editor can make takes the next number, and a save based on an older number is refused."""
+    return Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
+
+
 def jsonb(*, nullable: bool = True, default=None):
     column = sa.Column(pg.JSONB(none_as_null=True), nullable=nullable)
     if callable(default):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from models.base import fk, jsonb, text_array, timestamp, uuid_pk
+from models.base import fk, jsonb, text_array, timestamp, uuid_pk, version
 from models.enums import (
     Difficulty,
     MediaType,
@@ -44,6 +44,7 @@ class Simulation(SQLModel, table=True):
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp(onupdate=True)
     published_at: datetime | None = timestamp(nullable=True, default_now=False)
+    version: int = version()
 
 
 class Module(SQLModel, table=True):
@@ -70,6 +71,7 @@ class Module(SQLModel, table=True):
         sa_column=sa.Column(pg_enum(ModuleStatus, "module_status"), nullable=False),
     )
     created_at: datetime = timestamp()
+    version: int = version()
 
 
 class MediaAsset(SQLModel, table=True):
@@ -83,6 +85,7 @@ class MediaAsset(SQLModel, table=True):
     size_bytes: int = Field(sa_type=sa.BigInteger)
     duration_seconds: int | None = Field(default=None)
     uploaded_at: datetime = timestamp()
+    version: int = version()
 
 
 def _check_tags(tags: list[str]) -> list[str]:

@@ -325,6 +325,7 @@ class SimulationRef(BaseModel):
     status: str
     format: str
     difficulty: str
+    version: int = Field(description="The simulation's edit version: it grows with every saved change (scoring too).")
 
 
 class StakeholderOut(BaseModel):
@@ -344,6 +345,10 @@ class ModuleOut(BaseModel):
     simulation_title: str
     simulation: SimulationRef
     title: str
+    version: int = Field(
+        description="The module's edit version: it grows with every saved change, so an engine can tell "
+        "whether the module it cached is still the one the studio holds."
+    )
     slug: str
     sort_order: int
     status: str

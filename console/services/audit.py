@@ -84,7 +84,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _subject(subject: SQLModel | tuple[AuditEntity, uuid.UUID | str | None]) -> tuple[AuditEntity, str | None]:
+def subject_of(subject: SQLModel | tuple[AuditEntity, uuid.UUID | str | None]) -> tuple[AuditEntity, str | None]:
+    """(entity type, id as stored in the log) for a record or an (entity type, id) pair."""
     if isinstance(subject, tuple):
         entity, entity_id = subject
     else:
@@ -110,7 +111,7 @@ def record(
         changed.discard("updated_at")
         before = {k: before.get(k) for k in changed}
         after = {k: after.get(k) for k in changed}
-    entity, entity_id = _subject(subject)
+    entity, entity_id = subject_of(subject)
     entry = AuditLogEntry(
         actor_id=actor.user_id,
         actor_label=actor.label[:255],

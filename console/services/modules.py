@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from console.auth import Actor
 from console.errors import NotFound, ValidationFailed
-from console.services import audit, scoring, simulations
+from console.services import audit, scoring, simulations, versions
 from console.services.common import validate
 from console.services.listing import ListQuery, Page, paged, search_clause
 from models import AuditAction, Module, Simulation
@@ -226,7 +226,8 @@ def create(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: di
     return module
 
 
-def update(*, session: Session, actor: Actor, module_id: uuid.UUID, data: dict | ModuleUpdate) -> Module:
+def update(*, session: Session, actor: Actor, module_id: uuid.UUID, data: dict | ModuleUpdate, version: int) -> Module:
+    """Change the fields in `data`; `version` is the one the editor read (a newer one refuses: `Stale`)."""
     module, sim = _editable_module(session=session, actor=actor, module_id=module_id)
     if isinstance(data, dict) and isinstance(data.get("stakeholders"), list):
         data = {**data, "stakeholders": validate_stakeholders(data["stakeholders"])}
@@ -234,6 +235,7 @@ def update(*, session: Session, actor: Actor, module_id: uuid.UUID, data: dict |
     for required in ("title", "is_free_demo", "status", "stakeholders"):
         if required in changes and changes[required] is None:
             raise ValidationFailed("Check the highlighted fields.", details={required: "required"})
+    versions.check(session, module, version=version, noun="module", fields=set(changes))
     with audit.changing(
         session=session, actor=actor, action=AuditAction.module_update, subject=module, comment=f"simulation {sim.id}"
     ):
@@ -241,6 +243,7 @@ def update(*, session: Session, actor: Actor, module_id: uuid.UUID, data: dict |
             setattr(module, key, value)
         if "title" in changes:
             module.slug = _unique_slug(session, sim.id, module.title, exclude=module.id)
+        versions.bump(module)
     _audit_simulation(session, actor, sim, AuditAction.module_update, module)
     return module
 
@@ -300,10 +303,14 @@ def duplicate(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module
 
 def archive(*, session: Session, actor: Actor, module_id: uuid.UUID) -> Module:
     module, sim = _editable_module(session=session, actor=actor, module_id=module_id)
+    # An explicit act on the module as it is now (no editor's copy behind it), so no version to check;
+    # it takes a new one, so an editor still open on the module cannot save the old status back.
+    session.refresh(module, with_for_update={"key_share": True})
     with audit.changing(
         session=session, actor=actor, action=AuditAction.module_archive, subject=module, comment=f"simulation {sim.id}"
     ):
         module.status = ModuleStatus.archived
+        versions.bump(module)
     _audit_simulation(session, actor, sim, AuditAction.module_archive, module)
     return module
 
@@ -347,8 +354,10 @@ def engine_view(module: Module, simulation: Simulation) -> dict[str, Any]:
             "status": simulation.status.value,
             "format": simulation.format.value,
             "difficulty": simulation.difficulty.value,
+            "version": simulation.version,
         },
         "title": module.title,
+        "version": module.version,
         "slug": module.slug,
         "sort_order": module.sort_order,
         "status": module.status.value,

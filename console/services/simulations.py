@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from console.auth import Actor, Permission
 from console.errors import NotFound, PermissionDenied, ValidationFailed
-from console.services import audit, scoring
+from console.services import audit, scoring, versions
 from console.services.common import validate
 from console.services.listing import ListQuery, Page, escape_like, paged, search_clause
 from models import AuditAction, AuditEntity, AuditLogEntry, Simulation, SimulationStatus
@@ -163,7 +163,10 @@ def create(*, session: Session, actor: Actor, data: dict | SimulationCreate) -> 
     return sim
 
 
-def update(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: dict | SimulationUpdate) -> Simulation:
+def update(
+    *, session: Session, actor: Actor, simulation_id: uuid.UUID, data: dict | SimulationUpdate, version: int
+) -> Simulation:
+    """Change the fields in `data`; `version` is the one the editor read (a newer one refuses: `Stale`)."""
     sim = get_editable(session=session, actor=actor, simulation_id=simulation_id)
     changes = validate(SimulationUpdate, data).model_dump(exclude_unset=True)
     if "title" in changes and changes["title"] is None:
@@ -173,9 +176,11 @@ def update(*, session: Session, actor: Actor, simulation_id: uuid.UUID, data: di
             raise ValidationFailed("Check the highlighted fields.", details={required: "required"})
     if "scoring_config" in changes:
         _check_scoring(changes["scoring_config"])
+    versions.check(session, sim, version=version, noun="simulation", fields=set(changes) | {"status"})
     with audit.changing(session=session, actor=actor, action=AuditAction.simulation_update, subject=sim):
         for key, value in changes.items():
             setattr(sim, key, value if key != "skill_tags" else (value or []))
+        versions.bump(sim)
     return sim
 
 

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from console.auth import Actor, Permission
 from console.errors import Conflict, PermissionDenied, ValidationFailed
-from console.services import audit, media, scoring, simulations
+from console.services import audit, media, scoring, simulations, versions
 from models import AuditAction, Module, Simulation, SimulationStatus
 from models.base import utcnow
 from models.enums import ModuleStatus
@@ -95,9 +95,11 @@ def transition(
     actor: Actor,
     simulation_id: uuid.UUID,
     name: str,
+    version: int,
     comment: str | None = None,
 ) -> Simulation:
-    """Move a simulation along the workflow; audited with the comment."""
+    """Move a simulation along the workflow; audited with the comment. `version` is the one the mover
+    saw: a reviewer never publishes a simulation changed since they looked at it (`versions.Stale`)."""
     if name not in TRANSITIONS:
         raise ValidationFailed("Unknown workflow step.", details={"transition": name})
     move = TRANSITIONS[name]
@@ -107,6 +109,9 @@ def transition(
     if not may(actor, sim, name):
         who = "the simulation's author" if move.by_author else "a platform admin"
         raise PermissionDenied(f"Only {who} can {move.label.lower()}.")
+    # Before the status check: "Rosa published it at 10:02" says more than "a published simulation
+    # cannot be published".
+    versions.check(session, sim, version=version, noun="simulation", fields={"status", "title", "description"})
     if sim.status not in move.sources:
         raise Conflict(f"A {sim.status.value} simulation cannot be moved with “{move.label}”.")
     comment = (comment or "").strip() or None
@@ -123,13 +128,14 @@ def transition(
         actor=actor,
         action=AuditAction(f"simulation.{name}"),
         subject=sim,
-        fields={"status", "published_at"},
+        fields={"status", "published_at", "version"},
         comment=comment,
     ):
         sim.status = move.target
         if name == "publish":
             sim.published_at = utcnow()
         sim.updated_at = utcnow()
+        versions.bump(sim)
     return sim
 
 

@@ -13,7 +13,7 @@ Pages therefore never pass `actor=` here: `calls.write(simulations.update, simul
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from console import unit_of_work
 from console.auth import Actor, Permission
 from console.errors import DomainError, ValidationFailed
 from console.services import accounts
+from console.services.versions import Stale
 from pages.components.forms import FieldErrors
 
 T = TypeVar("T")
@@ -119,14 +120,25 @@ class _Refusal:
 REFUSED = _Refusal()  # what `submit` returns when the service said no
 
 
-async def submit(op: Callable[..., T], *, errors: FieldErrors | None = None, **kwargs: Any) -> T | _Refusal:
+async def submit(
+    op: Callable[..., T],
+    *,
+    errors: FieldErrors | None = None,
+    on_stale: Callable[[Stale], Awaitable[None]] | None = None,
+    **kwargs: Any,
+) -> T | _Refusal:
     """`write`, with a refusal shown where the user looks: each field's error under its field (when
-    `errors` holds it; all of them stay in `errors.last`), the message as a notification. Returns the
-    result, or REFUSED."""
+    `errors` holds it; all of them stay in `errors.last`), the message as a notification, a save based
+    on an older version to `on_stale` (pages/components/conflicts.py). Returns the result, or REFUSED."""
     if errors is not None:
         errors.clear()
     try:
         return await write(op, **kwargs)
+    except Stale as exc:
+        if on_stale is None:
+            notify_error(exc)
+        else:
+            await on_stale(exc)
     except ValidationFailed as exc:
         if errors is not None:
             errors.show(exc.field_errors)

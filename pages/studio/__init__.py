@@ -2,7 +2,8 @@
 workflow bar, drawn by the `/simulations/{id}` page in pages/simulations.py. A module per tab.
 
 Everything a user typed is shown through text-setting elements (labels, inputs, table cells) or the
-sanitizing `ui.markdown`; nothing of theirs goes into HTML, props strings or JavaScript.
+Markdown component that cleans on the server (pages/components/markdown.py); nothing of theirs
+goes into HTML, props strings or JavaScript.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from nicegui import ui
 from console.auth import Actor
 from console.services import simulations
 from models import Simulation
+from pages.components import conflicts
 from pages.studio.details import details_form
 from pages.studio.history_tab import history_tab
 from pages.studio.media_tab import media_tab
@@ -37,6 +39,7 @@ async def workspace(actor: Actor, sim: Simulation, *, tab: str, module_id: str |
     # `changed` counts edits made in each tab; a tab that shows another tab's data redraws when entered
     # if that data changed since it was drawn (new modules for the media tab, new images for portraits).
     state = {"tab": current, "module": module_id, "changed": {"modules": 0, "media": 0}}
+    held = conflicts.Held(sim.version)  # the simulation's version, for details, scoring and the workflow
     drawn: dict[str, dict[str, int]] = {}
     depends = {"details": ("media",), "modules": ("media",), "media": ("modules",), "history": ("modules", "media")}
 
@@ -49,7 +52,7 @@ async def workspace(actor: Actor, sim: Simulation, *, tab: str, module_id: str |
     def sync_url() -> None:
         ui.navigate.history.replace(url())
 
-    refresh_checks = await workflow_bar(actor, sim, url=url)
+    refresh_checks = await workflow_bar(actor, sim, url=url, held=held)
 
     def make_panel(name: str, draw: Callable[[], Awaitable[None]]):  # noqa: ANN202
         @ui.refreshable
@@ -60,11 +63,11 @@ async def workspace(actor: Actor, sim: Simulation, *, tab: str, module_id: str |
         return panel
 
     panels = {
-        "details": make_panel("details", lambda: details_form(actor, sim)),
+        "details": make_panel("details", lambda: details_form(actor, sim, held)),
         "modules": make_panel(
             "modules", lambda: modules_tab(actor, sim, editable=editable, state=state, on_select=sync_url)
         ),
-        "scoring": make_panel("scoring", lambda: _async(scoring_tab, actor, sim, editable=editable)),
+        "scoring": make_panel("scoring", lambda: _async(scoring_tab, actor, sim, editable=editable, held=held)),
         "media": make_panel("media", lambda: media_tab(actor, sim, editable=editable, state=state)),
         "history": make_panel("history", lambda: history_tab(actor, sim)),
     }

@@ -7,13 +7,26 @@ from nicegui import ui
 from console.auth import Actor
 from console.services import media, simulations
 from models.enums import Difficulty, SimulationFormat
-from pages.components import calls
+from pages.components import calls, conflicts
 from pages.components.forms import ChipsField, FieldErrors
 from pages.components.labels import enum_options
 from pages.components.pickers import SearchSelect
 
+LABELS = {
+    "title": "Title",
+    "category": "Category",
+    "difficulty": "Difficulty",
+    "format": "Format",
+    "estimated_duration_min": "Duration (minutes)",
+    "thumbnail_url": "Thumbnail URL",
+    "description": "Description",
+    "skill_tags": "Skill tags",
+}
 
-async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
+
+async def details_form(actor: Actor, sim, held: conflicts.Held | None = None) -> None:  # noqa: ANN001
+    """The form for a new simulation (`sim` None), or an existing one whose version the workspace
+    holds in `held` (shared with the scoring tab and the workflow bar: the same record)."""
     editable = sim is None or simulations.can_edit(actor, sim)
     errors = FieldErrors()
     with ui.card().classes("w-full max-w-4xl"):
@@ -111,10 +124,18 @@ async def details_form(actor: Actor, sim) -> None:  # noqa: ANN001
                 if created is not calls.REFUSED:
                     ui.notify(f"Created “{created.title}”.", type="positive")
                     ui.navigate.to(f"/simulations/{created.id}")
-            elif (
-                await calls.submit(simulations.update, errors=errors, simulation_id=sim.id, data=data)
-                is not calls.REFUSED
-            ):
+                return
+
+            saved = await calls.submit(
+                simulations.update,
+                errors=errors,
+                on_stale=conflicts.resolver(held, yours=data, labels=LABELS, retry=save),
+                simulation_id=sim.id,
+                data=data,
+                version=held.version,
+            )
+            if saved is not calls.REFUSED:
+                held.version = saved.version
                 ui.notify("Saved.", type="positive")
 
         with ui.row().classes("w-full justify-end gap-2"):

@@ -35,7 +35,7 @@ HISTORY_COLUMNS = [
 def _changes(before: dict | None, after: dict | None) -> str:
     before, after = before or {}, after or {}
     parts = []
-    for key in sorted(set(before) | set(after)):
+    for key in sorted((set(before) | set(after)) - {"version"}):  # the edit counter: bookkeeping, not content
         old, new = before.get(key), after.get(key)
         text = lambda v: json.dumps(v, ensure_ascii=False)[:80] if not isinstance(v, str) else v[:80]  # noqa: E731
         parts.append(f"{key}: {text(old)} → {text(new)}" if key in before else f"{key}: {text(new)}")

@@ -16,7 +16,7 @@ from console.services import media, modules
 from console.services.listing import ListQuery
 from models import Simulation
 from models.enums import MediaType, ModuleStatus
-from pages.components import calls
+from pages.components import calls, conflicts
 from pages.components.buttons import icon_button
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
@@ -220,11 +220,28 @@ async def _rename(actor: Actor, asset, refresh) -> None:  # noqa: ANN001
             ui.input("File name", value=asset.filename).props("outlined dense maxlength=200").classes("w-full"),
         ).mark("media-rename-input")
 
+        held = conflicts.Held(asset.version)
+
+        async def reload() -> None:
+            dialog.close()
+            await refresh()
+
         async def go() -> None:
-            if (
-                await calls.submit(media.rename, errors=errors, asset_id=asset.id, filename=name.value or "")
-                is calls.REFUSED
-            ):
+            renamed = await calls.submit(
+                media.rename,
+                errors=errors,
+                on_stale=conflicts.resolver(
+                    held,
+                    yours={"filename": name.value or ""},
+                    labels={"filename": "File name"},
+                    retry=go,
+                    reload=reload,
+                ),
+                asset_id=asset.id,
+                filename=name.value or "",
+                version=held.version,
+            )
+            if renamed is calls.REFUSED:
                 return
             dialog.close()
             await refresh()

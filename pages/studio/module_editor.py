@@ -14,13 +14,27 @@ from console.services import media, modules
 from console.services.listing import MAX_PAGE_SIZE, ListQuery
 from models import Module, Simulation
 from models.enums import ModuleStatus, Platform
-from pages.components import calls
+from pages.components import calls, conflicts
 from pages.components.forms import ChipsField, FieldErrors
 from pages.components.labels import enum_options
+from pages.components.markdown import user_markdown
+
+LABELS = {
+    "title": "Title",
+    "status": "Status",
+    "platform": "Platform",
+    "launch_url": "Launch URL",
+    "build_version": "Build version",
+    "estimated_duration_min": "Duration (minutes)",
+    "is_free_demo": "Free demo",
+    "narrative_context": "Briefing",
+    "stakeholders": "Stakeholders",
+}
 
 
 async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editable: bool, on_saved) -> None:  # noqa: ANN001
     errors = FieldErrors()
+    held = conflicts.Held(module.version)
     images = (
         await calls.read(
             media.list_,
@@ -87,9 +101,10 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
         )
         with ui.card().classes("w-1/2 bg-grey-1").props("flat bordered"):
             ui.label("Preview").classes("text-caption text-grey-8")
-            # ui.markdown sanitizes by default (kept on): script, handlers and javascript: links are stripped.
-            preview = ui.markdown(module.narrative_context or "").classes("w-full").mark("mod-briefing-preview")
-    briefing.on_value_change(lambda e: preview.set_content(e.value or ""))
+            # Cleaned on the server to formatted text (no style, script, SVG, handlers or non-http(s) links),
+            # then by NiceGUI's sanitizer: pages/components/markdown.py.
+            preview = user_markdown(module.narrative_context).classes("w-full").mark("mod-briefing-preview")
+    briefing.on_value_change(lambda e: preview.set_markdown(e.value))
 
     ui.label("Stakeholders").classes("text-subtitle2 mt-2")
     stakeholder_errors = ui.column().classes("gap-0")
@@ -194,7 +209,16 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
             "narrative_context": briefing.value or None,
             "stakeholders": [{**p, "portrait_url": p["portrait_url"] or None} for p in stakeholders],
         }
-        if await calls.submit(modules.update, errors=errors, module_id=module.id, data=data) is calls.REFUSED:
+
+        saved = await calls.submit(
+            modules.update,
+            errors=errors,
+            on_stale=conflicts.resolver(held, yours=data, labels=LABELS, retry=save),
+            module_id=module.id,
+            data=data,
+            version=held.version,
+        )
+        if saved is calls.REFUSED:
             with stakeholder_errors:  # each card's problems, by card (the cards have no single field)
                 for where, what in errors.last.items():
                     if where.startswith("stakeholders"):
@@ -202,6 +226,7 @@ async def module_editor(actor: Actor, sim: Simulation, module: Module, *, editab
                         label = f"Stakeholder {int(parts[1]) + 1} · {parts[2]}" if len(parts) > 2 else "Stakeholders"
                         ui.label(f"{label}: {what}").classes("text-negative").mark("sh-error")
             return
+        held.version = saved.version
         ui.notify("Module saved.", type="positive")
         await on_saved()
 

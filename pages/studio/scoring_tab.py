@@ -6,14 +6,14 @@ from __future__ import annotations
 from nicegui import ui
 
 from console.auth import Actor
-from console.errors import DomainError, ValidationFailed
+from console.errors import ValidationFailed
 from console.services import scoring, simulations
 from models import Simulation
-from pages.components import calls
+from pages.components import calls, conflicts
 from pages.components.buttons import icon_button
 
 
-def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
+def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool, held: conflicts.Held) -> None:
     config = sim.scoring_config or {}
     rows: list[dict] = [
         {
@@ -136,15 +136,18 @@ def scoring_tab(actor: Actor, sim: Simulation, *, editable: bool) -> None:
         if not valid:
             ui.notify("The scoring configuration is invalid: " + "; ".join(problems.values()), type="warning")
             return
-        try:
-            await calls.write(
-                simulations.update,
-                simulation_id=sim.id,
-                data={"scoring_config": valid.model_dump()},
-            )
-        except DomainError as exc:
-            calls.notify_error(exc)
+        data = {"scoring_config": valid.model_dump()}
+
+        saved = await calls.submit(
+            simulations.update,
+            on_stale=conflicts.resolver(held, yours=data, labels={"scoring_config": "Scoring"}, retry=save),
+            simulation_id=sim.id,
+            data=data,
+            version=held.version,
+        )
+        if saved is calls.REFUSED:
             return
+        held.version = saved.version
         ui.notify("Scoring saved.", type="positive")
 
     with ui.card().classes("w-full max-w-5xl").mark("scoring-editor"):

@@ -9,13 +9,13 @@ from nicegui import ui
 from console.auth import Actor
 from console.services import simulations, workflow
 from models import Simulation
-from pages.components import calls
+from pages.components import calls, conflicts
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
 from pages.studio.common import STATUS_COLORS
 
 
-async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str]):  # noqa: ANN201
+async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str], held: conflicts.Held):  # noqa: ANN201
     """Status, the moves this actor may make now, and "duplicate as draft"; after a move the page
     redraws where the user was (`url`)."""
     moves = workflow.available(actor, sim)
@@ -28,7 +28,7 @@ async def workflow_bar(actor: Actor, sim: Simulation, *, url: Callable[[], str])
             ui.label(f"published {sim.published_at:%Y-%m-%d}").mark("sim-published-at")
         ui.space()
         for move in moves:
-            ui.button(move.label, on_click=lambda m=move: _run_transition(actor, sim, m, url)).props(
+            ui.button(move.label, on_click=lambda m=move: _run_transition(actor, sim, m, url, held)).props(
                 "unelevated no-caps color=primary" if move.name in ("submit", "publish", "stage") else "outline no-caps"
             ).mark(f"wf-{move.name}")
         if can_duplicate:
@@ -65,7 +65,9 @@ def _problem_list(problems: dict[str, str], *, ok_text: str) -> None:
                 ui.label(f"{where}: {what}")
 
 
-async def _run_transition(actor: Actor, sim: Simulation, move: workflow.Transition, url: Callable[[], str]) -> None:
+async def _run_transition(
+    actor: Actor, sim: Simulation, move: workflow.Transition, url: Callable[[], str], held: conflicts.Held
+) -> None:
     with ui.dialog() as dialog, ui.card().classes("min-w-[460px]"):
         ui.label(f"{move.label}: “{sim.title}”").classes("text-h6")
         errors = FieldErrors()
@@ -83,8 +85,26 @@ async def _run_transition(actor: Actor, sim: Simulation, move: workflow.Transiti
                 errors.show({"comment": "Say what needs to change."})
                 return
             problems_box.clear()
+
+            async def stale(exc) -> None:  # noqa: ANN001
+                # Not overwritable: a move is judged on what is there now, so look at it first.
+                dialog.close()
+                seen = {"status": sim.status.value, "title": sim.title, "description": sim.description}
+                labels = {"status": "Status", "title": "Title", "description": "Description"}
+                choice = await conflicts.ask(
+                    exc, yours=seen, labels=labels, can_overwrite=False, yours_label="When you opened it"
+                )
+                if choice == "reload":
+                    ui.navigate.reload()
+
             moved = await calls.submit(
-                workflow.transition, errors=errors, simulation_id=sim.id, name=move.name, comment=text
+                workflow.transition,
+                errors=errors,
+                on_stale=stale,
+                simulation_id=sim.id,
+                name=move.name,
+                comment=text,
+                version=held.version,
             )
             if moved is calls.REFUSED:
                 if not errors.last:  # refused outright (the status moved on, or no right to): nothing to fix here

@@ -116,3 +116,18 @@ def test_openapi_documents_bearer_and_every_status(client):
         assert operation["security"] == [{"HTTPBearer": []}]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
+
+
+def test_a_module_tells_engines_which_version_of_it_they_run(client, world):
+    """The engine sees the same edit versions the studio's editors check: a saved change moves them."""
+    from console import unit_of_work
+    from console.auth import Actor
+
+    before = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth()).json()
+    with unit_of_work.transaction() as session:
+        module = modules.get(session=session, actor=Actor.system("test"), module_id=world.module.id)
+        # The simulation is published (read-only to its editors): the change goes in as the system would.
+        module.build_version, module.version = "9.9", module.version + 1
+    after = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth()).json()
+    assert after["version"] == before["version"] + 1 and after["build_version"] == "9.9"
+    assert after["simulation"]["version"] == before["simulation"]["version"] >= 1

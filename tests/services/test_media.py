@@ -255,7 +255,7 @@ def test_scope_and_read_only(session, world, storage, settings):
     with pytest.raises(PermissionDenied):
         up(session, world, storage, settings, "b.png", samples.png())
     with pytest.raises(PermissionDenied):
-        media.rename(session=session, actor=world["author"], asset_id=asset.id, filename="x.png")
+        media.rename(session=session, actor=world["author"], asset_id=asset.id, version=asset.version, filename="x.png")
     # Published: the catalogue (and so its media) is visible to other creators, read-only.
     assert media.get(session=session, actor=stranger, asset_id=asset.id)
 
@@ -263,7 +263,9 @@ def test_scope_and_read_only(session, world, storage, settings):
 def test_rename_and_list(session, world, storage, settings):
     a = up(session, world, storage, settings, "a.png", samples.png())
     up(session, world, storage, settings, "b.pdf", samples.pdf())
-    media.rename(session=session, actor=world["author"], asset_id=a.id, filename="../Portrait of Ana.png")
+    media.rename(
+        session=session, actor=world["author"], asset_id=a.id, version=a.version, filename="../Portrait of Ana.png"
+    )
     assert a.filename == "Portrait of Ana.png"
     page = media.list_(
         session=session, actor=world["author"], module_id=world["module"].id, query=ListQuery(search="ana")

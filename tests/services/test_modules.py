@@ -52,6 +52,7 @@ def test_every_seed_field_is_saved(session, world):
         session=session,
         actor=p,
         module_id=m.id,
+        version=m.version,
         data={
             "title": "Opening scene",
             "narrative_context": "**Brief**",
@@ -94,6 +95,7 @@ def test_stakeholders_are_checked_against_the_schema(session, world):
             session=session,
             actor=world["author"],
             module_id=m.id,
+            version=m.version,
             data={
                 "stakeholders": [
                     {"name": "Ok"},
@@ -125,7 +127,7 @@ def test_scoping(session, world):
     with pytest.raises(NotFound):
         modules.get(session=session, actor=world["other"], module_id=m.id)
     with pytest.raises(NotFound):
-        modules.update(session=session, actor=world["other"], module_id=m.id, data={"title": "x"})
+        modules.update(session=session, actor=world["other"], module_id=m.id, version=m.version, data={"title": "x"})
     with pytest.raises(NotFound):
         modules.list_(session=session, actor=world["other"], simulation_id=world["sim"].id, query=ListQuery())
 
@@ -136,7 +138,7 @@ def test_published_simulation_modules_are_read_only(session, world):
     author = actor_of(owner)
     m = make_module(session, sim)
     for op in (
-        lambda: modules.update(session=session, actor=author, module_id=m.id, data={"title": "x"}),
+        lambda: modules.update(session=session, actor=author, module_id=m.id, version=m.version, data={"title": "x"}),
         lambda: modules.move(session=session, actor=author, module_id=m.id, direction=1),
         lambda: modules.archive(session=session, actor=author, module_id=m.id),
         lambda: modules.duplicate(session=session, actor=author, module_id=m.id),
@@ -184,5 +186,7 @@ def test_workflow_after_module_editing(session, world):
         },
     )
     assert m.sort_order == 0
-    workflow.transition(session=session, actor=p, simulation_id=world["sim"].id, name="submit")
+    workflow.transition(
+        session=session, actor=p, simulation_id=world["sim"].id, version=world["sim"].version, name="submit"
+    )
     assert workflow.publish_problems(session=session, simulation=world["sim"]) == {}

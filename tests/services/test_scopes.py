@@ -137,7 +137,9 @@ def test_the_author_reaches_their_draft_and_its_history(session, two_tenants):
     draft = two_tenants["draft"]
     assert simulations.get(session=session, actor=author, simulation_id=draft.id).id == draft.id
     assert media.get(session=session, actor=author, asset_id=two_tenants["asset"].id)
-    simulations.update(session=session, actor=author, simulation_id=draft.id, data={"title": "Renamed"})
+    simulations.update(
+        session=session, actor=author, simulation_id=draft.id, version=draft.version, data={"title": "Renamed"}
+    )
     trail = simulations.history(session=session, actor=author, simulation_id=draft.id, query=ListQuery())
     assert [e.action for e in trail.rows] == ["simulation.update"]
 

@@ -62,6 +62,7 @@ def test_creator_cannot_edit_another_creators_simulation(session, world):
             session=session,
             actor=actor_of(world["creator"]),
             simulation_id=world["theirs"].id,
+            version=world["theirs"].version,
             data={"title": "Hijacked"},
         )
     with pytest.raises(PermissionDenied):  # visible (published) but neither theirs nor editable
@@ -69,6 +70,7 @@ def test_creator_cannot_edit_another_creators_simulation(session, world):
             session=session,
             actor=actor_of(world["creator"]),
             simulation_id=world["published"].id,
+            version=world["published"].version,
             data={"title": "Hijacked"},
         )
     session.refresh(world["theirs"])
@@ -100,7 +102,13 @@ def test_owner_fields_cannot_be_mass_assigned(session, world):
             simulations.create(session=session, actor=actor, data={**NEW, field: value})
         assert field in err.value.field_errors
         with pytest.raises(ValidationFailed):
-            simulations.update(session=session, actor=actor, simulation_id=world["mine"].id, data={field: value})
+            simulations.update(
+                session=session,
+                actor=actor,
+                simulation_id=world["mine"].id,
+                version=world["mine"].version,
+                data={field: value},
+            )
     session.refresh(world["mine"])
     assert world["mine"].status is SimulationStatus.draft and world["mine"].author_id == world["creator"].id
 
@@ -142,12 +150,14 @@ def test_update_changes_only_given_fields_and_records_the_difference(session, wo
         session=session,
         actor=actor,
         simulation_id=world["mine"].id,
+        version=world["mine"].version,
         data={"category": "Ethics", "skill_tags": ["trust", "Trust", " candour "]},
     )
     assert sim.title == "Mine draft" and sim.category == "Ethics" and sim.skill_tags == ["trust", "candour"]
     entry = session.scalar(select(AuditLogEntry).where(AuditLogEntry.action == "simulation.update"))
-    assert entry.before == {"category": None, "skill_tags": []}
-    assert entry.after == {"category": "Ethics", "skill_tags": ["trust", "candour"]}
+    # The version it took is in the entry: that is how a later refused save names who made this one.
+    assert entry.before == {"category": None, "skill_tags": [], "version": 1}
+    assert entry.after == {"category": "Ethics", "skill_tags": ["trust", "candour"], "version": 2}
 
 
 def test_search_filters_sort_and_paging_happen_in_sql(session, world):

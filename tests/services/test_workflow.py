@@ -86,7 +86,12 @@ def test_transition_matrix(session, people, name):
             actor = actor_of(people[role])
             try:
                 moved = workflow.transition(
-                    session=session, actor=actor, simulation_id=sim.id, name=name, comment="needs work"
+                    session=session,
+                    actor=actor,
+                    simulation_id=sim.id,
+                    version=sim.version,
+                    name=name,
+                    comment="needs work",
                 )
                 outcomes[(role, status)] = "ok"
                 assert moved.status == TARGET[name]
@@ -114,7 +119,9 @@ def test_transition_matrix(session, people, name):
 def test_refused_transition_changes_nothing(session, people):
     sim = ready_simulation(session, people["author"], S.review)
     with pytest.raises(PermissionDenied):
-        workflow.transition(session=session, actor=actor_of(people["author"]), simulation_id=sim.id, name="stage")
+        workflow.transition(
+            session=session, actor=actor_of(people["author"]), simulation_id=sim.id, version=sim.version, name="stage"
+        )
     session.refresh(sim)
     assert sim.status == S.review
     assert session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "simulation.stage")).all() == []
@@ -124,27 +131,36 @@ def test_send_back_requires_a_comment_and_audits_it(session, people):
     sim = ready_simulation(session, people["author"], S.review)
     admin = actor_of(people["platform_admin"])
     with pytest.raises(ValidationFailed) as refused:
-        workflow.transition(session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="  ")
+        workflow.transition(
+            session=session, actor=admin, simulation_id=sim.id, version=sim.version, name="send_back", comment="  "
+        )
     assert "comment" in refused.value.details
     workflow.transition(
-        session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="Briefing is thin."
+        session=session,
+        actor=admin,
+        simulation_id=sim.id,
+        version=sim.version,
+        name="send_back",
+        comment="Briefing is thin.",
     )
     assert sim.status == S.draft
     trail = audit.list_(session=session, actor=admin, query=_about(sim))
     entry = trail.rows[0]
     assert entry.action == "simulation.send_back"
     assert entry.comment == "Briefing is thin."
-    assert entry.before == {"status": "review"} and entry.after == {"status": "draft"}
+    assert entry.before == {"status": "review", "version": 1} and entry.after == {"status": "draft", "version": 2}
 
 
 def test_full_path_sets_published_at_and_audits_every_step(session, people):
     sim = ready_simulation(session, people["author"])
     author, admin = actor_of(people["author"]), actor_of(people["platform_admin"])
     for actor, name in [(author, "submit"), (admin, "stage"), (admin, "publish")]:
-        workflow.transition(session=session, actor=actor, simulation_id=sim.id, name=name, comment=name)
+        workflow.transition(
+            session=session, actor=actor, simulation_id=sim.id, version=sim.version, name=name, comment=name
+        )
     assert sim.status == S.published and sim.published_at is not None
     for actor, name in [(admin, "archive"), (admin, "restore")]:
-        workflow.transition(session=session, actor=actor, simulation_id=sim.id, name=name)
+        workflow.transition(session=session, actor=actor, simulation_id=sim.id, version=sim.version, name=name)
     actions = [e.action for e in audit.list_(session=session, actor=admin, query=_about(sim)).rows]
     assert sorted(actions) == sorted(f"simulation.{n}" for n in ["submit", "stage", "publish", "archive", "restore"])
 
@@ -154,7 +170,7 @@ def test_publish_lists_every_problem_at_once(session, people):
     make_module(session, sim, title="Opening", status=ModuleStatus.draft, launch_url=None)
     admin = actor_of(people["platform_admin"])
     with pytest.raises(ValidationFailed) as refused:
-        workflow.transition(session=session, actor=admin, simulation_id=sim.id, name="publish")
+        workflow.transition(session=session, actor=admin, simulation_id=sim.id, version=sim.version, name="publish")
     problems = refused.value.details
     assert problems["modules"] == "at least one published module is needed"
     assert problems["module “Opening”"] == "missing launch URL, platform, build version, briefing"
@@ -221,7 +237,9 @@ def test_history_shows_the_author_the_reviewers_comment(session, people):
 
     sim = ready_simulation(session, people["author"], S.review)
     admin, author = actor_of(people["platform_admin"]), actor_of(people["author"])
-    workflow.transition(session=session, actor=admin, simulation_id=sim.id, name="send_back", comment="Add stakes")
+    workflow.transition(
+        session=session, actor=admin, simulation_id=sim.id, version=sim.version, name="send_back", comment="Add stakes"
+    )
     trail = simulations.history(session=session, actor=author, simulation_id=sim.id, query=ListQuery())
     assert [(e.action, e.comment) for e in trail.rows] == [("simulation.send_back", "Add stakes")]
     assert trail.rows[0].actor_id == people["platform_admin"].id

@@ -25,7 +25,7 @@ from console import unit_of_work
 from console.auth import Actor
 from console.config import Settings, get_settings
 from console.errors import Conflict, NotFound, TooLarge, ValidationFailed
-from console.services import audit, modules, simulations
+from console.services import audit, modules, simulations, versions
 from console.services.listing import ListQuery, Page, paged, search_clause
 from console.services.media.inspection import MIME_BY_EXTENSION, clean_filename, inspect_file
 from console.services.media.storage import MediaStorage, get_storage
@@ -383,12 +383,15 @@ def _uses(session: Session, asset: MediaAsset) -> list[str]:
     return _usage(session, module.simulation_id).get(asset.url, [])
 
 
-def rename(*, session: Session, actor: Actor, asset_id: uuid.UUID, filename: str) -> MediaAsset:
+def rename(*, session: Session, actor: Actor, asset_id: uuid.UUID, filename: str, version: int) -> MediaAsset:
+    """`version` is the one the renaming dialog read (a newer one refuses: `versions.Stale`)."""
     asset, _module = _editable_asset(session, actor, asset_id)
     if not (filename or "").strip():
         raise ValidationFailed("A name is required.", details={"filename": "a name is required"})
+    versions.check(session, asset, version=version, noun="file", fields={"filename"})
     with audit.changing(session=session, actor=actor, action=AuditAction.media_rename, subject=asset):
         asset.filename = clean_filename(filename)
+        versions.bump(asset)
     return asset
 
 
