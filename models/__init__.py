@@ -19,7 +19,7 @@ from models.enums import (
     SubscriptionTier,
     UserRole,
 )
-from models.organizations import Organization, OrgMembership
+from models.organizations import Invitation, MemberImport, Organization, OrgMembership
 from models.play import GameEvent, PlaySession
 from models.simulations import MediaAsset, Module, Simulation
 from models.users import LocalCredential, LoginSession, User
@@ -34,10 +34,12 @@ __all__ = [
     "Difficulty",
     "EventType",
     "GameEvent",
+    "Invitation",
     "LocalCredential",
     "LoginSession",
     "MediaAsset",
     "MediaType",
+    "MemberImport",
     "MembershipRole",
     "Module",
     "ModuleStatus",

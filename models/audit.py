@@ -28,6 +28,7 @@ class AuditEntity(StrEnum):
     membership = "membership"
     assignment = "assignment"
     play_session = "play_session"
+    invitation = "invitation"
 
     @property
     def label(self) -> str:
@@ -44,6 +45,7 @@ _ENTITY_LABELS = {
     AuditEntity.membership: "Membership",
     AuditEntity.assignment: "Assignment",
     AuditEntity.play_session: "Play session",
+    AuditEntity.invitation: "Invitation",
 }
 
 
@@ -71,6 +73,21 @@ class AuditAction(StrEnum):
     api_key_revoke = "api_key.revoke"
     api_key_rotate = "api_key.rotate"
     user_create = "user.create"
+    user_update = "user.update"  # name, role (with the membership role kept in step)
+    user_deactivate = "user.deactivate"
+    user_reactivate = "user.reactivate"
+    organization_create = "organization.create"
+    organization_update = "organization.update"  # name, slug, plan, seat limit
+    organization_sso_update = "organization.sso_update"  # SSO settings (the secret never in the entry)
+    membership_add = "membership.add"
+    membership_update = "membership.update"  # role, department
+    membership_remove = "membership.remove"
+    membership_import = "membership.import"  # one entry per CSV import, with its counts
+    invitation_create = "invitation.create"
+    invitation_accept = "invitation.accept"
+    invitation_revoke = "invitation.revoke"
+    department_rename = "department.rename"  # every member moved at once; entity: the organization
+    department_merge = "department.merge"
 
     @property
     def label(self) -> str:
@@ -78,7 +95,7 @@ class AuditAction(StrEnum):
         return f"{AuditEntity(_AREAS.get(area, area)).label} · {verb.replace('_', ' ')}"
 
 
-_AREAS = {"media": AuditEntity.media.value}
+_AREAS = {"media": AuditEntity.media.value, "department": AuditEntity.organization.value}
 
 
 class AuditLogEntry(SQLModel, table=True):

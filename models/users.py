@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.base import fk, timestamp, uuid_pk
+from models.base import fk, timestamp, uuid_pk, version
 from models.enums import SubscriptionTier, UserRole, pg_enum
 
 
@@ -37,6 +37,7 @@ class User(SQLModel, table=True):
     deactivated_at: datetime | None = timestamp(nullable=True, default_now=False)
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp(onupdate=True)
+    version: int = version()
 
 
 class LocalCredential(SQLModel, table=True):
