@@ -7,6 +7,7 @@ import re
 import secrets
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import Account, screenshot
 from tests.media_samples import png
@@ -80,7 +81,8 @@ def test_the_audit_logs_view_is_in_the_url_and_back_walks_through_it(browser, co
     page.go_back()
     page.wait_for_url(re.compile(r"entity_type=simulation(?!.*action=)"))
     page.get_by_text("API key · create").wait_for(state="detached")
-    assert page.get_by_label("Action").input_value() == "Any"
+    # The filter redraws from the URL after Back: wait for it (it raced the read before).
+    expect(page.get_by_label("Action")).to_have_value("Any")
     page.go_back()
     page.wait_for_url(re.compile(r"/audit$"))
     page.get_by_text("API key · create").first.wait_for()
