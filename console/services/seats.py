@@ -76,9 +76,7 @@ def missing_message(organization_name: str, use: SeatUse, wanted: int) -> str:
 def claim(session: Session, organization_id: uuid.UUID, wanted: int) -> SeatUse:
     """Lock the organization and check that `wanted` more members fit; refuse with how many seats are
     missing. Returns the use before the new members. Call before inserting them, in the same unit of work."""
-    org = session.scalar(
-        select(Organization).where(Organization.id == organization_id).with_for_update(key_share=True)
-    )
+    org = session.scalar(select(Organization).where(Organization.id == organization_id).with_for_update(key_share=True))
     if org is None:
         raise NotFound("Organization not found.")
     current = SeatUse(used=count_used(session, organization_id), limit=org.seat_limit)
