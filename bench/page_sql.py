@@ -111,6 +111,60 @@ PLAIN: dict[str, list[str]] = {
         "SELECT id FROM sessions WHERE status = 'completed' AND debrief_generated_at IS NULL "
         "ORDER BY completed_at LIMIT 100",
     ],
+    # Organizations, users and people (issue "Organizations, people and seats").
+    "organizations_first": [
+        "SELECT o.*, (SELECT count(*) FROM org_memberships m WHERE m.organization_id = o.id) FROM organizations o "
+        "ORDER BY o.name, o.id LIMIT 25",
+        "SELECT count(*) FROM organizations",
+    ],
+    "organizations_by_members": [
+        "SELECT o.*, c.n FROM organizations o LEFT JOIN (SELECT organization_id, count(*) n FROM org_memberships "
+        "GROUP BY organization_id) c ON c.organization_id = o.id ORDER BY c.n DESC NULLS LAST, o.id LIMIT 25",
+        "SELECT count(*) FROM organizations",
+    ],
+    "users_first": [
+        "SELECT u.*, o.name FROM users u LEFT JOIN organizations o ON o.id = u.organization_id "
+        "ORDER BY u.created_at DESC, u.id LIMIT 25",
+        "SELECT count(*) FROM users",
+    ],
+    "users_search": [
+        "SELECT u.*, o.name FROM users u LEFT JOIN organizations o ON o.id = u.organization_id "
+        "WHERE u.name ILIKE '%%smith%%' OR u.email ILIKE '%%smith%%' ORDER BY u.created_at DESC, u.id LIMIT 25",
+        "SELECT count(*) FROM users WHERE name ILIKE '%%smith%%' OR email ILIKE '%%smith%%'",
+    ],
+    "users_by_sign_in": [
+        "SELECT u.*, l.at FROM users u LEFT JOIN (SELECT user_id, max(created_at) AS at FROM login_sessions "
+        "GROUP BY user_id) l ON l.user_id = u.id ORDER BY l.at DESC NULLS LAST, u.id LIMIT 25",
+        "SELECT count(*) FROM users",
+    ],
+    "users_last": [
+        "SELECT u.*, o.name FROM users u LEFT JOIN organizations o ON o.id = u.organization_id "
+        "ORDER BY u.created_at DESC, u.id OFFSET %(offset)s LIMIT 25",
+        "SELECT count(*) FROM users",
+    ],
+    "people_first": [
+        "SELECT m.*, u.name, u.email FROM org_memberships m JOIN users u ON u.id = m.user_id "
+        "WHERE m.organization_id = %(org)s ORDER BY u.name, m.id LIMIT 25",
+        "SELECT count(*) FROM org_memberships WHERE organization_id = %(org)s",
+    ],
+    "people_search": [
+        "SELECT m.*, u.name, u.email FROM org_memberships m JOIN users u ON u.id = m.user_id "
+        "WHERE m.organization_id = %(org)s AND (u.name ILIKE '%%smith%%' OR u.email ILIKE '%%smith%%') "
+        "ORDER BY u.name, m.id LIMIT 25",
+        "SELECT count(*) FROM org_memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = %(org)s "
+        "AND (u.name ILIKE '%%smith%%' OR u.email ILIKE '%%smith%%')",
+    ],
+    "people_by_last_played": [
+        "SELECT m.*, u.name, p.last FROM org_memberships m JOIN users u ON u.id = m.user_id LEFT JOIN "
+        "(SELECT user_id, max(started_at) AS last FROM sessions WHERE organization_id = %(org)s GROUP BY user_id) p "
+        "ON p.user_id = m.user_id WHERE m.organization_id = %(org)s ORDER BY p.last DESC NULLS LAST, m.id LIMIT 25",
+        "SELECT count(*) FROM org_memberships WHERE organization_id = %(org)s",
+    ],
+    "people_last": [
+        "SELECT m.*, u.name, u.email FROM org_memberships m JOIN users u ON u.id = m.user_id "
+        "WHERE m.organization_id = %(org)s ORDER BY u.name, m.id OFFSET %(offset)s LIMIT 25",
+        "SELECT count(*) FROM org_memberships WHERE organization_id = %(org)s",
+    ],
 }
 
 

@@ -16,6 +16,7 @@ from console import db
 from console.auth.web import AuthMiddleware, auth_router
 from console.config import Settings, get_settings
 from console.media_routes import media_router
+from console.people_routes import people_router
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     nicegui_app.include_router(auth_router(settings))
     # Media on NiceGUI's app, so the auth middleware guards it like a page.
     nicegui_app.include_router(media_router())
+    nicegui_app.include_router(people_router())
     nicegui_app.add_middleware(AuthMiddleware, secure_cookies=settings.production)
     nicegui_app.on_shutdown(db.dispose)
     if run_jobs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import re
 import time
 import uuid
 from pathlib import Path
@@ -49,12 +50,30 @@ class QuietEngineApiAccess(logging.Filter):
         return True
 
 
+class RedactSecretsInPaths(logging.Filter):
+    """Keeps credentials that travel in a URL out of the access log (SECURITY.md: secrets never logged):
+    the one-time token of an invitation link (`/invite/<token>`) and a key or token put in the query
+    string (`?api_key=…`, refused by the engine API, but the line would still hold it whole)."""
+
+    INVITE = re.compile(r"^/invite/[^/?]+")
+    QUERY_SECRET = re.compile(r"(?i)([?&](?:api_key|apikey|key|token|access_token)=)[^&]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path = self.QUERY_SECRET.sub(r"\1…", self.INVITE.sub("/invite/…", args[2]))
+            if path != args[2]:
+                record.args = (*args[:2], path, *args[3:])
+        return True
+
+
 def _uvicorn_log_config() -> dict:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["quiet_engine_api"] = {"()": QuietEngineApiAccess}
-    config["handlers"]["access"]["filters"] = ["quiet_engine_api"]
+    config["filters"]["redact_secrets"] = {"()": RedactSecretsInPaths}
+    config["handlers"]["access"]["filters"] = ["quiet_engine_api", "redact_secrets"]
     return config
 
 

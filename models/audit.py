@@ -79,6 +79,7 @@ class AuditAction(StrEnum):
     organization_create = "organization.create"
     organization_update = "organization.update"  # name, slug, plan, seat limit
     organization_sso_update = "organization.sso_update"  # SSO settings (the secret never in the entry)
+    organization_delete = "organization.delete"  # only an organization nothing depends on
     membership_add = "membership.add"
     membership_update = "membership.update"  # role, department
     membership_remove = "membership.remove"

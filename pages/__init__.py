@@ -9,6 +9,8 @@ def register_all() -> None:
     Called from the main file on every start, including each user-fixture test, which resets NiceGUI's
     routes between tests while Python keeps the modules imported.
     """
-    from pages import api_keys, audit, dashboard, developers, login, my, simulations
+    from pages import api_keys, audit, dashboard, developers, login, my, organizations, people, simulations, users
 
-    access.register_pages([api_keys, audit, dashboard, developers, login, my, simulations])
+    access.register_pages(
+        [api_keys, audit, dashboard, developers, login, my, organizations, people, simulations, users]
+    )

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from console.auth import Actor, Permission
 from console.services import dashboard
+from console.services.seats import SeatUse
 from pages.access import secured_page
 from pages.components import calls
 from pages.layout import MUTED, Heading, frame
@@ -19,6 +20,18 @@ def _tile(label: str, value, marker: str, *, href: str | None = None) -> None:
             ui.link(text, href).classes("text-h5 no-underline text-primary")
         else:
             ui.label(text).classes("text-h5")
+
+
+def _seats_tile(use: SeatUse) -> None:
+    """Members against the seat limit, linking to People; from 90 % a warning anyone can see."""
+    with ui.card().classes("min-w-[170px] p-3").mark("tile-members"):
+        ui.label("Members (seats used)").classes(f"text-caption {MUTED}")
+        warn = "text-deep-orange-10" if use.near_limit else "text-primary"
+        ui.link(use.label(), "/people").classes(f"text-h5 no-underline {warn}")
+        if use.near_limit:
+            with ui.row().classes("items-center no-wrap gap-1 text-deep-orange-10").mark("seat-warning"):
+                ui.icon("warning", size="xs")
+                ui.label("All seats used" if use.left == 0 else f"{use.left} seat{'s' if use.left != 1 else ''} left")
 
 
 @secured_page("/", title="Dashboard", permission=Permission.use_console)
@@ -45,9 +58,8 @@ def _figures(actor: Actor, data: dict) -> None:
             _tile("Users", data["users"], "users")
             _tile("Active API keys", data["active_api_keys"], "api-keys")
             _tile("Events (24 hours)", data["events_24h"], "events")
-        if "members" in data:
-            seats = data["seat_limit"]
-            _tile("Members", f"{data['members']} / {seats}" if seats else data["members"], "members")
+        if "seats" in data:
+            _seats_tile(data["seats"])
             for status, count in data["assignments_by_status"].items():
                 _tile(f"Assignments {status.replace('_', ' ')}", count, f"assignments-{status}")
         _tile("Sessions in progress", data["sessions_in_progress"], "in-progress")

@@ -16,6 +16,9 @@ NAVIGATION: list[tuple[str, str, str, Permission]] = [
     ("Dashboard", "dashboard", "/", Permission.view_dashboard),
     ("My assignments", "assignment_ind", "/my", Permission.view_own_assignments),
     ("Simulations", "sports_esports", "/simulations", Permission.view_catalogue),
+    ("People", "badge", "/people", Permission.manage_organization),
+    ("Organizations", "corporate_fare", "/organizations", Permission.manage_platform),
+    ("Users", "group", "/users", Permission.manage_platform),
     ("API keys", "key", "/api-keys", Permission.manage_api_keys),
     ("Audit log", "history", "/audit", Permission.view_audit_log),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import logging.config
 
-from console.cli import QuietEngineApiAccess, _uvicorn_log_config
+from console.cli import QuietEngineApiAccess, RedactSecretsInPaths, _uvicorn_log_config
 
 
 def _record(path: str, status: int) -> logging.LogRecord:
@@ -32,7 +32,20 @@ def test_successful_engine_requests_are_left_out_failures_and_pages_kept():
 
 def test_the_served_log_config_applies_the_filter():
     config = _uvicorn_log_config()
-    assert config["handlers"]["access"]["filters"] == ["quiet_engine_api"]
+    assert config["handlers"]["access"]["filters"] == ["quiet_engine_api", "redact_secrets"]
     # Built as dictConfig builds it (without reconfiguring this process's logging).
     built = logging.config.DictConfigurator(config).configure_filter(config["filters"]["quiet_engine_api"])
     assert isinstance(built, QuietEngineApiAccess)
+
+
+def test_tokens_and_keys_in_paths_never_reach_the_log():
+    redact = RedactSecretsInPaths()
+    for path, shown in (
+        ("/invite/Zm9vYmFyLXNlY3JldC10b2tlbg", "/invite/…"),
+        ("/api/v1/modules/1?api_key=sk_sim_abcdef123456", "/api/v1/modules/1?api_key=…"),
+        ("/api/v1/modules/1?x=1&token=sk_sim_abcdef123456&y=2", "/api/v1/modules/1?x=1&token=…&y=2"),
+        ("/simulations?search=key", "/simulations?search=key"),
+    ):
+        record = _record(path, 200)
+        assert redact.filter(record)
+        assert record.getMessage() == f'1.2.3.4:5 - "POST {shown} HTTP/1.1" 200', path

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "simvado_session"
 PUBLIC_PATHS = {"/login", "/auth/login", "/auth/logout", "/favicon.ico", "/healthz"}
-PUBLIC_PREFIXES = ("/_nicegui/",)
+# /invite/<token>: a new member sets their password there before they have one (the token is the
+# credential; pages/people/invite.py).
+PUBLIC_PREFIXES = ("/_nicegui/", "/invite/")
 
 # The strictest Content-Security-Policy NiceGUI 3 runs under (tests/pages/test_security_headers.py reads
 # it on every page; tests/e2e/test_content_security_policy.py opens every page of every role in Chromium
@@ -92,7 +94,7 @@ def safe_next(target: str | None) -> str:
 # the login page) so the uploader can say why. Ours is /media/upload (console/media_routes.py); NiceGUI's
 # own upload endpoints sit under its public prefix and would read a whole form before any handler runs,
 # which is why no page uses `ui.upload`.
-_UPLOAD = re.compile(r"^(/_nicegui/client/[^/]+/upload/[^/]+|/media/upload)$")
+_UPLOAD = re.compile(r"^(/_nicegui/client/[^/]+/upload/[^/]+|/media/upload|/people/import/upload)$")
 
 
 def _is_upload(path: str) -> bool:

@@ -29,7 +29,7 @@ from sqlmodel import Session
 from console.auth import Actor, Permission
 from console.errors import NotFound, Unauthenticated, ValidationFailed
 from console.services import audit
-from console.services.common import driver_connection, validate
+from console.services.common import driver_connection, required_name, validate
 from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, paged, search_clause
 from models import ApiKey, AuditAction, Organization, Simulation
 from models.base import utcnow
@@ -97,10 +97,7 @@ class ApiKeyCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("a name is required")
-        return value
+        return required_name(value)
 
     @field_validator("scopes")
     @classmethod

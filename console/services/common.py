@@ -38,3 +38,14 @@ def validate(schema: type[M], data: dict | BaseModel) -> M:
                 message = "this field cannot be set here"
             errors.setdefault(field, message)
         raise ValidationFailed("Check the highlighted fields.", details=errors) from exc
+
+
+def required_name(value: str | None) -> str | None:
+    """A name field's validator: surrounding spaces dropped, empty refused (None passes: optional
+    fields of an update)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        raise ValueError("a name is required")
+    return value

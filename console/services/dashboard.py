@@ -13,7 +13,7 @@ from sqlalchemy import Date, Numeric, cast, func, select
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
-from console.services import play_sessions, simulations
+from console.services import play_sessions, seats, simulations
 from models import (
     ApiKey,
     AssignmentCount,
@@ -79,8 +79,10 @@ def summary(*, session: Session, actor: Actor) -> dict:
         )
     if actor.can(Permission.manage_organization) and actor.organization_id:
         org = actor.organization_id
-        out["members"] = _count(session, select(func.count()).select_from(User).where(User.organization_id == org))
-        out["seat_limit"] = session.scalar(select(Organization.seat_limit).where(Organization.id == org))
+        # A seat is a membership (console/services/seats.py): the same count the member form checks.
+        use = seats.use(session, org)
+        out["members"], out["seat_limit"] = use.used, use.limit
+        out["seats"] = use
         # Kept by PostgreSQL's triggers on every change (models.AssignmentCount): four rows, not a count of
         # every assignment the organization ever had.
         by_status = dict(

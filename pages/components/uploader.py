@@ -9,6 +9,7 @@ CSRF token in `X-CSRF-Token`. Each finished request comes back to Python as an `
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,11 +44,36 @@ class UploadResult:
         return error.get("message") or ("the connection was lost" if not self.status else f"error {self.status}")
 
 
+# Quasar's own header has an unnamed "+" link-button around a file input with no label (axe: serious
+# and critical): this one has a named button, and the trigger (with its input) stays hidden.
+_HEADER = """
+<div class="row no-wrap items-center q-pa-sm q-gutter-sm">
+  <q-spinner v-if="props.isUploading" class="q-uploader__spinner" />
+  <div class="col column justify-center">
+    <div class="q-uploader__title">{title}</div>
+    <div class="q-uploader__subtitle">{{{{ props.uploadSizeLabel }}}} / {{{{ props.uploadProgressLabel }}}}</div>
+  </div>
+  <q-btn v-if="props.canAddFiles" unelevated no-caps color="white" text-color="primary" icon="upload_file"
+         label="{button}" @click="props.pickFiles" />
+  <span v-if="props.canAddFiles" style="display: none"><q-uploader-add-trigger /></span>
+</div>
+"""
+
+
 class Uploader(ui.element):
     def __init__(
-        self, url: str, *, on_result: Callable[[UploadResult], Awaitable[None]], accept: str, max_file_size: int
+        self,
+        url: str,
+        *,
+        on_result: Callable[[UploadResult], Awaitable[None]],
+        accept: str,
+        max_file_size: int,
+        title: str,
+        button: str = "Choose files",
     ):
+        """`title` and `button` are the page's own words (constants), written into the header template."""
         super().__init__("q-uploader")
+        self.add_slot("header", _HEADER.format(title=html.escape(title), button=html.escape(button)))
         token = csrf.token_for(ui.context.client.request)
         self.props("multiple auto-upload send-raw")
         self._props["accept"] = accept

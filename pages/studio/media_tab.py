@@ -28,18 +28,6 @@ from pages.studio.common import size_label
 # The uploader's header with a named "Choose files" button a keyboard reaches (Quasar's own is an
 # unnamed icon wrapping the file input); the file input itself stays out of sight and out of the tab
 # order, opened by the button. Dropping files on the uploader works as before.
-UPLOAD_HEADER = """
-<div class="row no-wrap items-center q-pa-sm q-gutter-sm">
-  <q-spinner v-if="props.isUploading" class="q-uploader__spinner" />
-  <div class="col column justify-center">
-    <div class="q-uploader__title">Drop files here, or choose them: images, audio, video, PDF</div>
-    <div class="q-uploader__subtitle">{{ props.uploadSizeLabel }} / {{ props.uploadProgressLabel }}</div>
-  </div>
-  <q-btn v-if="props.canAddFiles" unelevated no-caps color="white" text-color="primary" icon="upload_file"
-         label="Choose files" @click="props.pickFiles" />
-  <span v-if="props.canAddFiles" style="display: none"><q-uploader-add-trigger /></span>
-</div>
-"""
 
 
 ACCEPT = "image/png,image/jpeg,image/gif,image/webp,audio/*,video/*,application/pdf"
@@ -158,11 +146,16 @@ async def media_tab(actor: Actor, sim: Simulation, *, editable: bool, state: dic
     uploader = None
     if editable:
         uploader = (
-            Uploader(upload_url(), on_result=uploaded, accept=ACCEPT, max_file_size=media.largest_allowed())
+            Uploader(
+                upload_url(),
+                on_result=uploaded,
+                accept=ACCEPT,
+                max_file_size=media.largest_allowed(),
+                title="Drop files here, or choose them: images, audio, video, PDF",
+            )
             .classes("w-full max-w-3xl")
             .mark("media-upload")
         )
-        uploader.add_slot("header", UPLOAD_HEADER)
 
     @ui.refreshable
     async def quota() -> None:

@@ -24,7 +24,8 @@ async def test_every_page_route_declares_who_may_use_it(user: User, database_url
     assert not undeclared, f"pages without a declared permission: {sorted(undeclared)}"
     for spec in access.PAGES.values():
         assert spec.public or spec.permission is not None
-    assert {p for p, s in access.PAGES.items() if s.public} == {"/login"}
+    # Public: signing in, and setting a password from an invitation link (the token is the credential).
+    assert {p for p, s in access.PAGES.items() if s.public} == {"/login", "/invite/{token}"}
 
 
 def test_a_page_cannot_be_declared_without_a_permission():

@@ -4,7 +4,8 @@ from nicegui import ui
 from nicegui.testing import User
 
 from console import unit_of_work
-from models.enums import SimulationStatus, UserRole
+from models import OrgMembership
+from models.enums import MembershipRole, SimulationStatus, UserRole
 from tests.factories import PASSWORD, make_org, make_simulation, make_user
 from tests.support import sign_in
 
@@ -35,9 +36,16 @@ async def test_enterprise_admin_sees_members_against_seats(user: User, database_
     with unit_of_work.transaction() as session:
         org = make_org(session, seat_limit=40)
         admin = make_user(session, role=UserRole.enterprise_admin, organization_id=org.id)
+        members = [(admin, MembershipRole.admin)]
         for _ in range(2):
-            make_user(session, role=UserRole.enterprise_participant, organization_id=org.id, password=None)
-        make_user(session, role=UserRole.enterprise_participant, password=None)  # another org's member
+            person = make_user(session, role=UserRole.enterprise_participant, organization_id=org.id, password=None)
+            members.append((person, MembershipRole.participant))
+        for person, role in members:  # a seat is a membership (console/services/seats.py)
+            session.add(OrgMembership(user_id=person.id, organization_id=org.id, role=role))
+        other = make_user(session, role=UserRole.enterprise_participant, password=None)  # another org's member
+        session.add(
+            OrgMembership(user_id=other.id, organization_id=other.organization_id, role=MembershipRole.participant)
+        )
     await sign_in(user.http_client, admin.email, PASSWORD)
     await user.open("/")
     assert tile_value(user, "members") == "3 / 40"

@@ -14,7 +14,7 @@ from console import unit_of_work
 from console.services import media
 from models.enums import UserRole
 from tests import media_samples as samples
-from tests.factories import PASSWORD, make_module, make_simulation, make_user
+from tests.factories import PASSWORD, make_module, make_org, make_simulation, make_user
 from tests.support import sign_in, sign_out
 
 KEYWORDS = {"'self'", "'none'", "'unsafe-inline'", "'unsafe-eval'"}
@@ -64,17 +64,18 @@ def world(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("SIMVADO_MEDIA_ROOT", str(tmp_path / "media"))
     with unit_of_work.transaction() as session:
         admin = make_user(session, role=UserRole.platform_admin)
+        org = make_org(session)
         sim = make_simulation(session, author=admin)
         module = make_module(session, sim)
         asset = media.prepare(module_id=module.id, filename="portrait.png", data=samples.png())
         media.store(session=session, asset=asset, data=samples.png(), storage=media.get_storage())
-    return {"admin": admin, "sim": sim, "asset": asset}
+    return {"admin": admin, "sim": sim, "asset": asset, "org": org}
 
 
 def concrete_paths(world) -> list[str]:
     """Every HTTP route of NiceGUI's app (the pages, login, logout, media, favicon), ids filled in,
     except the file served at /media/{name} (it has its own policy)."""
-    fill = {"simulation_id": str(world["sim"].id)}
+    fill = {"simulation_id": str(world["sim"].id), "slug": world["org"].slug, "token": "an-unknown-invitation"}
     paths = []
     # Route contexts since FastAPI 0.141 (not starlette Routes): each has the route's full path.
     for route in nicegui_app._iter_http_routes():

@@ -1,0 +1,112 @@
+"""In a real browser: an enterprise admin with 4 seats (their own among them) imports people from a CSV,
+is told a seat is missing, fixes the file, imports 3, moves two to a department, and is refused the
+invitation of a fifth person for want of a seat."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Account, screenshot
+from tests.e2e.test_lists_and_access import sign_in
+
+# The organizations UI is someone else's work in progress: the organization and its admin come from
+# the services, run with the server's environment (so the same database).
+SETUP = """
+import sys
+from console import db, unit_of_work
+from console.auth import Actor
+from console.services.people import members
+from models import Organization, OrgPlan
+
+db.configure(db.resolve_database_url())
+with unit_of_work.transaction() as session:
+    org = Organization(name="Harbor Logistics", slug="harbor-logistics", plan=OrgPlan.standard, seat_limit=4)
+    session.add(org)
+    session.flush()
+    members.add(session=session, actor=Actor.system("e2e"), organization_id=org.id,
+                data={"email": sys.argv[1], "name": "Hana Harbor", "role": "admin", "password": sys.argv[2]})
+"""
+
+
+@pytest.fixture(scope="module")
+def org_admin(console_server) -> Account:
+    account = Account("hana@harbor.example", secrets.token_urlsafe(12), "Hana Harbor")
+    subprocess.run([sys.executable, "-c", SETUP, account.email, account.password], env=console_server.env, check=True)
+    return account
+
+
+def _csv(tmp_path, name: str, people: list[tuple[str, str]]) -> str:
+    path = tmp_path / name
+    path.write_text("email,name,role,department\n" + "".join(f"{e},{n},participant,\n" for e, n in people))
+    return str(path)
+
+
+PEOPLE = [
+    ("ivy@harbor.example", "Ivy Imports"),
+    ("jon@harbor.example", "Jon Jetty"),
+    ("kai@harbor.example", "Kai Keel"),
+    ("lea@harbor.example", "Lea Ledger"),
+]
+
+
+def test_admin_imports_moves_and_runs_out_of_seats(page, console_server, org_admin, tmp_path):
+    sign_in(page, console_server, org_admin)
+    page.goto(f"{console_server.url}/people")
+    expect(page.get_by_text("1 member", exact=True)).to_be_visible()
+    expect(page.get_by_text("1 / 4 used")).to_be_visible()
+    screenshot(page, "people-01-members")
+
+    page.goto(f"{console_server.url}/people/import")
+    expect(page.get_by_role("button", name="Download the template")).to_be_visible()
+    screenshot(page, "people-02-import")
+    page.locator("input[type=file]").set_input_files(_csv(tmp_path, "four.csv", PEOPLE))
+    expect(page.get_by_text("1 seat missing", exact=False)).to_be_visible()
+    expect(page.get_by_text("Seats needed: 4 · 3 left")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Confirm import"))).to_be_disabled()
+    screenshot(page, "people-03-dry-run-seats-missing")
+
+    page.locator("input[type=file]").set_input_files(_csv(tmp_path, "three.csv", PEOPLE[:3]))
+    expect(page.get_by_text("will be added: 3")).to_be_visible()
+    confirm = page.get_by_role("button", name="Confirm import of 3 members")
+    expect(confirm).to_be_enabled()
+    screenshot(page, "people-04-dry-run-ok")
+    confirm.click()
+    expect(page.get_by_text("Added 3 members.")).to_be_visible()
+    screenshot(page, "people-05-imported")
+
+    page.goto(f"{console_server.url}/people")
+    expect(page.get_by_text("4 members", exact=True)).to_be_visible()
+    expect(page.get_by_text("4 / 4 used")).to_be_visible()
+    page.get_by_label("Select Ivy Imports").click()
+    page.get_by_label("Select Jon Jetty").click()
+    page.get_by_role("button", name="Move to department").click()
+    department = page.get_by_role("dialog").get_by_label("Department")
+    department.fill("Dispatch")
+    department.press("Enter")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_text("Moved 2 members to Dispatch.")).to_be_visible()
+    expect(page.locator("td").filter(has_text=re.compile(r"^\s*Dispatch\s*$"))).to_have_count(2)
+    screenshot(page, "people-06-moved")
+
+    page.get_by_role("button", name="Invite", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Email *").fill("lea@harbor.example")
+    dialog.get_by_label("Name *").fill("Lea Ledger")
+    dialog.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("No seat left: 1 missing")).to_be_visible()
+    screenshot(page, "people-07-invite-refused")
+    dialog.get_by_role("button", name="Cancel").click()
+
+    page.goto(f"{console_server.url}/people/departments")
+    expect(page.locator("td").filter(has_text=re.compile(r"^\s*Dispatch\s*$"))).to_be_visible()
+    screenshot(page, "people-08-departments")
+
+    page.goto(f"{console_server.url}/invite/not-a-real-token")
+    expect(page.get_by_text("This invitation link is not valid")).to_be_visible()
+    screenshot(page, "people-09-invite-bad-link")
