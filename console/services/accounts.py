@@ -63,6 +63,11 @@ def create_user(*, session: Session, actor: Actor, data: dict) -> User:
     org_roles = {UserRole.enterprise_admin, UserRole.enterprise_participant}
     if new.role in org_roles and new.organization_id is None:
         raise ValidationFailed("This role needs an organization.", details={"organization_id": "required"})
+    if new.role not in org_roles and new.organization_id is not None:
+        # A platform admin or creator inside an organization could be "added" by its admin and demoted.
+        raise ValidationFailed(
+            "Only enterprise roles belong to an organization.", details={"organization_id": "not for this role"}
+        )
     if new.organization_id is not None and session.get(Organization, new.organization_id) is None:
         raise ValidationFailed("Unknown organization.", details={"organization_id": "not found"})
     taken = session.scalar(select(User.id).where(func.lower(User.email) == email))

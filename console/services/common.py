@@ -27,6 +27,10 @@ def validate(schema: type[M], data: dict | BaseModel) -> M:
     """Validate input against a schema; every field error is reported at once, by field name."""
     if isinstance(data, BaseModel):
         data = data.model_dump(exclude_unset=True)
+    if isinstance(data, dict) and (bad := [k for k, v in data.items() if _holds_control(v)]):
+        raise ValidationFailed(
+            "Check the highlighted fields.", details={str(k): "contains a character that is not allowed" for k in bad}
+        )
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -38,6 +42,21 @@ def validate(schema: type[M], data: dict | BaseModel) -> M:
                 message = "this field cannot be set here"
             errors.setdefault(field, message)
         raise ValidationFailed("Check the highlighted fields.", details=errors) from exc
+
+
+# NUL cannot be stored in PostgreSQL text; the other C0 controls (but tab and newlines) and the bidi
+# overrides only ever hide or disguise what a text says.
+_FORBIDDEN = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | set("\u202a\u202b\u202c\u202d\u202e")
+
+
+def _holds_control(value: object) -> bool:
+    if isinstance(value, str):
+        return any(ch in _FORBIDDEN for ch in value)
+    if isinstance(value, list | tuple):
+        return any(_holds_control(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_control(k) or _holds_control(v) for k, v in value.items())
+    return False
 
 
 def required_name(value: str | None) -> str | None:

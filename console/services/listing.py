@@ -53,7 +53,7 @@ class ListQuery:
     # ------------------------------------------------------------------------- typed filters
 
     def text(self, name: str, *, max_length: int = 255) -> str | None:
-        value = (self.filters.get(name) or "").strip()
+        value = (self.filters.get(name) or "").replace("\x00", "").strip()
         return value[:max_length] or None
 
     def choice(self, name: str, enum_cls: type[E]) -> E | None:
@@ -120,7 +120,8 @@ def contains(text: str) -> str:
 
 def search_clause(search: str, *columns: Any) -> ColumnElement[bool] | None:
     """Case-insensitive "contains" over the columns, or None for an empty search."""
-    term = (search or "").strip()[:MAX_SEARCH]
+    # PostgreSQL text cannot hold NUL: a search with one would be an error, not "no match".
+    term = (search or "").replace("\x00", "").strip()[:MAX_SEARCH]
     if not term:
         return None
     pattern = contains(term)

@@ -1,8 +1,10 @@
 """Seats: how many members an organization holds against its `seat_limit`, and the one check every
 path that adds members goes through (the member form, a CSV import, invitations, and SSO sign-in).
 
-A seat is a membership: admins and participants alike, and invited members who have not set their
-password yet (their membership exists from the invitation). Removing a member frees the seat.
+A seat is a participant's membership (invited participants who have not set their password yet
+included: their membership exists from the invitation). The organization's admins run it and take
+no seat, so an organization of 3 seats has room for 3 participants besides its admins. Removing a
+participant, or making them an admin, frees the seat; making an admin a participant takes one.
 `seat_limit` NULL means no limit.
 
 `claim` locks the organization's row (FOR NO KEY UPDATE, held to commit) before counting, so two
@@ -18,7 +20,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from console.errors import NotFound, ValidationFailed
-from models import Organization, OrgMembership
+from models import MembershipRole, Organization, OrgMembership
 
 WARN_AT = 0.9  # the organization page and the dashboard warn from 90 % of the limit
 
@@ -53,9 +55,15 @@ class SeatUse:
         return f"{self.used} / {self.limit}" if self.limit is not None else f"{self.used} (no limit)"
 
 
+def takes_seat(role: MembershipRole | str) -> bool:
+    return MembershipRole(role) is MembershipRole.participant
+
+
 def count_used(session: Session, organization_id: uuid.UUID) -> int:
     return session.scalar(
-        select(func.count()).select_from(OrgMembership).where(OrgMembership.organization_id == organization_id)
+        select(func.count())
+        .select_from(OrgMembership)
+        .where(OrgMembership.organization_id == organization_id, OrgMembership.role == MembershipRole.participant)
     )
 
 

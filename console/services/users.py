@@ -35,6 +35,7 @@ from console.errors import Conflict, NotFound, ValidationFailed
 from console.services import accounts, audit, seats, versions
 from console.services.common import required_name, validate
 from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, paged, search_clause
+from console.services.people.members import lock_email
 from models import AuditAction, LoginSession, Organization, OrgMembership, User
 from models.base import utcnow
 from models.enums import MembershipRole, SubscriptionTier, UserRole
@@ -272,6 +273,7 @@ def create(*, session: Session, actor: Actor, data: dict) -> User:
     _require(actor)
     new = validate(UserCreate, data)
     email = accounts.normalize_email(new.email)
+    lock_email(session, email)  # two admins creating the same address at once make one account
     if session.scalar(select(exists().where(func.lower(User.email) == email))):
         # Inline under the field (a Conflict would only be a notification); the same answer as the
         # people area gives, and platform admins may know every address anyway.
@@ -287,7 +289,7 @@ def create(*, session: Session, actor: Actor, data: dict) -> User:
         if session.get(Organization, new.organization_id) is None:
             raise ValidationFailed("Unknown organization.", details={"organization_id": "not found"})
         # Before the user exists: a full organization refuses without writing anything.
-        seats.claim(session, new.organization_id, 1)
+        seats.claim(session, new.organization_id, 1 if new.role is UserRole.enterprise_participant else 0)
     user = accounts.create_user(session=session, actor=actor, data=new.model_dump(exclude_none=True))
     if (membership_role := membership_role_for(user.role)) is not None:
         membership = OrgMembership(user_id=user.id, organization_id=user.organization_id, role=membership_role)
@@ -334,6 +336,8 @@ def change_role(*, session: Session, actor: Actor, user_id: uuid.UUID, role: Use
             "this role has no organization membership."
         )
     if membership is not None and membership.role != wanted:
+        if seats.takes_seat(wanted):  # an admin becoming a participant takes a seat
+            seats.claim(session, membership.organization_id, 1)
         with audit.changing(
             session=session,
             actor=actor,

@@ -40,7 +40,7 @@ async def test_enterprise_admin_sees_members_against_seats(user: User, database_
         for _ in range(2):
             person = make_user(session, role=UserRole.enterprise_participant, organization_id=org.id, password=None)
             members.append((person, MembershipRole.participant))
-        for person, role in members:  # a seat is a membership (console/services/seats.py)
+        for person, role in members:  # a seat is a participant's membership (console/services/seats.py)
             session.add(OrgMembership(user_id=person.id, organization_id=org.id, role=role))
         other = make_user(session, role=UserRole.enterprise_participant, password=None)  # another org's member
         session.add(
@@ -48,7 +48,7 @@ async def test_enterprise_admin_sees_members_against_seats(user: User, database_
         )
     await sign_in(user.http_client, admin.email, PASSWORD)
     await user.open("/")
-    assert tile_value(user, "members") == "3 / 40"
+    assert tile_value(user, "members") == "2 / 40"  # the two participants; the admin takes no seat
     await user.should_not_see(marker="tile-organizations")
 
 

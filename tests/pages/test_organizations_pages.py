@@ -43,7 +43,7 @@ def world(database_url):
     with unit_of_work.transaction() as session:
         admin = make_user(session, role=UserRole.platform_admin, name="Pat Admin")
         acme = make_org(session, name="Acme Corp", slug="acme-corp", seat_limit=10, plan=OrgPlan.enterprise)
-        add_members(session, acme, 9)
+        add_members(session, acme, 10)  # 10 participants of 10 seats (its admin, below, takes none)
         roomy = make_org(session, name="Roomy Ltd", slug="roomy", seat_limit=100)
         add_members(session, roomy, 2)
         org_admin = make_user(session, role=UserRole.enterprise_admin, organization_id=acme.id, name="Olga Org")
@@ -140,7 +140,7 @@ async def test_the_organization_page_shows_seats_and_warns_near_the_limit(user: 
     link = user.find(marker="org-people-link").elements.pop()
     assert link.props["href"] == f"/people?organization={world['acme'].id}"
     members = user.find(marker="org-members").elements.pop().rows
-    assert len(members) == 10
+    assert len(members) == 11  # 10 participants and the admin
     # Members block deletion: the button is disabled and says why.
     assert not user.find(marker="org-delete").elements.pop().enabled
     await user.should_see("remove them in People first")

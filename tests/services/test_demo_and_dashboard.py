@@ -7,7 +7,17 @@ from sqlalchemy import func, select
 from console import demo
 from console.services import api_keys, dashboard
 from console.services.accounts import actor_for_user
-from models import AuditLogEntry, GameEvent, Organization, PlaySession, Simulation, SimulationAssignment, User
+from models import (
+    AuditLogEntry,
+    GameEvent,
+    MembershipRole,
+    Organization,
+    OrgMembership,
+    PlaySession,
+    Simulation,
+    SimulationAssignment,
+    User,
+)
 from models.enums import AssignmentStatus, SessionStatus, SimulationStatus, UserRole
 
 
@@ -43,8 +53,13 @@ def test_dashboard_counts_are_scoped_to_the_organization(session):
     platform = session.scalar(select(User).where(User.role == UserRole.platform_admin))
     ent = dashboard.summary(session=session, actor=actor_for_user(admin))
     everyone = dashboard.summary(session=session, actor=actor_for_user(platform))
-    acme_members = session.scalar(select(func.count()).select_from(User).where(User.organization_id == acme.id))
-    assert ent["members"] == acme_members
+    # Seats used: Acme's participants (its admins take no seat, console/services/seats.py).
+    acme_participants = session.scalar(
+        select(func.count())
+        .select_from(OrgMembership)
+        .where(OrgMembership.organization_id == acme.id, OrgMembership.role == MembershipRole.participant)
+    )
+    assert ent["members"] == acme_participants
     assert "organizations" not in ent and everyone["organizations"] == 3
     acme_in_progress = session.scalar(
         select(func.count())

@@ -85,14 +85,16 @@ def test_dry_run_reports_every_outcome_and_writes_nothing(session, world):
         (4, Outcome.invalid_email),
         (5, Outcome.unknown_role),
         (6, Outcome.duplicate),
-        (7, Outcome.other_organization),
+        (7, Outcome.unavailable),  # another organization's member: one answer for every account
         (8, Outcome.unavailable),
         (9, Outcome.invalid),
         (10, Outcome.created),
     ]
-    assert report.lines[5].message == "not moved"
+    assert report.lines[5].message == report.lines[6].message == "not added"
+    assert report.lines[5].outcome.label == "cannot be added here"
     assert report.counts["created"] == 2 and report.problems == 6 and not report.ok
-    assert (report.seats_needed, report.seats_left) == (2, 3)
+    # Seats: the new participant only (line 10 is an admin; admins take none), against all 4 left.
+    assert (report.seats_needed, report.seats_left) == (1, 4)
     assert (_count(session, User), _count(session, OrgMembership), _count(session, AuditLogEntry)) == (
         users, memberships, entries,
     )  # fmt: skip
@@ -104,10 +106,10 @@ def test_dry_run_reports_every_outcome_and_writes_nothing(session, world):
 
 
 def test_apply_is_refused_when_seats_are_short_and_writes_nothing(session, world):
-    text = "email,name\n" + "".join(f"p{n}@example.com,P {n}\n" for n in range(4))  # 3 seats left
+    text = "email,name\n" + "".join(f"p{n}@example.com,P {n}\n" for n in range(5))  # 4 seats left
     imported = _stage(session, world["admin"], text)
     report = csv_import.dry_run(session=session, actor=world["admin"], import_id=imported.id)
-    assert (report.seats_needed, report.seats_left, report.seats_missing, report.ok) == (4, 3, 1, False)
+    assert (report.seats_needed, report.seats_left, report.seats_missing, report.ok) == (5, 4, 1, False)
     with pytest.raises(SeatsExhausted) as refused:
         csv_import.apply(session=session, actor=world["admin"], import_id=imported.id)
     assert refused.value.details == {"seats": "1 missing"}
@@ -117,10 +119,15 @@ def test_apply_is_refused_when_seats_are_short_and_writes_nothing(session, world
 
 def test_apply_adds_everyone_once_with_one_import_entry(session, world):
     loner = make_user(session, role=UserRole.individual)
+    platform = actor_of(make_user(session, role=UserRole.platform_admin))
     text = f"email,name,role,department\nann@example.com,Ann,admin,Sales\nbob@example.com,Bob,,\n{loner.email},L,,Ops\n"
     imported = _stage(session, world["admin"], text)
-    report = csv_import.apply(session=session, actor=world["admin"], import_id=imported.id)
-    assert report.counts["created"] == 3 and report.seats_left == 0
+    # An enterprise admin's file may not bring an existing account in; a platform admin's may.
+    assert csv_import.dry_run(session=session, actor=world["admin"], import_id=imported.id).lines[2].outcome is (
+        Outcome.unavailable
+    )
+    report = csv_import.apply(session=session, actor=platform, import_id=imported.id)
+    assert report.counts["created"] == 3 and report.seats_left == 2  # Ann is an admin: no seat
     ann = session.scalar(select(User).where(User.email == "ann@example.com"))
     assert (ann.organization_id, ann.role) == (world["org"].id, UserRole.enterprise_admin)
     session.refresh(loner)
@@ -153,3 +160,19 @@ def test_another_organizations_import_is_not_found(session, world):
         _stage(session, world["admin"], "email,name\nz@example.com,Z\n", org_id=world["other"].id)
     assert session.get(MemberImport, theirs.id).applied_at is None
     assert session.scalar(select(func.count()).where(User.email == "z@example.com")) == 0
+
+
+def test_unconfirmed_files_are_kept_a_day_and_twenty_at_most_and_applied_ones_emptied(session, world):
+    from datetime import timedelta
+
+    from models.base import utcnow
+
+    old = _stage(session, world["admin"], "email,name\nold@example.com,Old\n")
+    old.created_at = utcnow() - timedelta(days=2)
+    session.flush()
+    kept = [_stage(session, world["admin"], f"email,name\np{n}@example.com,P\n") for n in range(csv_import.KEPT + 2)]
+    session.expire_all()
+    left = set(session.scalars(select(MemberImport.id).where(MemberImport.organization_id == world["org"].id)))
+    assert old.id not in left and len(left) == csv_import.KEPT and kept[-1].id in left and kept[0].id not in left
+    csv_import.apply(session=session, actor=world["admin"], import_id=kept[-1].id)
+    assert session.get(MemberImport, kept[-1].id).content == ""

@@ -17,6 +17,7 @@ from console.services.seats import SeatsExhausted
 from models import (
     AssignmentStatus,
     AuditLogEntry,
+    LocalCredential,
     MembershipRole,
     OrgMembership,
     PlaySession,
@@ -29,7 +30,7 @@ from tests.factories import actor_of, make_module, make_org, make_simulation, ma
 
 
 def _admin_of(session, org, **kw) -> User:  # noqa: ANN001
-    """An enterprise admin who holds a seat (a membership), as every real one does."""
+    """An enterprise admin (a membership, taking no seat), as every real one is."""
     admin = make_user(session, role=UserRole.enterprise_admin, organization_id=org.id, **kw)
     session.add(OrgMembership(user_id=admin.id, organization_id=org.id, role=MembershipRole.admin))
     session.flush()
@@ -74,24 +75,64 @@ def test_add_creates_user_and_membership_with_roles_in_step(session, world):
     assert entry.organization_id == world["org"].id and entry.comment == "dana@example.com"
 
 
-def test_add_attaches_an_individual_but_never_someone_of_another_organization(session, world):
-    loner = make_user(session, role=UserRole.individual)
+def test_only_a_platform_admin_brings_an_existing_account_in_and_never_anyone_elses(session, world):
+    loner = make_user(session, role=UserRole.individual, password=None)
     creator = make_user(session, role=UserRole.studio_creator)
-    m = _add(session, world["admin"], loner.email)
+    theirs = _add(session, world["outsider"], "theirs@example.com")
+    session.commit()  # the refusals below roll back, as a unit of work does
+    # An enterprise admin adds new people only: taking someone's own account would take its history
+    # (and, through a password or a link, the account). One answer whatever the account is.
+    for email in (loner.email, "theirs@example.com", creator.email):
+        with pytest.raises(Conflict, match="cannot be added here. A platform admin can help"):
+            _add(session, world["admin"], email, password="attacker-chosen-pw")
+        session.rollback()  # as the unit of work does with a refusal
+    assert session.get(User, loner.id).organization_id is None
+    assert session.get(LocalCredential, loner.id) is None
+    # A platform admin may bring an individual in, but never sets the password of an existing account.
+    with pytest.raises(Conflict, match="already has an account"):
+        _add(session, world["platform"], loner.email, org_id=world["org"].id, password="chosen-by-admin")
+    session.rollback()
+    m = _add(session, world["platform"], loner.email, org_id=world["org"].id)
     assert session.get(User, loner.id).organization_id == world["org"].id and m.user_id == loner.id
     assert session.get(User, loner.id).role is UserRole.enterprise_participant
-    theirs = _add(session, world["outsider"], "theirs@example.com")
-    with pytest.raises(Conflict, match="another organization"):
-        _add(session, world["admin"], "theirs@example.com")
-    with pytest.raises(Conflict, match="cannot join"):
-        _add(session, world["admin"], creator.email)
+    assert session.get(LocalCredential, loner.id) is None
     with pytest.raises(Conflict, match="already a member"):
         _add(session, world["admin"], loner.email)
+    with pytest.raises(Conflict, match="cannot be added here"):  # nor someone of another organization
+        _add(session, world["platform"], "theirs@example.com", org_id=world["org"].id)
     assert session.get(User, theirs.user_id).organization_id == world["other"].id
 
 
+def test_a_platform_admin_placed_in_an_organization_cannot_be_demoted_by_its_admin(session, world):
+    platform_user = session.get(User, world["platform"].user_id)
+    with pytest.raises(Conflict, match="cannot be added here"):
+        _add(session, world["admin"], platform_user.email)
+    assert session.get(User, platform_user.id).role is UserRole.platform_admin
+
+
+def test_an_organization_keeps_an_admin(session, world):
+    second = _add(session, world["admin"], "second@example.com", role="admin")
+    first = session.scalar(select(OrgMembership).where(OrgMembership.user_id == world["admin_user"].id))
+    second_actor = actor_of(session.get(User, second.user_id))
+    members.change_role(session=session, actor=world["admin"], membership_id=second.id, role="participant")
+    with pytest.raises(Conflict, match="at least one admin"):
+        members.change_role(session=session, actor=world["platform"], membership_id=first.id, role="participant")
+    with pytest.raises(Conflict, match="at least one admin"):
+        members.remove(session=session, actor=world["platform"], membership_ids=[first.id])
+    assert second_actor is not None
+
+
+def test_a_member_role_change_moves_the_account_version(session, world):
+    m = _add(session, world["admin"], "versioned@example.com")
+    before = session.get(User, m.user_id).version
+    members.change_role(session=session, actor=world["admin"], membership_id=m.id, role="admin")
+    account = session.get(User, m.user_id)
+    assert account.role is UserRole.enterprise_admin and account.version == before + 1
+    assert _entries(session, "user.update")[-1].after == {"role": "enterprise_admin", "version": before + 1}
+
+
 def test_add_refuses_past_the_seat_limit_with_the_number_missing(session, world):
-    for n in range(world["org"].seat_limit - 1):  # the admin holds the first seat
+    for n in range(world["org"].seat_limit):  # participants take the seats; the admin takes none
         _add(session, world["admin"], f"p{n}@example.com")
     with pytest.raises(SeatsExhausted) as refused:
         _add(session, world["admin"], "one-too-many@example.com")
@@ -101,7 +142,7 @@ def test_add_refuses_past_the_seat_limit_with_the_number_missing(session, world)
 
 def test_two_admins_adding_the_last_seat_at_once_only_one_gets_it(database_url):
     with unit_of_work.transaction() as session:
-        org = make_org(session, seat_limit=2)
+        org = make_org(session, seat_limit=1)  # one seat: the admin takes none
         a, b = _admin_of(session, org), actor_of(make_user(session, role=UserRole.platform_admin))
     barrier, outcomes = threading.Barrier(2), []
 

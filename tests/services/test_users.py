@@ -269,7 +269,18 @@ def test_create_an_enterprise_member_with_their_membership(session):
     assert (created.name, created.email, created.organization_id) == ("Ana", "ana@example.com", org.id)
     membership = session.scalar(select(OrgMembership).where(OrgMembership.user_id == created.id))
     assert membership.role is MembershipRole.admin
-    with pytest.raises(ValidationFailed, match="seats"):  # the organization's only seat is taken
+    # An admin takes no seat: the one seat goes to the first participant, the second is refused.
+    users.create(
+        session=session,
+        actor=admin,
+        data={
+            "name": "Cy",
+            "email": "cy@example.com",
+            "role": "enterprise_participant",
+            "organization_id": str(org.id),
+        },
+    )
+    with pytest.raises(ValidationFailed, match="seats"):
         users.create(
             session=session,
             actor=admin,

@@ -27,7 +27,7 @@ from models import (
     SimulationAssignment,
     User,
 )
-from models.enums import OrgPlan
+from models.enums import MembershipRole, OrgPlan
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_RULE = "lowercase letters, digits and single hyphens (not at the start or end)"
@@ -163,6 +163,8 @@ def get(*, session: Session, actor: Actor, organization_id: uuid.UUID) -> Organi
 
 def get_by_slug(*, session: Session, actor: Actor, slug: str) -> OrganizationView:
     """The organization at `/organizations/{slug}`."""
+    if not SLUG.fullmatch(slug or "") or len(slug) > 100:  # no query for what cannot be a slug (NUL, …)
+        raise NotFound("Organization not found.")
     org = session.scalar(select(Organization).where(Organization.slug == slug[:100], readable(actor)))
     if org is None:
         raise NotFound("Organization not found.")
@@ -193,7 +195,7 @@ def members_count() -> ColumnElement[int]:
     return (
         select(func.count())
         .select_from(OrgMembership)
-        .where(OrgMembership.organization_id == Organization.id)
+        .where(OrgMembership.organization_id == Organization.id, OrgMembership.role == MembershipRole.participant)
         .correlate(Organization)
         .scalar_subquery()
     )

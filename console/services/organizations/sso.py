@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from console.auth import Actor
+from console.config import get_settings
 from console.errors import ValidationFailed
 from console.services import audit, sso_secrets, versions
 from console.services.common import validate
@@ -81,11 +82,17 @@ class SsoUpdate(BaseModel):
         try:
             parts = urlsplit(value)
             host = parts.hostname
+            parts.port  # noqa: B018 — raises on a port out of range
         except ValueError:
             raise ValueError("not a URL") from None
         if not host or parts.username or parts.password:
             raise ValueError("a URL like https://login.example.com")
-        if parts.scheme != "https" and not (parts.scheme == "http" and host in _LOCAL_HOSTS):
+        local = host in _LOCAL_HOSTS and not get_settings().production
+        # The sign-in will fetch this issuer's discovery document from the server: a name on the
+        # internet only, never an address (private, metadata, 0x7f000001, …) or an internal name.
+        if not local and (not DOMAIN.fullmatch(host) or host.endswith((".internal", ".local", ".localhost"))):
+            raise ValueError("the provider's public host name, like https://login.example.com")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
             raise ValueError("must start with https://")
         if parts.query or parts.fragment:
             raise ValueError("an issuer has no query or fragment (OpenID Connect Discovery)")

@@ -22,17 +22,17 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlmodel import Session
 
-from console.auth import Actor
+from console.auth import Actor, Permission
 from console.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from console.services import accounts, audit, seats
-from console.services.people import scope
+from console.services.people import members, scope
 from console.services.people.members import USER_ROLE, check_department, refusal
 from models import AuditAction, AuditEntity, MemberImport, MembershipRole, OrgMembership, User
 from models.base import utcnow
@@ -66,8 +66,8 @@ LABELS = {
     Outcome.invalid_email: "invalid email",
     Outcome.unknown_role: "unknown role",
     Outcome.duplicate: "duplicate in the file",
-    Outcome.other_organization: "belongs to another organization",
-    Outcome.unavailable: "account cannot join",
+    Outcome.other_organization: "cannot be added here",
+    Outcome.unavailable: "cannot be added here",
     Outcome.invalid: "invalid line",
 }
 OK = frozenset({Outcome.created, Outcome.already_member})
@@ -191,7 +191,9 @@ def _valid_email(raw: str) -> str | None:
     return accounts.normalize_email(raw)
 
 
-def _judge(session: Session, organization_id: uuid.UUID, lines: list[Line]) -> list[LineReport]:
+def _judge(
+    session: Session, organization_id: uuid.UUID, lines: list[Line], *, by_platform_admin: bool, lock: bool = False
+) -> list[LineReport]:
     """Each line's outcome. Existing accounts are read in two queries for the whole file."""
     emails = {}
     for line in lines:
@@ -200,7 +202,8 @@ def _judge(session: Session, organization_id: uuid.UUID, lines: list[Line]) -> l
     users: dict[str, User] = {}
     homes: dict[uuid.UUID, set[uuid.UUID]] = {}
     if wanted:
-        for user in session.scalars(select(User).where(func.lower(User.email).in_(wanted))):
+        found = select(User).where(func.lower(User.email).in_(wanted))
+        for user in session.scalars(found.order_by(User.id).with_for_update() if lock else found):
             users[user.email.lower()] = user
         rows = session.execute(
             select(OrgMembership.user_id, OrgMembership.organization_id).where(
@@ -245,10 +248,12 @@ def _judge(session: Session, organization_id: uuid.UUID, lines: list[Line]) -> l
         if organization_id in home:
             report.outcome, report.message = Outcome.already_member, "no change"
             continue
-        code = refusal(user, organization_id, member_elsewhere=bool(home - {organization_id}))
+        code = refusal(
+            user, organization_id, member_elsewhere=bool(home - {organization_id}), by_platform_admin=by_platform_admin
+        )
         if code:
-            report.outcome = Outcome(code)
-            report.message = "not moved" if code == "other_organization" else "studio or platform account"
+            report.outcome = Outcome.unavailable  # one answer whatever the account is (members.REFUSALS)
+            report.message = "not added"
             continue
         report.user_id, report.message = user.id, "existing account joins"
     return out
@@ -264,13 +269,16 @@ def _report(session: Session, imported: MemberImport, lines: list[LineReport]) -
         filename=imported.filename,
         lines=lines,
         counts=counts,
-        seats_needed=counts[Outcome.created.value],
+        seats_needed=sum(1 for line in lines if line.outcome is Outcome.created and seats.takes_seat(line.role)),
         seats_left=use.left,
         applied_at=imported.applied_at,
     )
 
 
 # --- the operations ----------------------------------------------------------------------------
+
+
+KEPT = 20  # unconfirmed imports an organization may hold at once
 
 
 def stage(
@@ -280,6 +288,23 @@ def stage(
     org = scope.organization(session, actor, organization_id)
     if not read(content):
         raise ValidationFailed("The file names no members.", details={"file": "no lines after the header"})
+    # The files hold people's names and addresses: an unconfirmed one is kept a day, and an
+    # organization holds at most KEPT of them (the oldest go first).
+    session.execute(
+        delete(MemberImport).where(
+            MemberImport.organization_id == org.id,
+            MemberImport.applied_at.is_(None),
+            or_(
+                MemberImport.created_at < utcnow() - timedelta(days=1),
+                MemberImport.id.in_(
+                    select(MemberImport.id)
+                    .where(MemberImport.organization_id == org.id, MemberImport.applied_at.is_(None))
+                    .order_by(MemberImport.created_at.desc())
+                    .offset(KEPT - 1)
+                ),
+            ),
+        )
+    )
     imported = MemberImport(
         organization_id=org.id,
         created_by_id=actor.user_id,
@@ -306,7 +331,13 @@ def _get(session: Session, actor: Actor, import_id: uuid.UUID, *, lock: bool = F
 def dry_run(*, session: Session, actor: Actor, import_id: uuid.UUID) -> Report:
     """What applying the import would do, line by line, and the seats it needs: nothing is written."""
     imported = _get(session, actor, import_id)
-    return _report(session, imported, _judge(session, imported.organization_id, read(imported.content)))
+    lines = _judge(session, imported.organization_id, read(imported.content), by_platform_admin=_trusted(actor))
+    return _report(session, imported, lines)
+
+
+def _trusted(actor: Actor) -> bool:
+    """Platform admins may bring existing individual accounts in; enterprise admins only new people."""
+    return actor.can(Permission.manage_platform)
 
 
 def apply(*, session: Session, actor: Actor, import_id: uuid.UUID) -> Report:
@@ -317,7 +348,10 @@ def apply(*, session: Session, actor: Actor, import_id: uuid.UUID) -> Report:
         raise Conflict("This import was applied already.")
     org_id = imported.organization_id
     seats.claim(session, org_id, 0)  # the organization's lock first: the checks below hold until commit
-    lines = _judge(session, org_id, read(imported.content))
+    # Accounts named in the file cannot be made or taken elsewhere meanwhile (members.lock_email, for
+    # a whole file at once); existing ones are locked by _judge.
+    members.lock_all_emails(session)
+    lines = _judge(session, org_id, read(imported.content), by_platform_admin=_trusted(actor), lock=True)
     problems = [line for line in lines if line.outcome not in OK]
     if problems:
         first = problems[0]
@@ -327,7 +361,7 @@ def apply(*, session: Session, actor: Actor, import_id: uuid.UUID) -> Report:
             details={"file": f"{len(problems)} problem lines"},
         )
     new = [line for line in lines if line.outcome is Outcome.created]
-    seats.claim(session, org_id, len(new))
+    seats.claim(session, org_id, sum(1 for line in new if seats.takes_seat(line.role)))
     now = utcnow()
     created = [line for line in new if line.user_id is None]
     joining = [line for line in new if line.user_id is not None]  # existing accounts
@@ -375,8 +409,9 @@ def apply(*, session: Session, actor: Actor, import_id: uuid.UUID) -> Report:
             ],
         )
     imported.applied_at = now
-    session.add(imported)
     report = _report(session, imported, lines)
+    imported.content = ""  # applied: the audit entry and the accounts say what it did
+    session.add(imported)
     audit.record(
         session=session,
         actor=actor,

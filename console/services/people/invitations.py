@@ -119,8 +119,14 @@ def invite(
     ).first()
     if existing is not None:
         return reinvite(session=session, actor=actor, membership_id=existing[0].id)
-    seats.claim(session, org.id, 1)
-    _, user = members.place(session=session, actor=actor, organization_id=org.id, data=new)
+    seats.claim(session, org.id, 1 if seats.takes_seat(new.role) else 0)
+    _, user, created = members.place(session=session, actor=actor, organization_id=org.id, data=new)
+    if not created:
+        # A link sets a password: never for an account that existed before (it has its own way in).
+        raise Conflict(
+            f"{email} already has an account: add them as a member instead; they sign in as before.",
+            details={"email": "has an account"},
+        )
     return _issue(session, actor, user, org.id)
 
 
@@ -131,6 +137,17 @@ def reinvite(*, session: Session, actor: Actor, membership_id: uuid.UUID) -> Cre
         # A link sets a password: one for someone who has one would let its holder take the account.
         raise Conflict("This member has already set a password.", details={"email": "already signs in"})
     user = session.get(User, membership.user_id)
+    first_invited_here = session.scalar(
+        select(Invitation.id)
+        .where(Invitation.user_id == user.id, Invitation.organization_id == membership.organization_id)
+        .limit(1)
+    )
+    if first_invited_here is None or user.clerk_id is not None:
+        # Only accounts this organization created by inviting them get links: any other account
+        # (added by a platform admin, or signing in through Clerk) has its own way in.
+        raise Conflict(
+            "This member has their own way to sign in: no link is needed.", details={"email": "has an account"}
+        )
     return _issue(session, actor, user, membership.organization_id)
 
 
@@ -208,6 +225,7 @@ def _usable(session: Session, token: str, *, lock: bool = False) -> tuple[Invita
             Invitation.used_at.is_(None),
             Invitation.revoked_at.is_(None),
             Invitation.expires_at > utcnow(),
+            User.deactivated_at.is_(None),  # a deactivated person's link is dead too
         )
     )
     row = session.execute(statement.with_for_update(of=Invitation) if lock else statement).first()

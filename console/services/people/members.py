@@ -17,11 +17,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy import text as sa_text
 from sqlmodel import Session
 
-from console.auth import Actor
+from console.auth import Actor, Permission
 from console.errors import Conflict, NotFound, ValidationFailed
-from console.services import accounts, audit, seats
+from console.services import accounts, audit, seats, versions
 from console.services.common import required_name, validate
 from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, paged, search_clause
 from console.services.people import scope
@@ -91,42 +92,86 @@ def check_department(value: str | None) -> str | None:
 # --- placing someone in an organization ---------------------------------------------------------
 
 
-def refusal(user: User | None, organization_id: uuid.UUID, *, member_elsewhere: bool = False) -> str | None:
-    """Why an existing user cannot join this organization (None: they can). Codes shared with imports."""
+def refusal(
+    user: User | None, organization_id: uuid.UUID, *, member_elsewhere: bool = False, by_platform_admin: bool = False
+) -> str | None:
+    """Why an existing user cannot join this organization (None: they can). Codes shared with imports.
+
+    Only a platform admin may bring an existing account into an organization, and only an active
+    individual's: an enterprise admin adding someone's own account would take over their history
+    (and, through a password or an invitation link, the account itself)."""
     if user is None:
         return None
     if member_elsewhere or user.organization_id not in (None, organization_id):
         return "other_organization"
-    if user.organization_id is None and user.role is not UserRole.individual:
-        return "unavailable"  # studio creators and platform admins are not an organization's members
+    if user.role is not UserRole.individual or user.deactivated_at is not None:
+        return "unavailable"  # studio creators, platform admins, deactivated accounts
+    if not by_platform_admin:
+        return "existing_account"
     return None
 
 
+# One answer for every refusal of an existing account: which kind of account it is (another
+# organization's, a platform admin's, …) is not an enterprise admin's to learn, one email or a whole
+# CSV at a time.
+_CANNOT = (
+    "cannot be added here",
+    "{email} already has an account that cannot be added here. A platform admin can help.",
+)
 REFUSALS = {
     "already_member": ("already a member", "{email} is already a member."),
-    "other_organization": ("belongs to another organization", "{email} belongs to another organization."),
-    "unavailable": ("account cannot join", "{email} has an account that cannot join an organization."),
+    "other_organization": _CANNOT,
+    "unavailable": _CANNOT,
+    "existing_account": _CANNOT,
 }
+
+
+_ACCOUNTS_LOCK = 0x5EA7  # advisory lock key: shared by single adds, exclusive for a CSV import
+
+
+def lock_email(session: Session, email: str) -> None:
+    """Serialize everything that creates or attaches the account of `email` until commit: two admins
+    (of two organizations, or one importing while another adds) cannot both make or take it.
+    `users.email` has no unique index (Clerk's mirror may hold case variants), so this is the guard."""
+    session.execute(sa_text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _ACCOUNTS_LOCK})
+    session.execute(
+        sa_text("SELECT pg_advisory_xact_lock(hashtext(:email))"), {"email": accounts.normalize_email(email)}
+    )
+
+
+def lock_all_emails(session: Session) -> None:
+    """What an import takes instead of a lock per line (thousands would fill the lock table): no
+    account is made or attached anywhere until it commits."""
+    session.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ACCOUNTS_LOCK})
 
 
 def place(
     *, session: Session, actor: Actor, organization_id: uuid.UUID, data: MemberFields
-) -> tuple[OrgMembership, User]:
-    """Create or attach the user and their membership (the caller has claimed the seat)."""
+) -> tuple[OrgMembership, User, bool]:
+    """Create or attach the user and their membership (the caller has claimed the seat). The flag says
+    whether the account was created here (False: an existing one joined)."""
     email = accounts.normalize_email(data.email)
+    lock_email(session, email)
     user = session.scalar(select(User).where(func.lower(User.email) == email).with_for_update())
     if user is not None:
         member = session.scalar(select(OrgMembership.organization_id).where(OrgMembership.user_id == user.id).limit(1))
         code = (
             "already_member"
             if member == organization_id
-            else refusal(user, organization_id, member_elsewhere=bool(member))
+            else refusal(
+                user,
+                organization_id,
+                member_elsewhere=bool(member),
+                by_platform_admin=actor.can(Permission.manage_platform),
+            )
         )
         if code:
             raise Conflict(REFUSALS[code][1].format(email=email), details={"email": REFUSALS[code][0]})
         user.organization_id, user.role = organization_id, USER_ROLE[data.role]
+        created = False
     else:
         user = User(email=email, name=data.name, role=USER_ROLE[data.role], organization_id=organization_id)
+        created = True
     session.add(user)
     session.flush()
     membership = OrgMembership(
@@ -142,18 +187,22 @@ def place(
         organization_id=organization_id,
         comment=email,
     )
-    return membership, user
+    return membership, user, created
 
 
 def add(*, session: Session, actor: Actor, organization_id: uuid.UUID | None, data: dict | NewMember) -> OrgMembership:
     """Add one member (a new user, or an existing individual who is in no organization)."""
     new = validate(NewMember, data)
     org = scope.organization(session, actor, organization_id)
-    seats.claim(session, org.id, 1)
-    membership, user = place(session=session, actor=actor, organization_id=org.id, data=new)
+    seats.claim(session, org.id, 1 if seats.takes_seat(new.role) else 0)
+    membership, user, created = place(session=session, actor=actor, organization_id=org.id, data=new)
     if new.password:
-        if session.get(LocalCredential, user.id) is not None:
-            raise Conflict("This person already has a password.", details={"password": "leave it empty"})
+        # Only for an account made just now: setting the password of an account that existed before
+        # would hand it to whoever typed the password.
+        if not created or session.get(LocalCredential, user.id) is not None:
+            raise Conflict(
+                "This person already has an account: they sign in as before.", details={"password": "leave it empty"}
+            )
         session.add(
             LocalCredential(user_id=user.id, email=user.email, password_hash=accounts.password_hash.hash(new.password))
         )
@@ -329,6 +378,13 @@ def change_role(*, session: Session, actor: Actor, membership_id: uuid.UUID, rol
     if membership.role is wanted:
         return membership
     _not_self(actor, membership, "change the role of")
+    if membership.role is MembershipRole.admin:
+        _keep_an_admin(session, membership.organization_id, losing=[membership.id])
+    if seats.takes_seat(wanted):  # an admin becoming a participant takes a seat
+        seats.claim(session, membership.organization_id, 1)
+    user = session.get(User, membership.user_id, with_for_update=True)
+    if user.role not in USER_ROLE.values():  # only enterprise accounts follow their membership
+        raise Conflict("This account's role is not an organization's to change.", details={"role": "not changed"})
     with audit.changing(
         session=session,
         actor=actor,
@@ -338,8 +394,35 @@ def change_role(*, session: Session, actor: Actor, membership_id: uuid.UUID, rol
         organization_id=membership.organization_id,
     ):
         membership.role = wanted
-        session.execute(update(User).where(User.id == membership.user_id).values(role=USER_ROLE[wanted]))
+    # The account's role follows, as its own audited change with a new edit version, so a platform
+    # admin's role dialog opened before cannot save the old role back (console/services/versions.py).
+    with audit.changing(
+        session=session,
+        actor=actor,
+        action=AuditAction.user_update,
+        subject=user,
+        fields={"role", "version"},
+        organization_id=membership.organization_id,
+    ):
+        user.role = USER_ROLE[wanted]
+        versions.bump(user)
     return membership
+
+
+def _keep_an_admin(session: Session, organization_id: uuid.UUID, *, losing: list[uuid.UUID]) -> None:
+    """Refuse a change that would leave the organization without an admin. Locks its admins' rows in
+    id order, so two admins demoting or removing each other at once cannot both succeed."""
+    admins = session.scalars(
+        select(OrgMembership.id)
+        .where(OrgMembership.organization_id == organization_id, OrgMembership.role == MembershipRole.admin)
+        .order_by(OrgMembership.id)
+        .with_for_update()
+    ).all()
+    if not set(admins) - set(losing):
+        raise Conflict(
+            "An organization keeps at least one admin: make someone else an admin first.",
+            details={"role": "the last admin"},
+        )
 
 
 def move_to_department(
@@ -369,6 +452,10 @@ def remove(*, session: Session, actor: Actor, membership_ids: list[uuid.UUID]) -
     found = _many(session, actor, membership_ids)
     for membership in found:
         _not_self(actor, membership, "remove")
+    for organization_id in {m.organization_id for m in found}:
+        leaving = [m.id for m in found if m.organization_id == organization_id and m.role is MembershipRole.admin]
+        if leaving:
+            _keep_an_admin(session, organization_id, losing=leaving)
     now = utcnow()
     for membership in found:
         audit.deleted(
@@ -390,8 +477,9 @@ def remove(*, session: Session, actor: Actor, membership_ids: list[uuid.UUID]) -
     for user_id, organization_id in by_org:
         session.execute(
             update(User)
-            .where(and_(User.id == user_id, User.organization_id == organization_id))
-            .values(organization_id=None, role=UserRole.individual)
+            .where(and_(User.id == user_id, User.organization_id == organization_id, User.role.in_(USER_ROLE.values())))
+            # A new edit version: a role dialog opened before cannot put the old role back.
+            .values(organization_id=None, role=UserRole.individual, version=User.version + 1)
         )
     return len(found)
 
