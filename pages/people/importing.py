@@ -51,8 +51,8 @@ async def _import(chosen: Chosen) -> None:
         Heading("1. Prepare the file", level=2).classes("text-h6")
         ui.label(
             "A CSV (UTF-8) with the columns email, name, role (admin or participant; empty means participant) "
-            f"and department. At most {csv_import.MAX_LINES:,} members and 2 MiB. People who belong to another "
-            "organization are reported, never moved."
+            f"and department. At most {csv_import.MAX_LINES:,} members and 2 MiB. A file adds new people; an "
+            "address that already has an account is reported, never moved (a platform admin can add it)."
         ).classes(MUTED)
         ui.button(
             "Download the template",
