@@ -35,7 +35,7 @@ from console.errors import Conflict, NotFound, ValidationFailed
 from console.services import accounts, audit, seats, versions
 from console.services.common import required_name, validate
 from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, paged, search_clause
-from console.services.people.members import lock_email
+from console.services.people.members import lock_email, set_role
 from models import AuditAction, LoginSession, Organization, OrgMembership, User
 from models.base import utcnow
 from models.enums import MembershipRole, SubscriptionTier, UserRole
@@ -335,18 +335,8 @@ def change_role(*, session: Session, actor: Actor, user_id: uuid.UUID, role: Use
             f"{user.name} is a member of an organization. Remove them from it in its People page first: "
             "this role has no organization membership."
         )
-    if membership is not None and membership.role != wanted:
-        if seats.takes_seat(wanted):  # an admin becoming a participant takes a seat
-            seats.claim(session, membership.organization_id, 1)
-        with audit.changing(
-            session=session,
-            actor=actor,
-            action=AuditAction.membership_update,
-            subject=membership,
-            fields=_MEMBERSHIP_AUDITED,
-            organization_id=membership.organization_id,
-        ):
-            membership.role = wanted
+    if membership is not None:  # an enterprise role: the membership's, which the account follows
+        return set_role(session=session, actor=actor, membership=membership, wanted=wanted)
     with audit.changing(
         session=session,
         actor=actor,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from console import unit_of_work
-from console.errors import PermissionDenied, ValidationFailed
+from console.errors import Conflict, PermissionDenied, ValidationFailed
 from console.services import accounts, users
 from console.services.listing import ListQuery
 from console.services.versions import Stale
@@ -148,6 +148,11 @@ def test_role_and_membership_role_change_together(session):
     assert by_action["membership.update"].after == {"role": "admin"}
     assert users.role_for_membership(MembershipRole.participant) is UserRole.enterprise_participant
     assert users.role_for_membership(MembershipRole.admin) is UserRole.enterprise_admin
+    # The same rule as the People page (people.members.set_role): an organization keeps an admin.
+    with pytest.raises(Conflict, match="at least one admin"):
+        users.change_role(
+            session=session, actor=actor_of(admin), user_id=person.id, role=UserRole.enterprise_participant, version=2
+        )
 
 
 def test_an_enterprise_role_needs_a_membership_and_a_member_keeps_one(session):

@@ -378,7 +378,15 @@ def change_role(*, session: Session, actor: Actor, membership_id: uuid.UUID, rol
     if membership.role is wanted:
         return membership
     _not_self(actor, membership, "change the role of")
-    if membership.role is MembershipRole.admin:
+    set_role(session=session, actor=actor, membership=membership, wanted=wanted)
+    return membership
+
+
+def set_role(*, session: Session, actor: Actor, membership: OrgMembership, wanted: MembershipRole) -> User:
+    """The one way a member's role changes, from People or from Users: the organization keeps an
+    admin, an admin becoming a participant takes a seat, and the account's role follows the
+    membership's in the same unit of work. Returns the account."""
+    if membership.role is MembershipRole.admin and wanted is not MembershipRole.admin:
         _keep_an_admin(session, membership.organization_id, losing=[membership.id])
     if seats.takes_seat(wanted):  # an admin becoming a participant takes a seat
         seats.claim(session, membership.organization_id, 1)
@@ -406,7 +414,7 @@ def change_role(*, session: Session, actor: Actor, membership_id: uuid.UUID, rol
     ):
         user.role = USER_ROLE[wanted]
         versions.bump(user)
-    return membership
+    return user
 
 
 def _keep_an_admin(session: Session, organization_id: uuid.UUID, *, losing: list[uuid.UUID]) -> None:
