@@ -77,18 +77,7 @@ def rename(*, session: Session, actor: Actor, organization_id: uuid.UUID | None,
         raise ValidationFailed(
             f"“{target}” already exists: merge the two instead.", details={"new_name": "already a department"}
         )
-    moved = _move(session, org.id, source, target)
-    audit.record(
-        session=session,
-        actor=actor,
-        action=AuditAction.department_rename,
-        subject=(AuditEntity.organization, org.id),
-        organization_id=org.id,
-        before={"department": source},
-        after={"department": target, "members": moved},
-        comment=f"{moved} member{'s' if moved != 1 else ''} moved",
-    )
-    return moved
+    return _move_audited(session, actor, org.id, AuditAction.department_rename, source, target, "moved")
 
 
 def merge(*, session: Session, actor: Actor, organization_id: uuid.UUID | None, source: str, target: str) -> int:
@@ -100,16 +89,25 @@ def merge(*, session: Session, actor: Actor, organization_id: uuid.UUID | None, 
     _lock(session, org.id)
     if not _members_in(session, org.id, source) or not _members_in(session, org.id, target):
         raise NotFound("Department not found.")
-    moved = _move(session, org.id, source, target)
+    return _move_audited(
+        session, actor, org.id, AuditAction.department_merge, source, target, f"of “{source}” merged into “{target}”"
+    )
+
+
+def _move_audited(
+    session: Session, actor: Actor, organization_id: uuid.UUID, action: AuditAction, source: str, target: str, how: str
+) -> int:
+    """Every member of `source` into `target`, as one audited change of the organization."""
+    moved = _move(session, organization_id, source, target)
     audit.record(
         session=session,
         actor=actor,
-        action=AuditAction.department_merge,
-        subject=(AuditEntity.organization, org.id),
-        organization_id=org.id,
+        action=action,
+        subject=(AuditEntity.organization, organization_id),
+        organization_id=organization_id,
         before={"department": source},
         after={"department": target, "members": moved},
-        comment=f"{moved} member{'s' if moved != 1 else ''} of “{source}” merged into “{target}”",
+        comment=f"{moved} member{'s' if moved != 1 else ''} {how}",
     )
     return moved
 
