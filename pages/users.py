@@ -68,51 +68,6 @@ def _cells(row: users.UserRow, me: uuid.UUID | None) -> dict[str, Any]:
     }
 
 
-class _OrganizationPicker(SearchSelect):
-    """The organization filter: any of thousands, typed to find; remembers every label it has shown,
-    so Back and Forward can put an earlier choice back."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._seen: dict[str, str] = {}
-        super().__init__(*args, **kwargs)
-
-    def set_options(self, options, *, value=...):  # noqa: ANN001, ANN201
-        if isinstance(options, dict):
-            self._seen.update(options)
-        return super().set_options(options, value=value)
-
-    def set_value(self, value: Any):  # noqa: ANN201
-        if value and value not in self.options:
-            self.set_options({**self.options, value: self._seen.get(value, "Organization")})
-        return super().set_value(value)
-
-
-class _UsersList(ListView):
-    """The shared list, with the organization filter drawn as a searching picker: the list contract's
-    filters are fixed choices, and a platform may hold thousands of organizations."""
-
-    def __init__(self, *, organization_label: str | None, **kwargs: Any) -> None:
-        self._organization_label = organization_label
-        self.organization_picker: _OrganizationPicker | None = None
-        super().__init__(**kwargs)
-
-    def _draw_filter(self, spec: Filter) -> ui.element:
-        if spec.name != "organization":
-            return super()._draw_filter(spec)
-        value = self.state.filters.get(spec.name) or ""
-        picker = _OrganizationPicker(
-            spec.label,
-            _organizations,
-            value=value or None,
-            value_label=self._organization_label,
-            none_label="Any",
-            on_change=lambda e: self._set(spec, e.value),
-        )
-        self.organization_picker = picker
-        picker.props(remove="hint")  # in a toolbar: as tall as the filters beside it
-        return picker.props("dense outlined options-dense").classes(spec.width).mark(f"filter-{spec.name}")
-
-
 async def _organizations(text: str) -> dict[str, str]:
     found = await calls.read(users.organization_options, search=text)
     wanted = text.strip().lower()
@@ -302,8 +257,7 @@ async def users_page(actor: Actor):
             "People page; here you change roles, deactivate and reactivate accounts, and create them."
         ).classes("text-grey-8")
         dialog_host = ui.element("div")
-        view = _UsersList(
-            organization_label=await _organization_label(asked) if asked else None,
+        view = ListView(
             columns=COLUMNS,
             fetch=fetch,
             marker="user",
@@ -315,7 +269,14 @@ async def users_page(actor: Actor):
             search_placeholder="Search name or email…",
             filters=[
                 Filter("role", "Role", enum_options(UserRole), width="w-48"),
-                Filter("organization", "Organization", kind="text", width="w-56"),
+                Filter(
+                    "organization",
+                    "Organization",
+                    kind="search",
+                    width="w-56",
+                    search=_organizations,
+                    value_label=await _organization_label(asked) if asked else None,
+                ),
                 Filter("tier", "Tier", enum_options(SubscriptionTier), width="w-36"),
                 Filter("status", "Status", {s: s.capitalize() for s in users.STATUSES}, width="w-36"),
             ],
@@ -351,5 +312,4 @@ async def users_page(actor: Actor):
             on_new=new_user,
             new_label="New user",
         )
-        await view.organization_picker.load()  # the first choices, before any typing
         await view.reload()

@@ -128,6 +128,16 @@ def search_clause(search: str, *columns: Any) -> ColumnElement[bool] | None:
     return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
+def lowered_search_clause(search: str, column: Any) -> ColumnElement[bool] | None:
+    """`search_clause` over a column that already holds lower-cased text (like `users.search_text`):
+    LIKE, with PostgreSQL lowering the term the same way it lowered the column. The column joins its
+    parts with a line break, which a term therefore never holds: it never matches across two parts."""
+    term = (search or "").replace("\x00", "").replace("\n", " ").strip()[:MAX_SEARCH]
+    if not term:
+        return None
+    return column.like(func.lower(contains(term)), escape="\\")
+
+
 def bounds(query: ListQuery) -> tuple[int, int]:
     """The query's offset and limit, clamped to what a page may be."""
     return max(0, int(query.offset)), min(max(1, int(query.limit)), MAX_PAGE_SIZE)

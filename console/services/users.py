@@ -34,7 +34,7 @@ from console.auth import Actor, Permission
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.services import accounts, audit, seats, versions
 from console.services.common import required_name, validate
-from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, paged, search_clause
+from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, lowered_search_clause, paged, search_clause
 from console.services.people.members import lock_email, set_role
 from models import AuditAction, LoginSession, Organization, OrgMembership, User
 from models.base import utcnow
@@ -153,7 +153,7 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[UserRow]:
     (active / deactivated)."""
     _require(actor)
     conditions = [accounts.readable(actor)]
-    if (search := search_clause(query.search, User.name, User.email)) is not None:
+    if (search := lowered_search_clause(query.search, User.search_text)) is not None:
         conditions.append(search)
     if role := query.choice("role", UserRole):
         conditions.append(User.role == role)

@@ -26,6 +26,7 @@ from nicegui import context, ui
 
 from console.errors import ValidationFailed
 from console.services.listing import COUNT_CAP, LAST, ListQuery, Page
+from pages.components.pickers import Search, SearchSelect
 from pages.components.table import PAGE_SIZES, ServerTable, TableRequest
 
 Rows = tuple[list[dict[str, Any]], Page]
@@ -34,14 +35,18 @@ Rows = tuple[list[dict[str, Any]], Page]
 @dataclass(frozen=True)
 class Filter:
     """One filter of a list: its URL name, its label, and its options (a select, with "Any" for no
-    filter), or a free `text` box, a `date`, or a `switch` (on = "1")."""
+    filter), or a free `text` box, a `date`, a `switch` (on = "1"), or a `search`: a picker that asks
+    `search(text) -> {value: label}` as the user types, for choices too many to list (organizations);
+    `value_label` is the label of the value the page was opened with."""
 
     name: str
     label: str
     options: Mapping[str, str] | None = None
-    kind: Literal["select", "text", "date", "switch"] = "select"
+    kind: Literal["select", "text", "date", "switch", "search"] = "select"
     default: str = ""
     width: str = "w-40"
+    search: Search | None = None
+    value_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ class ListView:
             )
             self.search_box.on_value_change(self._on_search)
             self._filter_inputs: dict[str, ui.element] = {}
+            self._pickers_loaded = False
             for spec in self._filters:
                 self._filter_inputs[spec.name] = self._draw_filter(spec)
             ui.space()
@@ -209,6 +215,18 @@ class ListView:
                 .props("dense outlined clearable debounce=400")
                 .classes(spec.width)
             )
+        elif spec.kind == "search":
+            assert spec.search is not None, f"filter {spec.name}: a search filter needs its search"
+            element = SearchSelect(
+                spec.label,
+                spec.search,
+                value=value or None,
+                value_label=spec.value_label,
+                none_label="Any",
+                on_change=lambda e, s=spec: self._set(s, e.value),
+            )
+            element.props(remove="hint")  # in a toolbar: as tall as the filters beside it
+            element.props("dense outlined options-dense").classes(spec.width)
         elif spec.kind == "date":
             element = (
                 ui.input(spec.label, value=value, on_change=lambda e, s=spec: self._set(s, e.value))
@@ -302,6 +320,11 @@ class ListView:
         await action.handler(self.selected)
 
     async def reload(self, *, first_page: bool = False) -> None:
+        if not self._pickers_loaded:  # a search filter's first choices, before any typing
+            self._pickers_loaded = True
+            for element in self._filter_inputs.values():
+                if isinstance(element, SearchSelect):
+                    await element.load()
         await self.table.reload(first_page=first_page)
         self._draw_bulk()
 

@@ -27,6 +27,7 @@ class SearchSelect(ui.select):
         on_change: Callable | None = None,
     ) -> None:
         self._search = search
+        self._seen: dict[str, str] = {value: value_label} if value and value_label else {}
         self._none = {"": none_label} if none_label is not None else {}
         chosen = {value: value_label or value} if value else {}
         super().__init__(
@@ -45,6 +46,17 @@ class SearchSelect(ui.select):
         found = await self._search(text[:100])
         current = {self.value: self.options.get(self.value, self.value)} if self.value else {}
         self.set_options({**self._none, **current, **found}, value=self.value)
+
+    def set_options(self, options, *, value=...):  # noqa: ANN001, ANN201
+        if isinstance(options, dict):
+            self._seen.update(options)
+        return super().set_options(options, value=value)
+
+    def set_value(self, value: object):  # noqa: ANN201
+        # Back and Forward can put back a choice that is no longer among the options: keep its label.
+        if value and value not in self.options:
+            self.set_options({**self.options, value: self._seen.get(value, str(value))})
+        return super().set_value(value)
 
     async def _typed(self, e) -> None:  # noqa: ANN001
         await self.load(e.args if isinstance(e.args, str) else "")

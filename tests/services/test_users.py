@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from console import unit_of_work
 from console.errors import Conflict, PermissionDenied, ValidationFailed
@@ -409,6 +409,12 @@ def test_the_list_filters_searches_and_sorts(session, crowd):
     assert _names(_list(session, crowd, search="ACME.example", sort="name")) == ["Ana Acme", "Bo Acme"]
     assert _names(_list(session, crowd, search="solo pro")) == ["Solo Pro"]
     assert _names(_list(session, crowd, search="%")) == []  # LIKE characters match themselves
+    assert _names(_list(session, crowd, search="pro\nsolo")) == []  # name and email are never read as one
+    # The search reads a column PostgreSQL keeps in step with name and email: a rename is found at once.
+    session.execute(update(User).where(User.name == "Solo Pro").values(name="Solo Ångström"))
+    assert _names(_list(session, crowd, search="ÅNGSTR")) == ["Solo Ångström"]
+    assert _names(_list(session, crowd, search="solo pro")) == []
+    session.execute(update(User).where(User.name == "Solo Ångström").values(name="Solo Pro"))
     by_sign_in = _names(_list(session, crowd, sort="last_sign_in_at", descending=True))
     assert by_sign_in[:2] == ["Ana Acme", "Bo Acme"]  # never signed in: last, either way
     assert _names(_list(session, crowd, sort="last_sign_in_at"))[:2] == ["Bo Acme", "Ana Acme"]

@@ -24,7 +24,7 @@ from console.auth import Actor, Permission
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.services import accounts, audit, seats, versions
 from console.services.common import required_name, validate
-from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, paged, search_clause
+from console.services.listing import MAX_PAGE_SIZE, ListQuery, Page, lowered_search_clause, paged
 from console.services.people import scope
 from models import (
     AssignmentStatus,
@@ -246,6 +246,35 @@ def _stats(organization_id: uuid.UUID | None):  # noqa: ANN202 — (assignments,
     return assigned, played
 
 
+def _page_stats(
+    session: Session, organization_id: uuid.UUID, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int, datetime | None]]:
+    """(assignments done, assignments total, last played) of the given members: two grouped reads."""
+    if not user_ids:
+        return {}
+    found: dict[uuid.UUID, list] = {user_id: [0, 0, None] for user_id in user_ids}
+    for user_id, done, total in session.execute(
+        select(
+            SimulationAssignment.assigned_to_user_id,
+            func.count().filter(SimulationAssignment.status == AssignmentStatus.completed),
+            func.count(),
+        )
+        .where(
+            SimulationAssignment.organization_id == organization_id,
+            SimulationAssignment.assigned_to_user_id.in_(user_ids),
+        )
+        .group_by(SimulationAssignment.assigned_to_user_id)
+    ):
+        found[user_id][0:2] = [done, total]
+    for user_id, last in session.execute(
+        select(PlaySession.user_id, func.max(PlaySession.started_at))
+        .where(PlaySession.user_id.in_(user_ids))
+        .group_by(PlaySession.user_id)
+    ):
+        found[user_id][2] = last
+    return {user_id: tuple(values) for user_id, values in found.items()}
+
+
 def _sortable(assigned, played) -> dict:  # noqa: ANN001
     return {
         "name": User.name,
@@ -269,7 +298,7 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[MemberRow
     organization_id = query.uuid("organization_id")
     org = scope.organization(session, actor, organization_id)
     conditions = [scope.readable(actor, org.id)]
-    if (search := search_clause(query.search, User.name, User.email)) is not None:
+    if (search := lowered_search_clause(query.search, User.search_text)) is not None:
         conditions.append(search)
     if role := query.choice("role", MembershipRole):
         conditions.append(OrgMembership.role == role)
@@ -279,23 +308,20 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[MemberRow
             if department == NO_DEPARTMENT
             else OrgMembership.department == department
         )
+    # The counts and last play are grouped over the whole organization only when the page is sorted
+    # by them; otherwise the page is chosen first and they are read for its rows alone.
+    by_stats = query.sort in ("assignments", "last_played_at")
     assigned, played = _stats(org.id)
     statement = (
-        select(
-            OrgMembership,
-            User.email,
-            User.name,
-            LocalCredential.user_id.is_not(None),
-            func.coalesce(assigned.c.done, 0),
-            func.coalesce(assigned.c.total, 0),
-            played.c.last,
-        )
+        select(OrgMembership, User.email, User.name, LocalCredential.user_id.is_not(None))
         .join(User, User.id == OrgMembership.user_id)
         .outerjoin(LocalCredential, LocalCredential.user_id == User.id)
-        .outerjoin(assigned, assigned.c.user_id == User.id)
-        .outerjoin(played, played.c.user_id == User.id)
         .where(*conditions)
     )
+    if by_stats:
+        statement = statement.outerjoin(assigned, assigned.c.user_id == User.id).outerjoin(
+            played, played.c.user_id == User.id
+        )
     count = (
         select(func.count()).select_from(OrgMembership).join(User, User.id == OrgMembership.user_id).where(*conditions)
     )
@@ -309,6 +335,7 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[MemberRow
         count=count,
         scalars=False,
     )
+    stats = _page_stats(session, org.id, [m.user_id for m, *_ in found.rows])
     return Page(
         rows=[
             MemberRow(
@@ -321,11 +348,11 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[MemberRow
                 department=m.department,
                 joined_at=m.joined_at,
                 has_password=bool(has_password),
-                assignments_done=done,
-                assignments_total=total,
-                last_played_at=last,
+                assignments_done=stats.get(m.user_id, (0, 0, None))[0],
+                assignments_total=stats.get(m.user_id, (0, 0, None))[1],
+                last_played_at=stats.get(m.user_id, (0, 0, None))[2],
             )  # fmt: skip
-            for m, email, name, has_password, done, total, last in found.rows
+            for m, email, name, has_password in found.rows
         ],
         total=found.total,
         offset=found.offset,
