@@ -1,43 +1,51 @@
-"""In a real browser, the issue's story: an enterprise admin of an organization with 3 seats (admins
-take none) imports a CSV of 4 people and is told a seat is missing, fixes the file, imports 3, moves
-two to a department, and is refused the invitation of a fourth for want of a seat."""
+"""In a real browser, the issue's story: a platform admin creates an organization with 3 seats and its
+enterprise admin; that admin (who takes no seat) imports a CSV of 4 people and is told a seat is
+missing, fixes the file, imports 3, moves two to a department, and is refused the invitation of a
+fourth for want of a seat."""
 
 from __future__ import annotations
 
 import re
 import secrets
-import subprocess
-import sys
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Account, screenshot
 from tests.e2e.test_lists_and_access import sign_in
 
-# The organizations UI is someone else's work in progress: the organization and its admin come from
-# the services, run with the server's environment (so the same database).
-SETUP = """
-import sys
-from console import db, unit_of_work
-from console.auth import Actor
-from console.services.people import members
-from models import Organization, OrgPlan
 
-db.configure(db.resolve_database_url())
-with unit_of_work.transaction() as session:
-    org = Organization(name="Harbor Logistics", slug="harbor-logistics", plan=OrgPlan.standard, seat_limit=3)
-    session.add(org)
-    session.flush()
-    members.add(session=session, actor=Actor.system("e2e"), organization_id=org.id,
-                data={"email": sys.argv[1], "name": "Hana Harbor", "role": "admin", "password": sys.argv[2]})
-"""
+def _platform_admin_sets_up(browser, console, admin: Account) -> Account:
+    """A platform admin creates Harbor Logistics with 3 seats, then its enterprise admin (Users, New user
+    with an initial password); returns the new admin's login."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, console, admin)
+    page.goto(f"{console.url}/organizations")
+    page.get_by_role("button", name="New organization").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name *").fill("Harbor Logistics")
+    dialog.get_by_label("Seat limit (empty = no limit)").fill("3")
+    dialog.get_by_role("button", name="Create organization").click()
+    page.wait_for_url(re.compile(r"/organizations/harbor-logistics$"))
+    expect(page.get_by_text("0 / 3", exact=True)).to_be_visible()
 
-
-@pytest.fixture(scope="module")
-def org_admin(console_server) -> Account:
     account = Account("hana@harbor.example", secrets.token_urlsafe(12), "Hana Harbor")
-    subprocess.run([sys.executable, "-c", SETUP, account.email, account.password], env=console_server.env, check=True)
+    page.goto(f"{console.url}/users")
+    page.get_by_role("button", name=re.compile("^New user")).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name *").fill(account.name)
+    dialog.get_by_label("Email *").fill(account.email)
+    dialog.get_by_label("Role *").click()
+    page.get_by_role("option", name="Enterprise admin", exact=True).click()
+    dialog.get_by_label("Organization *").click()
+    dialog.get_by_label("Organization *").fill("Harbor")
+    page.get_by_role("option", name="Harbor Logistics", exact=True).click()
+    dialog.get_by_label("Initial password (optional)").fill(account.password)
+    screenshot(page, "people-00-new-enterprise-admin")
+    dialog.get_by_role("button", name="Create user").click()
+    expect(page.get_by_text("Created Hana Harbor (hana@harbor.example).")).to_be_visible()
+    context.close()
     return account
 
 
@@ -55,7 +63,8 @@ PEOPLE = [
 ]
 
 
-def test_admin_imports_moves_and_runs_out_of_seats(page, console_server, org_admin, tmp_path):
+def test_admin_imports_moves_and_runs_out_of_seats(browser, page, console_server, tmp_path):
+    org_admin = _platform_admin_sets_up(browser, console_server, console_server.admin)
     sign_in(page, console_server, org_admin)
     page.goto(f"{console_server.url}/people")
     expect(page.get_by_text("1 member", exact=True)).to_be_visible()
