@@ -22,6 +22,17 @@ class SimulationAssignment(SQLModel, table=True):
             "due_date",
             postgresql_where=sa.text("status IN ('assigned', 'in_progress')"),
         ),
+        # A person holds at most one open assignment of a simulation: assigning again reports the one
+        # they have; once it is completed, a new one can be made (re-assignment).
+        sa.Index(
+            "uq_assignments_open",
+            "assigned_to_user_id",
+            "simulation_id",
+            unique=True,
+            postgresql_where=sa.text("status <> 'completed'"),
+        ),
+        # An organization's assignments of a simulation (progress matrix, reports, funnel).
+        sa.Index("idx_assignments_org_simulation", "organization_id", "simulation_id"),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -35,6 +46,10 @@ class SimulationAssignment(SQLModel, table=True):
         sa_column=sa.Column(pg_enum(AssignmentStatus, "assignment_status"), nullable=False),
     )
     assigned_at: datetime = timestamp()
+    # When the first session counted for it started, and when it was completed (its lateness is
+    # completed_at's date against due_date). Set by console.services.assignments only.
+    started_at: datetime | None = timestamp(nullable=True, default_now=False)
+    completed_at: datetime | None = timestamp(nullable=True, default_now=False)
 
 
 class AssignmentCount(SQLModel, table=True):

@@ -89,6 +89,10 @@ class AuditAction(StrEnum):
     invitation_revoke = "invitation.revoke"
     department_rename = "department.rename"  # every member moved at once; entity: the organization
     department_merge = "department.merge"
+    assignment_create = "assignment.create"  # one entry per assign call: the simulation, due date, people
+    assignment_update = "assignment.update"  # due date (an extension), one entry per change of many
+    assignment_remove = "assignment.remove"  # unassigned; its sessions and results stay
+    assignment_export = "assignment.export"  # who exported progress or results, with which filters
 
     @property
     def label(self) -> str:

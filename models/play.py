@@ -20,6 +20,9 @@ class PlaySession(SQLModel, table=True):
         sa.Index("idx_sessions_user_id", "user_id"),
         sa.Index("idx_sessions_module_id", "module_id"),
         sa.Index("idx_sessions_org_id", "organization_id"),
+        # Each member's last play in their organization, read from the index alone (People, sorted by
+        # last played, over 10,000 members).
+        sa.Index("idx_sessions_org_user_started", "organization_id", "user_id", "started_at"),
         # What the console reads often touches what is live or recent, never the whole history
         # (docs/scale.md): the sessions being played (dashboard, abandon sweep)…
         sa.Index("idx_sessions_live", "started_at", postgresql_where=sa.text("status = 'in_progress'")),

@@ -266,23 +266,39 @@ def seed_large(
     # Assignments: each person's simulations over the history; earlier ones completed or lapsed.
     sims = sorted(set(sim_of_module.values()))
     assignment_rows = []
+    held: set[tuple[uuid.UUID, uuid.UUID]] = set()  # one open assignment per person and simulation
     for n in range(max(1, events // 20)):
         person = people[n % people_n][0]
-        sim_id = sims[(n // people_n + rng.randrange(len(sims))) % len(sims)]
+        first = (n // people_n + rng.randrange(len(sims))) % len(sims)
+        sim_id = next(
+            (
+                sims[(first + k) % len(sims)]
+                for k in range(len(sims))
+                if (person, sims[(first + k) % len(sims)]) not in held
+            ),
+            None,
+        )
+        if sim_id is None:
+            continue
         assigned = anchor - history + history * (n + rng.random()) / max(1, events // 20)
         due = (assigned + timedelta(days=rng.choice((14, 30, 45)))).date()
         key = (person, sim_id)
+        began = finished = None
         if done_by_person.get(key):
             status = "completed"
+            began, finished = assigned + timedelta(days=1), assigned + timedelta(days=rng.choice((3, 20, 50)))
         elif key in started_by_person:
             status = "in_progress" if due >= today else "overdue"
+            began = assigned + timedelta(days=1)
         else:
             status = "assigned" if due >= today else "overdue"
-        assignment_rows.append((new_id(), org_id, admins[0][0], person, sim_id, due, status, assigned))
+        if status != "completed":
+            held.add(key)
+        assignment_rows.append((new_id(), org_id, admins[0][0], person, sim_id, due, status, assigned, began, finished))
     _copy(
         conn,
         "simulation_assignments (id, organization_id, assigned_by_user_id, assigned_to_user_id, simulation_id, "
-        "due_date, status, assigned_at)",
+        "due_date, status, assigned_at, started_at, completed_at)",
         assignment_rows,
     )
     progress(f"  {len(assignment_rows):,} assignments ({_since(started)})")

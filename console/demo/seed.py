@@ -306,6 +306,7 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
                 sim_modules = modules_by_sim[sim["id"]]
                 played = rng.choice([0, *range(1, len(sim_modules) + 1), len(sim_modules)])
                 completed_modules = 0
+                first_start = last_end = None
                 for module in sim_modules[:played]:
                     started = assigned_at + timedelta(days=rng.randint(0, 10), minutes=rng.randint(0, 600))
                     if started > anchor:
@@ -343,7 +344,9 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
                         "debrief_text": None,
                         "debrief_generated_at": None,
                     }
+                    first_start = min(first_start or started, started)
                     if status == SessionStatus.completed:
+                        last_end = max(last_end or ended, ended)
                         completed_modules += 1
                         final = scoring.compute_final_scores(configs[module["id"]], values)
                         totals_by_module.setdefault(module["id"], []).append(final["total"])
@@ -373,6 +376,8 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
                         "due_date": due,
                         "status": status,
                         "assigned_at": assigned_at,
+                        "started_at": first_start,
+                        "completed_at": last_end if status == AssignmentStatus.completed else None,
                     }
                 )
     # Percentile among completed sessions of the same module, as the engine API computes it.

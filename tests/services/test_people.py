@@ -294,7 +294,11 @@ def test_list_counts_assignments_and_last_play_filters_and_sorts(session, world)
         )
     played = utcnow() - timedelta(days=1)
     for started in (played - timedelta(days=3), played):
-        session.add(PlaySession(user_id=a.user_id, module_id=module.id, started_at=started))
+        session.add(
+            PlaySession(user_id=a.user_id, module_id=module.id, organization_id=world["org"].id, started_at=started)
+        )
+    # A later play outside this organization is not this organization's to see.
+    session.add(PlaySession(user_id=a.user_id, module_id=module.id, started_at=played + timedelta(hours=2)))
     session.flush()
     page = members.list_(session=session, actor=world["admin"], query=ListQuery(search="ann"))
     assert [(r.name, r.assignments_done, r.assignments_total, r.last_played_at) for r in page.rows] == [

@@ -1,0 +1,203 @@
+"""What an assignment's status is, and every change of it, whoever causes it.
+
+Rules (docs/assignments.md says the same to users):
+
+- **assigned** until a session of one of the simulation's modules starts → **in_progress**;
+- **completed** once every *published* module of the simulation has a completed session of the person
+  (a module added or archived later does not reopen a completed assignment); `completed_at` is when
+  the last of those sessions completed, and the assignment was late if that day is after the due date;
+- **overdue** when the due date has passed without completion. This is true the moment it is read
+  (`status_now`), not only after the hourly sweep (`mark_overdue`) records it;
+- the sessions that count are the person's sessions since their previous assignment of the same
+  simulation was completed (all of them, if there was none): an assignment made after the person
+  played counts that play; a re-assignment after completion starts again.
+
+The engine API's ingest (`session_started`, `session_completed`), the sweep and the assigning service
+all go through here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, update
+from sqlmodel import Session
+
+from models import Module, PlaySession, SimulationAssignment
+from models.base import utcnow
+from models.enums import AssignmentStatus, ModuleStatus, SessionStatus
+
+OPEN = (AssignmentStatus.assigned, AssignmentStatus.in_progress, AssignmentStatus.overdue)
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def status_now(on: date | None = None) -> ColumnElement:
+    """The assignment's status as of `on` (today): past its due date and not completed reads overdue,
+    whatever the sweep has recorded so far."""
+    return case(
+        (
+            and_(
+                SimulationAssignment.status != AssignmentStatus.completed,
+                SimulationAssignment.due_date < (on or today()),
+            ),
+            literal(AssignmentStatus.overdue, SimulationAssignment.status.type),
+        ),
+        else_=SimulationAssignment.status,
+    )
+
+
+def status_of(assignment: SimulationAssignment, on: date | None = None) -> AssignmentStatus:
+    """`status_now` for an assignment already loaded."""
+    due = assignment.due_date
+    if assignment.status != AssignmentStatus.completed and due is not None and due < (on or today()):
+        return AssignmentStatus.overdue
+    return AssignmentStatus(assignment.status)
+
+
+def days_late(due_date: date | None, completed_at: datetime | None, on: date | None = None) -> int:
+    """How many days after its due date an assignment was completed (or, still open, is now); 0 if not late."""
+    if due_date is None:
+        return 0
+    end = completed_at.date() if completed_at is not None else (on or today())
+    return max(0, (end - due_date).days)
+
+
+@dataclass(frozen=True)
+class Progress:
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+def published_modules(session: Session, simulation_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(
+        session.scalars(
+            select(Module.id).where(Module.simulation_id == simulation_id, Module.status == ModuleStatus.published)
+        )
+    )
+
+
+def progress_of(session: Session, simulation_id: uuid.UUID, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Progress]:
+    """For each person, what their counted sessions of the simulation say: when the first started and,
+    if every published module has a completed one, when the last of those completed."""
+    if not user_ids:
+        return {}
+    modules = published_modules(session, simulation_id)
+    floors = dict(
+        session.execute(
+            select(SimulationAssignment.assigned_to_user_id, func.max(SimulationAssignment.completed_at))
+            .where(
+                SimulationAssignment.simulation_id == simulation_id,
+                SimulationAssignment.assigned_to_user_id.in_(user_ids),
+                SimulationAssignment.status == AssignmentStatus.completed,
+            )
+            .group_by(SimulationAssignment.assigned_to_user_id)
+        ).all()
+    )
+    first: dict[uuid.UUID, datetime] = {}
+    done: dict[uuid.UUID, dict[uuid.UUID, datetime]] = {}
+    if modules:
+        rows = session.execute(
+            select(
+                PlaySession.user_id, PlaySession.module_id, PlaySession.status, PlaySession.started_at,
+                PlaySession.completed_at,
+            ).where(PlaySession.user_id.in_(user_ids), PlaySession.module_id.in_(modules))
+        )  # fmt: skip
+        for user_id, module_id, status, started_at, completed_at in rows:
+            floor = floors.get(user_id)
+            if floor is not None and started_at <= floor:
+                continue
+            first[user_id] = min(first.get(user_id, started_at), started_at)
+            if status == SessionStatus.completed and completed_at is not None:
+                finished = done.setdefault(user_id, {})
+                finished[module_id] = min(finished.get(module_id, completed_at), completed_at)
+    result = {}
+    for user_id in user_ids:
+        finished = done.get(user_id, {})
+        complete = bool(modules) and modules <= set(finished)
+        result[user_id] = Progress(first.get(user_id), max(finished.values()) if complete else None)
+    return result
+
+
+def initial_status(progress: Progress, due_date: date | None) -> AssignmentStatus:
+    """What a new assignment's recorded status is, from the play it already counts."""
+    if progress.completed_at is not None:
+        return AssignmentStatus.completed
+    if due_date is not None and due_date < today():
+        return AssignmentStatus.overdue
+    return AssignmentStatus.in_progress if progress.started_at is not None else AssignmentStatus.assigned
+
+
+# --- changes caused by play ------------------------------------------------------------------------
+
+
+def _open_assignment(session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID) -> SimulationAssignment | None:
+    """The person's open assignment of the simulation (at most one: a unique index), locked, so two
+    sessions completing at once are judged one after the other and the second sees the first."""
+    return session.scalar(
+        select(SimulationAssignment)
+        .where(
+            SimulationAssignment.assigned_to_user_id == user_id,
+            SimulationAssignment.simulation_id == simulation_id,
+            SimulationAssignment.status.in_(OPEN),
+        )
+        .with_for_update()
+    )
+
+
+def session_started(*, session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID) -> None:
+    """A session of the simulation started for the person: their assigned work is now in progress
+    (an overdue one stays overdue, with its start recorded)."""
+    assignment = _open_assignment(session, user_id, simulation_id)
+    if assignment is None:
+        return
+    if assignment.started_at is None:
+        assignment.started_at = utcnow()
+    if assignment.status == AssignmentStatus.assigned:
+        assignment.status = AssignmentStatus.in_progress
+    session.flush()
+
+
+def session_completed(*, session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID) -> None:
+    """A session completed: the assignment is completed once every published module has a completed
+    counted session."""
+    assignment = _open_assignment(session, user_id, simulation_id)
+    if assignment is None:
+        return
+    progress = progress_of(session, simulation_id, [user_id])[user_id]
+    if assignment.started_at is None and progress.started_at is not None:
+        assignment.started_at = progress.started_at
+    if progress.completed_at is not None:
+        assignment.status = AssignmentStatus.completed
+        assignment.completed_at = progress.completed_at
+    session.flush()
+
+
+def mark_overdue(*, session: Session, on: date | None = None) -> int:
+    """Record overdue on open assignments past their due date (reads already say so); returns how many."""
+    result = session.execute(
+        update(SimulationAssignment)
+        .where(
+            SimulationAssignment.status.in_([AssignmentStatus.assigned, AssignmentStatus.in_progress]),
+            SimulationAssignment.due_date < (on or today()),
+        )
+        .values(status=AssignmentStatus.overdue)
+    )
+    return result.rowcount or 0
+
+
+def reopen_if_due_later(session: Session, ids: list[uuid.UUID]) -> None:
+    """After a due date moved: an overdue assignment no longer past it is in progress again (or just
+    assigned, if never started)."""
+    no_longer_due = and_(
+        SimulationAssignment.id.in_(ids),
+        SimulationAssignment.status == AssignmentStatus.overdue,
+        SimulationAssignment.due_date.is_(None) | (SimulationAssignment.due_date >= today()),
+    )
+    for started, status in ((True, AssignmentStatus.in_progress), (False, AssignmentStatus.assigned)):
+        was = SimulationAssignment.started_at.is_not(None) if started else SimulationAssignment.started_at.is_(None)
+        session.execute(update(SimulationAssignment).where(no_longer_due, was).values(status=status))
