@@ -228,19 +228,18 @@ class MemberRow:
     last_played_at: datetime | None
 
 
-def _stats(organization_id: uuid.UUID | None):  # noqa: ANN202 — (assignments, plays) subqueries
-    """Per-user assignment counts and last play, grouped once each (never a query per row). With an
-    organization they read only its members' rows, so a page of 10,000 members stays one pass."""
+def _stats(organization_id: uuid.UUID):  # noqa: ANN202 — (assignments, plays) subqueries
+    """Per-member assignment counts and last play in this organization, grouped once each (never a
+    query per row), for sorting by them. A member's sessions in another organization are that
+    organization's business, not this one's."""
     assigned = select(
         SimulationAssignment.assigned_to_user_id.label("user_id"),
         func.count().label("total"),
         func.count().filter(SimulationAssignment.status == AssignmentStatus.completed).label("done"),
     )
     played = select(PlaySession.user_id.label("user_id"), func.max(PlaySession.started_at).label("last"))
-    if organization_id is not None:
-        members = select(OrgMembership.user_id).where(OrgMembership.organization_id == organization_id)
-        assigned = assigned.where(SimulationAssignment.organization_id == organization_id)
-        played = played.where(PlaySession.user_id.in_(members))
+    assigned = assigned.where(SimulationAssignment.organization_id == organization_id)
+    played = played.where(PlaySession.organization_id == organization_id)
     assigned = assigned.group_by(SimulationAssignment.assigned_to_user_id).subquery("assigned")
     played = played.group_by(PlaySession.user_id).subquery("played")
     return assigned, played
@@ -268,7 +267,7 @@ def _page_stats(
         found[user_id][0:2] = [done, total]
     for user_id, last in session.execute(
         select(PlaySession.user_id, func.max(PlaySession.started_at))
-        .where(PlaySession.user_id.in_(user_ids))
+        .where(PlaySession.organization_id == organization_id, PlaySession.user_id.in_(user_ids))
         .group_by(PlaySession.user_id)
     ):
         found[user_id][2] = last
