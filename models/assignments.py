@@ -50,6 +50,10 @@ class SimulationAssignment(SQLModel, table=True):
     # completed_at's date against due_date). Set by console.services.assignments only.
     started_at: datetime | None = timestamp(nullable=True, default_now=False)
     completed_at: datetime | None = timestamp(nullable=True, default_now=False)
+    # Its result, fixed when it completes: the mean of the totals of the sessions that completed each
+    # published module (the latest of each), and whether that reaches the simulation's pass mark.
+    score: float | None = Field(default=None)
+    passed: bool | None = Field(default=None)
 
 
 class AssignmentCount(SQLModel, table=True):

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session
 
 from console.demo.data import DIMENSIONS, FIRST, LAST, SEED, STAKEHOLDERS, debrief_for, session_events
+from console.demo.results import RESULTS_FROM_SESSIONS
 from console.demo.seed import DemoResult, seed
 from console.services import scoring
 from console.services.accounts import password_hash
@@ -301,6 +302,7 @@ def seed_large(
         "due_date, status, assigned_at, started_at, completed_at)",
         assignment_rows,
     )
+    conn.execute(RESULTS_FROM_SESSIONS)
     progress(f"  {len(assignment_rows):,} assignments ({_since(started)})")
     # Logins for the organization's first admin and first participant (benchmarks sign in as them).
     for role, (pid, _name, _dept) in (("umbrella_admin", admins[0]), ("umbrella_participant", people[0])):

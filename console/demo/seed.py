@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
 from console.auth import Actor
@@ -29,6 +29,7 @@ from console.demo.data import (
     session_events,
 )
 from console.demo.media import briefing_pack, cover, portrait
+from console.demo.results import RESULTS_FROM_SESSIONS
 from console.services import api_keys, media, scoring
 from console.services.accounts import password_hash
 from models import (
@@ -390,6 +391,7 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
             row["debrief_generated_at"] = row["completed_at"] + timedelta(seconds=5)
     session.execute(insert(SimulationAssignment), assignments)
     session.execute(insert(PlaySession), play)
+    session.execute(text(RESULTS_FROM_SESSIONS))
     for start in range(0, len(events), 5000):
         session.execute(insert(GameEvent), events[start : start + 5000])
     result.api_key = api_keys.create(

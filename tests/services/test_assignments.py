@@ -88,15 +88,15 @@ def _held(session, user_id, sim) -> list[SimulationAssignment]:  # noqa: ANN001
     )
 
 
-def _play(session, user_id, module, *, completed: bool, started=None, org=None) -> PlaySession:  # noqa: ANN001
+def _play(session, user_id, module, *, completed: bool, started=None, total=70.0) -> PlaySession:  # noqa: ANN001
     started = started or utcnow() - timedelta(hours=1)
     play = PlaySession(
         user_id=user_id,
         module_id=module.id,
-        organization_id=org.id if org else None,
         started_at=started,
         status=SessionStatus.completed if completed else SessionStatus.in_progress,
         completed_at=started + timedelta(minutes=20) if completed else None,
+        final_scores={"total": total} if completed else None,
     )
     session.add(play)
     session.flush()
@@ -182,14 +182,17 @@ def test_status_follows_play_and_completes_when_every_published_module_is_done(s
     assignments.session_started(session=session, user_id=ann, simulation_id=world["sim"].id)
     assert a.status == AssignmentStatus.in_progress and a.started_at is not None
 
-    play = _play(session, ann, first, completed=True)
+    _play(session, ann, first, completed=True, total=40.0, started=utcnow() - timedelta(hours=3))
     assignments.session_completed(session=session, user_id=ann, simulation_id=world["sim"].id)
-    assert a.status == AssignmentStatus.in_progress  # one of two modules
+    assert a.status == AssignmentStatus.in_progress and a.score is None  # one of two modules
 
-    _play(session, ann, second, completed=True)
+    play = _play(session, ann, first, completed=True, total=80.0)  # a replay: its latest total counts
+    last = _play(session, ann, second, completed=True, total=50.0, started=utcnow() - timedelta(minutes=30))
     assignments.session_completed(session=session, user_id=ann, simulation_id=world["sim"].id)
     assert a.status == AssignmentStatus.completed
-    assert a.completed_at > play.completed_at
+    # Completed when the last module was first completed; a replay of another one does not move it.
+    assert a.completed_at == last.completed_at and a.completed_at != play.completed_at
+    assert (a.score, a.passed) == (65.0, True)  # (80 + 50) / 2 against a pass mark of 60
     assert rules.days_late(a.due_date, a.completed_at) == 0
 
 
@@ -206,8 +209,10 @@ def test_overdue_is_true_when_read_and_a_late_completion_is_completed_and_late(s
     assert assignments.mark_overdue(session=session) == 2  # the sweep records what reads already said
 
     for module in world["modules"]:
-        _play(session, ann, module, completed=True)
+        _play(session, ann, module, completed=True, total=30.0)
     assignments.session_completed(session=session, user_id=ann, simulation_id=world["sim"].id)
+    (late,) = _held(session, ann, world["sim"])
+    assert (late.score, late.passed) == (30.0, False)
     rows = {r.name: r for r in progress.list_(session=session, actor=world["admin"], query=ListQuery()).rows}
     assert rows["Ann"].status == AssignmentStatus.completed and rows["Ann"].days_late == 4
     assert rows["Bob"].status == AssignmentStatus.overdue
@@ -224,6 +229,7 @@ def test_an_assignment_made_after_play_counts_it_and_a_reassignment_starts_again
     (a,) = _held(session, ann, world["sim"])
     (c,) = _held(session, cy, world["sim"])
     assert (a.status, c.status) == (AssignmentStatus.completed, AssignmentStatus.in_progress)
+    assert (a.score, a.passed, c.score) == (70.0, True, None)
     assert c.started_at is not None
 
     # Completed: a new assignment can be made, and the earlier play no longer counts for it.

@@ -28,6 +28,13 @@ def test_demo_data_is_deterministic_and_large_enough(session):
     assert result.counts["sessions"] >= 200 and result.counts["events"] >= 3000
     statuses = set(session.scalars(select(SimulationAssignment.status).distinct()))
     assert AssignmentStatus.overdue in statuses and AssignmentStatus.completed in statuses
+    results = session.execute(
+        select(SimulationAssignment.score, SimulationAssignment.passed, SimulationAssignment.completed_at).where(
+            SimulationAssignment.status == AssignmentStatus.completed
+        )
+    ).all()
+    assert all(score is not None and done is not None for score, _, done in results)  # reports have results
+    assert {passed for _, passed, _ in results} == {True, False}
     completed = session.scalars(select(PlaySession).where(PlaySession.status == SessionStatus.completed)).all()
     assert all({"total", "percentile"} <= set(ps.final_scores) for ps in completed)
     published = session.scalars(select(Simulation).where(Simulation.status == SimulationStatus.published)).all()

@@ -212,6 +212,7 @@ def assign(
         return outcome
 
     now = utcnow()
+    mark = rules.pass_mark(simulation.id, session)
     rows = [
         {
             "id": uuid.uuid4(),
@@ -224,6 +225,8 @@ def assign(
             "assigned_at": now,
             "started_at": progress[user_id].started_at,
             "completed_at": progress[user_id].completed_at,
+            "score": progress[user_id].score,
+            "passed": None if mark is None or progress[user_id].score is None else progress[user_id].score >= mark,
         }
         for user_id in fresh
     ]

@@ -25,7 +25,9 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, update
 from sqlmodel import Session
 
-from models import Module, PlaySession, SimulationAssignment
+from console.errors import ValidationFailed
+from console.services import scoring
+from models import Module, PlaySession, Simulation, SimulationAssignment
 from models.base import utcnow
 from models.enums import AssignmentStatus, ModuleStatus, SessionStatus
 
@@ -71,6 +73,26 @@ def days_late(due_date: date | None, completed_at: datetime | None, on: date | N
 class Progress:
     started_at: datetime | None
     completed_at: datetime | None
+    score: float | None = None  # with completed_at: the mean of each published module's latest total
+
+
+def pass_mark(simulation_id: uuid.UUID, session: Session) -> float | None:
+    """The simulation's pass mark, or None when its scoring is not configured (nothing passes or fails)."""
+    raw = session.scalar(select(Simulation.scoring_config).where(Simulation.id == simulation_id))
+    try:
+        return scoring.parse_config(raw).pass_mark
+    except ValidationFailed:
+        return None
+
+
+def record_completion(
+    session: Session, assignment: SimulationAssignment, progress: Progress, mark: float | None
+) -> None:
+    """Complete the assignment with what its sessions say (completion time, score, pass)."""
+    assignment.status = AssignmentStatus.completed
+    assignment.completed_at = progress.completed_at
+    assignment.score = progress.score
+    assignment.passed = None if mark is None or progress.score is None else progress.score >= mark
 
 
 def published_modules(session: Session, simulation_id: uuid.UUID) -> set[uuid.UUID]:
@@ -99,27 +121,41 @@ def progress_of(session: Session, simulation_id: uuid.UUID, user_ids: list[uuid.
         ).all()
     )
     first: dict[uuid.UUID, datetime] = {}
-    done: dict[uuid.UUID, dict[uuid.UUID, datetime]] = {}
+    # per person, per module: (when its first completed session completed, the latest one's total)
+    done: dict[uuid.UUID, dict[uuid.UUID, tuple[datetime, datetime, float | None]]] = {}
     if modules:
         rows = session.execute(
             select(
                 PlaySession.user_id, PlaySession.module_id, PlaySession.status, PlaySession.started_at,
-                PlaySession.completed_at,
+                PlaySession.completed_at, PlaySession.total_score,
             ).where(PlaySession.user_id.in_(user_ids), PlaySession.module_id.in_(modules))
         )  # fmt: skip
-        for user_id, module_id, status, started_at, completed_at in rows:
+        for user_id, module_id, status, started_at, completed_at, total in rows:
             floor = floors.get(user_id)
             if floor is not None and started_at <= floor:
                 continue
             first[user_id] = min(first.get(user_id, started_at), started_at)
             if status == SessionStatus.completed and completed_at is not None:
                 finished = done.setdefault(user_id, {})
-                finished[module_id] = min(finished.get(module_id, completed_at), completed_at)
+                was = finished.get(module_id)
+                if was is None:
+                    finished[module_id] = (completed_at, completed_at, total)
+                else:
+                    earliest, latest, latest_total = was
+                    finished[module_id] = (
+                        min(earliest, completed_at),
+                        *((completed_at, total) if completed_at > latest else (latest, latest_total)),
+                    )
     result = {}
     for user_id in user_ids:
         finished = done.get(user_id, {})
-        complete = bool(modules) and modules <= set(finished)
-        result[user_id] = Progress(first.get(user_id), max(finished.values()) if complete else None)
+        if bool(modules) and modules <= set(finished):
+            totals = [t for _, _, t in finished.values() if t is not None]
+            score = round(sum(totals) / len(totals), 1) if len(totals) == len(finished) else None
+            # Completed when the last module got its first completion; replays after do not move it.
+            result[user_id] = Progress(first.get(user_id), max(e for e, _, _ in finished.values()), score)
+        else:
+            result[user_id] = Progress(first.get(user_id), None)
     return result
 
 
@@ -172,8 +208,7 @@ def session_completed(*, session: Session, user_id: uuid.UUID, simulation_id: uu
     if assignment.started_at is None and progress.started_at is not None:
         assignment.started_at = progress.started_at
     if progress.completed_at is not None:
-        assignment.status = AssignmentStatus.completed
-        assignment.completed_at = progress.completed_at
+        record_completion(session, assignment, progress, pass_mark(simulation_id, session))
     session.flush()
 
 
