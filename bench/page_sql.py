@@ -20,6 +20,14 @@ def _dashboard(scope: str, extra: list[str]) -> list[str]:
     ]
 
 
+_ASSIGNMENTS = (
+    "SELECT a.*, u.name, u.email, m.department, s.title, o.name FROM simulation_assignments a "
+    "JOIN users u ON u.id = a.assigned_to_user_id LEFT JOIN org_memberships m ON m.user_id = a.assigned_to_user_id "
+    "AND m.organization_id = a.organization_id JOIN simulations s ON s.id = a.simulation_id "
+    "JOIN organizations o ON o.id = a.organization_id"
+)
+_STATUS_NOW = "CASE WHEN a.status <> 'completed' AND a.due_date < current_date THEN 'overdue' ELSE a.status::text END"
+
 PLAIN: dict[str, list[str]] = {
     "dashboard_platform admin": _dashboard(
         "true",
@@ -164,6 +172,66 @@ PLAIN: dict[str, list[str]] = {
         "SELECT m.*, u.name, u.email FROM org_memberships m JOIN users u ON u.id = m.user_id "
         "WHERE m.organization_id = %(org)s ORDER BY u.name, m.id OFFSET %(offset)s LIMIT 25",
         "SELECT count(*) FROM org_memberships WHERE organization_id = %(org)s",
+    ],
+    # Assignments and reports (issue "Assignments, progress, results and reports"), as the org admin.
+    "assignments_first": [
+        f"{_ASSIGNMENTS} WHERE a.organization_id = %(org)s ORDER BY a.due_date NULLS LAST, a.id LIMIT 25",
+        "SELECT count(*) FROM simulation_assignments WHERE organization_id = %(org)s",
+    ],
+    "assignments_status": [
+        f"{_ASSIGNMENTS} WHERE a.organization_id = %(org)s AND {_STATUS_NOW} = 'overdue' "
+        "ORDER BY a.due_date NULLS LAST, a.id LIMIT 25",
+        "SELECT count(*) FROM simulation_assignments a WHERE a.organization_id = %(org)s "
+        f"AND {_STATUS_NOW} = 'overdue'",
+    ],
+    "assignments_last": [
+        f"{_ASSIGNMENTS} WHERE a.organization_id = %(org)s ORDER BY a.due_date NULLS LAST, a.id "
+        "OFFSET %(offset)s LIMIT 25",
+        "SELECT count(*) FROM simulation_assignments WHERE organization_id = %(org)s",
+    ],
+    "report_completion": [
+        "SELECT date_trunc('week', timezone('UTC', completed_at)), count(*) FROM simulation_assignments "
+        "WHERE organization_id = %(org)s AND status = 'completed' AND completed_at IS NOT NULL GROUP BY 1 ORDER BY 1",
+    ],
+    "report_funnel": [
+        "SELECT s.id, s.title, count(*), count(*) FILTER (WHERE a.started_at IS NOT NULL OR a.status IN "
+        "('in_progress', 'completed')), count(*) FILTER (WHERE a.status = 'completed'), count(*) FILTER "
+        "(WHERE a.passed) FROM simulation_assignments a JOIN simulations s ON s.id = a.simulation_id "
+        "WHERE a.organization_id = %(org)s GROUP BY s.id, s.title ORDER BY 3 DESC, 2",
+    ],
+    "report_distribution": [
+        "SELECT d.key, width_bucket((p.final_scores ->> d.key)::float8, 0, 100, 10), count(*) FROM sessions p "
+        "JOIN modules m ON m.id = p.module_id CROSS JOIN (VALUES ('total')) AS d(key) "
+        "WHERE m.simulation_id = %(report_simulation)s AND p.status = 'completed' AND p.final_scores ? d.key "
+        "AND EXISTS (SELECT 1 FROM simulation_assignments a WHERE a.assigned_to_user_id = p.user_id "
+        "AND a.simulation_id = m.simulation_id AND a.organization_id = %(org)s) GROUP BY 1, 2",
+    ],
+    "progress_matrix": [
+        "SELECT s.id, s.title FROM simulation_assignments a JOIN simulations s ON s.id = a.simulation_id "
+        "WHERE a.organization_id = %(org)s GROUP BY 1, 2 ORDER BY 2, 1 LIMIT 41",
+        "SELECT count(*) FROM (SELECT DISTINCT assigned_to_user_id FROM simulation_assignments "
+        "WHERE organization_id = %(org)s) p",
+        "WITH page AS (SELECT u.id, u.name FROM simulation_assignments a JOIN users u ON u.id = a.assigned_to_user_id "
+        "WHERE a.organization_id = %(org)s GROUP BY 1, 2 ORDER BY 2, 1 LIMIT 25) "
+        "SELECT a.* FROM simulation_assignments a JOIN page ON page.id = a.assigned_to_user_id "
+        "WHERE a.organization_id = %(org)s ORDER BY a.assigned_at",
+    ],
+    "person_page": [
+        "SELECT u.*, m.* FROM users u JOIN org_memberships m ON m.user_id = u.id WHERE u.id = %(participant)s "
+        "AND m.organization_id = %(org)s",
+        f"{_ASSIGNMENTS} WHERE a.organization_id = %(org)s AND a.assigned_to_user_id = %(participant)s "
+        "ORDER BY a.assigned_at DESC LIMIT 100",
+        "SELECT s.*, mo.title, si.title, si.scoring_config FROM sessions s JOIN modules mo ON mo.id = s.module_id "
+        "JOIN simulations si ON si.id = mo.simulation_id WHERE s.user_id = %(participant)s "
+        "AND s.organization_id = %(org)s ORDER BY s.started_at DESC, s.id LIMIT 201",
+    ],
+    "report_departments": [
+        "SELECT m.department, count(*), avg(a.score) FROM simulation_assignments a LEFT JOIN org_memberships m "
+        "ON m.user_id = a.assigned_to_user_id AND m.organization_id = a.organization_id WHERE a.organization_id = "
+        "%(org)s AND a.status = 'completed' AND a.score IS NOT NULL GROUP BY 1",
+        f"SELECT m.department, count(*), count(*) FILTER (WHERE {_STATUS_NOW} = 'overdue') FROM simulation_assignments "
+        "a LEFT JOIN org_memberships m ON m.user_id = a.assigned_to_user_id AND m.organization_id = a.organization_id "
+        "WHERE a.organization_id = %(org)s AND a.status <> 'completed' GROUP BY 1",
     ],
 }
 

@@ -13,10 +13,13 @@ from nicegui import app as nicegui_app
 from nicegui import ui
 
 from console import db
+from console.assignment_routes import assignment_router
 from console.auth.web import AuthMiddleware, auth_router
 from console.config import Settings, get_settings
+from console.export_routes import export_router
 from console.media_routes import media_router
 from console.people_routes import people_router
+from console.services.assignments.exports import FILES as export_files
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
@@ -38,12 +41,20 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     import pages  # the one place that wires pages in
 
     pages.register_all()
+    # FastAPI wraps the app's lifespan in another layer on every include_router, and NiceGUI's app
+    # lives as long as the process: each create_app (every page test starts one) would nest it deeper
+    # until the stack runs out. Our routers have no lifespan of their own, so the app's is put back.
+    lifespan = nicegui_app.router.lifespan_context
     nicegui_app.include_router(auth_router(settings))
     # Media on NiceGUI's app, so the auth middleware guards it like a page.
     nicegui_app.include_router(media_router())
     nicegui_app.include_router(people_router())
+    nicegui_app.include_router(export_router())
+    nicegui_app.include_router(assignment_router())
+    nicegui_app.router.lifespan_context = lifespan
     nicegui_app.add_middleware(AuthMiddleware, secure_cookies=settings.production)
     nicegui_app.on_shutdown(db.dispose)
+    nicegui_app.on_shutdown(export_files.close)  # no export file outlives the process
     if run_jobs:
         from nicegui import background_tasks
 

@@ -81,6 +81,21 @@ def _declared_size(request: Request) -> int | None:
         return None
 
 
+async def read_capped(request: Request, limit: int, too_large: TooLarge) -> bytes:
+    """The whole body of a small upload (a CSV), refusing with `too_large` as soon as it is past
+    `limit` — by its declared length before a byte is read, else by the bytes read so far: the rest is
+    never taken in. (Media streams to storage instead: `media.Intake`.)"""
+    declared = _declared_size(request)
+    if declared is not None and declared > limit:
+        raise too_large
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise too_large
+    return bytes(received)
+
+
 def media_router() -> APIRouter:
     router = APIRouter()
 

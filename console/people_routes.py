@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect
 from console import unit_of_work
 from console.auth import Permission, csrf
 from console.errors import DomainError, NotFound, PermissionDenied, TooLarge
-from console.media_routes import _refused
+from console.media_routes import _refused, read_capped
 from console.services.people import csv_import, scope
 
 IMPORT_PATH = "/people/import/upload"
@@ -56,18 +56,9 @@ def people_router() -> APIRouter:
         except DomainError as exc:
             return _refused(exc)
         try:
-            if int(request.headers.get("content-length") or 0) > csv_import.MAX_BYTES:
-                return _refused(TOO_LARGE)
-        except ValueError:
-            pass  # no usable length: the count below still stops at the limit
-        received = bytearray()
-        try:
-            async for chunk in request.stream():
-                received += chunk
-                if len(received) > csv_import.MAX_BYTES:
-                    return _refused(TOO_LARGE)  # reading stops here: the rest is never taken in
+            received = await read_capped(request, csv_import.MAX_BYTES, TOO_LARGE)
             filename = unquote(request.headers.get("x-filename", ""))[:1000]
-            staged = await run_in_threadpool(_stage, actor, organization_id, filename, bytes(received))
+            staged = await run_in_threadpool(_stage, actor, organization_id, filename, received)
         except DomainError as exc:
             return _refused(exc)
         except ClientDisconnect:

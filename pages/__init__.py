@@ -9,8 +9,36 @@ def register_all() -> None:
     Called from the main file on every start, including each user-fixture test, which resets NiceGUI's
     routes between tests while Python keeps the modules imported.
     """
-    from pages import api_keys, audit, dashboard, developers, login, my, organizations, people, simulations, users
+    from pages import (
+        api_keys,
+        assignments,
+        audit,
+        catalogue,
+        dashboard,
+        developers,
+        login,
+        my,
+        organizations,
+        people,
+        reports,
+        simulations,
+        users,
+    )
 
     access.register_pages(
-        [api_keys, audit, dashboard, developers, login, my, organizations, people, simulations, users]
+        [
+            api_keys,
+            assignments,
+            audit,
+            catalogue,
+            dashboard,
+            developers,
+            login,
+            my,
+            organizations,
+            people,
+            reports,
+            simulations,
+            users,
+        ]  # fmt: skip
     )

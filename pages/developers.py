@@ -18,11 +18,35 @@ The engine API lives at **`{base}`**. Its reference is the [docs page]({base}/do
    `game:read` to read modules and results; optionally bound to one simulation or organization).
    It is shown once. Send it as `Authorization: Bearer sk_sim_…` — never in a URL.
 2. **Read the module** — briefing, stakeholders, scoring dimensions, build version.
-3. **Start a session** for a player (by email, user id or Clerk id). Idempotent on
-   `external_session_id`: calling again returns the same session.
+3. **Start a session** for a player: by the **launch token** your game was opened with (below), or
+   by email, user id or Clerk id. Idempotent on `external_session_id`: calling again returns the
+   same session.
 4. **Report events** in batches of 1–1000. Each event has your own UUID `id`: retry a batch as
    often as the network needs — the same ids are counted as duplicates, never stored twice.
 5. **Send a `completion` event**, then read the final scores and, a moment later, the debrief.
+
+## Launch tokens: who is playing
+
+A participant or individual presses **Launch** in the console; the console opens the module's launch
+URL with a signed token added as the `simvado_launch` query parameter (any query the URL already has
+is kept): `https://play.example/harbor?build=7&simvado_launch=v1.eyJ…`. Read it on start and send it,
+unchanged and alone, as the player — your engine never needs the player's email:
+
+```json
+{{"external_session_id": "ue-7f3a", "module_id": "<module id>", "player": {{"launch_token": "v1.eyJ…"}}}}
+```
+
+- It names the person (and their assignment) and one module; it is valid for **30 minutes**, long
+  enough for a build to download and boot. Treat it as opaque and do not log it.
+- Retrying the same start (same `external_session_id`) with the same token is safe, even after it
+  expired: you get the same session back (200).
+- Your API key's rules still apply: it must hold `game:write` and be allowed for the module's
+  simulation and the person's organization.
+- Refusals are `422` with a code to act on: `launch_token_expired` (ask the player to press Launch
+  again), `launch_token_invalid` (not the console's token, or altered), `launch_token_wrong_module`
+  (made for another module than `module_id`), `launch_token_not_allowed` (the person may not play it
+  now: deactivated, no longer assigned, or on the free plan and the module is not a free demo). A
+  token sent with `user_id`, `clerk_id` or `email` is refused as ambiguous (`validation_failed`).
 
 ## curl
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from console.auth import Actor, Permission
+from console.services import launch
 from pages.components.forms import csrf_field
 
 # (label, icon, path, permission). Only entries whose page exists and whose permission the
@@ -15,8 +16,11 @@ from pages.components.forms import csrf_field
 NAVIGATION: list[tuple[str, str, str, Permission]] = [
     ("Dashboard", "dashboard", "/", Permission.view_dashboard),
     ("My assignments", "assignment_ind", "/my", Permission.view_own_assignments),
+    ("Catalogue", "storefront", "/catalogue", Permission.view_own_assignments),
     ("Simulations", "sports_esports", "/simulations", Permission.view_catalogue),
     ("People", "badge", "/people", Permission.manage_organization),
+    ("Assignments", "assignment", "/assignments", Permission.manage_organization),
+    ("Reports", "insights", "/reports", Permission.manage_organization),
     ("Organizations", "corporate_fare", "/organizations", Permission.manage_platform),
     ("Users", "group", "/users", Permission.manage_platform),
     ("API keys", "key", "/api-keys", Permission.manage_api_keys),
@@ -78,6 +82,8 @@ def nav_items(actor: Actor) -> list[tuple[str, str, str]]:
     for label, icon, path, permission in NAVIGATION:
         if path == "/" and not actor.can(Permission.view_dashboard):
             continue
+        if path == "/catalogue" and not launch.can_browse_catalogue(actor):
+            continue  # participants play what their organization assigns them
         if actor.can(permission) and path in PAGES:
             items.append((label, icon, path))
     return items

@@ -90,18 +90,34 @@ def _refuse_nul(value: Any) -> Any:
 # ------------------------------------------------------------------------------------------ sessions
 
 
+LAUNCH_PLAYER_DOC = (
+    "The token the console's Launch button added to the module's launch URL as the `simvado_launch` query "
+    "parameter, passed on unchanged. It names the person who pressed Launch, so the engine needs no email. "
+    "Valid for 30 minutes and for that module only; it may be sent again for a retry of the same start (same "
+    "external_session_id), even after it expired. Refusals are 422 with the code `launch_token_invalid`, "
+    "`launch_token_expired`, `launch_token_wrong_module` or `launch_token_not_allowed`. Send it alone: not "
+    "with user_id, clerk_id or email."
+)
+
+
 class PlayerRef(Strict):
-    """The player: exactly one of user_id, clerk_id or email."""
+    """The player: exactly one of user_id, clerk_id, email or launch_token."""
 
     user_id: uuid.UUID | None = None
     clerk_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     email: Annotated[str, StringConstraints(min_length=3, max_length=255)] | None = None
+    launch_token: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = Field(
+        default=None, description=LAUNCH_PLAYER_DOC
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PlayerRef:
         given = [v for v in (self.user_id, self.clerk_id, self.email) if v is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of user_id, clerk_id or email")
+        if self.launch_token is not None and given:
+            # Two names for the player could disagree: refuse rather than pick one.
+            raise ValueError("launch_token names the player by itself: send it without user_id, clerk_id or email")
+        if len(given) + (self.launch_token is not None) != 1:
+            raise ValueError("give exactly one of user_id, clerk_id, email or launch_token")
         return self
 
 

@@ -60,3 +60,37 @@ class SearchSelect(ui.select):
 
     async def _typed(self, e) -> None:  # noqa: ANN001
         await self.load(e.args if isinstance(e.args, str) else "")
+
+
+class MultiSearchSelect(ui.select):
+    """Several choices out of thousands, found by typing: `search(text) -> {value: label}` as in
+    `SearchSelect`; what is chosen stays chosen (with its label) whatever is typed next."""
+
+    def __init__(self, label: str, search: Search, *, chosen: dict[str, str] | None = None) -> None:
+        self._search = search
+        self._chosen: dict[str, str] = dict(chosen or {})
+        super().__init__(
+            dict(self._chosen),
+            label=label,
+            value=list(self._chosen),
+            multiple=True,
+            with_input=True,
+            on_change=self._changed,
+        )
+        self.props('use-chips input-debounce=0 hint="Type to search; choose as many as you need"')
+        self.on("input-value", self._typed, throttle=0.25)
+
+    def _changed(self, e) -> None:  # noqa: ANN001
+        values = e.value or []
+        self._chosen = {v: self.options.get(v, self._chosen.get(v, v)) for v in values}
+
+    @property
+    def chosen(self) -> dict[str, str]:
+        return dict(self._chosen)
+
+    async def load(self, text: str = "") -> None:
+        found = await self._search(text[:100])
+        self.set_options({**self._chosen, **found}, value=list(self._chosen))
+
+    async def _typed(self, e) -> None:  # noqa: ANN001
+        await self.load(e.args if isinstance(e.args, str) else "")

@@ -12,6 +12,7 @@ from console.auth import Actor, Permission
 from console.services.listing import ListQuery
 from console.services.people import departments, invitations, members, scope
 from pages.access import secured_page
+from pages.assignments.dialogs import assign_dialog
 from pages.components import calls
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
@@ -68,6 +69,7 @@ async def _members(chosen: Chosen, base_url: str) -> None:
         return [
             {
                 "id": str(r.id),
+                "user_id": str(r.user_id),
                 "name": r.name,
                 "email": r.email,
                 "role": r.role.value,
@@ -261,6 +263,14 @@ async def _members(chosen: Chosen, base_url: str) -> None:
             RowAction("remove", "Remove", "person_remove", lambda row: remove([row]), color="negative"),
         ],
         bulk_actions=[
+            BulkAction(
+                "assign",
+                "Assign a simulation",
+                "assignment_add",
+                lambda rows: assign_dialog(
+                    root, org_id, changed, people={r["user_id"]: f"{r['name']} <{r['email']}>" for r in rows}
+                ),
+            ),
             BulkAction("move", "Move to department", "drive_file_move", move_dialog),
             BulkAction("remove", "Remove", "person_remove", remove, color="negative"),
         ],

@@ -161,6 +161,7 @@ def screenshot(page, name: str) -> Path:
 class DemoConsole:
     url: str
     logins: dict[str, Account]  # role → its demo login, as written to <data dir>/demo-logins.txt
+    api_key: str = ""  # the demo engine key printed with them (game:write, game:read)
 
 
 def read_demo_logins(path: Path) -> dict[str, Account]:
@@ -173,4 +174,6 @@ def read_demo_logins(path: Path) -> dict[str, Account]:
 def demo_console() -> Iterator[DemoConsole]:
     """`simvado-console serve --demo` on an empty data folder: the demo catalogue and a login per role."""
     with serving("--demo") as served:
-        yield DemoConsole(url=served.url, logins=read_demo_logins(served.root / "demo-logins.txt"))
+        written = served.root / "demo-logins.txt"
+        key = re.search(r"Engine API key \(game:write, game:read\): (\S+)", written.read_text())
+        yield DemoConsole(url=served.url, logins=read_demo_logins(written), api_key=key.group(1) if key else "")

@@ -121,3 +121,51 @@ async def test_a_participants_results_page_through_their_whole_history(user: Use
     assert len(user.find(marker="my-result").elements) == 5
     user.find(marker="my-results-newer").click()
     await user.should_see(f"1–{RESULTS_SHOWN} of {RESULTS_SHOWN + 5} sessions, newest first")
+
+
+async def test_a_participant_launches_the_modules_of_their_assignment(user: User, database_url, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    from console.services import launch
+    from models import SimulationAssignment
+    from models.enums import ModuleStatus
+    from tests.factories import make_module
+    from tests.support import wait_until_async
+
+    with unit_of_work.transaction() as session:
+        me = make_user(session, role=UserRole.enterprise_participant)
+        colleague = make_user(session, role=UserRole.enterprise_participant, organization_id=me.organization_id)
+        sim = make_simulation(session, title="Harbor Crisis", status=SimulationStatus.published)
+        act_one = make_module(session, sim, title="Act One", launch_url="https://play.example/x?build=3")
+        make_module(session, sim, title="Act Two", launch_url=None, sort_order=1)
+        make_module(session, sim, title="Work in progress", status=ModuleStatus.draft, sort_order=2)
+        mine = SimulationAssignment(organization_id=me.organization_id, assigned_to_user_id=me.id, simulation_id=sim.id)
+        theirs = SimulationAssignment(
+            organization_id=me.organization_id, assigned_to_user_id=colleague.id, simulation_id=sim.id
+        )
+        session.add_all([mine, theirs])
+    await sign_in(user.http_client, me.email, PASSWORD)
+    await user.open("/my")
+    await user.should_see("1 assignment")
+    row = user.find(marker="my-assignments-table").elements.pop().rows[0]
+    assert [(m["title"], m["launchable"], m["note"]) for m in row["modules"]] == [
+        ("Act One", True, ""),
+        ("Act Two", False, "No launch address yet"),  # published without an address: said, no button
+    ]
+
+    opened: list[tuple[str, bool]] = []
+    monkeypatch.setattr(user.navigate, "to", lambda target, new_tab=False: opened.append((target, new_tab)))
+    table = user.find(marker="my-assignments-table")
+    table.trigger("launch", {"assignment_id": row["id"], "module_id": row["modules"][0]["id"]})
+    await wait_until_async(lambda: opened, what="the launch URL to open")
+    url, new_tab = opened[0]
+    assert new_tab and url.startswith("https://play.example/x?build=3&simvado_launch=")
+    claims = launch.read_token(parse_qs(urlsplit(url).query)["simvado_launch"][0])
+    assert (claims.user_id, claims.module_id, claims.assignment_id) == (me.id, act_one.id, mine.id)
+
+    # A colleague's assignment id sent from the browser launches nothing; neither does junk.
+    table.trigger("launch", {"assignment_id": str(theirs.id), "module_id": str(act_one.id)})
+    await user.should_see("Module not found.")
+    table.trigger("launch", {"assignment_id": row["id"], "module_id": "not-an-id"})
+    await user.should_see("That module cannot be launched.")
+    assert len(opened) == 1

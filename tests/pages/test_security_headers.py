@@ -75,7 +75,12 @@ def world(database_url, tmp_path, monkeypatch):
 def concrete_paths(world) -> list[str]:
     """Every HTTP route of NiceGUI's app (the pages, login, logout, media, favicon), ids filled in,
     except the file served at /media/{name} (it has its own policy)."""
-    fill = {"simulation_id": str(world["sim"].id), "slug": world["org"].slug, "token": "an-unknown-invitation"}
+    fill = {
+        "simulation_id": str(world["sim"].id),
+        "slug": world["org"].slug,
+        "token": "an-unknown-invitation",
+        "user_id": str(world["admin"].id),
+    }
     paths = []
     # Route contexts since FastAPI 0.141 (not starlette Routes): each has the route's full path.
     for route in nicegui_app._iter_http_routes():

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from console import unit_of_work
 from console.errors import NotFound, PermissionDenied, ValidationFailed
 from console.services import assignments
-from console.services.assignments import assigning, progress
+from console.services.assignments import assigning, matrix, person, progress
 from console.services.assignments import status as rules
 from console.services.listing import ListQuery
 from console.services.people import members
@@ -344,3 +344,57 @@ def test_emails_from_csv_reads_a_column_or_lines_and_reports_bad_ones():
     for bad in (b"\xff\xfe", b"a\x00b", b"x" * (assigning.MAX_CSV_BYTES + 1), b""):
         with pytest.raises(ValidationFailed):
             assigning.emails_from_csv(bad)
+
+
+def test_matrix_has_a_row_per_person_and_a_column_per_simulation_with_the_latest_cell(session, world):
+    p = world["people"]
+    other_sim = make_simulation(session, status=SimulationStatus.published, title="Boardroom")
+    make_module(session, other_sim)
+    _assign(session, world, user_ids=[p["Ann"], p["Bob"]], due_date=TODAY + timedelta(days=5))
+    _assign(session, world, simulation_id=other_sim.id, user_ids=[p["Ann"]])
+    for module in world["modules"]:
+        _play(session, p["Bob"], module, completed=True, total=90.0)
+    assignments.session_completed(session=session, user_id=p["Bob"], simulation_id=world["sim"].id)
+
+    found = matrix.matrix(session=session, actor=world["admin"], query=ListQuery())
+    assert [title for _, title in found.simulations] == ["Boardroom", "Crisis Desk"]
+    assert [r.name for r in found.page.rows] == ["Ann", "Bob"] and found.page.total == 2
+    ann, bob = found.page.rows
+    assert set(ann.cells) == {world["sim"].id, other_sim.id}
+    assert bob.cells[world["sim"].id].status == AssignmentStatus.completed
+    assert (bob.cells[world["sim"].id].score, bob.cells[world["sim"].id].passed) == (90.0, True)
+    assert other_sim.id not in bob.cells
+    completed = matrix.matrix(session=session, actor=world["admin"], query=ListQuery(filters={"status": "completed"}))
+    assert [r.name for r in completed.page.rows] == ["Bob"] and len(completed.simulations) == 1
+    outsider = matrix.matrix(session=session, actor=world["outsider"], query=ListQuery())
+    assert outsider.page.total == 0 and outsider.simulations == []
+    with pytest.raises(NotFound):
+        matrix.matrix(
+            session=session, actor=world["outsider"],
+            query=ListQuery(filters={"organization_id": str(world["org"].id)}),
+        )  # fmt: skip
+
+
+def test_a_persons_page_has_assignments_sessions_scores_and_debriefs_in_scope(session, world):
+    ann = world["people"]["Ann"]
+    world["sim"].scoring_config = {
+        "dimensions": [{"key": "calm", "label": "Calm", "weight": 1, "min": 0, "max": 100}],
+        "pass_mark": 60,
+    }
+    _assign(session, world, user_ids=[ann])
+    play = _play(session, ann, world["modules"][0], completed=True, total=55.0)
+    play.final_scores = {"calm": 55.0, "total": 55.0}
+    play.organization_id = world["org"].id
+    play.debrief_text = "You kept **calm**."
+    elsewhere = _play(session, ann, world["modules"][1], completed=True)  # not played in this organization
+    session.flush()
+
+    seen = person.overview(session=session, actor=world["admin"], user_id=ann)
+    assert (seen.name, seen.department, len(seen.assignments)) == ("Ann", "Sales", 1)
+    assert [s.id for s in seen.sessions] == [play.id] and elsewhere.id not in {s.id for s in seen.sessions}
+    (only,) = seen.sessions
+    assert (only.total, only.pass_mark, only.passed, only.debrief_text) == (55.0, 60, False, "You kept **calm**.")
+    assert [(d.label, d.value) for d in only.dimensions] == [("Calm", 55.0)]
+    for actor, user_id in ((world["outsider"], ann), (world["admin"], world["stranger"])):
+        with pytest.raises(NotFound):
+            person.overview(session=session, actor=actor, user_id=user_id)

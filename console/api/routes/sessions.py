@@ -29,6 +29,13 @@ def sessions_router(gate: Gate) -> APIRouter:
             200: {"model": schemas.SessionOut, "description": "The session already existed."},
             **BODY_RESPONSES,
             409: error_doc("The external_session_id is in use for another module or player."),
+            422: error_doc(
+                "The request is invalid: the details map each field to its problem. A refused "
+                "`player.launch_token` has its own code: `launch_token_invalid` (not the console's, or "
+                "altered), `launch_token_expired` (have the player launch again from the console), "
+                "`launch_token_wrong_module`, or `launch_token_not_allowed` (the person may not play "
+                "this module now: deactivated, no longer assigned, or a free plan and not a free demo)."
+            ),
         },
         summary="Start (or resume) a play session",
         tags=["sessions"],
@@ -38,7 +45,11 @@ def sessions_router(gate: Gate) -> APIRouter:
         response: Response,
         credentials: HTTPAuthorizationCredentials | None = Security(gate.bearer),
     ) -> schemas.SessionOut:
-        """Idempotent on external_session_id: 201 when created, 200 with the same session when it exists."""
+        """Idempotent on external_session_id: 201 when created, 200 with the same session when it exists.
+
+        Name the player by user_id, clerk_id, email, or the `launch_token` the console put in the
+        module's launch URL (`?simvado_launch=…`): the key's own binding applies either way.
+        """
         data = ingest.SessionStart(
             module_id=body.module_id,
             player=ingest.PlayerRef(**body.player.model_dump()),

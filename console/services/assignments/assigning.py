@@ -97,6 +97,12 @@ def simulation_options(*, session: Session, actor: Actor, search: str = "") -> d
     return {str(sim_id): title for sim_id, title in rows}
 
 
+def simulation_title(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> str | None:
+    """A simulation's title for a filter's label (any status: old assignments name archived ones)."""
+    actor.require(Permission.manage_organization)
+    return session.scalar(select(Simulation.title).where(Simulation.id == simulation_id))
+
+
 def people_options(
     *, session: Session, actor: Actor, organization_id: uuid.UUID | None, search: str = ""
 ) -> dict[str, str]:

@@ -53,6 +53,8 @@ class AssignmentRow:
     assigned_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    score: float | None = None
+    passed: bool | None = None
 
 
 def joined(statement: Select) -> Select:
@@ -168,6 +170,8 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[Assignmen
                 assigned_at=a.assigned_at,
                 started_at=a.started_at,
                 completed_at=a.completed_at,
+                score=a.score,
+                passed=a.passed,
             )
             for a, name, email, department, title, status, org_name in found.rows
         ],

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from console.auth import Actor
 from console.errors import Conflict, NotFound, ValidationFailed
-from console.services import assignments
+from console.services import assignments, launch
 from models import Module, PlaySession, Simulation, User
 from models.base import utcnow
 from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus
@@ -28,6 +28,7 @@ class PlayerRef:
     user_id: uuid.UUID | None = None
     clerk_id: str | None = None
     email: str | None = None
+    launch_token: str | None = None  # what the console's Launch button put in the launch URL
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,16 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     Returns (session, created).
     """
     module, simulation = _load_module(session, actor, data.module_id)
-    player = _find_player(session, actor, data.player)
+    if data.player.launch_token is not None:
+        claims = launch.read_token(data.player.launch_token)
+        retried = _retry_of_launch(session, actor, data, claims, module)
+        if retried is not None:
+            return retried, False
+        player = launch.player_for_start(
+            session, claims=claims, module=module, simulation=simulation, key_organization_id=actor.organization_id
+        )
+    else:
+        player = _find_player(session, actor, data.player)
     if data.external_session_id is not None:
         existing = _existing_by_external_id(session, actor, data.external_session_id)
         if existing is not None:
@@ -138,6 +148,22 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     assignments.session_started(session=session, user_id=player.id, simulation_id=simulation.id)
     created = session.get(PlaySession, inserted)
     return created, True
+
+
+def _retry_of_launch(
+    session: Session, actor: Actor, data: SessionStart, claims: launch.LaunchClaims, module: Module
+) -> PlaySession | None:
+    """The session this token already started under this external_session_id, if this is a retry.
+
+    A retry gets its session back even after the token expired (see console/services/launch.py):
+    nothing new is bound to anyone. Anything else goes through every check of a new start.
+    """
+    if data.external_session_id is None or claims.module_id != module.id:
+        return None
+    existing = _existing_by_external_id(session, actor, data.external_session_id)
+    if existing is not None and existing.user_id == claims.user_id and existing.module_id == module.id:
+        return existing
+    return None
 
 
 def _existing_by_external_id(session: Session, actor: Actor, external_id: str) -> PlaySession | None:

@@ -1,0 +1,375 @@
+"""Reports on an organization's assignments (`/reports`): the figures behind each chart.
+
+Every figure follows the same filters as the assignments list (`progress.conditions`: organization,
+simulation, person, status as of today, department, due window, search) in the viewer's scope
+(`progress.readable`): enterprise admins see their organization's, platform admins any — or one,
+with the organization filter. An enterprise admin naming another organization gets `NotFound`, as
+everywhere else; participants are refused (`PermissionDenied`).
+
+- `completion_by_week` — completed assignments per week (UTC weeks starting Monday), gaps filled;
+- `funnel` — per simulation: assigned → started → completed → passed;
+- `score_distribution` — a histogram per scoring dimension (and the total) of the **counted
+  sessions** (below), for one simulation: dimensions are each simulation's own, so without a
+  simulation filter there is none (mixing "financial" of two simulations would mean nothing);
+- `average_by_department` — the mean score of completed assignments (their fixed `score`);
+- `overdue_by_department` — overdue (as of today) and open assignments.
+
+Counted sessions (`counted_sessions`, shared with the results export so the export lists exactly
+what the histogram counts): every *completed* play session of a module of the simulation whose
+player holds a filtered assignment of that simulation, each once however many assignments match
+(a re-assigned person has two), replays included — the distribution shows how these people scored
+in every play they finished. Only sessions played in the assignment's organization, or as an
+individual (no organization: play before joining, which the status rules count too), belong to it:
+a session another organization paid for stays that organization's record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Float, String, and_, case, column, func, or_, select, values
+from sqlmodel import Session
+
+from console.auth import Actor, Permission
+from console.errors import NotFound, ValidationFailed
+from console.services import scoring
+from console.services.assignments import progress
+from console.services.assignments import status as rules
+from console.services.listing import ListQuery
+from models import Module, Organization, OrgMembership, PlaySession, Simulation, SimulationAssignment
+from models.enums import AssignmentStatus, SessionStatus
+
+BINS = 10
+MAX_WEEKS = 156  # three years of weeks: an older start is cut (the numbers say from when)
+ORG_NOT_FOUND = "Organization not found."
+NO_DEPARTMENT_LABEL = "No department"
+
+
+def check_scope(actor: Actor, query: ListQuery) -> None:
+    """Refuse anyone who does not follow assignments, and an enterprise admin's tampered organization
+    filter (another organization is "not found", never an empty report that hints it exists)."""
+    actor.require(Permission.manage_organization)
+    wanted = query.uuid("organization_id")
+    if wanted is not None and not actor.can(Permission.manage_platform) and wanted != actor.organization_id:
+        raise NotFound(ORG_NOT_FOUND)
+
+
+def _where(actor: Actor, query: ListQuery, on: date | None) -> list:
+    check_scope(actor, query)
+    return progress.conditions(actor, query, on=on)
+
+
+# --- completion over time ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    week: date  # the Monday (UTC) the week starts
+    completed: int
+
+
+def completion_by_week(*, session: Session, actor: Actor, query: ListQuery, on: date | None = None) -> list[WeekCount]:
+    """Completed assignments per week, from the first week with one to the last (weeks without any
+    included, as zero): a steady line should look steady."""
+    week = func.date_trunc("week", func.timezone("UTC", SimulationAssignment.completed_at))
+    rows = session.execute(
+        progress.joined(select(week, func.count()).select_from(SimulationAssignment))
+        .where(
+            *_where(actor, query, on),
+            SimulationAssignment.status == AssignmentStatus.completed,
+            SimulationAssignment.completed_at.is_not(None),
+        )
+        .group_by(week)
+        .order_by(week)
+    ).all()
+    if not rows:
+        return []
+    counts = {when.date(): n for when, n in rows}
+    first, last = min(counts), max(counts)
+    first = max(first, last - timedelta(weeks=MAX_WEEKS - 1))
+    weeks, day = [], first
+    while day <= last:
+        weeks.append(WeekCount(day, counts.get(day, 0)))
+        day += timedelta(weeks=1)
+    return weeks
+
+
+# --- the funnel ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    simulation_id: uuid.UUID
+    title: str
+    assigned: int
+    started: int
+    completed: int
+    passed: int
+
+
+def funnel(*, session: Session, actor: Actor, query: ListQuery, on: date | None = None) -> list[FunnelRow]:
+    """Per simulation, how many filtered assignments were made, started, completed and passed; the most
+    assigned first. Started: a counted session has started (an assignment completed by earlier play
+    counts as started too)."""
+    started = or_(
+        SimulationAssignment.started_at.is_not(None),
+        SimulationAssignment.status.in_([AssignmentStatus.in_progress, AssignmentStatus.completed]),
+    )
+    assigned = func.count()
+    rows = session.execute(
+        progress.joined(
+            select(
+                Simulation.id,
+                Simulation.title,
+                assigned,
+                func.count().filter(started),
+                func.count().filter(SimulationAssignment.status == AssignmentStatus.completed),
+                func.count().filter(SimulationAssignment.passed.is_(True)),
+            ).select_from(SimulationAssignment)
+        )
+        .where(*_where(actor, query, on))
+        .group_by(Simulation.id, Simulation.title)
+        .order_by(assigned.desc(), Simulation.title, Simulation.id)
+    ).all()
+    return [FunnelRow(*row) for row in rows]
+
+
+# --- score distribution ----------------------------------------------------------------------------
+
+
+def counted_sessions(actor: Actor, query: ListQuery, *, on: date | None = None):  # noqa: ANN201 — a clause
+    """The WHERE that makes a completed PlaySession (joined to its Module) a counted session: its player
+    holds a filtered assignment of its simulation, in the session's organization or played with none.
+    For statements over PlaySession and Module that alias any User, Simulation or OrgMembership they read.
+    """
+    held = (
+        progress.joined(select(SimulationAssignment.id))
+        .where(
+            *_where(actor, query, on),
+            SimulationAssignment.assigned_to_user_id == PlaySession.user_id,
+            SimulationAssignment.simulation_id == Module.simulation_id,
+            or_(
+                PlaySession.organization_id == SimulationAssignment.organization_id,
+                PlaySession.organization_id.is_(None),
+            ),
+        )
+        .correlate(PlaySession, Module)
+    )
+    return and_(PlaySession.status == SessionStatus.completed, held.exists())
+
+
+def _number(raw, key):  # noqa: ANN001, ANN202 — SQL expressions
+    """A final score by its key as a number; NULL when the session holds none, or not a number."""
+    return case(
+        (func.jsonb_typeof(raw) == "number", func.jsonb_extract_path_text(PlaySession.final_scores, key).cast(Float))
+    )
+
+
+@dataclass(frozen=True)
+class Bin:
+    low: float
+    high: float
+    sessions: int
+
+
+@dataclass(frozen=True)
+class DimensionDistribution:
+    key: str
+    label: str
+    low: float
+    high: float
+    sessions: int
+    mean: float | None
+    bins: list[Bin]
+
+
+@dataclass
+class Distribution:
+    simulation_id: uuid.UUID
+    simulation_title: str
+    configured: bool  # False: the simulation's scoring config is missing or invalid
+    sessions: int = 0  # counted sessions
+    dimensions: list[DimensionDistribution] = field(default_factory=list)
+
+
+def score_distribution(
+    *, session: Session, actor: Actor, query: ListQuery, on: date | None = None
+) -> Distribution | None:
+    """Histograms ({BINS} equal bins from each dimension's min to max; the total 0–100) of the counted
+    sessions' final scores, for the simulation of the filter; None without a simulation filter."""
+    check_scope(actor, query)  # first, whatever else happens
+    simulation_id = query.uuid("simulation_id")
+    if simulation_id is None:
+        return None
+    found = session.execute(
+        select(Simulation.title, Simulation.scoring_config).where(Simulation.id == simulation_id)
+    ).first()
+    if found is None:
+        raise ValidationFailed("Simulation not found.", details={"simulation_id": "not found"})
+    title, raw_config = found
+    try:
+        config = scoring.parse_config(raw_config)
+    except ValidationFailed:
+        return Distribution(simulation_id, title, configured=False)
+    dims = [(d.key, d.label, float(d.min), float(d.max)) for d in config.dimensions] + [("total", "Total", 0.0, 100.0)]
+    wanted = (
+        values(column("key", String), column("low", Float), column("high", Float), name="dims")
+        .data([(key, low, high) for key, _, low, high in dims])
+        .alias("dims")
+    )
+    value = _number(func.jsonb_extract_path(PlaySession.final_scores, wanted.c.key), wanted.c.key)
+    bucket = func.least(func.greatest(func.width_bucket(value, wanted.c.low, wanted.c.high, BINS), 1), BINS)
+    counted = counted_sessions(actor, query, on=on)
+    base = (
+        select()
+        .select_from(PlaySession)
+        .join(Module, Module.id == PlaySession.module_id)
+        .join(wanted, wanted.c.key.is_not(None))
+        .where(Module.simulation_id == simulation_id, counted, value.is_not(None))
+    )
+    histogram = session.execute(base.add_columns(wanted.c.key, bucket, func.count()).group_by(wanted.c.key, bucket))
+    summary = session.execute(base.add_columns(wanted.c.key, func.count(), func.avg(value)).group_by(wanted.c.key))
+    counts: dict[tuple[str, int], int] = {(key, b): n for key, b, n in histogram}
+    totals = {key: (n, mean) for key, n, mean in summary}
+    sessions = session.scalar(
+        select(func.count())
+        .select_from(PlaySession)
+        .join(Module, Module.id == PlaySession.module_id)
+        .where(Module.simulation_id == simulation_id, counted)
+    )
+    result = Distribution(simulation_id, title, configured=True, sessions=sessions or 0)
+    for key, label, low, high in dims:
+        width = (high - low) / BINS
+        n, mean = totals.get(key, (0, None))
+        result.dimensions.append(
+            DimensionDistribution(
+                key=key,
+                label=label,
+                low=low,
+                high=high,
+                sessions=n,
+                mean=round(mean, 1) if mean is not None else None,
+                bins=[
+                    Bin(round(low + i * width, 2), round(low + (i + 1) * width, 2), counts.get((key, i + 1), 0))
+                    for i in range(BINS)
+                ],
+            )
+        )
+    return result
+
+
+# --- by department ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepartmentFigure:
+    organization: str
+    department: str | None
+    assignments: int  # the department's filtered assignments the figure is taken over
+    value: float  # the mean score, or the overdue count
+
+
+def average_by_department(
+    *, session: Session, actor: Actor, query: ListQuery, on: date | None = None
+) -> list[DepartmentFigure]:
+    """The mean score of the completed, scored assignments per department (their organization's,
+    for platform admins looking at several), highest first; `assignments` = how many it averages."""
+    mean = func.avg(SimulationAssignment.score)
+    rows = session.execute(
+        progress.joined(select(Organization.name, OrgMembership.department, func.count(), mean))
+        .join(Organization, Organization.id == SimulationAssignment.organization_id)
+        .where(
+            *_where(actor, query, on),
+            SimulationAssignment.status == AssignmentStatus.completed,
+            SimulationAssignment.score.is_not(None),
+        )
+        .group_by(Organization.name, OrgMembership.department)
+        .order_by(mean.desc(), Organization.name, OrgMembership.department.nulls_last())
+    ).all()
+    return [DepartmentFigure(org, dept, n, round(float(avg), 1)) for org, dept, n, avg in rows]
+
+
+def overdue_by_department(
+    *, session: Session, actor: Actor, query: ListQuery, on: date | None = None
+) -> list[DepartmentFigure]:
+    """Per department with open assignments: how many are overdue as of today (`value`) out of the
+    open ones (`assignments`); the most overdue first."""
+    on = on or rules.today()
+    overdue = func.count().filter(rules.status_now(on) == AssignmentStatus.overdue)
+    rows = session.execute(
+        progress.joined(select(Organization.name, OrgMembership.department, func.count(), overdue))
+        .join(Organization, Organization.id == SimulationAssignment.organization_id)
+        .where(*_where(actor, query, on), SimulationAssignment.status != AssignmentStatus.completed)
+        .group_by(Organization.name, OrgMembership.department)
+        .order_by(overdue.desc(), Organization.name, OrgMembership.department.nulls_last())
+    ).all()
+    return [DepartmentFigure(org, dept, n, int(late)) for org, dept, n, late in rows]
+
+
+def department_label(figure: DepartmentFigure, *, with_organization: bool) -> str:
+    """How a department is named on a chart: with its organization when several are shown."""
+    name = figure.department or NO_DEPARTMENT_LABEL
+    return f"{figure.organization} · {name}" if with_organization else name
+
+
+# --- the whole report ------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    total: int  # filtered assignments
+    weeks: list[WeekCount]
+    funnel: list[FunnelRow]
+    distribution: Distribution | None
+    average_by_department: list[DepartmentFigure]
+    overdue_by_department: list[DepartmentFigure]
+    organizations: int  # organizations among the filtered assignments (labels name them when > 1)
+    as_of: date
+    generated_at: datetime
+
+
+def build(*, session: Session, actor: Actor, query: ListQuery, on: date | None = None) -> Report:
+    """Every figure of the reports page, for the same filters and the same day."""
+    on = on or rules.today()
+    total, organizations = session.execute(
+        progress.joined(
+            select(func.count(), func.count(SimulationAssignment.organization_id.distinct())).select_from(
+                SimulationAssignment
+            )
+        ).where(*_where(actor, query, on))
+    ).one()
+    kwargs = {"session": session, "actor": actor, "query": query, "on": on}
+    return Report(
+        total=total,
+        weeks=completion_by_week(**kwargs),
+        funnel=funnel(**kwargs),
+        distribution=score_distribution(**kwargs),
+        average_by_department=average_by_department(**kwargs),
+        overdue_by_department=overdue_by_department(**kwargs),
+        organizations=organizations,
+        as_of=on,
+        generated_at=datetime.now(UTC),
+    )
+
+
+__all__ = [
+    "BINS",
+    "Bin",
+    "DepartmentFigure",
+    "DimensionDistribution",
+    "Distribution",
+    "FunnelRow",
+    "Report",
+    "WeekCount",
+    "average_by_department",
+    "build",
+    "check_scope",
+    "completion_by_week",
+    "counted_sessions",
+    "department_label",
+    "funnel",
+    "overdue_by_department",
+    "score_distribution",
+]
