@@ -3,7 +3,7 @@
 
 The same checks as the members import (console/people_routes.py): the login (the auth middleware
 answers 401 to anyone signed out), the page's CSRF token and the actor's reach over the organization
-before a byte is read; reading stops past 1 MiB (413). Nothing is stored: the answer is the addresses
+before a byte is read; reading stops past 512 KiB (413). Nothing is stored: the answer is the addresses
 the file names and the lines that are not addresses, 200 {"emails": [...], "problems": [...]}; the
 dialog shows them and the assign service checks every address against the organization again.
 """
@@ -25,7 +25,7 @@ from console.services.assignments import assigning
 from console.services.people import scope
 
 EMAILS_PATH = "/assignments/emails/upload"
-TOO_LARGE = TooLarge("The file is larger than 1 MiB.", details={"file": "at most 1 MiB"})
+TOO_LARGE = TooLarge("The file is larger than 512 KiB.", details={"file": "at most 512 KiB"})
 
 
 def assignment_router() -> APIRouter:

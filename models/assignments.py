@@ -22,10 +22,12 @@ class SimulationAssignment(SQLModel, table=True):
             "due_date",
             postgresql_where=sa.text("status IN ('assigned', 'in_progress')"),
         ),
-        # A person holds at most one open assignment of a simulation: assigning again reports the one
-        # they have; once it is completed, a new one can be made (re-assignment).
+        # A person holds at most one open assignment of a simulation in an organization: assigning
+        # again reports the one they have; once it is completed, a new one can be made (re-assignment).
+        # Per organization: what another organization assigned them is none of this one's business.
         sa.Index(
             "uq_assignments_open",
+            "organization_id",
             "assigned_to_user_id",
             "simulation_id",
             unique=True,

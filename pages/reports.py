@@ -57,11 +57,9 @@ def _numbers(marker: str, columns: list[dict[str, Any]], rows: list[dict[str, An
 
 def _chart(options: dict[str, Any], marker: str, description: str, height: str = "h-64") -> None:
     chart = ui.echart({"animation": False, "tooltip": {"trigger": "axis"}, **options})
-    chart.classes(f"w-full {height}").props(f'role="img" aria-label="{_attr(description)}"').mark(marker)
-
-
-def _attr(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    chart.classes(f"w-full {height}").props('role="img"').mark(marker)
+    # Set as a value, never parsed from a props string: it holds department names and titles people typed.
+    chart.props["aria-label"] = description
 
 
 def _card(title: str, caption: str) -> ui.card:
@@ -313,7 +311,7 @@ def _distribution(report: reports.Report) -> None:
     caption = (
         "How the completed sessions of these people scored on each dimension of the simulation: every "
         "completed play (replays too) by someone holding one of these assignments, played in its "
-        "organization (or before joining one)."
+        "organization."
     )
     with _card("Score distribution", caption).mark("distribution-card"):
         if found is None:

@@ -94,7 +94,9 @@ def safe_next(target: str | None) -> str:
 # the login page) so the uploader can say why. Ours is /media/upload (console/media_routes.py); NiceGUI's
 # own upload endpoints sit under its public prefix and would read a whole form before any handler runs,
 # which is why no page uses `ui.upload`.
-_UPLOAD = re.compile(r"^(/_nicegui/client/[^/]+/upload/[^/]+|/media/upload|/people/import/upload)$")
+_UPLOAD = re.compile(
+    r"^(/_nicegui/client/[^/]+/upload/[^/]+|/media/upload|/people/import/upload|/assignments/emails/upload)$"
+)
 
 
 def _is_upload(path: str) -> bool:

@@ -15,6 +15,7 @@ FROM (
     JOIN LATERAL (
         SELECT ps.total_score AS total FROM sessions ps
         WHERE ps.user_id = a2.assigned_to_user_id AND ps.module_id = m.id AND ps.status = 'completed'
+          AND ps.organization_id = a2.organization_id
         ORDER BY ps.completed_at DESC LIMIT 1
     ) latest ON true
     WHERE a2.status = 'completed' AND a2.score IS NULL

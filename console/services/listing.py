@@ -35,6 +35,7 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 MAX_PAGE_SIZE = 200
+MAX_OFFSET = 1_000_000_000  # far past any list; bigint OFFSETs beyond 2**63 would be an error
 MAX_SEARCH = 200
 COUNT_CAP = 1_000
 LAST = "last"  # the cursor of a keyset list's last page
@@ -139,8 +140,9 @@ def lowered_search_clause(search: str, column: Any) -> ColumnElement[bool] | Non
 
 
 def bounds(query: ListQuery) -> tuple[int, int]:
-    """The query's offset and limit, clamped to what a page may be."""
-    return max(0, int(query.offset)), min(max(1, int(query.limit)), MAX_PAGE_SIZE)
+    """The query's offset and limit, clamped to what a page may be (an offset past any list's end is
+    still a number PostgreSQL takes: a page far beyond the end is empty, not an error)."""
+    return min(max(0, int(query.offset)), MAX_OFFSET), min(max(1, int(query.limit)), MAX_PAGE_SIZE)
 
 
 def paged(

@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.execute(
         "DELETE FROM simulation_assignments a USING simulation_assignments b "
         "WHERE a.status <> 'completed' AND b.status <> 'completed' "
-        "AND a.assigned_to_user_id = b.assigned_to_user_id AND a.simulation_id = b.simulation_id "
+        "AND a.organization_id = b.organization_id AND a.assigned_to_user_id = b.assigned_to_user_id AND a.simulation_id = b.simulation_id "
         "AND (a.assigned_at, a.id) > (b.assigned_at, b.id)"
     )
     # What the status rules would have recorded: started with the first session of the simulation
@@ -36,6 +36,7 @@ def upgrade() -> None:
         "SELECT a2.id, min(s.started_at) AS first FROM simulation_assignments a2 "
         "JOIN modules m ON m.simulation_id = a2.simulation_id "
         "JOIN sessions s ON s.module_id = m.id AND s.user_id = a2.assigned_to_user_id "
+        "AND s.organization_id = a2.organization_id "
         "WHERE a2.status <> 'assigned' GROUP BY a2.id) s WHERE s.id = a.id"
     )
     op.execute(
@@ -43,10 +44,11 @@ def upgrade() -> None:
         "SELECT a2.id, max(s.completed_at) AS last FROM simulation_assignments a2 "
         "JOIN modules m ON m.simulation_id = a2.simulation_id "
         "JOIN sessions s ON s.module_id = m.id AND s.user_id = a2.assigned_to_user_id AND s.status = 'completed' "
+        "AND s.organization_id = a2.organization_id "
         "WHERE a2.status = 'completed' GROUP BY a2.id) s WHERE s.id = a.id"
     )
     op.create_index('idx_assignments_org_simulation', 'simulation_assignments', ['organization_id', 'simulation_id'], unique=False)
-    op.create_index('uq_assignments_open', 'simulation_assignments', ['assigned_to_user_id', 'simulation_id'], unique=True, postgresql_where=sa.text("status <> 'completed'"))
+    op.create_index('uq_assignments_open', 'simulation_assignments', ['organization_id', 'assigned_to_user_id', 'simulation_id'], unique=True, postgresql_where=sa.text("status <> 'completed'"))
     # ### end Alembic commands ###
 
 

@@ -87,7 +87,7 @@ async def assign_dialog(
         )
         chosen_departments.bind_visibility_from(who, "value", value="departments")
         with ui.column().classes("w-full gap-1") as file_box:
-            ui.label("A column headed email, or one address per line. At most 1 MiB.").classes(MUTED)
+            ui.label("A column headed email, or one address per line. At most 512 KiB.").classes(MUTED)
 
             async def uploaded(result: UploadResult) -> None:
                 emails.clear()
@@ -150,6 +150,7 @@ async def assign_dialog(
                     (outcome.already, "already hold an open assignment of it (not duplicated)"),
                     (outcome.not_found, "are not members of this organization (skipped)"),
                     (outcome.deactivated, "are deactivated (skipped)"),
+                    (outcome.admins, "are admins, who are not assigned simulations (skipped)"),
                 ):
                     if names:
                         ui.label(f"{len(names)} {what}: {_names(names)}").classes("text-deep-orange-10")
@@ -179,7 +180,7 @@ async def assign_dialog(
             if outcome is calls.REFUSED:
                 return
             dialog.close()
-            skipped = len(outcome.already) + len(outcome.not_found) + len(outcome.deactivated)
+            skipped = len(outcome.already) + len(outcome.not_found) + len(outcome.deactivated) + len(outcome.admins)
             with root:  # not the closed dialog's context: it is deleted
                 await on_done(
                     f"Assigned {outcome.simulation_title} to {_plural(len(outcome.created), 'person', 'people')}."

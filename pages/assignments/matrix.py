@@ -58,7 +58,7 @@ async def progress_page(actor: Actor, organization: str = ""):
 async def _matrix(chosen: Chosen) -> None:
     params = dict(ui.context.client.request.query_params) if ui.context.client.request else {}
     try:
-        page = max(1, int(params.get("page") or 1))
+        page = min(max(1, int(params.get("page") or 1)), 1_000_000)
     except ValueError:
         page = 1
     filters = {k: params[k] for k in FILTERS if params.get(k) and k != "search"}

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import date
 
 from nicegui import ui
 
 from console.auth import Actor, Permission
 from console.services.assignments import assigning, progress
+from console.services.assignments import status as rules
 from console.services.assignments.exports import ExportKind
 from console.services.listing import ListQuery
 from console.services.people import departments
@@ -210,9 +210,9 @@ async def _assignments(actor: Actor, chosen: Chosen) -> None:
     )
     if "organization" in view._filter_inputs:
         view._filter_inputs["organization"].set_visibility(False)
-    ui.label(f"Today is {date.today():%Y-%m-%d}: an open assignment past its due date shows as overdue.").classes(
-        MUTED + " text-caption"
-    )
+    ui.label(
+        f"Today is {rules.today():%Y-%m-%d} (UTC): an open assignment past its due date shows as overdue."
+    ).classes(MUTED + " text-caption")
 
     def shown() -> ListQuery:
         """What the list shows now (its search and filters, in this organization), for the exports."""

@@ -125,12 +125,15 @@ def _scores(s: person.PersonSession) -> None:
             with ui.row().classes("w-full items-center no-wrap gap-3"):
                 ui.label(d.label).classes("w-40")
                 bar = ui.linear_progress(value=max(0.0, min(1.0, share)), show_value=False, size="10px")
-                bar.classes("flex-grow").props(f'aria-label="{d.label}: {d.value:g} of {d.maximum:g}"')
+                bar.classes("flex-grow")
+                # Set as a value, never parsed from a props string: a label is a studio creator's text.
+                bar.props["aria-label"] = f"{d.label}: {d.value:g} of {d.maximum:g}"
                 ui.label(f"{d.value:g} / {d.maximum:g}").classes("w-24 text-right")
         if s.total is not None and s.pass_mark is not None:
             with ui.row().classes("w-full items-center no-wrap gap-3"):
                 ui.label("Total").classes("w-40 font-medium")
                 color = "positive" if s.passed else "negative"
                 bar = ui.linear_progress(value=s.total / 100, show_value=False, size="10px", color=color)
-                bar.classes("flex-grow").props(f'aria-label="Total: {s.total:g} of 100, pass mark {s.pass_mark:g}"')
+                bar.classes("flex-grow")
+                bar.props["aria-label"] = f"Total: {s.total:g} of 100, pass mark {s.pass_mark:g}"
                 ui.label(f"{s.total:g} / 100 (pass {s.pass_mark:g})").classes("w-40 text-right")

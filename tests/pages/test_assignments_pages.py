@@ -6,13 +6,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from nicegui import ui
 from nicegui.testing import User
 from sqlalchemy import func, select
 
 from console import unit_of_work
 from console.services.people import members
-from models import MembershipRole, OrgMembership, SimulationAssignment, SimulationStatus, UserRole
+from models import (
+    MembershipRole,
+    OrgMembership,
+    PlaySession,
+    SessionStatus,
+    SimulationAssignment,
+    SimulationStatus,
+    UserRole,
+)
 from models import User as UserRow
+from models.base import utcnow
 from tests.factories import actor_of, make_module, make_org, make_simulation, make_user
 from tests.pages.test_login_and_shell import login
 from tests.support import upload_through_page, wait_until_async
@@ -134,6 +144,10 @@ async def test_changing_the_request_after_a_check_asks_for_a_new_check(user: Use
 
 
 async def test_the_emails_upload_checks_reach_and_size(user: User, world):
+    anonymous = await user.http_client.post(
+        f"/assignments/emails/upload?organization={world['org'].id}", content=b"a@b.example"
+    )
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
     await login(user, world["outsider"].email)
     await user.open("/assignments")
     await user.should_see("0 assignments", retries=80)
@@ -153,7 +167,7 @@ async def test_the_emails_upload_checks_reach_and_size(user: User, world):
     assert no_token.status_code == 403
     too_big = await user.http_client.post(
         f"/assignments/emails/upload?organization={world['outsider'].organization_id}",
-        content=b"x" * (1024 * 1024 + 1),
+        content=b"x" * (512 * 1024 + 1),
         headers=headers,
     )
     assert too_big.status_code == 413
@@ -202,3 +216,43 @@ async def test_another_organizations_person_is_not_found(user: User, world):
     await user.should_see("Person not found in this organization.", retries=80)
     await user.open("/assignments/person/not-an-id")
     await user.should_see("Person not found in this organization.", retries=80)
+
+
+async def test_names_people_typed_stay_text_in_the_page(user: User, world):
+    """A dimension label and a department name with quotes, a Vue binding and backslashes: shown as
+    written, never read as markup or props (they once went into a props string)."""
+    evil_label = 'Risk" :title="alert(document.domain)+\''
+    evil_department = 'C:\\Users "x" :title=1'
+    with unit_of_work.transaction() as session:
+        from console.services.assignments import assigning
+
+        sim = session.get(type(world["sim"]), world["sim"].id)
+        sim.scoring_config = {
+            "dimensions": [{"key": "risk", "label": evil_label, "weight": 1, "min": 0, "max": 100}],
+            "pass_mark": 60,
+        }
+        ann = session.scalar(select(UserRow.id).where(UserRow.email == "ann@acme.example"))
+        membership = session.scalar(select(OrgMembership).where(OrgMembership.user_id == ann))
+        membership.department = evil_department
+        module = make_module(session, sim)
+        session.add(
+            PlaySession(
+                user_id=ann, module_id=module.id, organization_id=world["org"].id, status=SessionStatus.completed,
+                completed_at=utcnow(), final_scores={"risk": 40.0, "total": 40.0},
+            )
+        )  # fmt: skip
+        assigning.assign(
+            session=session, actor=actor_of(world["admin"]), organization_id=None,
+            data={"simulation_id": sim.id, "user_ids": [ann]},
+        )  # fmt: skip
+    await login(user, world["admin"].email)
+    await user.open(f"/assignments/person/{ann}")
+    await user.should_see("Ann", retries=80)
+    bars = [e for e in user.find(ui.linear_progress).elements if "aria-label" in e.props]
+    labels = {e.props["aria-label"] for e in bars}
+    assert f"{evil_label}: 40 of 100" in labels
+    assert not any(":title" in e.props or "title" in e.props for e in bars)
+    await user.open(f"/reports?simulation_id={sim.id}")
+    await user.should_see("Score distribution", retries=80)
+    charts = [e for e in user.find(ui.echart).elements if "aria-label" in e.props]
+    assert charts and not any(":title" in e.props for e in charts)

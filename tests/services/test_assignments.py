@@ -88,11 +88,16 @@ def _held(session, user_id, sim) -> list[SimulationAssignment]:  # noqa: ANN001
     )
 
 
-def _play(session, user_id, module, *, completed: bool, started=None, total=70.0) -> PlaySession:  # noqa: ANN001
+def _play(session, user_id, module, *, completed: bool, started=None, total=70.0, org_id="theirs") -> PlaySession:  # noqa: ANN001
+    """A session of the module; played in the person's organization unless `org_id` says otherwise
+    (None: as an individual)."""
     started = started or utcnow() - timedelta(hours=1)
+    if org_id == "theirs":
+        org_id = session.scalar(select(OrgMembership.organization_id).where(OrgMembership.user_id == user_id))
     play = PlaySession(
         user_id=user_id,
         module_id=module.id,
+        organization_id=org_id,
         started_at=started,
         status=SessionStatus.completed if completed else SessionStatus.in_progress,
         completed_at=started + timedelta(minutes=20) if completed else None,
@@ -179,16 +184,22 @@ def test_status_follows_play_and_completes_when_every_published_module_is_done(s
     assert a.status == AssignmentStatus.assigned
 
     _play(session, ann, first, completed=False)
-    assignments.session_started(session=session, user_id=ann, simulation_id=world["sim"].id)
+    assignments.session_started(
+        session=session, user_id=ann, simulation_id=world["sim"].id, organization_id=world["org"].id
+    )
     assert a.status == AssignmentStatus.in_progress and a.started_at is not None
 
     _play(session, ann, first, completed=True, total=40.0, started=utcnow() - timedelta(hours=3))
-    assignments.session_completed(session=session, user_id=ann, simulation_id=world["sim"].id)
+    assignments.session_completed(
+        session=session, user_id=ann, simulation_id=world["sim"].id, organization_id=world["org"].id
+    )
     assert a.status == AssignmentStatus.in_progress and a.score is None  # one of two modules
 
     play = _play(session, ann, first, completed=True, total=80.0)  # a replay: its latest total counts
     last = _play(session, ann, second, completed=True, total=50.0, started=utcnow() - timedelta(minutes=30))
-    assignments.session_completed(session=session, user_id=ann, simulation_id=world["sim"].id)
+    assignments.session_completed(
+        session=session, user_id=ann, simulation_id=world["sim"].id, organization_id=world["org"].id
+    )
     assert a.status == AssignmentStatus.completed
     # Completed when the last module was first completed; a replay of another one does not move it.
     assert a.completed_at == last.completed_at and a.completed_at != play.completed_at
@@ -210,7 +221,9 @@ def test_overdue_is_true_when_read_and_a_late_completion_is_completed_and_late(s
 
     for module in world["modules"]:
         _play(session, ann, module, completed=True, total=30.0)
-    assignments.session_completed(session=session, user_id=ann, simulation_id=world["sim"].id)
+    assignments.session_completed(
+        session=session, user_id=ann, simulation_id=world["sim"].id, organization_id=world["org"].id
+    )
     (late,) = _held(session, ann, world["sim"])
     assert (late.score, late.passed) == (30.0, False)
     rows = {r.name: r for r in progress.list_(session=session, actor=world["admin"], query=ListQuery()).rows}
@@ -354,7 +367,9 @@ def test_matrix_has_a_row_per_person_and_a_column_per_simulation_with_the_latest
     _assign(session, world, simulation_id=other_sim.id, user_ids=[p["Ann"]])
     for module in world["modules"]:
         _play(session, p["Bob"], module, completed=True, total=90.0)
-    assignments.session_completed(session=session, user_id=p["Bob"], simulation_id=world["sim"].id)
+    assignments.session_completed(
+        session=session, user_id=p["Bob"], simulation_id=world["sim"].id, organization_id=world["org"].id
+    )
 
     found = matrix.matrix(session=session, actor=world["admin"], query=ListQuery())
     assert [title for _, title in found.simulations] == ["Boardroom", "Crisis Desk"]
@@ -384,9 +399,8 @@ def test_a_persons_page_has_assignments_sessions_scores_and_debriefs_in_scope(se
     _assign(session, world, user_ids=[ann])
     play = _play(session, ann, world["modules"][0], completed=True, total=55.0)
     play.final_scores = {"calm": 55.0, "total": 55.0}
-    play.organization_id = world["org"].id
     play.debrief_text = "You kept **calm**."
-    elsewhere = _play(session, ann, world["modules"][1], completed=True)  # not played in this organization
+    elsewhere = _play(session, ann, world["modules"][1], completed=True, org_id=None)  # not in this organization
     session.flush()
 
     seen = person.overview(session=session, actor=world["admin"], user_id=ann)
@@ -398,3 +412,39 @@ def test_a_persons_page_has_assignments_sessions_scores_and_debriefs_in_scope(se
     for actor, user_id in ((world["outsider"], ann), (world["admin"], world["stranger"])):
         with pytest.raises(NotFound):
             person.overview(session=session, actor=actor, user_id=user_id)
+
+
+def test_another_organizations_assignment_and_play_never_count_here(session, world):
+    """Gil was once in Acme and holds an open Acme assignment; Globex assigns him the same simulation:
+    made, not reported as held (that is Acme's record), and his play in Globex completes Globex's only."""
+    gil = world["stranger"]
+    session.add(
+        SimulationAssignment(organization_id=world["org"].id, assigned_to_user_id=gil, simulation_id=world["sim"].id)
+    )
+    for module in world["modules"]:  # and he played it as an individual before joining Globex
+        _play(session, gil, module, completed=True, org_id=None)
+    session.flush()
+    made = assigning.assign(
+        session=session, actor=world["outsider"], organization_id=None,
+        data={"simulation_id": world["sim"].id, "user_ids": [gil]},
+    )  # fmt: skip
+    assert made.created == ["Gil <gil@globex.example>"] and made.already == []
+    acme, globex = sorted(_held(session, gil, world["sim"]), key=lambda a: a.organization_id != world["org"].id)
+    assert globex.status == AssignmentStatus.assigned  # individual play is not Globex's
+    for module in world["modules"]:
+        _play(session, gil, module, completed=True, org_id=world["other"].id)
+    assignments.session_completed(
+        session=session, user_id=gil, simulation_id=world["sim"].id, organization_id=world["other"].id
+    )
+    session.refresh(acme)
+    assert (globex.status, acme.status) == (AssignmentStatus.completed, AssignmentStatus.assigned)
+
+
+def test_admins_are_reported_not_assigned_and_huge_offsets_are_an_empty_page(session, world):
+    outcome = _assign(session, world, user_ids=[world["admin"].user_id, world["people"]["Ann"]])
+    assert outcome.created == ["Ann <ann@acme.example>"] and len(outcome.admins) == 1
+    assert _held(session, world["admin"].user_id, world["sim"]) == []
+    far = progress.list_(session=session, actor=world["admin"], query=ListQuery(offset=10**30))
+    assert far.rows == [] and far.total == 1
+    with pytest.raises(ValidationFailed):  # an address past any real one's length
+        _assign(session, world, emails=["a" * 400 + "@acme.example"])

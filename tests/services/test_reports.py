@@ -45,8 +45,8 @@ def build_world(session) -> dict:  # noqa: ANN001
     Ann·Budget overdue (due 10 days ago, never started); Cy·Budget completed 2026-11-03 score 70 passed.
     Globex: Gil·Crisis completed 2026-11-02 score 10.
     Sessions of Crisis (completed unless said): Ann 85/72/80 and a replay 15/30/21 (Acme); Bob 40/65/50
-    (Acme) and one in progress; Di 100/0/60 played with no organization; Gil 5/5/5 (Globex); Ann 55/55/55
-    played for Globex (not Acme's record). Cy 70/70/70 of Budget.
+    (Acme) and one in progress; Di 100/0/60 played with no organization (never counted); Gil 5/5/5
+    (Globex); Ann 55/55/55 played for Globex (not Acme's record). Cy 70/70/70 of Budget.
     """
     org = make_org(session, name="Acme", seat_limit=50)
     other = make_org(session, name="Globex", seat_limit=50)
@@ -155,16 +155,16 @@ def test_score_distribution_counts_each_completed_session_of_the_filtered_people
     found = reports.score_distribution(
         session=session, actor=world["admin"], query=_q(simulation_id=str(world["crisis"].id))
     )
-    # Ann's two (a replay counts), Bob's completed one, Di's played before joining: not Gil's (Globex),
-    # nor Ann's played for Globex, nor Bob's in progress.
-    assert found.configured and found.sessions == 4
+    # Ann's two (a replay counts) and Bob's completed one: not Di's (played with no organization), nor
+    # Gil's (Globex), nor Ann's played for Globex, nor Bob's in progress.
+    assert found.configured and found.sessions == 3
     by_key = {d.key: d for d in found.dimensions}
     assert list(by_key) == ["financial", "reputational", "total"]
     financial = by_key["financial"]
-    assert (financial.sessions, financial.mean) == (4, 60.0)
-    assert [b.sessions for b in financial.bins] == [0, 1, 0, 0, 1, 0, 0, 0, 1, 1]  # 15, 40, 85, 100 (the top bin)
+    assert (financial.sessions, round(financial.mean, 1)) == (3, 46.7)
+    assert [b.sessions for b in financial.bins] == [0, 1, 0, 0, 1, 0, 0, 0, 1, 0]  # 15, 40, 85
     assert (financial.bins[0].low, financial.bins[0].high, financial.bins[-1].high) == (0, 10, 100)
-    assert [b.sessions for b in by_key["reputational"].bins] == [1, 0, 0, 1, 0, 0, 1, 1, 0, 0]
+    assert [b.sessions for b in by_key["reputational"].bins] == [0, 0, 0, 1, 0, 0, 1, 1, 0, 0]
     sales = reports.score_distribution(
         session=session, actor=world["admin"], query=_q(simulation_id=str(world["crisis"].id), department="Sales")
     )
@@ -172,7 +172,7 @@ def test_score_distribution_counts_each_completed_session_of_the_filtered_people
     everyone = reports.score_distribution(
         session=session, actor=world["platform"], query=_q(simulation_id=str(world["crisis"].id))
     )
-    assert everyone.sessions == 5  # Gil's too; Ann's Globex session belongs to no Globex assignment of hers
+    assert everyone.sessions == 4  # Gil's too; Ann's Globex session belongs to no Globex assignment of hers
 
 
 def test_score_distribution_of_a_simulation_without_scoring(session, world):

@@ -14,8 +14,9 @@ import io
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
@@ -44,7 +45,9 @@ from models.enums import AssignmentStatus
 SIMULATION_NOT_FOUND = "Simulation not found, or not published: only published simulations can be assigned."
 ASSIGNMENT_NOT_FOUND = "Assignment not found."
 MAX_TARGETS = 20_000  # people named in one call (ids + emails); departments expand within the organization
-MAX_CSV_BYTES = 1024 * 1024
+# Its addresses come back to the page (and its dialog) over the page's websocket, whose messages stop at
+# 1 MB: half that keeps a file of long addresses well inside it.
+MAX_CSV_BYTES = 512 * 1024
 NO_DEPARTMENT = "-"
 
 
@@ -56,7 +59,9 @@ class AssignFields(BaseModel):
     simulation_id: uuid.UUID
     user_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_TARGETS)
     departments: list[str] = Field(default_factory=list, max_length=1000)
-    emails: list[str] = Field(default_factory=list, max_length=MAX_TARGETS)
+    emails: list[Annotated[str, StringConstraints(max_length=320)]] = Field(
+        default_factory=list, max_length=MAX_TARGETS
+    )
     due_date: date | None = None
 
 
@@ -70,6 +75,7 @@ class AssignOutcome:
     already: list[str] = field(default_factory=list)  # held an open assignment of it: not duplicated
     not_found: list[str] = field(default_factory=list)  # ids / emails that are no member here
     deactivated: list[str] = field(default_factory=list)
+    admins: list[str] = field(default_factory=list)  # admins run the organization; they are not assigned
     completed_by_earlier_play: int = 0  # created already completed: they had played it all
     dry_run: bool = False
 
@@ -98,9 +104,15 @@ def simulation_options(*, session: Session, actor: Actor, search: str = "") -> d
 
 
 def simulation_title(*, session: Session, actor: Actor, simulation_id: uuid.UUID) -> str | None:
-    """A simulation's title for a filter's label (any status: old assignments name archived ones)."""
+    """A simulation's title for a filter's label: published or archived (old assignments name archived
+    ones); a simulation still in the studio is none of an organization's business."""
     actor.require(Permission.manage_organization)
-    return session.scalar(select(Simulation.title).where(Simulation.id == simulation_id))
+    return session.scalar(
+        select(Simulation.title).where(
+            Simulation.id == simulation_id,
+            Simulation.status.in_([SimulationStatus.published, SimulationStatus.archived]),
+        )
+    )
 
 
 def people_options(
@@ -124,7 +136,7 @@ def people_options(
 def emails_from_csv(content: bytes) -> tuple[list[str], list[str]]:
     """Emails named by a CSV (a column headed `email`, or one address per line): (emails, problems)."""
     if len(content) > MAX_CSV_BYTES:
-        raise ValidationFailed("The file is larger than 1 MiB.", details={"file": "at most 1 MiB"})
+        raise ValidationFailed("The file is larger than 512 KiB.", details={"file": "at most 512 KiB"})
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -166,16 +178,16 @@ def assign(
         raise ValidationFailed("Choose who to assign.", details={"people": "choose people, a department or a file"})
     outcome = AssignOutcome(simulation_title=simulation.title, due_date=fields.due_date, dry_run=dry_run)
 
-    members: dict[uuid.UUID, tuple[str, str, datetime | None]] = {}
+    members: dict[uuid.UUID, tuple[str, str, datetime | None, MembershipRole]] = {}
     base = (
-        select(User.id, User.name, User.email, User.deactivated_at)
+        select(User.id, User.name, User.email, User.deactivated_at, OrgMembership.role)
         .join(OrgMembership, OrgMembership.user_id == User.id)
         .where(OrgMembership.organization_id == org.id)
     )
     if fields.user_ids:
         wanted = set(fields.user_ids)
-        for user_id, name, email, gone in session.execute(base.where(User.id.in_(wanted))):
-            members[user_id] = (name, email, gone)
+        for user_id, name, email, gone, role in session.execute(base.where(User.id.in_(wanted))):
+            members[user_id] = (name, email, gone, role)
         outcome.not_found += sorted(str(u) for u in wanted - set(members))
     if fields.departments:
         named = {d.strip() for d in fields.departments if d.strip()}
@@ -184,25 +196,32 @@ def assign(
             conditions.append(OrgMembership.department.is_(None))
         if named - {NO_DEPARTMENT}:
             conditions.append(OrgMembership.department.in_(named - {NO_DEPARTMENT}))
-        # A department means its participants: its admins are assigned only when named.
+        # A department means its participants (admins are never assigned).
         in_departments = base.where(or_(*conditions), OrgMembership.role == MembershipRole.participant)
-        for user_id, name, email, gone in session.execute(in_departments):
-            members[user_id] = (name, email, gone)
+        for user_id, name, email, gone, role in session.execute(in_departments):
+            members[user_id] = (name, email, gone, role)
     if fields.emails:
         wanted_emails = {e.strip().lower(): e for e in fields.emails}
         seen = set()
-        for user_id, name, email, gone in session.execute(base.where(func.lower(User.email).in_(wanted_emails))):
-            members[user_id] = (name, email, gone)
+        for user_id, name, email, gone, role in session.execute(base.where(func.lower(User.email).in_(wanted_emails))):
+            members[user_id] = (name, email, gone, role)
             seen.add(email.lower())
         outcome.not_found += [wanted_emails[e] for e in wanted_emails if e not in seen]
 
-    for user_id, (name, email, gone) in list(members.items()):
-        if gone is not None:
+    for user_id, (name, email, gone, role) in list(members.items()):
+        if role != MembershipRole.participant:
+            # Admins have no assignments page and cannot launch: assigning them would only ever be overdue.
+            outcome.admins.append(_label(name, email))
+            del members[user_id]
+        elif gone is not None:
             outcome.deactivated.append(_label(name, email))
             del members[user_id]
+    if not dry_run:
+        rules.lock_simulation(session, org.id, simulation.id)  # no session judged while this is decided
     holding = set(
         session.scalars(
             select(SimulationAssignment.assigned_to_user_id).where(
+                SimulationAssignment.organization_id == org.id,
                 SimulationAssignment.simulation_id == simulation.id,
                 SimulationAssignment.assigned_to_user_id.in_(list(members)),
                 SimulationAssignment.status.in_(rules.OPEN),
@@ -211,7 +230,7 @@ def assign(
     )
     fresh = [u for u in members if u not in holding]
     outcome.already = sorted(_label(*members[u][:2]) for u in holding)
-    progress = rules.progress_of(session, simulation.id, fresh)
+    progress = rules.progress_of(session, org.id, simulation.id, fresh)
     if dry_run:
         outcome.created = sorted(_label(*members[u][:2]) for u in fresh)
         outcome.completed_by_earlier_play = sum(1 for u in fresh if progress[u].completed_at is not None)
@@ -244,7 +263,7 @@ def assign(
                 insert(SimulationAssignment)
                 .values(rows[start : start + 1000])
                 .on_conflict_do_nothing(
-                    index_elements=["assigned_to_user_id", "simulation_id"],
+                    index_elements=["organization_id", "assigned_to_user_id", "simulation_id"],
                     index_where=SimulationAssignment.status != AssignmentStatus.completed,
                 )
                 .returning(SimulationAssignment.assigned_to_user_id)

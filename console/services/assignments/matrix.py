@@ -1,9 +1,10 @@
 """The progress matrix (`/assignments/progress`): people down, assigned simulations across, each cell
 the person's latest assignment of that simulation (status as of today, score, due date, lateness).
 
-Rows are the people with at least one assignment matching the filters (the same filters as the list,
-`progress.conditions`), a page at a time by name; columns are the simulations among those
-assignments, by title.
+Rows are the organization's members with at least one assignment matching the filters (the same
+filters as the list, `progress.conditions`), a page at a time by name; columns are the simulations
+among those assignments, by title. (Someone removed from the organization keeps their assignments in
+the list and the reports, not in this matrix of its people.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
@@ -55,31 +56,18 @@ class Matrix:
 def matrix(*, session: Session, actor: Actor, query: ListQuery) -> Matrix:
     actor.require(Permission.manage_organization)
     org = scope.organization(session, actor, query.uuid("organization_id"))
-    where = [*progress.conditions(actor, query), SimulationAssignment.organization_id == org.id]
+    held = [*progress.assignment_conditions(actor, query), SimulationAssignment.organization_id == org.id]
+    by_person = progress.person_conditions(query)
     now = rules.status_now()
 
-    columns = session.execute(
-        progress.joined(select(Simulation.id, Simulation.title).select_from(SimulationAssignment))
-        .where(*where)
-        .group_by(Simulation.id, Simulation.title)
-        .order_by(Simulation.title, Simulation.id)
-        .limit(MAX_COLUMNS + 1)
-    ).all()
-    more = 0
-    if len(columns) > MAX_COLUMNS:
-        more = session.scalar(
-            progress.joined(select(func.count(func.distinct(SimulationAssignment.simulation_id))).select_from(
-                SimulationAssignment
-            )).where(*where)
-        ) - MAX_COLUMNS  # fmt: skip
-        columns = columns[:MAX_COLUMNS]
-
+    # Rows: the organization's members holding a matching assignment, a page by name. An EXISTS per
+    # member (the assignments-by-person index) rather than grouping every assignment of the
+    # organization, which grew with its history.
+    holding = select(SimulationAssignment.id).where(SimulationAssignment.assigned_to_user_id == User.id, *held).exists()
     people = (
-        progress.joined(
-            select(User.id, User.name, User.email, OrgMembership.department).select_from(SimulationAssignment)
-        )
-        .where(*where)
-        .group_by(User.id, User.name, User.email, OrgMembership.department)
+        select(User.id, User.name, User.email, OrgMembership.department)
+        .join(OrgMembership, and_(OrgMembership.user_id == User.id, OrgMembership.organization_id == org.id))
+        .where(holding, *by_person)
     )
     total = session.scalar(select(func.count()).select_from(people.subquery())) or 0
     offset, limit = bounds(query)
@@ -90,11 +78,35 @@ def matrix(*, session: Session, actor: Actor, query: ListQuery) -> Matrix:
             people.order_by(name_order, User.id).offset(offset).limit(limit)
         )
     ]
+
+    # Columns: the simulations with a matching assignment (a handful: an EXISTS each, by the
+    # organization-and-simulation index; through the person when the filters name one).
+    held_by = select(SimulationAssignment.id).where(SimulationAssignment.simulation_id == Simulation.id, *held)
+    if by_person:
+        held_by = (
+            held_by.join(User, User.id == SimulationAssignment.assigned_to_user_id)
+            .join(
+                OrgMembership,
+                and_(OrgMembership.user_id == User.id, OrgMembership.organization_id == org.id),
+            )
+            .where(*by_person)
+        )
+    columns = session.execute(
+        select(Simulation.id, Simulation.title)
+        .where(held_by.exists())
+        .order_by(Simulation.title, Simulation.id)
+        .limit(MAX_COLUMNS + 1)
+    ).all()
+    more = 0
+    if len(columns) > MAX_COLUMNS:
+        more = (session.scalar(select(func.count()).select_from(Simulation).where(held_by.exists())) or 0) - MAX_COLUMNS
+        columns = columns[:MAX_COLUMNS]
+
     by_user = {row.user_id: row for row in rows}
     if by_user:
         cells = session.execute(
-            progress.joined(select(SimulationAssignment, now).select_from(SimulationAssignment))
-            .where(*where, SimulationAssignment.assigned_to_user_id.in_(list(by_user)))
+            select(SimulationAssignment, now)
+            .where(*held, SimulationAssignment.assigned_to_user_id.in_(list(by_user)))
             .order_by(SimulationAssignment.assigned_at)  # the latest of each pair is written last
         )
         for assignment, status in cells:

@@ -78,6 +78,11 @@ def conditions(actor: Actor, query: ListQuery, *, on: date | None = None) -> lis
     """The WHERE of a filtered view, in the viewer's scope. Filters: `organization_id`,
     `simulation_id`, `user_id`, `status` (as of today), `department` (NO_DEPARTMENT for none), `due`
     (a DUE_WINDOWS key); search: the person's name or email. For statements built with `joined`."""
+    return [*assignment_conditions(actor, query, on=on), *person_conditions(query)]
+
+
+def assignment_conditions(actor: Actor, query: ListQuery, *, on: date | None = None) -> list[ColumnElement[bool]]:
+    """The part of `conditions` on `simulation_assignments` alone (scope included)."""
     on = on or rules.today()
     where = [readable(actor)]
     if organization_id := query.uuid("organization_id"):
@@ -88,12 +93,6 @@ def conditions(actor: Actor, query: ListQuery, *, on: date | None = None) -> lis
         where.append(SimulationAssignment.assigned_to_user_id == user_id)
     if status := query.choice("status", AssignmentStatus):
         where.append(rules.status_now(on) == status)
-    if department := query.text("department", max_length=100):
-        where.append(
-            OrgMembership.department.is_(None)
-            if department == NO_DEPARTMENT
-            else OrgMembership.department == department
-        )
     if due := query.text("due"):
         if due not in DUE_WINDOWS:
             raise ValidationFailed(f"Unknown due window “{due}”.", details={"due": ", ".join(DUE_WINDOWS)})
@@ -105,6 +104,19 @@ def conditions(actor: Actor, query: ListQuery, *, on: date | None = None) -> lis
                 "month": and_(open_, SimulationAssignment.due_date.between(on, on + timedelta(days=30))),
                 "none": SimulationAssignment.due_date.is_(None),
             }[due]
+        )
+    return where
+
+
+def person_conditions(query: ListQuery) -> list[ColumnElement[bool]]:
+    """The part of `conditions` on the person: their department (`org_memberships`) and the search
+    (`users`)."""
+    where = []
+    if department := query.text("department", max_length=100):
+        where.append(
+            OrgMembership.department.is_(None)
+            if department == NO_DEPARTMENT
+            else OrgMembership.department == department
         )
     if (search := lowered_search_clause(query.search, User.search_text)) is not None:
         where.append(search)

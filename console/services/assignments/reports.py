@@ -18,9 +18,9 @@ Counted sessions (`counted_sessions`, shared with the results export so the expo
 what the histogram counts): every *completed* play session of a module of the simulation whose
 player holds a filtered assignment of that simulation, each once however many assignments match
 (a re-assigned person has two), replays included — the distribution shows how these people scored
-in every play they finished. Only sessions played in the assignment's organization, or as an
-individual (no organization: play before joining, which the status rules count too), belong to it:
-a session another organization paid for stays that organization's record.
+in every play they finished. Only sessions played in the assignment's organization belong to it, as
+for the status rules: a session another organization paid for stays that organization's record, and
+play as an individual (before joining) stays the person's own.
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def funnel(*, session: Session, actor: Actor, query: ListQuery, on: date | None 
 
 def counted_sessions(actor: Actor, query: ListQuery, *, on: date | None = None):  # noqa: ANN201 — a clause
     """The WHERE that makes a completed PlaySession (joined to its Module) a counted session: its player
-    holds a filtered assignment of its simulation, in the session's organization or played with none.
+    holds a filtered assignment of its simulation, and it was played in that assignment's organization
+    (play elsewhere, or as an individual, is not this organization's: docs/assignments.md).
     For statements over PlaySession and Module that alias any User, Simulation or OrgMembership they read.
     """
     held = (
@@ -150,10 +151,7 @@ def counted_sessions(actor: Actor, query: ListQuery, *, on: date | None = None):
             *_where(actor, query, on),
             SimulationAssignment.assigned_to_user_id == PlaySession.user_id,
             SimulationAssignment.simulation_id == Module.simulation_id,
-            or_(
-                PlaySession.organization_id == SimulationAssignment.organization_id,
-                PlaySession.organization_id.is_(None),
-            ),
+            PlaySession.organization_id == SimulationAssignment.organization_id,
         )
         .correlate(PlaySession, Module)
     )

@@ -8,9 +8,10 @@ Rules (docs/assignments.md says the same to users):
   the last of those sessions completed, and the assignment was late if that day is after the due date;
 - **overdue** when the due date has passed without completion. This is true the moment it is read
   (`status_now`), not only after the hourly sweep (`mark_overdue`) records it;
-- the sessions that count are the person's sessions since their previous assignment of the same
-  simulation was completed (all of them, if there was none): an assignment made after the person
-  played counts that play; a re-assignment after completion starts again.
+- the sessions that count are the person's sessions played in the assignment's organization since
+  their previous assignment of the same simulation there was completed (all of them, if there was
+  none): an assignment made after the person played counts that play; a re-assignment after
+  completion starts again; play in another organization, or as an individual, never counts.
 
 The engine API's ingest (`session_started`, `session_completed`), the sweep and the assigning service
 all go through here.
@@ -103,7 +104,19 @@ def published_modules(session: Session, simulation_id: uuid.UUID) -> set[uuid.UU
     )
 
 
-def progress_of(session: Session, simulation_id: uuid.UUID, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Progress]:
+def lock_simulation(session: Session, organization_id: uuid.UUID, simulation_id: uuid.UUID) -> None:
+    """Serialize, for one organization and simulation, judging play against assignments: assigning
+    (which reads the play it counts, then inserts) and a session starting or completing (which finds
+    the open assignment, then judges it) take this lock first, so neither misses what the other is
+    writing. Held to the end of the transaction."""
+    session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"assignments:{organization_id}:{simulation_id}", 0)))
+    )
+
+
+def progress_of(
+    session: Session, organization_id: uuid.UUID, simulation_id: uuid.UUID, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Progress]:
     """For each person, what their counted sessions of the simulation say: when the first started and,
     if every published module has a completed one, when the last of those completed."""
     if not user_ids:
@@ -113,6 +126,7 @@ def progress_of(session: Session, simulation_id: uuid.UUID, user_ids: list[uuid.
         session.execute(
             select(SimulationAssignment.assigned_to_user_id, func.max(SimulationAssignment.completed_at))
             .where(
+                SimulationAssignment.organization_id == organization_id,
                 SimulationAssignment.simulation_id == simulation_id,
                 SimulationAssignment.assigned_to_user_id.in_(user_ids),
                 SimulationAssignment.status == AssignmentStatus.completed,
@@ -128,7 +142,11 @@ def progress_of(session: Session, simulation_id: uuid.UUID, user_ids: list[uuid.
             select(
                 PlaySession.user_id, PlaySession.module_id, PlaySession.status, PlaySession.started_at,
                 PlaySession.completed_at, PlaySession.total_score,
-            ).where(PlaySession.user_id.in_(user_ids), PlaySession.module_id.in_(modules))
+            ).where(
+                PlaySession.user_id.in_(user_ids),
+                PlaySession.module_id.in_(modules),
+                PlaySession.organization_id == organization_id,
+            )
         )  # fmt: skip
         for user_id, module_id, status, started_at, completed_at, total in rows:
             floor = floors.get(user_id)
@@ -171,12 +189,18 @@ def initial_status(progress: Progress, due_date: date | None) -> AssignmentStatu
 # --- changes caused by play ------------------------------------------------------------------------
 
 
-def _open_assignment(session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID) -> SimulationAssignment | None:
-    """The person's open assignment of the simulation (at most one: a unique index), locked, so two
-    sessions completing at once are judged one after the other and the second sees the first."""
+def _open_assignment(
+    session: Session, organization_id: uuid.UUID, user_id: uuid.UUID, simulation_id: uuid.UUID
+) -> SimulationAssignment | None:
+    """The person's open assignment of the simulation in the organization (at most one: a unique
+    index), after the organization's lock for the simulation: two sessions completing at once, or a
+    session completing while someone assigns, are judged one after the other, the second seeing the
+    first."""
+    lock_simulation(session, organization_id, simulation_id)
     return session.scalar(
         select(SimulationAssignment)
         .where(
+            SimulationAssignment.organization_id == organization_id,
             SimulationAssignment.assigned_to_user_id == user_id,
             SimulationAssignment.simulation_id == simulation_id,
             SimulationAssignment.status.in_(OPEN),
@@ -185,10 +209,15 @@ def _open_assignment(session: Session, user_id: uuid.UUID, simulation_id: uuid.U
     )
 
 
-def session_started(*, session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID) -> None:
-    """A session of the simulation started for the person: their assigned work is now in progress
-    (an overdue one stays overdue, with its start recorded)."""
-    assignment = _open_assignment(session, user_id, simulation_id)
+def session_started(
+    *, session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID, organization_id: uuid.UUID | None
+) -> None:
+    """A session of the simulation started for the person in the organization (None: played as an
+    individual, which no assignment counts): their assigned work there is now in progress (an
+    overdue one stays overdue, with its start recorded)."""
+    if organization_id is None:
+        return
+    assignment = _open_assignment(session, organization_id, user_id, simulation_id)
     if assignment is None:
         return
     if assignment.started_at is None:
@@ -198,13 +227,17 @@ def session_started(*, session: Session, user_id: uuid.UUID, simulation_id: uuid
     session.flush()
 
 
-def session_completed(*, session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID) -> None:
+def session_completed(
+    *, session: Session, user_id: uuid.UUID, simulation_id: uuid.UUID, organization_id: uuid.UUID | None
+) -> None:
     """A session completed: the assignment is completed once every published module has a completed
     counted session."""
-    assignment = _open_assignment(session, user_id, simulation_id)
+    if organization_id is None:
+        return
+    assignment = _open_assignment(session, organization_id, user_id, simulation_id)
     if assignment is None:
         return
-    progress = progress_of(session, simulation_id, [user_id])[user_id]
+    progress = progress_of(session, organization_id, simulation_id, [user_id])[user_id]
     if assignment.started_at is None and progress.started_at is not None:
         assignment.started_at = progress.started_at
     if progress.completed_at is not None:

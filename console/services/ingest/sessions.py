@@ -145,7 +145,9 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
         assert existing is not None
         _same_start_or_conflict(existing, module, player)
         return existing, False
-    assignments.session_started(session=session, user_id=player.id, simulation_id=simulation.id)
+    assignments.session_started(
+        session=session, user_id=player.id, simulation_id=simulation.id, organization_id=player.organization_id
+    )
     created = session.get(PlaySession, inserted)
     return created, True
 
