@@ -2,6 +2,12 @@
 
 from pages import access
 
+# One module (or package) per area; a new area is one more name here.
+AREAS = (
+    "api_keys", "assignments", "audit", "catalogue", "dashboard", "developers", "login", "my", "organizations",
+    "people", "reports", "simulations", "users",
+)  # fmt: skip
+
 
 def register_all() -> None:
     """Register every page module's pages with NiceGUI.
@@ -9,36 +15,6 @@ def register_all() -> None:
     Called from the main file on every start, including each user-fixture test, which resets NiceGUI's
     routes between tests while Python keeps the modules imported.
     """
-    from pages import (
-        api_keys,
-        assignments,
-        audit,
-        catalogue,
-        dashboard,
-        developers,
-        login,
-        my,
-        organizations,
-        people,
-        reports,
-        simulations,
-        users,
-    )
+    import importlib
 
-    access.register_pages(
-        [
-            api_keys,
-            assignments,
-            audit,
-            catalogue,
-            dashboard,
-            developers,
-            login,
-            my,
-            organizations,
-            people,
-            reports,
-            simulations,
-            users,
-        ]  # fmt: skip
-    )
+    access.register_pages([importlib.import_module(f"pages.{name}") for name in AREAS])

@@ -16,7 +16,7 @@ from console.services.listing import ListQuery
 from models.enums import AssignmentStatus
 from pages.access import secured_page
 from pages.components import calls
-from pages.components.labels import enum_options
+from pages.components.labels import ASSIGNMENT_STATUS_SLOT, enum_options
 from pages.components.listing import Filter, list_view
 from pages.components.markdown import user_markdown
 from pages.layout import MUTED, Heading, frame
@@ -28,12 +28,7 @@ ASSIGNMENT_COLUMNS = [
     {"name": "due_date", "label": "Due", "field": "due", "align": "left", "sortable": True},
     {"name": "play", "label": "Modules", "field": "modules", "align": "left"},
 ]
-# Badge colours dark enough for their white text (4.5:1 and more).
-STATUS_SLOT = (
-    "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
-    ":color=\"{assigned: 'grey-8', in_progress: 'blue-9', completed: 'positive', overdue: 'negative'}"
-    '[props.value]" /></q-td>'
-)
+STATUS_SLOT = ASSIGNMENT_STATUS_SLOT
 # Each playable module of the row's simulation: a Launch button, or why it has none. Titles and notes
 # are Vue text interpolation (never HTML); the button sends ids only, and the server decides the rest.
 MODULES_SLOT = (

@@ -17,7 +17,7 @@ from console.services.people import departments
 from models.enums import AssignmentStatus
 from pages.access import secured_page
 from pages.components import calls
-from pages.components.labels import enum_options
+from pages.components.labels import ASSIGNMENT_STATUS_COLORS, enum_options
 from pages.components.pickers import SearchSelect
 from pages.layout import MUTED, frame
 from pages.people.common import Chosen, choose
@@ -29,8 +29,7 @@ CELL_SLOT = """
 <q-td :props="props">
   <template v-if="props.value">
     <q-badge :label="props.value.status.replace('_', ' ')"
-      :color="{assigned: 'grey-8', in_progress: 'blue-9', completed: 'positive',
-               overdue: 'negative'}[props.value.status]" />
+      :color="ASSIGNMENT_STATUS_COLORS[props.value.status]" />
     <div class="text-caption">
       <span v-if="props.value.score">{{ props.value.score }}
         <span :class="props.value.passed ? 'text-green-9' : 'text-red-9'">{{ props.value.pass }}</span> · </span>
@@ -40,7 +39,7 @@ CELL_SLOT = """
   </template>
   <span v-else class="text-grey-8" aria-label="not assigned">—</span>
 </q-td>
-"""
+""".replace("ASSIGNMENT_STATUS_COLORS", ASSIGNMENT_STATUS_COLORS)
 PERSON_SLOT = (
     '<q-td :props="props"><a class="text-primary" :href="props.row.person_url">{{ props.value }}</a>'
     '<div class="text-caption text-grey-8">{{ props.row.department }}</div></q-td>'

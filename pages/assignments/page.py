@@ -20,7 +20,7 @@ from pages.assignments.dialogs import assign_dialog, due_date_dialog
 from pages.components import calls
 from pages.components.dialogs import confirm
 from pages.components.exporting import export_buttons
-from pages.components.labels import enum_options
+from pages.components.labels import ASSIGNMENT_STATUS_SLOT, enum_options
 from pages.components.listing import BulkAction, Filter, RowAction, list_view
 from pages.layout import MUTED, frame
 from pages.people.common import Chosen, choose
@@ -34,12 +34,7 @@ COLUMNS = [
     {"name": "score", "label": "Score", "field": "score", "align": "left"},
     {"name": "completed_at", "label": "Completed", "field": "completed_at", "sortable": True, "align": "left"},
 ]
-# Badge colours dark enough for their white text (4.5:1 and more).
-STATUS_SLOT = (
-    "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
-    ":color=\"{assigned: 'grey-8', in_progress: 'blue-9', completed: 'positive', overdue: 'negative'}"
-    '[props.value]" /></q-td>'
-)
+STATUS_SLOT = ASSIGNMENT_STATUS_SLOT
 DUE_SLOT = (
     '<q-td :props="props">{{ props.value }}'
     '<div v-if="props.row.late" class="text-caption text-red-9">{{ props.row.late }}</div></q-td>'

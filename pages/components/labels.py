@@ -19,3 +19,11 @@ def enum_label(value: str) -> str:
 def enum_options(enum_cls: type[Enum]) -> dict[str, str]:
     """{value: label} for a select, in the enum's own order."""
     return {member.value: enum_label(member.value) for member in enum_cls}
+
+
+# An assignment's status as a badge; colours dark enough for their white text (4.5:1 and more).
+ASSIGNMENT_STATUS_COLORS = "{assigned: 'grey-8', in_progress: 'blue-9', completed: 'positive', overdue: 'negative'}"
+ASSIGNMENT_STATUS_SLOT = (
+    "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
+    f':color="{ASSIGNMENT_STATUS_COLORS}[props.value]" /></q-td>'
+)

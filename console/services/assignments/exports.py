@@ -100,22 +100,9 @@ def filename_for(kind: ExportKind, fmt: ExportFormat, on: date | None = None) ->
 # --- the rows ------------------------------------------------------------------------------------------
 
 
-def _sortable(now) -> dict[str, Any]:  # noqa: ANN001
-    # The list's own orders (progress.SORTABLE), so an export reads in the order the list showed.
-    return {
-        "name": User.name,
-        "simulation": Simulation.title,
-        "department": OrgMembership.department,
-        "status": now,
-        "due_date": SimulationAssignment.due_date,
-        "assigned_at": SimulationAssignment.assigned_at,
-        "completed_at": SimulationAssignment.completed_at,
-    }
-
-
 def _progress_statement(actor: Actor, query: ListQuery, on: date):  # noqa: ANN202
     now = rules.status_now(on)
-    sortable = _sortable(now)
+    sortable = progress.sortable(now)
     column, descending = (
         (sortable[query.sort], query.descending) if query.sort in sortable else (sortable["due_date"], False)
     )

@@ -123,7 +123,8 @@ def person_conditions(query: ListQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def _sortable(now: ColumnElement) -> dict:
+def sortable(now: ColumnElement) -> dict:
+    """The list's orders, by name (exports read in the order the list showed)."""
     return {
         "name": User.name,
         "simulation": Simulation.title,
@@ -158,7 +159,7 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[Assignmen
         session,
         statement,
         query,
-        sortable=_sortable(now),
+        sortable=sortable(now),
         default_sort="due_date",
         tiebreak=SimulationAssignment.id,
         count=count,
