@@ -191,20 +191,23 @@ PLAIN: dict[str, list[str]] = {
     ],
     "report_completion": [
         "SELECT date_trunc('week', timezone('UTC', completed_at)), count(*) FROM simulation_assignments "
-        "WHERE organization_id = %(org)s AND status = 'completed' AND completed_at IS NOT NULL GROUP BY 1 ORDER BY 1",
+        "WHERE organization_id = %(org)s AND assigned_at >= %(period_start)s AND status = 'completed' "
+        "AND completed_at IS NOT NULL GROUP BY 1 ORDER BY 1",
     ],
     "report_funnel": [
         "SELECT s.id, s.title, count(*), count(*) FILTER (WHERE a.started_at IS NOT NULL OR a.status IN "
         "('in_progress', 'completed')), count(*) FILTER (WHERE a.status = 'completed'), count(*) FILTER "
         "(WHERE a.passed) FROM simulation_assignments a JOIN simulations s ON s.id = a.simulation_id "
-        "WHERE a.organization_id = %(org)s GROUP BY s.id, s.title ORDER BY 3 DESC, 2",
+        "WHERE a.organization_id = %(org)s AND a.assigned_at >= %(period_start)s "
+        "GROUP BY s.id, s.title ORDER BY 3 DESC, 2",
     ],
     "report_distribution": [
         "SELECT d.key, width_bucket((p.final_scores ->> d.key)::float8, 0, 100, 10), count(*) FROM sessions p "
         "JOIN modules m ON m.id = p.module_id CROSS JOIN (VALUES ('total')) AS d(key) "
         "WHERE m.simulation_id = %(report_simulation)s AND p.status = 'completed' AND p.final_scores ? d.key "
         "AND EXISTS (SELECT 1 FROM simulation_assignments a WHERE a.assigned_to_user_id = p.user_id "
-        "AND a.simulation_id = m.simulation_id AND a.organization_id = %(org)s) GROUP BY 1, 2",
+        "AND a.simulation_id = m.simulation_id AND a.organization_id = %(org)s "
+        "AND p.organization_id = a.organization_id AND a.assigned_at >= %(period_start)s) GROUP BY 1, 2",
     ],
     "progress_matrix": [
         "SELECT s.id, s.title FROM simulation_assignments a JOIN simulations s ON s.id = a.simulation_id "
@@ -228,10 +231,11 @@ PLAIN: dict[str, list[str]] = {
     "report_departments": [
         "SELECT m.department, count(*), avg(a.score) FROM simulation_assignments a LEFT JOIN org_memberships m "
         "ON m.user_id = a.assigned_to_user_id AND m.organization_id = a.organization_id WHERE a.organization_id = "
-        "%(org)s AND a.status = 'completed' AND a.score IS NOT NULL GROUP BY 1",
+        "%(org)s AND a.assigned_at >= %(period_start)s AND a.status = 'completed' AND a.score IS NOT NULL GROUP BY 1",
         f"SELECT m.department, count(*), count(*) FILTER (WHERE {_STATUS_NOW} = 'overdue') FROM simulation_assignments "
         "a LEFT JOIN org_memberships m ON m.user_id = a.assigned_to_user_id AND m.organization_id = a.organization_id "
-        "WHERE a.organization_id = %(org)s AND a.status <> 'completed' GROUP BY 1",
+        "WHERE a.organization_id = %(org)s AND a.assigned_at >= %(period_start)s AND a.status <> 'completed' "
+        "GROUP BY 1",
     ],
 }
 

@@ -18,11 +18,11 @@ organizations, users and an organization's people (issue "Organizations, people 
 a search, a sort, the last page) have the p95 bar only: they are meant to grow with what they list (the
 big organization has 1,000 members at the smaller size and 10,000 at the larger; both sizes are topped
 up to 50,000 users, a third of them with a sign-in).
-A person's page (their assignments, sessions, scores and debriefs) is a "page" case: it holds one
-person's work, whatever the history. The progress matrix is a "list" case, like these:
-the assignments list (first page, overdue, last page) and each chart of /reports, as the big
-organization's admin, are "list" cases too: a report summarises every assignment of the organization
-(5,000 at the smaller size, 50,000 at the larger), so it grows with them; its bar is the p95.
+Issue "Assignments, progress, results and reports", as the big organization's admin (5,000 assignments
+at the smaller size, 50,000 at the larger): a person's page, the assignments list (first page, overdue,
+last page) and each chart of /reports as it opens (the assignments of the last 30 days) are "page"
+cases; the same charts over all time and the progress matrix summarise every assignment, so they are
+"list" cases (p95 bar only).
 """
 
 from __future__ import annotations
@@ -325,26 +325,35 @@ def cases(url: str, ids: dict) -> list[Case]:
              listed(members.list_, org_admin, sort="last_played_at", descending=True), sql("people_by_last_played")),
         Case("people, last page", "list", listed(members.list_, org_admin, sort="name", offset=people_offset),
              sql("people_last", offset=people_offset)),
-        Case("assignments (org admin)", "list", listed(progress.list_, org_admin), sql("assignments_first")),
-        Case("assignments, overdue", "list", listed(progress.list_, org_admin, filters={"status": "overdue"}),
+        Case("assignments (org admin)", "page", listed(progress.list_, org_admin), sql("assignments_first")),
+        Case("assignments, overdue", "page", listed(progress.list_, org_admin, filters={"status": "overdue"}),
              sql("assignments_status")),
-        Case("assignments, last page", "list", listed(progress.list_, org_admin, offset=assignments_offset),
+        Case("assignments, last page", "page", listed(progress.list_, org_admin, offset=assignments_offset),
              sql("assignments_last", offset=assignments_offset)),
         Case("progress matrix (org admin)", "list", read(lambda s: matrix.matrix(
             session=s, actor=org_admin, query=ListQuery())), sql("progress_matrix")),
         Case("a person's page (org admin)", "page", read(lambda s: person.overview(
             session=s, actor=org_admin, user_id=ids["participant"])), sql("person_page")),
-        Case("report: completed per week", "list", read(lambda s: reports.completion_by_week(
-            session=s, actor=org_admin, query=ListQuery())), sql("report_completion")),
-        Case("report: funnel", "list", read(lambda s: reports.funnel(session=s, actor=org_admin, query=ListQuery())),
-             sql("report_funnel")),
-        Case("report: score distribution", "list", read(lambda s: reports.score_distribution(
-            session=s, actor=org_admin, query=ListQuery(filters={"simulation_id": str(report_simulation)}))),
-             sql("report_distribution")),
-        Case("report: by department (2 charts)", "list", read(
-            lambda s: reports.average_by_department(session=s, actor=org_admin, query=ListQuery()),
-            lambda s: reports.overdue_by_department(session=s, actor=org_admin, query=ListQuery())),
-             sql("report_departments")),
+    ]  # fmt: skip
+    # /reports as it opens (the last 30 days: "page" cases), then over all time ("list" cases).
+    by_dept = (reports.average_by_department, reports.overdue_by_department)
+    for period, kind, label in (("30", "page", "report"), ("all", "list", "report, all time")):
+        recent = {"assigned": period}
+        of_sim = {**recent, "simulation_id": str(report_simulation)}
+        since = {"period_start": datetime.now(UTC) - timedelta(days=int(period) if period != "all" else 36_500)}
+        out += [
+            Case(f"{label}: completed per week", kind, read(lambda s, f=recent: reports.completion_by_week(
+                session=s, actor=org_admin, query=ListQuery(filters=f))), sql("report_completion", **since)),
+            Case(f"{label}: funnel", kind, read(lambda s, f=recent: reports.funnel(
+                session=s, actor=org_admin, query=ListQuery(filters=f))), sql("report_funnel", **since)),
+            Case(f"{label}: score distribution", kind, read(lambda s, f=of_sim: reports.score_distribution(
+                session=s, actor=org_admin, query=ListQuery(filters=f))), sql("report_distribution", **since)),
+            Case(f"{label}: by department (2 charts)", kind, read(
+                lambda s, f=recent: by_dept[0](session=s, actor=org_admin, query=ListQuery(filters=f)),
+                lambda s, f=recent: by_dept[1](session=s, actor=org_admin, query=ListQuery(filters=f)),
+            ), sql("report_departments", **since)),
+        ]  # fmt: skip
+    out += [
         Case("engine: complete a session (+ debrief)", "completion", rolled_back(complete), sql("complete")),
         Case("sweep: abandoned sessions", "sweep",
              rolled_back(lambda s: sweeps.mark_abandoned(session=s, idle=timedelta(minutes=120))),

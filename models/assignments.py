@@ -33,8 +33,13 @@ class SimulationAssignment(SQLModel, table=True):
             unique=True,
             postgresql_where=sa.text("status <> 'completed'"),
         ),
-        # An organization's assignments of a simulation (progress matrix, reports, funnel).
-        sa.Index("idx_assignments_org_simulation", "organization_id", "simulation_id"),
+        # An organization's assignments of a simulation (progress matrix, reports, funnel), and of a
+        # period (reports open on the last 30 days: a range of the index, however long the history).
+        sa.Index("idx_assignments_org_simulation", "organization_id", "simulation_id", "assigned_at"),
+        sa.Index("idx_assignments_org_assigned", "organization_id", "assigned_at"),
+        # The assignments list in its default order (soonest due, then id): the first and last pages
+        # are the two ends of this index, never a sort of every assignment.
+        sa.Index("idx_assignments_org_due", "organization_id", "due_date", "id"),
     )
 
     id: uuid.UUID = uuid_pk()

@@ -10,6 +10,12 @@ from models.base import fk, jsonb, uuid_pk
 from models.base import timestamp as timestamp_column
 from models.enums import EventType, Platform, SessionStatus, pg_enum
 
+# What the sessions list reads of each session besides its module (covered by idx_sessions_module_id).
+LIST_COLUMNS = [
+    "id", "organization_id", "user_id", "status", "platform", "started_at", "completed_at",
+    "total_duration_seconds", "total_score",
+]  # fmt: skip
+
 
 class PlaySession(SQLModel, table=True):
     """One playthrough of a module by a user (`sessions` in the seed; renamed here so it is never
@@ -18,11 +24,23 @@ class PlaySession(SQLModel, table=True):
     __tablename__ = "sessions"
     __table_args__ = (
         sa.Index("idx_sessions_user_id", "user_id"),
-        sa.Index("idx_sessions_module_id", "module_id"),
+        # The seed's index on module_id, covering what /sessions shows and filters on: a creator's
+        # sessions (their modules' ranges) are sorted and counted from the index alone, where the plain
+        # index sent every one of them to the table (145 → 35 ms at 100,000 sessions, migration 0013).
+        sa.Index("idx_sessions_module_id", "module_id", postgresql_include=LIST_COLUMNS),
         sa.Index("idx_sessions_org_id", "organization_id"),
         # Each member's last play in their organization, read from the index alone (People, sorted by
         # last played, over 10,000 members).
         sa.Index("idx_sessions_org_user_started", "organization_id", "user_id", "started_at"),
+        # A person's completed play of one module in an organization: the sessions a report counts for
+        # each (assigned person, module) pair, read straight from the index.
+        sa.Index(
+            "idx_sessions_org_user_module_completed",
+            "organization_id",
+            "user_id",
+            "module_id",
+            postgresql_where=sa.text("status = 'completed'"),
+        ),
         # What the console reads often touches what is live or recent, never the whole history
         # (docs/scale.md): the sessions being played (dashboard, abandon sweep)…
         sa.Index("idx_sessions_live", "started_at", postgresql_where=sa.text("status = 'in_progress'")),
@@ -43,6 +61,8 @@ class PlaySession(SQLModel, table=True):
             postgresql_include=["id"],
             postgresql_where=sa.text("status = 'completed'"),
         ),
+        # /sessions sorted by total score, best first (NULLs, the unscored, last): one index range.
+        sa.Index("idx_sessions_total_desc", sa.text("total_score DESC NULLS LAST"), "id"),
         # …and the completed sessions still waiting for their debrief (the debrief sweep).
         sa.Index(
             "idx_sessions_awaiting_debrief",

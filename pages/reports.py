@@ -30,7 +30,10 @@ from pages.components.pickers import SearchSelect
 from pages.layout import MUTED, Heading, frame
 
 PATH = "/reports"
-FILTERS = ("organization_id", "simulation_id", "department", "status", "due", "user_id")
+FILTERS = ("organization_id", "simulation_id", "department", "status", "due", "user_id", "assigned")
+# Reports open on the assignments made in the last 30 days (`assigned`): recent work, and a report
+# that costs the same after years of history. "All time" is one choice away.
+DEFAULT_PERIOD = "30"
 STATUS_OPTIONS = {s.value: s.value.replace("_", " ").capitalize() for s in AssignmentStatus}
 FUNNEL_STAGES = (("assigned", "Assigned"), ("started", "Started"), ("completed", "Completed"), ("passed", "Passed"))
 CHART_ROWS = 15  # simulations or departments drawn in a chart; the numbers have them all
@@ -95,6 +98,7 @@ class ReportView:
 
     def _apply(self, params: dict[str, str]) -> None:
         self.filters = {name: (params.get(name) or "")[:255] for name in FILTERS}
+        self.filters["assigned"] = self.filters["assigned"] or DEFAULT_PERIOD
         if not self.platform:
             self.filters["organization_id"] = ""  # their own, whatever the address says
         self.search = (params.get("search") or "")[:200]
@@ -103,7 +107,7 @@ class ReportView:
         return ListQuery(search=self.search, filters={k: v for k, v in self.filters.items() if v})
 
     def _url(self) -> str:
-        params = {k: v for k, v in self.filters.items() if v}
+        params = {k: v for k, v in self.filters.items() if v and not (k == "assigned" and v == DEFAULT_PERIOD)}
         if self.search:
             params["search"] = self.search
         return f"{PATH}?{urlencode(params)}" if params else PATH
@@ -136,8 +140,8 @@ class ReportView:
         ui.add_body_html(_POPSTATE)
         ui.on("simvado_reports_popstate", self._on_popstate)
         ui.label(
-            "Every chart and export follows these filters, the same as the assignments list. Status is as of "
-            "today; times are UTC."
+            "Every chart and export follows these filters, the same as the assignments list, over the "
+            "assignments made in the chosen period. Status is as of today; times are UTC."
         ).classes(MUTED)
         self.toolbar = ui.refreshable(self._toolbar)
         await self.toolbar()
@@ -192,6 +196,10 @@ class ReportView:
                 ui.select({"": "Any", **choices}, label=label, value=value,
                           on_change=lambda e, n=name: self._set(n, e.value)).props(
                     "dense outlined options-dense").classes("w-40").mark(f"filter-{name}")  # fmt: skip
+            period = self.filters["assigned"] if self.filters["assigned"] in progress.ASSIGNED_PERIODS else ""
+            ui.select(progress.ASSIGNED_PERIODS, label="Assigned", value=period or None,
+                      on_change=lambda e: self._set("assigned", e.value or DEFAULT_PERIOD)).props(
+                "dense outlined options-dense").classes("w-40").mark("filter-assigned")  # fmt: skip
             ui.input(placeholder="Person's name or email", value=self.search,
                      on_change=lambda e: self._set("search", e.value)).props(
                 'dense outlined clearable debounce=400 type=search aria-label="Search people"').classes(
@@ -212,7 +220,8 @@ class ReportView:
             return
         if report.distribution is not None:
             self.titles[str(report.distribution.simulation_id)] = report.distribution.simulation_title
-        filtered = any(self.filters.values()) or bool(self.search)
+        filtered = any(v for k, v in self.filters.items() if k != "assigned") or bool(self.search)
+        period = self.filters["assigned"]
         with ui.row().classes("items-center gap-2"):
             ui.label(f"{report.total:,} {'assignment' if report.total == 1 else 'assignments'}").classes(
                 "text-subtitle2"
@@ -221,8 +230,11 @@ class ReportView:
         if report.total == 0:
             _empty(
                 "report",
-                "No assignments match these filters. Clear a filter to widen the view."
+                "No assignments match these filters. Clear a filter, or choose a longer period, to widen the view."
                 if filtered
+                else f"Nothing was assigned in the {progress.ASSIGNED_PERIODS[period].lower()}. Choose a longer "
+                "period under Assigned to see earlier work."
+                if period in progress.ASSIGNED_PERIODS and period != "all"
                 else "Nothing has been assigned yet. Assign a simulation to people on Assignments; its "
                 "progress and results appear here as they play.",
             )

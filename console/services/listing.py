@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, UnaryExpression, func, literal, or_, select, tuple_
+from sqlalchemy.sql import operators
 from sqlmodel import Session
 
 from console.errors import ValidationFailed
@@ -156,27 +157,57 @@ def paged(
     tiebreak: Any,
     count: Select | None = None,
     scalars: bool = True,
+    never_null: Collection[str] = (),
 ) -> Page:
     """Run `statement` (already filtered) as one sorted page; `count` overrides the default count.
 
     Sorts on `sortable[query.sort]` in the query's direction (or, with no known sort asked for, on
     `default_sort` in `default_descending`'s), NULLs last either way, then `tiebreak` (a
     column or a tuple of them) so that paging is stable. With `scalars`, rows are the statement's first
-    column (entities); otherwise tuples.
+    column (entities); otherwise tuples. Sorts named in `never_null` (a column that is never NULL in
+    this statement) are ordered without a NULLS clause: PostgreSQL does not know that NULLS LAST means
+    nothing for a NOT NULL column, and only the plain order lets a plain index serve both directions.
     """
     offset, limit = bounds(query)
     if query.sort in sortable:
-        column, descending = sortable[query.sort], query.descending
+        sort, descending = query.sort, query.descending
     else:
-        column, descending = sortable[default_sort], default_descending
-    order = column.desc().nulls_last() if descending else column.asc().nulls_last()
+        sort, descending = default_sort, default_descending
+    column = sortable[sort]
+    plain = sort in never_null
+    order = column.desc() if descending else column.asc()
+    if not plain:
+        order = order.nulls_last()
     if count is None:
         count = select(func.count()).select_from(statement.order_by(None).subquery())
     total = session.scalar(count) or 0
     ties = tiebreak if isinstance(tiebreak, tuple) else (tiebreak,)
+    if offset >= total:
+        return Page(rows=[], total=total, offset=offset, limit=limit)
+    if offset > total // 2:
+        # Past the middle, read the page from the other end: the database then steps over what
+        # follows the page (few rows near the end) instead of everything before it, so the last page
+        # costs what the first does. The exact reverse of the order (NULLs first, ties descending)
+        # gives the same rows, reversed back here.
+        backwards = column.asc() if descending else column.desc()
+        if not plain:
+            backwards = backwards.nulls_first()
+        tail = total - offset - limit
+        ordered = statement.order_by(backwards, *(_reverse(tie) for tie in ties))
+        ordered = ordered.offset(max(0, tail)).limit(limit + min(0, tail))
+        rows = list(session.scalars(ordered)) if scalars else list(session.execute(ordered).all())
+        rows.reverse()
+        return Page(rows=rows, total=total, offset=offset, limit=limit)
     ordered = statement.order_by(order, *ties).offset(offset).limit(limit)
     rows = list(session.scalars(ordered)) if scalars else list(session.execute(ordered).all())
     return Page(rows=rows, total=total, offset=offset, limit=limit)
+
+
+def _reverse(tie: Any) -> Any:
+    """A tiebreak ordered the other way (a column, or one already marked descending)."""
+    if isinstance(tie, UnaryExpression) and tie.modifier is operators.desc_op:
+        return tie.element.asc()
+    return tie.desc()
 
 
 def keyset(

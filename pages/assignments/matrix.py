@@ -23,7 +23,7 @@ from pages.layout import MUTED, frame
 from pages.people.common import Chosen, choose
 
 PAGE_SIZE = 25
-FILTERS = ("simulation_id", "status", "department", "due", "search")
+FILTERS = ("simulation_id", "status", "department", "due", "assigned", "search")
 # One cell: a status badge (dark enough for white text), the score and the due date under it.
 CELL_SLOT = """
 <q-td :props="props">
@@ -107,6 +107,7 @@ async def _matrix(chosen: Chosen) -> None:
                 "w-44",
             ),
             ("due", "Due", progress.DUE_WINDOWS, "w-44"),
+            ("assigned", "Assigned", progress.RECENT_PERIODS, "w-40"),
         ):
             ui.select(
                 {"": "Any", **options},

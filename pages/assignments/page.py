@@ -169,6 +169,7 @@ async def _assignments(actor: Actor, chosen: Chosen) -> None:
                 width="w-44",
             ),
             Filter("due", "Due", options=progress.DUE_WINDOWS, width="w-44"),
+            Filter("assigned", "Assigned", options=progress.RECENT_PERIODS, width="w-40"),
         ],
         slots={
             "body-cell-status": STATUS_SLOT,

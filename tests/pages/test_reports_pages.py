@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from console import unit_of_work
 from console.services.assignments.exports import FILES
-from models import AuditLogEntry, MembershipRole, OrgMembership, UserRole
+from models import AuditLogEntry, MembershipRole, OrgMembership, SimulationAssignment, UserRole
 from models import User as UserRow
 from tests.factories import make_org, make_user
 from tests.pages.test_login_and_shell import login
@@ -48,7 +48,7 @@ async def _settle(user: User):
 
 async def test_org_admin_sees_each_chart_with_its_numbers(user: User, world):
     await login(user, world["emails"]["admin"])
-    await user.open("/reports")
+    await user.open("/reports?assigned=all")
     await user.should_see("6 assignments", marker="report-total")
     for marker in ("completion-chart", "funnel-chart", "averages-chart", "overdue-chart", "funnel-numbers"):
         await user.should_see(marker=marker)
@@ -66,7 +66,7 @@ async def test_org_admin_sees_each_chart_with_its_numbers(user: User, world):
 async def test_filters_come_from_the_url_and_a_tampered_organization_is_ignored(user: User, world):
     await login(user, world["emails"]["admin"])
     crisis, globex = world["crisis"].id, world["other"].id
-    await user.open(f"/reports?simulation_id={crisis}&department=Sales&organization_id={globex}")
+    await user.open(f"/reports?simulation_id={crisis}&department=Sales&organization_id={globex}&assigned=all")
     await user.should_see("2 assignments", marker="report-total")  # Acme's Sales, never Globex's
     await user.should_see(marker="distribution-chart-financial")
     rows = next(iter(user.find(marker="distribution-table").elements)).rows
@@ -75,10 +75,10 @@ async def test_filters_come_from_the_url_and_a_tampered_organization_is_ignored(
 
 async def test_platform_admin_sees_every_organization_or_one(user: User, world):
     await login(user, world["emails"]["platform"])
-    await user.open("/reports")
+    await user.open("/reports?assigned=all")
     await user.should_see("7 assignments", marker="report-total")
     await user.should_see(marker="filter-organization_id")
-    await user.open(f"/reports?organization_id={world['other'].id}")
+    await user.open(f"/reports?organization_id={world['other'].id}&assigned=all")
     await user.should_see("1 assignment", marker="report-total")
 
 
@@ -96,13 +96,15 @@ async def test_participants_get_not_found_and_an_empty_organization_says_what_to
     await user.should_see(marker="not-found")
     await login(user, admin.email)
     await user.open("/reports")
+    await user.should_see("Nothing was assigned in the last 30 days", marker="report-empty")
+    await user.open("/reports?assigned=all")
     await user.should_see("Nothing has been assigned yet", marker="report-empty")
     await user.should_see(marker="completion-empty")
 
 
 async def test_export_downloads_once_is_audited_and_leaves_no_file(user: User, world):
     await login(user, world["emails"]["admin"])
-    await user.open("/reports?department=Sales")
+    await user.open("/reports?department=Sales&assigned=all")
     await user.should_see(marker="export-progress-csv")
     user.find(marker="export-progress-csv").click()
     response = await user.download.next(timeout=15)
@@ -117,4 +119,23 @@ async def test_export_downloads_once_is_audited_and_leaves_no_file(user: User, w
     assert again.status_code == 404
     with unit_of_work.read_only() as session:
         entry = session.scalar(select(AuditLogEntry).where(AuditLogEntry.action == "assignment.export"))
-    assert entry.after["filters"] == {"department": "Sales"} and entry.after["rows"] == 3
+    assert entry.after["filters"] == {"department": "Sales", "assigned": "all"} and entry.after["rows"] == 3
+
+
+async def test_reports_open_on_the_last_30_days_and_all_time_is_one_choice_away(user: User, world):
+    """The world's assignments were made in October 2026: older than 30 days, so the default view
+    leaves them out (and says how to see them); one made today is in it."""
+    await login(user, world["emails"]["admin"])
+    with unit_of_work.transaction() as session:
+        admin = session.get(UserRow, world["admin"].user_id)
+        person = make_user(session, role=UserRole.enterprise_participant, organization_id=admin.organization_id)
+        session.add(OrgMembership(user_id=person.id, organization_id=admin.organization_id,
+                                  role=MembershipRole.participant))  # fmt: skip
+        session.add(SimulationAssignment(organization_id=admin.organization_id, assigned_to_user_id=person.id,
+                                         simulation_id=world["crisis"].id, assigned_by_user_id=admin.id))  # fmt: skip
+    await user.open("/reports")
+    await user.should_see("1 assignment", marker="report-total")
+    period = next(iter(user.find(marker="filter-assigned").elements))
+    assert period.value == "30"
+    period.set_value("all")
+    await user.should_see("7 assignments", marker="report-total")

@@ -448,3 +448,36 @@ def test_admins_are_reported_not_assigned_and_huge_offsets_are_an_empty_page(ses
     assert far.rows == [] and far.total == 1
     with pytest.raises(ValidationFailed):  # an address past any real one's length
         _assign(session, world, emails=["a" * 400 + "@acme.example"])
+
+
+def test_period_filter_and_every_count_matches_the_rows_in_scope(session, world):
+    """The list's total is read from the kept counts without filters and from the assignments alone
+    with them: each must equal the rows the view really holds, in the viewer's scope."""
+    p = world["people"]
+    _assign(session, world, user_ids=[p["Ann"], p["Bob"], p["Cy"]], due_date=TODAY + timedelta(days=3))
+    theirs = {"simulation_id": world["sim"].id, "user_ids": [world["stranger"]]}
+    assigning.assign(session=session, actor=world["outsider"], organization_id=None, data=theirs, dry_run=False)
+    old = _held(session, p["Cy"], world["sim"])[0]
+    old.assigned_at = utcnow() - timedelta(days=40)
+    session.flush()
+
+    def view(actor, **filters):  # noqa: ANN001, ANN003, ANN202
+        search = filters.pop("search", "")
+        page = progress.list_(session=session, actor=actor, query=ListQuery(search=search, filters=filters, limit=100))
+        return page.total, sorted(r.name for r in page.rows)
+
+    assert view(world["admin"]) == (3, ["Ann", "Bob", "Cy"])  # never Globex's Gil
+    assert view(world["outsider"]) == (1, ["Gil"])
+    assert view(world["platform"]) == (4, ["Ann", "Bob", "Cy", "Gil"])
+    assert view(world["platform"], organization_id=str(world["other"].id)) == (1, ["Gil"])
+    assert view(world["admin"], organization_id=str(world["other"].id)) == (0, [])
+    assert view(world["admin"], assigned="30") == (2, ["Ann", "Bob"])
+    assert view(world["admin"], assigned="90") == (3, ["Ann", "Bob", "Cy"])
+    assert view(world["admin"], assigned="all") == (3, ["Ann", "Bob", "Cy"])
+    assert view(world["admin"], department="Sales", assigned="30") == (2, ["Ann", "Bob"])
+    assert view(world["admin"], search="ann", assigned="30") == (1, ["Ann"])
+    with pytest.raises(ValidationFailed) as refused:
+        view(world["admin"], assigned="7")
+    assert "assigned" in refused.value.details
+    with pytest.raises(ValidationFailed):
+        view(world["admin"], status="bogus")

@@ -231,3 +231,33 @@ def test_participants_are_refused(session, world):
         reports.score_distribution(
             session=session, actor=world["participant"], query=_q(simulation_id=str(world["crisis"].id))
         )
+
+
+def test_a_period_keeps_the_assignments_made_in_it_and_departments_read_the_same_either_way(session, world):
+    """The world's assignments were made on 2026-10-20. Over a period, departments are looked up per
+    assignment; over all time, joined: both must give the same figures for the same assignments."""
+    admin, inside, later = world["admin"], date(2026, 11, 10), date(2026, 12, 25)
+    for figure in (reports.average_by_department, reports.overdue_by_department):
+        for filters in ({}, {"department": "Sales"}, {"search": "cy"}):
+            everything = figure(session=session, actor=admin, query=_q(**filters), on=inside)
+            recent = figure(session=session, actor=admin, query=_q(assigned="30", **filters), on=inside)
+            assert recent == everything and everything, (figure.__name__, filters)
+        assert figure(session=session, actor=admin, query=_q(assigned="30"), on=later) == []
+        assert figure(session=session, actor=admin, query=_q(assigned="90"), on=later) == figure(
+            session=session, actor=admin, query=_q(), on=later
+        )
+    for figure in (reports.completion_by_week, reports.funnel):
+        assert figure(session=session, actor=admin, query=_q(assigned="30"), on=later) == []
+        assert figure(session=session, actor=admin, query=_q(assigned="30"), on=inside) == figure(
+            session=session, actor=admin, query=_q(), on=inside
+        )
+    crisis = str(world["crisis"].id)
+
+    def counted(on: date | None = None, **filters: str) -> int:
+        found = reports.score_distribution(
+            session=session, actor=admin, query=_q(simulation_id=crisis, **filters), on=on
+        )
+        return found.sessions
+
+    assert counted(later, assigned="30") == 0
+    assert counted(inside, assigned="30") == counted() > 0

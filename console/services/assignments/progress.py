@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, select, true
 from sqlmodel import Session
@@ -14,7 +14,7 @@ from console.auth import Actor, Permission
 from console.errors import ValidationFailed
 from console.services.assignments import status as rules
 from console.services.listing import ListQuery, Page, lowered_search_clause, paged
-from models import Organization, OrgMembership, Simulation, SimulationAssignment, User
+from models import AssignmentCount, Organization, OrgMembership, Simulation, SimulationAssignment, User
 from models.enums import AssignmentStatus
 
 NO_DEPARTMENT = "-"
@@ -24,6 +24,15 @@ DUE_WINDOWS = {
     "month": "Due within 30 days",
     "none": "No due date",
 }
+# Assigned within the last N days (`assigned` filter). Reports open on the last 30 days: what an
+# admin follows is recent work, and a report over a window costs the same after years of history.
+ASSIGNED_PERIODS = {
+    "30": "Last 30 days",
+    "90": "Last 90 days",
+    "365": "Last 12 months",
+    "all": "All time",
+}
+RECENT_PERIODS = {key: label for key, label in ASSIGNED_PERIODS.items() if key != "all"}  # lists: "Any" is all
 
 
 def readable(actor: Actor) -> ColumnElement[bool]:
@@ -77,7 +86,8 @@ def joined(statement: Select) -> Select:
 def conditions(actor: Actor, query: ListQuery, *, on: date | None = None) -> list[ColumnElement[bool]]:
     """The WHERE of a filtered view, in the viewer's scope. Filters: `organization_id`,
     `simulation_id`, `user_id`, `status` (as of today), `department` (NO_DEPARTMENT for none), `due`
-    (a DUE_WINDOWS key); search: the person's name or email. For statements built with `joined`."""
+    (a DUE_WINDOWS key), `assigned` (an ASSIGNED_PERIODS key: assigned within the last N days, as of
+    the day's start in UTC); search: the person's name or email. For statements built with `joined`."""
     return [*assignment_conditions(actor, query, on=on), *person_conditions(query)]
 
 
@@ -105,6 +115,11 @@ def assignment_conditions(actor: Actor, query: ListQuery, *, on: date | None = N
                 "none": SimulationAssignment.due_date.is_(None),
             }[due]
         )
+    if (period := query.text("assigned")) and period != "all":
+        if period not in ASSIGNED_PERIODS:
+            raise ValidationFailed(f"Unknown period “{period}”.", details={"assigned": ", ".join(ASSIGNED_PERIODS)})
+        since = datetime.combine(on - timedelta(days=int(period)), time.min, UTC)
+        where.append(SimulationAssignment.assigned_at >= since)
     return where
 
 
@@ -136,6 +151,48 @@ def sortable(now: ColumnElement) -> dict:
     }
 
 
+def counted(actor: Actor, query: ListQuery, *, on: date | None = None) -> Select:
+    """How many assignments a filtered view holds, read the cheapest way that is still exact: with no
+    filter, from the counts PostgreSQL keeps per organization and status (`assignment_counts`, kept by
+    triggers in the same transaction, so never stale); with filters on assignments alone, from
+    `simulation_assignments` without joining anything; with a department or a search, joined to the
+    membership and the person those read."""
+    named = {name for name, value in query.filters.items() if value}
+    if not named - {"organization_id"} and lowered_search_clause(query.search, User.search_text) is None:
+        assignment_conditions(actor, query, on=on)  # the same checks of the filters' values
+        where = []
+        if not actor.can(Permission.manage_platform):
+            where.append(
+                AssignmentCount.organization_id == actor.organization_id
+                if actor.can(Permission.manage_organization) and actor.organization_id is not None
+                else false()
+            )
+        if organization_id := query.uuid("organization_id"):
+            where.append(AssignmentCount.organization_id == organization_id)
+        return select(func.coalesce(func.sum(AssignmentCount.count), 0)).where(*where)
+    return filtered(select(func.count()).select_from(SimulationAssignment), actor, query, on=on)
+
+
+def filtered(
+    statement: Select, actor: Actor, query: ListQuery, *, on: date | None = None, person: bool = False
+) -> Select:
+    """`statement` (over `simulation_assignments`) with the view's filters in the viewer's scope, joined
+    to the person and their membership only when a filter reads them or the caller does (`person`):
+    a figure over thousands of assignments then never looks up each one's person for nothing."""
+    wanted = person_conditions(query)
+    if lowered_search_clause(query.search, User.search_text) is not None:
+        statement = statement.join(User, User.id == SimulationAssignment.assigned_to_user_id)
+    if wanted or person:
+        statement = statement.outerjoin(
+            OrgMembership,
+            and_(
+                OrgMembership.user_id == SimulationAssignment.assigned_to_user_id,
+                OrgMembership.organization_id == SimulationAssignment.organization_id,
+            ),
+        )
+    return statement.where(*assignment_conditions(actor, query, on=on), *wanted)
+
+
 SORTABLE = ("name", "simulation", "department", "status", "due_date", "assigned_at", "completed_at")
 
 
@@ -154,7 +211,7 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[Assignmen
             Organization.name,
         ).join(Organization, Organization.id == SimulationAssignment.organization_id)
     ).where(*conditions(actor, query))
-    count = joined(select(func.count()).select_from(SimulationAssignment)).where(*conditions(actor, query))
+    count = counted(actor, query)
     found = paged(
         session,
         statement,

@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Float, String, and_, case, column, func, or_, select, values
+from sqlalchemy import ColumnElement, Float, Select, String, and_, case, column, func, null, or_, select, tuple_, values
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
@@ -56,9 +56,9 @@ def check_scope(actor: Actor, query: ListQuery) -> None:
         raise NotFound(ORG_NOT_FOUND)
 
 
-def _where(actor: Actor, query: ListQuery, on: date | None) -> list:
+def _filtered(statement: Select, actor: Actor, query: ListQuery, on: date | None, *, person: bool = False) -> Select:
     check_scope(actor, query)
-    return progress.conditions(actor, query, on=on)
+    return progress.filtered(statement, actor, query, on=on, person=person)
 
 
 # --- completion over time ----------------------------------------------------------------------------
@@ -75,9 +75,8 @@ def completion_by_week(*, session: Session, actor: Actor, query: ListQuery, on: 
     included, as zero): a steady line should look steady."""
     week = func.date_trunc("week", func.timezone("UTC", SimulationAssignment.completed_at))
     rows = session.execute(
-        progress.joined(select(week, func.count()).select_from(SimulationAssignment))
+        _filtered(select(week, func.count()).select_from(SimulationAssignment), actor, query, on)
         .where(
-            *_where(actor, query, on),
             SimulationAssignment.status == AssignmentStatus.completed,
             SimulationAssignment.completed_at.is_not(None),
         )
@@ -119,7 +118,7 @@ def funnel(*, session: Session, actor: Actor, query: ListQuery, on: date | None 
     )
     assigned = func.count()
     rows = session.execute(
-        progress.joined(
+        _filtered(
             select(
                 Simulation.id,
                 Simulation.title,
@@ -127,9 +126,13 @@ def funnel(*, session: Session, actor: Actor, query: ListQuery, on: date | None 
                 func.count().filter(started),
                 func.count().filter(SimulationAssignment.status == AssignmentStatus.completed),
                 func.count().filter(SimulationAssignment.passed.is_(True)),
-            ).select_from(SimulationAssignment)
+            )
+            .select_from(SimulationAssignment)
+            .join(Simulation, Simulation.id == SimulationAssignment.simulation_id),
+            actor,
+            query,
+            on,
         )
-        .where(*_where(actor, query, on))
         .group_by(Simulation.id, Simulation.title)
         .order_by(assigned.desc(), Simulation.title, Simulation.id)
     ).all()
@@ -146,9 +149,8 @@ def counted_sessions(actor: Actor, query: ListQuery, *, on: date | None = None):
     For statements over PlaySession and Module that alias any User, Simulation or OrgMembership they read.
     """
     held = (
-        progress.joined(select(SimulationAssignment.id))
+        _filtered(select(SimulationAssignment.id), actor, query, on)
         .where(
-            *_where(actor, query, on),
             SimulationAssignment.assigned_to_user_id == PlaySession.user_id,
             SimulationAssignment.simulation_id == Module.simulation_id,
             PlaySession.organization_id == SimulationAssignment.organization_id,
@@ -158,11 +160,9 @@ def counted_sessions(actor: Actor, query: ListQuery, *, on: date | None = None):
     return and_(PlaySession.status == SessionStatus.completed, held.exists())
 
 
-def _number(raw, key):  # noqa: ANN001, ANN202 — SQL expressions
+def _number(raw, scores, key):  # noqa: ANN001, ANN202 — SQL expressions
     """A final score by its key as a number; NULL when the session holds none, or not a number."""
-    return case(
-        (func.jsonb_typeof(raw) == "number", func.jsonb_extract_path_text(PlaySession.final_scores, key).cast(Float))
-    )
+    return case((func.jsonb_typeof(raw) == "number", func.jsonb_extract_path_text(scores, key).cast(Float)))
 
 
 @dataclass(frozen=True)
@@ -217,27 +217,35 @@ def score_distribution(
         .data([(key, low, high) for key, _, low, high in dims])
         .alias("dims")
     )
-    value = _number(func.jsonb_extract_path(PlaySession.final_scores, wanted.c.key), wanted.c.key)
+    # One statement: the counted sessions' scores read once (the CTE), then every dimension's bins,
+    # each dimension's count and mean (grouping sets), and the number of sessions (`key` NULL).
+    scores = (
+        select(PlaySession.final_scores)
+        .join(Module, Module.id == PlaySession.module_id)
+        .where(Module.simulation_id == simulation_id, counted_sessions(actor, query, on=on))
+        .cte("counted")
+    )
+    value = _number(func.jsonb_extract_path(scores.c.final_scores, wanted.c.key), scores.c.final_scores, wanted.c.key)
     bucket = func.least(func.greatest(func.width_bucket(value, wanted.c.low, wanted.c.high, BINS), 1), BINS)
-    counted = counted_sessions(actor, query, on=on)
-    base = (
-        select()
-        .select_from(PlaySession)
-        .join(Module, Module.id == PlaySession.module_id)
+    figures = (
+        select(wanted.c.key, bucket.label("bin"), func.count(), func.avg(value))
+        .select_from(scores)
         .join(wanted, wanted.c.key.is_not(None))
-        .where(Module.simulation_id == simulation_id, counted, value.is_not(None))
+        .where(value.is_not(None))
+        .group_by(func.grouping_sets(tuple_(wanted.c.key, bucket), tuple_(wanted.c.key)))
     )
-    histogram = session.execute(base.add_columns(wanted.c.key, bucket, func.count()).group_by(wanted.c.key, bucket))
-    summary = session.execute(base.add_columns(wanted.c.key, func.count(), func.avg(value)).group_by(wanted.c.key))
-    counts: dict[tuple[str, int], int] = {(key, b): n for key, b, n in histogram}
-    totals = {key: (n, mean) for key, n, mean in summary}
-    sessions = session.scalar(
-        select(func.count())
-        .select_from(PlaySession)
-        .join(Module, Module.id == PlaySession.module_id)
-        .where(Module.simulation_id == simulation_id, counted)
-    )
-    result = Distribution(simulation_id, title, configured=True, sessions=sessions or 0)
+    everyone = select(null(), null(), func.count(), null()).select_from(scores)
+    counts: dict[tuple[str, int], int] = {}
+    totals: dict[str, tuple[int, float | None]] = {}
+    sessions = 0
+    for key, bin_, n, mean in session.execute(figures.union_all(everyone)):
+        if key is None:
+            sessions = n
+        elif bin_ is None:
+            totals[key] = (n, mean)
+        else:
+            counts[(key, bin_)] = n
+    result = Distribution(simulation_id, title, configured=True, sessions=sessions)
     for key, label, low, high in dims:
         width = (high - low) / BINS
         n, mean = totals.get(key, (0, None))
@@ -269,22 +277,50 @@ class DepartmentFigure:
     value: float  # the mean score, or the overdue count
 
 
+def _by_department(query: ListQuery) -> tuple[ColumnElement, bool]:
+    """The assigned person's department in the assignment's organization (NULL: none, or no longer a
+    member), and whether the statement must join the memberships for it. Over a period (a month's
+    assignments, a few thousand) each is looked up through the membership index, so the report costs
+    the same in an organization of 1,000 people or of 100,000; over all time, the organization's
+    memberships are joined at once (fewer than its assignments)."""
+    period = query.text("assigned")
+    if period and period != "all":
+        lookup = (
+            select(OrgMembership.department)
+            .where(
+                OrgMembership.user_id == SimulationAssignment.assigned_to_user_id,
+                OrgMembership.organization_id == SimulationAssignment.organization_id,
+            )
+            .correlate(SimulationAssignment)
+            .scalar_subquery()
+        )
+        return lookup.label("department"), False
+    return OrgMembership.department, True
+
+
 def average_by_department(
     *, session: Session, actor: Actor, query: ListQuery, on: date | None = None
 ) -> list[DepartmentFigure]:
     """The mean score of the completed, scored assignments per department (their organization's,
     for platform admins looking at several), highest first; `assignments` = how many it averages."""
     mean = func.avg(SimulationAssignment.score)
+    department, joined = _by_department(query)
     rows = session.execute(
-        progress.joined(select(Organization.name, OrgMembership.department, func.count(), mean))
-        .join(Organization, Organization.id == SimulationAssignment.organization_id)
+        _filtered(
+            select(Organization.name, department, func.count(), mean)
+            .select_from(SimulationAssignment)
+            .join(Organization, Organization.id == SimulationAssignment.organization_id),
+            actor,
+            query,
+            on,
+            person=joined,
+        )
         .where(
-            *_where(actor, query, on),
             SimulationAssignment.status == AssignmentStatus.completed,
             SimulationAssignment.score.is_not(None),
         )
-        .group_by(Organization.name, OrgMembership.department)
-        .order_by(mean.desc(), Organization.name, OrgMembership.department.nulls_last())
+        .group_by(Organization.name, department)
+        .order_by(mean.desc(), Organization.name, department.nulls_last())
     ).all()
     return [DepartmentFigure(org, dept, n, round(float(avg), 1)) for org, dept, n, avg in rows]
 
@@ -296,12 +332,20 @@ def overdue_by_department(
     open ones (`assignments`); the most overdue first."""
     on = on or rules.today()
     overdue = func.count().filter(rules.status_now(on) == AssignmentStatus.overdue)
+    department, joined = _by_department(query)
     rows = session.execute(
-        progress.joined(select(Organization.name, OrgMembership.department, func.count(), overdue))
-        .join(Organization, Organization.id == SimulationAssignment.organization_id)
-        .where(*_where(actor, query, on), SimulationAssignment.status != AssignmentStatus.completed)
-        .group_by(Organization.name, OrgMembership.department)
-        .order_by(overdue.desc(), Organization.name, OrgMembership.department.nulls_last())
+        _filtered(
+            select(Organization.name, department, func.count(), overdue)
+            .select_from(SimulationAssignment)
+            .join(Organization, Organization.id == SimulationAssignment.organization_id),
+            actor,
+            query,
+            on,
+            person=joined,
+        )
+        .where(SimulationAssignment.status != AssignmentStatus.completed)
+        .group_by(Organization.name, department)
+        .order_by(overdue.desc(), Organization.name, department.nulls_last())
     ).all()
     return [DepartmentFigure(org, dept, n, int(late)) for org, dept, n, late in rows]
 
@@ -332,11 +376,14 @@ def build(*, session: Session, actor: Actor, query: ListQuery, on: date | None =
     """Every figure of the reports page, for the same filters and the same day."""
     on = on or rules.today()
     total, organizations = session.execute(
-        progress.joined(
+        _filtered(
             select(func.count(), func.count(SimulationAssignment.organization_id.distinct())).select_from(
                 SimulationAssignment
-            )
-        ).where(*_where(actor, query, on))
+            ),
+            actor,
+            query,
+            on,
+        )
     ).one()
     kwargs = {"session": session, "actor": actor, "query": query, "on": on}
     return Report(
