@@ -188,6 +188,7 @@ class ReportView:
                 ui.select(options, label="Department", value=value,
                           on_change=lambda e: self._set("department", e.value)).props(
                     "dense outlined options-dense").classes("w-44").mark("filter-department")  # fmt: skip
+                await self._person_picker(organization)
             for name, label, choices in (
                 ("status", "Status", STATUS_OPTIONS),
                 ("due", "Due", progress.DUE_WINDOWS),
@@ -204,6 +205,33 @@ class ReportView:
                      on_change=lambda e: self._set("search", e.value)).props(
                 'dense outlined clearable debounce=400 type=search aria-label="Search people"').classes(
                 "w-56").mark("filter-search")  # fmt: skip
+
+    async def _person_picker(self, organization: str | None) -> None:
+        """One person's assignments (`user_id`), among the organization's members."""
+        try:
+            org_id = uuid.UUID(organization) if organization else None
+        except ValueError:
+            return  # a mangled organization in the address: the report says so, no picker for it
+
+        async def find_people(text: str) -> dict[str, str]:
+            try:
+                return await calls.read(assigning.people_options, organization_id=org_id, search=text)
+            except DomainError:
+                return {}
+
+        chosen = self.filters["user_id"] or None
+        label = None
+        if chosen:
+            try:
+                label = await calls.read(assigning.person_label, organization_id=org_id, user_id=uuid.UUID(chosen))
+            except (ValueError, DomainError):
+                label = None
+        picker = SearchSelect(
+            "Person", find_people, value=chosen, value_label=label or ("Unknown person" if chosen else None),
+            none_label="Everyone", on_change=lambda e: self._set("user_id", e.value),
+        )  # fmt: skip
+        picker.props(remove="hint").props("dense outlined options-dense").classes("w-56").mark("filter-user_id")
+        await picker.load()
 
     async def _departments(self, organization: str | None) -> list[str]:
         try:

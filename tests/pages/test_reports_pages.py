@@ -139,3 +139,19 @@ async def test_reports_open_on_the_last_30_days_and_all_time_is_one_choice_away(
     assert period.value == "30"
     period.set_value("all")
     await user.should_see("7 assignments", marker="report-total")
+
+
+async def test_a_person_filter_from_the_address_is_named_and_another_organizations_person_is_not(user: User, world):
+    await login(user, world["emails"]["admin"])
+    ann = world["people"]["Ann"]
+    await user.open(f"/reports?assigned=all&user_id={ann}")
+    picker = next(iter(user.find(marker="filter-user_id").elements))
+    assert picker.value == str(ann) and picker.options[str(ann)] == "Ann <ann@acme.example>"
+    await user.should_see("2 assignments", marker="report-total")
+    gil = world["people"]["Gil"]  # Globex's: not a person this admin may name
+    await user.open(f"/reports?assigned=all&user_id={gil}")
+    picker = next(iter(user.find(marker="filter-user_id").elements))
+    assert picker.options[str(gil)] == "Unknown person"
+    await user.should_see("0 assignments", marker="report-total")
+    await user.open("/reports?assigned=all&user_id=not-a-uuid")
+    await user.should_see(marker="report-error")

@@ -133,6 +133,20 @@ def people_options(
     return {str(user_id): _label(name, email) for user_id, name, email in rows}
 
 
+def person_label(
+    *, session: Session, actor: Actor, organization_id: uuid.UUID | None, user_id: uuid.UUID
+) -> str | None:
+    """ "Name <email>" of a member of the organization (a filter's label for a person named in the
+    address); None for anyone else, so a tampered address learns nothing."""
+    org = scope.organization(session, actor, organization_id)
+    found = session.execute(
+        select(User.name, User.email)
+        .join(OrgMembership, OrgMembership.user_id == User.id)
+        .where(OrgMembership.organization_id == org.id, User.id == user_id)
+    ).first()
+    return _label(*found) if found else None
+
+
 def emails_from_csv(content: bytes) -> tuple[list[str], list[str]]:
     """Emails named by a CSV (a column headed `email`, or one address per line): (emails, problems)."""
     if len(content) > MAX_CSV_BYTES:
