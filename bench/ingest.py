@@ -12,7 +12,12 @@ synchronous_commit on — or DATABASE_URL when set; the bench adds a few rows to
     1, against `serve-api` with 1 and 2 workers and the full `serve` process: events/s, p50/p99;
 (c) p99 at half the saturating rate (paced open loop, latency measured from the scheduled send time);
 (d) the same route in the full console process vs `serve-api` (1 worker: both are one process);
-(e) the full console's RSS before/after a bounded number of cookie-less API requests.
+(e) the full console's RSS before/after a bounded number of cookie-less API requests;
+(f) what live notifications cost ingest (issue 13: under 5 %): `serve-api` (1 worker) as shipped against
+    a copy of it with notifications switched off by this benchmark (`--serve-without-live-notifications`,
+    below: a switch of the bench, not of the product), closed loop, interleaved rounds. The full console
+    runs beside them throughout, LISTENing, so delivering the notifications is counted too.
+    `--only-notification-cost` runs this phase alone.
 
 It prints every figure and the ratios against the bars of issue 3, each marked PASS or FAIL. All
 traffic goes to 127.0.0.1; every loop is bounded in count and time. The load generator shares the
@@ -36,6 +41,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,6 +85,7 @@ BAR_CONSOLE_VS_API = 0.85
 # the phase runs three times and the median run counts; all three are printed.
 OPEN_LOOP_ENGINES = 256
 OPEN_LOOP_RUNS = 3
+BAR_NOTIFY_VS_SILENT = 0.95  # issue 13: live notifications cost ingest less than 5 %
 BAR_RSS_GROWTH_MIB = 10.0  # "flat": at most 10 MiB (or 5 %) more after the requests than before
 
 
@@ -151,12 +158,48 @@ class Server:
     log: Path
 
 
-def start_server(name: str, args: list[str], env: dict, workdir: Path) -> Server:
+# Live notifications off, for (f)'s baseline only: the product always notifies.
+SILENT_FLAG = "--serve-without-live-notifications"
+
+
+def serve_without_live_notifications(argv: list[str]) -> None:
+    """Run `simvado-console <argv>` in this process with live notifications switched off: nothing is
+    collected (console.live.session_changed does nothing), nothing is sent at commit (its
+    before_commit hook is removed), and the statement that stores event batches calls no pg_notify.
+    Only for a single-process server (`serve-api --workers 1`)."""
+    import re
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    import console.live
+    from console.cli import main as console_main
+    from console.live import publish
+    from console.services.ingest import events as ingest_events
+
+    event.remove(Session, "before_commit", publish._send_pending)
+    console.live.session_changed = lambda session, change: None
+    # The same statement, with its notification never called (the parameter stays, unused).
+    silent, found = re.subn(
+        r"CASE WHEN coalesce\(counted\.inserted, 0\) > 0 AND target\.done IS NOT TRUE THEN pg_notify\(.*?\) END",
+        "CASE WHEN false THEN pg_notify(%(channel)s, '') END",
+        ingest_events._LOCK_AND_INSERT,
+        flags=re.S,
+    )
+    if found != 1:
+        raise SystemExit("bench/ingest.py: the events statement changed; teach the silent server its new notify")
+    ingest_events._LOCK_AND_INSERT = silent
+    sys.argv = ["simvado-console", *argv]
+    console_main()
+
+
+def start_server(name: str, args: list[str], env: dict, workdir: Path, *, silent: bool = False) -> Server:
     port = free_port()
     log = workdir / f"{name}.log"
+    command = [str(Path(__file__).resolve()), SILENT_FLAG] if silent else ["-m", "console.cli"]
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", *args, "--port", str(port)],
+            [sys.executable, *command, *args, "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=out,
@@ -707,7 +750,13 @@ def main() -> int:  # noqa: C901, PLR0915
     parser.add_argument(
         "--memory-seconds", type=float, default=240.0, help="Time cap of the memory check (it reports what it did)."
     )
+    parser.add_argument(
+        "--only-notification-cost", action="store_true", help="Run (f) alone: live notifications' cost to ingest."
+    )
+    parser.add_argument("--notification-rounds", type=int, default=8, help="Pairs of phases in (f), per batch size.")
     args = parser.parse_args()
+    # A TERM (or Ctrl-C) still stops the servers and the database this run started (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seconds = args.seconds or (4.0 if args.quick else 8.0)
     memory_requests = args.memory_requests or (10_000 if args.quick else 100_000)
     engines = max(1, min(args.engines, 128))
@@ -720,7 +769,7 @@ def main() -> int:  # noqa: C901, PLR0915
 
     workdir = Path(tempfile.mkdtemp(prefix="svb-", dir="/tmp"))
     pg = None
-    servers: list[Server] = []
+    running: list[Server] = []
     try:
         if os.environ.get("DATABASE_URL"):
             url = to_sqlalchemy_url(os.environ["DATABASE_URL"])
@@ -755,14 +804,125 @@ def main() -> int:  # noqa: C901, PLR0915
         api1 = start_server("serve-api-1w", ["serve-api", "--workers", "1"], env, workdir)
         api2 = start_server("serve-api-2w", ["serve-api", "--workers", "2"], env, workdir)
         console = start_server("serve", ["serve"], env, workdir)
+        silent = start_server("serve-api-1w-silent", ["serve-api", "--workers", "1"], env, workdir, silent=True)
         servers = [api1, api2, console]
-        for server in servers:
+        running = [*servers, silent]
+        for server in running:
             wait_healthy(server)
 
         print(f"Engine API ingest benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
         print(f"Database: {where}, PostgreSQL {version}, {durable}")
         client_name = "wrk (one thread and connection per engine)" if wrk else "asyncio + aiohttp, bodies made first"
         print(f"Phases of {seconds:.0f} s, {engines} concurrent engines (closed loop), client: {client_name}\n")
+
+        def run_closed(
+            server: Server, batch: int, phase: float, sessions: list[str] | None = None
+        ) -> tuple[LoadResult, list[float]]:
+            """One closed-loop phase on fresh sessions, and the CPU µs per request of client, server, PostgreSQL."""
+
+            def in_server(group: int, _cmdline: bytes, pid: int = server.process.pid) -> bool:
+                return group == pid  # the server and its worker processes (their own session)
+
+            def is_postgres(_group: int, cmdline: bytes) -> bool:
+                return cmdline.startswith(b"postgres")
+
+            sessions = sessions or start_sessions(server, world, engines)
+            bodies = None if wrk else Bodies(sessions, batch, stock_size(batch, phase, len(sessions)))
+            client, served, database = own_cpu_seconds(), cpu_seconds(in_server), cpu_seconds(is_postgres)
+            if wrk:
+                result = closed_loop_wrk(wrk, server, world.key, sessions, batch, phase)
+            else:
+                result = run_phase(closed_loop(server, world.key, bodies, phase))
+            used = (
+                own_cpu_seconds() - client,
+                cpu_used(served, cpu_seconds(in_server)),
+                cpu_used(database, cpu_seconds(is_postgres)),
+            )
+            return result, [u / max(1, result.requests) * 1e6 for u in used]
+
+        def check_switch() -> None:
+            """The comparison means something only if the shipped server notifies and the other does not."""
+            with psycopg.connect(libpq(url), autocommit=True) as spy:
+                spy.execute("LISTEN simvado_sessions")
+                for server, expected in ((api1, True), (silent, False)):
+                    session_id = start_sessions(server, world, 1)[0]
+                    body = json.dumps({"session_id": session_id, "events": events(1, [T0])}).encode()
+                    answer = httpx.post(
+                        f"{server.url}/api/v1/events",
+                        content=body,
+                        headers={"Authorization": f"Bearer {world.key}", "Content-Type": "application/json"},
+                    )
+                    answer.raise_for_status()
+                    heard = list(spy.notifies(timeout=1.0))
+                    if bool(heard) != expected:
+                        raise SystemExit(f"{server.name}: {len(heard)} notifications for a start and a batch")
+
+        def notification_cost() -> dict[int, float]:
+            """(f): events/s with notifications over events/s without, per batch size.
+
+            Side by side: the two servers take the same load at the same time, half the engines each, and
+            the figure is the median of the rounds' ratios. Other tenants of this machine move throughput
+            by tens of percent within minutes (seen: the same phase from 0.66 to 1.47 of itself when run
+            back to back); side by side, whatever slows one slows the other alike.
+            """
+            if not wrk:
+                print("(f) needs wrk (two load generators at once): skipped\n")
+                return {100: float("nan"), 1: float("nan")}
+            check_switch()
+            rounds = args.notification_rounds
+            phase = max(3.0, seconds / 2)
+            half = max(1, engines // 2)
+            print(
+                f"(f) Live notifications' cost: serve-api 1 worker as shipped vs. with notifications off, side by "
+                f"side ({half} engines each, closed loop), {rounds} rounds of {phase:.0f} s; the full console "
+                "LISTENs throughout"
+            )
+            ratios: dict[int, float] = {}
+            for batch in (100, 1):
+                found: dict[str, list[tuple[LoadResult, list[float]]]] = {api1.name: [], silent.name: []}
+                for _round in range(rounds):
+                    got: dict[str, tuple[LoadResult, list[float]]] = {}
+                    ready = {server.name: start_sessions(server, world, half) for server in (api1, silent)}
+
+                    def load(server: Server, into: dict = got, size: int = batch, ready: dict = ready) -> None:
+                        into[server.name] = run_closed(server, size, phase, sessions=ready[server.name])
+
+                    threads = [threading.Thread(target=load, args=(server,)) for server in (api1, silent)]
+                    for thread in threads:
+                        thread.start()
+                    for thread in threads:
+                        thread.join()
+                    for name, result in got.items():
+                        found[name].append(result)
+                each = [
+                    on.events_per_s / off.events_per_s
+                    for (on, _), (off, _) in zip(found[api1.name], found[silent.name], strict=True)
+                ]
+                ratios[batch] = statistics.median(each)
+                for server in (api1, silent):
+                    rates = [r.events_per_s for r, _ in found[server.name]]
+                    cpu = [per[1] for _, per in found[server.name]]
+                    errors = sum(r.errors for r, _ in found[server.name])
+                    print(
+                        f"    {server.name:20} batch {batch:3}: {statistics.median(rates):9,.0f} events/s (median; "
+                        f"rounds {', '.join(f'{x:,.0f}' for x in rates)}), server CPU "
+                        f"{statistics.median(cpu):,.0f} µs/request, errors {errors}"
+                    )
+                print(
+                    f"    batch {batch:3}: with / without = {ratios[batch]:.3f} (median of the rounds: "
+                    + ", ".join(f"{r:.3f}" for r in each)
+                    + ")"
+                )
+            print()
+            return ratios
+
+        if args.only_notification_cost:
+            ratios = notification_cost()
+            ok = all(r >= BAR_NOTIFY_VS_SILENT for r in ratios.values())
+            for batch, ratio in ratios.items():
+                print(f"    {verdict(ratio >= BAR_NOTIFY_VS_SILENT)}  notifications, batch {batch}: {ratio:.3f} "
+                      f"(bar ≥ {BAR_NOTIFY_VS_SILENT:.2f})")  # fmt: skip
+            return 0 if ok else 1
 
         # (a) raw limits -------------------------------------------------------------------------
         raw_session = start_sessions(api1, world, 1)[0]
@@ -826,6 +986,9 @@ def main() -> int:  # noqa: C901, PLR0915
                     f"{result.errors}" + (f" {result.statuses}" if result.errors else "")
                 )
         print()
+
+        # (f) live notifications' cost (here, next to (b), on the same machine state) ---------------
+        notify_ratios = notification_cost()
 
         # (c) open loop at half the saturating rate -------------------------------------------------
         # Each serve-api set-up at half of its own saturating rate from (b); the bars are judged on the
@@ -905,6 +1068,14 @@ def main() -> int:  # noqa: C901, PLR0915
                 f"≥ {BAR_CONSOLE_VS_API:.2f}",
                 ratio >= BAR_CONSOLE_VS_API,
             )
+        for batch in (100, 1):
+            ratio = notify_ratios[batch]
+            bar(
+                f"live notifications: with / without, batch {batch} [{judged}]",
+                ratio,
+                f"≥ {BAR_NOTIFY_VS_SILENT:.2f}",
+                ratio >= BAR_NOTIFY_VS_SILENT,
+            )
         allowed = max(BAR_RSS_GROWTH_MIB, 0.05 * samples[0])
         bar(
             f"RSS growth MiB over {done:,} requests [serve]",
@@ -916,7 +1087,7 @@ def main() -> int:  # noqa: C901, PLR0915
         print(f"\n{len(rows) - len(failed)} of {len(rows)} bars passed.")
         return 0
     finally:
-        for server in servers:
+        for server in running:
             stop_server(server)
         if pg is not None:
             pg.cleanup()
@@ -924,4 +1095,7 @@ def main() -> int:  # noqa: C901, PLR0915
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) > 1 and sys.argv[1] == SILENT_FLAG:
+        serve_without_live_notifications(sys.argv[2:])
+    else:
+        sys.exit(main())

@@ -22,7 +22,9 @@ Issue "Assignments, progress, results and reports", as the big organization's ad
 at the smaller size, 50,000 at the larger): a person's page, the assignments list (first page, overdue,
 last page) and each chart of /reports as it opens (the assignments of the last 30 days) are "page"
 cases; the same charts over all time and the progress matrix summarise every assignment, so they are
-"list" cases (p95 bar only).
+"list" cases (p95 bar only). The sessions list (first page as the platform admin; completed sessions
+and the last page as the big organization's admin) is a "list" case; one session of 5,000 events (added
+by bench/page_sessions.py) is a "page" case: it is the same size at both sizes.
 """
 
 from __future__ import annotations
@@ -130,7 +132,10 @@ def _top_up_users(url: str, total: int) -> None:
 
 
 def cases(url: str, ids: dict) -> list[Case]:
+    import page_sessions
     from page_sql import PLAIN
+
+    PLAIN = {**PLAIN, **page_sessions.PLAIN}  # noqa: N806 — the sessions pages' plain SQL beside the others
 
     from console import unit_of_work
     from console.auth import Actor
@@ -247,7 +252,7 @@ def cases(url: str, ids: dict) -> list[Case]:
             "ORDER BY count(*) DESC LIMIT 1",
             (ids["org"],),
         ).fetchone()[0]
-    ids = {**ids, "report_simulation": report_simulation}
+    ids = {**ids, "report_simulation": report_simulation, "long": page_sessions.long_session(url, ids)}
     people_offset = last_offset(members.list_, org_admin)
 
     def listed(list_: Callable, actor: Actor, **query: object) -> Callable[[], object]:
@@ -363,6 +368,7 @@ def cases(url: str, ids: dict) -> list[Case]:
         Case("sweep: sessions missing a debrief", "sweep",
              rolled_back(lambda s: ingest.sessions_awaiting_debrief(session=s)), sql("sweep_debriefs")),
     ]  # fmt: skip
+    out += page_sessions.cases(Case, read, sql, {"admin": admin, "org_admin": org_admin}, ids)
     return out
 
 

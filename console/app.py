@@ -12,14 +12,19 @@ from fastapi.responses import JSONResponse
 from nicegui import app as nicegui_app
 from nicegui import ui
 
-from console import db
+from console import db, live
 from console.assignment_routes import assignment_router
 from console.auth.web import AuthMiddleware, auth_router
 from console.config import Settings, get_settings
 from console.export_routes import export_router
+from console.identity_routes import identity_router
 from console.media_routes import media_router
 from console.people_routes import people_router
 from console.services.assignments.exports import FILES as export_files
+
+
+def _start_live() -> None:
+    live.start(db.get_engine().url.render_as_string(hide_password=False))
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
@@ -37,6 +42,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     # Mounted before NiceGUI (which takes "/"), so engine requests never reach NiceGUI's middleware;
     # served through console.api.serving_app, they do not pass through the root app's stack either.
     root.mount(PREFIX, create_api_app(settings))
+    # Webhooks (Clerk) and the SSO sign-in routes: no page machinery, no NiceGUI session (identity_routes).
+    root.include_router(identity_router(settings))
 
     import pages  # the one place that wires pages in
 
@@ -53,6 +60,11 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     nicegui_app.include_router(assignment_router())
     nicegui_app.router.lifespan_context = lifespan
     nicegui_app.add_middleware(AuthMiddleware, secure_cookies=settings.production)
+    # One LISTEN connection per process, on the loop that serves the pages: open pages hear of play
+    # sessions changing, whichever process stored the change (console/live, docs/live.md). Stopped with
+    # the app, so a test that starts the app many times never leaves a connection behind.
+    nicegui_app.on_startup(_start_live)
+    nicegui_app.on_shutdown(live.stop)
     nicegui_app.on_shutdown(db.dispose)
     nicegui_app.on_shutdown(export_files.close)  # no export file outlives the process
     if run_jobs:

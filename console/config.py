@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,11 +38,23 @@ class Settings(BaseSettings):
     api_rate_limit: str = "200/second"
     # Background jobs: an in-progress session with no event for this long is marked abandoned.
     abandon_after_minutes: int = 120
+    # Sooner than that, it is flagged as stuck on /sessions and /live (console/services/sessions/stuck.py),
+    # so staff can look at it (and close it) before the sweep does. Must stay below abandon_after_minutes.
+    stuck_after_minutes: int = Field(default=10, ge=1)
     # Optional LLM debriefs through an OpenAI-compatible chat API; the offline generator is the fallback.
     llm_base_url: str | None = None  # e.g. https://api.openai.com/v1 or a local server
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = 20
+
+    # Identity (docs/identity.md). The Clerk webhook's signing secret (whsec_…, from Clerk's dashboard):
+    # unset, POST /webhooks/clerk answers 503. Never logged. Bodies past the limit are refused (413)
+    # before they are read in full: a Clerk user event is a few KiB.
+    clerk_webhook_secret: str | None = Field(default=None, repr=False)
+    clerk_webhook_max_body_bytes: int = 256 * 1024
+    # SSO sign-in: how long a started sign-in may take at the provider, and its HTTP timeout.
+    sso_flow_max_age_seconds: int = 600
+    sso_http_timeout_seconds: float = 10
 
     # Media library (checked on the server; the browser's limits are only a courtesy).
     media_storage: str = "local"  # "local": a folder under data_dir (media_root overrides it); or "s3"
@@ -72,6 +84,16 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
         return value
+
+    @model_validator(mode="after")
+    def _stuck_before_abandoned(self) -> Settings:
+        """A session is flagged stuck before the sweep abandons it, or the flag would never be seen."""
+        if self.stuck_after_minutes >= self.abandon_after_minutes:
+            raise ValueError(
+                f"SIMVADO_STUCK_AFTER_MINUTES ({self.stuck_after_minutes}) must be below "
+                f"SIMVADO_ABANDON_AFTER_MINUTES ({self.abandon_after_minutes})"
+            )
+        return self
 
     @property
     def production(self) -> bool:

@@ -19,6 +19,7 @@ from models.enums import (
     SubscriptionTier,
     UserRole,
 )
+from models.identity import ClerkDelivery, ClerkUser, SsoIdentity
 from models.organizations import Invitation, MemberImport, Organization, OrgMembership
 from models.play import GameEvent, PlaySession
 from models.simulations import MediaAsset, Module, Simulation
@@ -31,6 +32,8 @@ __all__ = [
     "AuditAction",
     "AuditEntity",
     "AuditLogEntry",
+    "ClerkDelivery",
+    "ClerkUser",
     "Difficulty",
     "EventType",
     "GameEvent",
@@ -54,6 +57,7 @@ __all__ = [
     "SimulationAssignment",
     "SimulationFormat",
     "SimulationStatus",
+    "SsoIdentity",
     "SubscriptionTier",
     "User",
     "UserRole",

@@ -93,6 +93,8 @@ class AuditAction(StrEnum):
     assignment_update = "assignment.update"  # due date (an extension), one entry per change of many
     assignment_remove = "assignment.remove"  # unassigned; its sessions and results stay
     assignment_export = "assignment.export"  # who exported progress or results, with which filters
+    play_session_abandon = "play_session.abandon"  # marked abandoned by staff; the reason is the comment
+    play_session_export = "play_session.export"  # the sessions list, or one session's events, exported
 
     @property
     def label(self) -> str:

@@ -27,6 +27,9 @@ class Organization(SQLModel, table=True):
     sso_client_id: str | None = Field(default=None, max_length=255)
     sso_client_secret_encrypted: str | None = Field(default=None, sa_type=sa.Text)
     sso_email_domains: list[str] = text_array()
+    # Members must sign in through the provider: password sign-in is refused for them
+    # (console/services/identity/sso.py, docs/identity.md).
+    sso_required: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp(onupdate=True)
     version: int = version()

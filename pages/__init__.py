@@ -4,8 +4,8 @@ from pages import access
 
 # One module (or package) per area; a new area is one more name here.
 AREAS = (
-    "api_keys", "assignments", "audit", "catalogue", "dashboard", "developers", "login", "my", "organizations",
-    "people", "reports", "simulations", "users",
+    "api_keys", "assignments", "audit", "catalogue", "dashboard", "developers", "live", "login", "my",
+    "organizations", "people", "reports", "sessions", "simulations", "users",
 )  # fmt: skip
 
 

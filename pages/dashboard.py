@@ -9,7 +9,10 @@ from console.services import dashboard
 from console.services.seats import SeatUse
 from pages.access import secured_page
 from pages.components import calls
+from pages.components.live import on_session_changes
 from pages.layout import MUTED, Heading, frame
+
+LIVE_INTERVAL_SECONDS = 1.0
 
 
 def _tile(label: str, value, marker: str, *, href: str | None = None) -> None:
@@ -43,11 +46,15 @@ async def home(actor: Actor):
     with frame(actor, "Dashboard"):
         _figures(actor, data)
 
-        async def refresh() -> None:
+        async def refresh(_changes: object = None) -> None:
             _figures.refresh(actor, await calls.read(dashboard.summary))
 
-        # Fresh figures without a reload: sessions arrive from engines all day.
-        ui.timer(30, refresh)
+        # Fresh figures without a reload: the session tiles move as soon as a session the viewer may see
+        # starts, gets events or ends (at most once a second: the summary is a dozen counts, and a busy
+        # platform changes every few milliseconds); the timer catches what no session change announces
+        # (people, keys, simulations).
+        on_session_changes(refresh, interval=LIVE_INTERVAL_SECONDS)
+        ui.timer(60, refresh)
 
 
 @ui.refreshable
@@ -87,8 +94,8 @@ def _figures(actor: Actor, data: dict) -> None:
             else:
                 ui.echart(
                     {
-                        # No grow animation: the figures redraw every 30 s, and a chart people glance
-                        # at all day should not replay itself.
+                        # No grow animation: the figures redraw as sessions change, and a chart people
+                        # glance at all day should not replay itself.
                         "animation": False,
                         "grid": {"left": 40, "right": 10, "top": 10, "bottom": 30},
                         "tooltip": {"trigger": "axis"},

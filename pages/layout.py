@@ -21,6 +21,8 @@ NAVIGATION: list[tuple[str, str, str, Permission]] = [
     ("People", "badge", "/people", Permission.manage_organization),
     ("Assignments", "assignment", "/assignments", Permission.manage_organization),
     ("Reports", "insights", "/reports", Permission.manage_organization),
+    ("Live", "sensors", "/live", Permission.view_live_sessions),
+    ("Sessions", "history_edu", "/sessions", Permission.view_sessions),
     ("Organizations", "corporate_fare", "/organizations", Permission.manage_platform),
     ("Users", "group", "/users", Permission.manage_platform),
     ("API keys", "key", "/api-keys", Permission.manage_api_keys),

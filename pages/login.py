@@ -1,11 +1,17 @@
-"""The login page: a plain HTML form posted to /auth/login, so the server can set a fresh cookie."""
+"""The login page: a plain HTML form posted to /auth/login, so the server can set a fresh cookie; and
+"Continue with SSO", which sends the browser to /auth/sso/start with the typed email (its domain picks
+the organization's identity provider: console/identity_routes.py, docs/identity.md)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from nicegui import ui
 
 from console.auth.web import safe_next
+from console.identity_routes import SSO_START_PATH
 from console.services.accounts import INVALID_LOGIN, TOO_MANY_ATTEMPTS
+from console.services.identity.sso import MESSAGES as SSO_MESSAGES
 from pages.access import secured_page
 from pages.components.forms import csrf_field, hidden_field
 from pages.layout import MUTED, Heading, theme
@@ -15,6 +21,7 @@ MESSAGES = {
     "locked": TOO_MANY_ATTEMPTS,
     "missing": "Enter your email and password.",
     "expired": "This sign-in form had expired. Please sign in again.",
+    **SSO_MESSAGES,
 }
 
 
@@ -52,4 +59,30 @@ def login_page(actor, next: str = "/", error: str | None = None, signed_out: str
                     "login-submit"
                 )
             del email, password
+            _sso_section(safe_next(next))
         ui.label("Forgot your password? Ask a platform admin to reset it.").classes(f"text-caption {MUTED}")
+
+
+def _sso_section(target: str) -> None:
+    """Email → the organization's provider. A navigation, not a form post: the page's CSP
+    (`form-action 'self'`) would stop a posted form that redirects to the provider's origin."""
+    with ui.row().classes("w-full items-center no-wrap gap-2 q-mt-md"):
+        ui.separator().classes("col")
+        ui.label("or").classes(f"text-caption {MUTED}")
+        ui.separator().classes("col")
+    with ui.column().classes("w-full gap-2"):
+        work_email = (
+            ui.input("Work address for SSO", placeholder="you@company.com")
+            .props("type=email autocomplete=email outlined dense")
+            .classes("w-full")
+            .mark("sso-email")
+        )
+
+        def go() -> None:
+            query = urlencode({"email": (work_email.value or "").strip(), "next": target})
+            ui.navigate.to(f"{SSO_START_PATH}?{query}")
+
+        work_email.on("keydown.enter", go)
+        ui.button("Continue with SSO", icon="badge", on_click=go).props("outline color=primary").classes("w-full").mark(
+            "sso-submit"
+        )

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     manage_api_keys = "manage_api_keys"
     view_audit_log = "view_audit_log"
     view_live_sessions = "view_live_sessions"
+    view_sessions = "view_sessions"  # /sessions: every play session in reach (play_sessions.readable)
     # API key scopes: what an engine may do through the engine API (never held by a role).
     game_write = "game:write"  # start sessions, post events
     game_read = "game:read"  # read modules and results
@@ -34,6 +35,7 @@ ROLE_PERMISSIONS: dict[UserRole, frozenset[Permission]] = {
             Permission.view_catalogue,
             Permission.manage_organization,
             Permission.view_live_sessions,
+            Permission.view_sessions,
             Permission.view_audit_log,  # their own organization's entries (audit.readable)
         }
     ),
@@ -43,6 +45,8 @@ ROLE_PERMISSIONS: dict[UserRole, frozenset[Permission]] = {
             Permission.view_dashboard,
             Permission.view_catalogue,
             Permission.author_simulations,
+            Permission.view_sessions,  # sessions of the simulations they author
+            Permission.view_live_sessions,  # /live: those sessions while they are played
         }
     ),
     # Everything except the participant's own page: platform admins are not assigned simulations.

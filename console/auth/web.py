@@ -180,7 +180,8 @@ def auth_router(settings: Settings) -> APIRouter:
             # Logged with no email or password in it: only that a login failed.
             log.info("login failed")
             await asyncio.sleep(settings.login_failure_delay_seconds)
-            code = "locked" if result.error == accounts.TOO_MANY_ATTEMPTS else "invalid"
+            codes = {accounts.TOO_MANY_ATTEMPTS: "locked", accounts.SSO_REQUIRED: "sso_required"}
+            code = codes.get(result.error, "invalid")
             return RedirectResponse(f"/login?error={code}&next={quote(target, safe='')}", status_code=303)
         request.session.clear()  # a new browser session at login
         response = RedirectResponse(target, status_code=303)

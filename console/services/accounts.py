@@ -32,6 +32,8 @@ _DUMMY_HASH = password_hash.hash(secrets.token_urlsafe(16))
 
 INVALID_LOGIN = "Email or password is incorrect."
 TOO_MANY_ATTEMPTS = "Too many failed attempts. Wait a few minutes and try again."
+# Said only after the right password, so it reveals nothing to someone guessing (docs/identity.md).
+SSO_REQUIRED = "Your organization requires single sign-on: use Continue with SSO."
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -138,6 +140,10 @@ def authenticate(
     if user is None or user.deactivated_at is not None:
         # The same answer as a wrong password: a deactivated account is not told apart either.
         return LoginResult(None, INVALID_LOGIN)
+    from console.services.identity.sso import password_refused  # identity builds on accounts
+
+    if password_refused(session=session, user=user):
+        return LoginResult(None, SSO_REQUIRED)
     throttle.reset(email)
     credential.failed_attempts = 0
     credential.locked_until = None

@@ -366,6 +366,13 @@ def deactivate(*, session: Session, actor: Actor, user_id: uuid.UUID) -> User:
     session.refresh(user, with_for_update={"key_share": True})
     if user.deactivated_at is not None:
         return user
+    end_access(session=session, actor=actor, user=user)
+    return user
+
+
+def end_access(*, session: Session, actor: Actor, user: User, why: str = "") -> None:
+    """Deactivate `user` now: every login session of theirs ends, audited (with `why` first). Whoever
+    calls has checked that they may (here an admin; the Clerk mirror, a deletion in Clerk)."""
     revoked = session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
@@ -378,11 +385,10 @@ def deactivate(*, session: Session, actor: Actor, user_id: uuid.UUID) -> User:
         subject=user,
         fields=_AUDITED,
         organization_id=user.organization_id,
-        comment=f"{revoked} login session{'s' if revoked != 1 else ''} ended",
+        comment=f"{why}{revoked} login session{'s' if revoked != 1 else ''} ended",
     ):
         user.deactivated_at = utcnow()
         versions.bump(user)
-    return user
 
 
 def reactivate(*, session: Session, actor: Actor, user_id: uuid.UUID) -> User:

@@ -1,4 +1,5 @@
-"""Export buttons for any view of assignments: `export_buttons(kind, query_getter)`.
+"""Export buttons for any view of assignments: `export_buttons(kind, query_getter)`; for any other
+export written through the same temporary files (play sessions): `download_buttons(...)`.
 
 A click runs the export through the service (`calls.write`: the viewer's login re-checked, their scope,
 an audit entry) on a worker thread, writing a temporary file (`exports.FILES`) chunk by chunk while a
@@ -9,13 +10,15 @@ removed after a quarter of an hour.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 from nicegui import ui
 
 from console.errors import DomainError
 from console.services.assignments import exports
-from console.services.assignments.exports import ExportFormat, ExportKind
+from console.services.assignments.exports import ExportFormat, ExportKind, ProgressCallback
 from console.services.listing import ListQuery
 from pages.components import calls
 from pages.layout import MUTED
@@ -32,23 +35,47 @@ def export_buttons(kind: ExportKind | str, query_getter: Callable[[], ListQuery]
     """Draw "<Kind>: CSV · Excel" for the view `query_getter()` describes at the moment of the click.
     `owner` is the page's actor: only that person may download the file."""
     kind = ExportKind(kind)
+
+    async def write(fmt: str, path: Path, on_progress: ProgressCallback):  # noqa: ANN202
+        return await calls.write(
+            exports.write, kind=kind, fmt=fmt, query=query_getter(), path=path, on_progress=on_progress
+        )
+
+    download_buttons(
+        marker=f"export-{kind.value}",
+        title=f"{LABELS[kind]} ({HINTS[kind]})",
+        noun=LABELS[kind].lower(),
+        formats={fmt.value: FORMAT_LABELS[fmt] for fmt in ExportFormat},
+        reserve=lambda fmt: exports.FILES.reserve(owner.user_id, kind, ExportFormat(fmt)),
+        write=write,
+    )
+
+
+def download_buttons(
+    *,
+    marker: str,
+    title: str,
+    noun: str,
+    formats: Mapping[str, str],
+    reserve: Callable[[str], tuple[str, Path]],
+    write: Callable[[str, Path, ProgressCallback], Awaitable[Any]],
+) -> None:
+    """Export buttons for any export written through `exports.FILES`: one button per format
+    ({value: label}); `reserve(fmt)` gives the file's token and path, `write(fmt, path, on_progress)`
+    runs the export (through `calls.write`) and returns what has `.rows` and `.filename`."""
     state = {"done": 0, "total": 0}
-    with ui.column().classes("gap-1").mark(f"export-{kind.value}") as box:
+    with ui.column().classes("gap-1").mark(marker) as box:
         with ui.row().classes("items-center gap-2"):
-            ui.label(f"{LABELS[kind]} ({HINTS[kind]})").classes("text-body2")
-            buttons = [
-                ui.button(
-                    FORMAT_LABELS[fmt],
-                    icon="download",
-                    on_click=lambda _, f=fmt: run(f),
-                )
-                .props(f'outline dense no-caps aria-label="Export {LABELS[kind].lower()} as {FORMAT_LABELS[fmt]}"')
-                .mark(f"export-{kind.value}-{fmt.value}")
-                for fmt in ExportFormat
-            ]
+            ui.label(title).classes("text-body2")
+            buttons = []
+            for fmt, label in formats.items():
+                button = ui.button(label, icon="download", on_click=lambda _, f=fmt: run(f))
+                button.props("outline dense no-caps").mark(f"{marker}-{fmt}")
+                button.props["aria-label"] = f"Export {noun} as {label}"  # a value: never parsed as props
+                buttons.append(button)
         bar = ui.linear_progress(value=0, show_value=False).props('aria-label="Export progress"').classes("w-64")
         bar.set_visibility(False)
-        status = ui.label("").classes(MUTED).props('aria-live="polite"').mark(f"export-{kind.value}-status")
+        status = ui.label("").classes(MUTED).props('aria-live="polite"').mark(f"{marker}-status")
 
     def show() -> None:
         total = state["total"]
@@ -59,9 +86,8 @@ def export_buttons(kind: ExportKind | str, query_getter: Callable[[], ListQuery]
     def on_progress(done: int, total: int) -> None:  # on the worker thread: plain numbers only
         state["done"], state["total"] = done, total
 
-    async def run(fmt: ExportFormat) -> None:
-        query = query_getter()
-        token, path = exports.FILES.reserve(owner.user_id, kind, fmt)
+    async def run(fmt: str) -> None:
+        token, path = reserve(fmt)
         for button in buttons:
             button.disable()
         state["done"] = state["total"] = 0
@@ -71,9 +97,7 @@ def export_buttons(kind: ExportKind | str, query_getter: Callable[[], ListQuery]
         with box:  # only while exporting: an idle timer would still wake up every 0.3 s
             timer = ui.timer(0.3, show)
         try:
-            outcome = await calls.write(
-                exports.write, kind=kind, fmt=fmt, query=query, path=path, on_progress=on_progress
-            )
+            outcome = await write(fmt, path, on_progress)
         except DomainError as exc:
             exports.FILES.discard(token)
             status.text = exc.message

@@ -27,3 +27,14 @@ ASSIGNMENT_STATUS_SLOT = (
     "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
     f':color="{ASSIGNMENT_STATUS_COLORS}[props.value]" /></q-td>'
 )
+
+
+# A play session's status as a badge (white text on each colour: 4.5:1 and more), with "stuck" beside
+# it when the row says so (`props.row.stuck`).
+SESSION_STATUS_COLOR = {"in_progress": "blue-9", "completed": "positive", "abandoned": "grey-8"}
+STUCK_COLOR = "deep-orange-10"  # 5.6:1 under white text
+SESSION_STATUS_SLOT = (
+    "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
+    f':color="{SESSION_STATUS_COLOR}[props.value]" />'  # our constants, as a JS object
+    f'<q-badge v-if="props.row.stuck" class="q-ml-xs" color="{STUCK_COLOR}" label="stuck" /></q-td>'
+)

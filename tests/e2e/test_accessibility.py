@@ -30,6 +30,7 @@ FIRST_LINK = {
     SIMULATION: ("/simulations", "/simulations/"),
     ORGANIZATION: ("/organizations", "/organizations/"),
     "/assignments/person/{user_id}": ("/assignments", "/assignments/person/"),
+    "/sessions/{session_id}": ("/sessions", "/sessions/"),
 }
 FIXED = {"/invite/{token}": "/invite/an-unknown-invitation"}  # the page a stale or mistyped link shows
 
@@ -251,6 +252,8 @@ def test_keyboard_skip_link_and_navigation(demo_console, page):
         "/people": "People",
         "/assignments": "Assignments",
         "/reports": "Reports",
+        "/live": "Live",
+        "/sessions": "Sessions",
         "/organizations": "Organizations",
         "/users": "Users",
         "/api-keys": "API keys",

@@ -80,6 +80,7 @@ def concrete_paths(world) -> list[str]:
         "slug": world["org"].slug,
         "token": "an-unknown-invitation",
         "user_id": str(world["admin"].id),
+        "session_id": "00000000-0000-4000-8000-000000000000",  # none: the not-found page has the policy too
     }
     paths = []
     # Route contexts since FastAPI 0.141 (not starlette Routes): each has the route's full path.

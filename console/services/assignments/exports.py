@@ -294,6 +294,10 @@ class _XlsxFile:
         self._book.close()
 
 
+# The file writers, for other areas' exports (console/services/sessions/exports.py).
+CsvFile, XlsxFile, cell = _CsvFile, _XlsxFile, _cell
+
+
 def write(
     *,
     session: Session,
@@ -373,6 +377,7 @@ class _Entry:
     media_type: str
     ready: bool
     created: float
+    permission: Permission = Permission.manage_organization  # what the owner must still hold to fetch it
 
 
 class ExportFiles:
@@ -397,15 +402,34 @@ class ExportFiles:
                 self._root = Path(tempfile.mkdtemp(prefix=f"simvado-exports-{os.getpid()}-"))
             return self._root
 
-    def reserve(self, owner: uuid.UUID, kind: ExportKind, fmt: ExportFormat) -> tuple[str, Path]:
-        """A token and the path its export is written to (not downloadable until `ready`)."""
+    def reserve(
+        self,
+        owner: uuid.UUID,
+        kind: ExportKind | None,
+        fmt: ExportFormat | str,
+        *,
+        filename: str | None = None,
+        media_type: str | None = None,
+        permission: Permission = Permission.manage_organization,
+    ) -> tuple[str, Path]:
+        """A token and the path its export is written to (not downloadable until `ready`). Other areas'
+        exports (play sessions) give their own `filename`, `media_type` and the `permission` the owner
+        must still hold when fetching it; assignments' default to theirs."""
         self.sweep()
         token = secrets.token_urlsafe(16)
-        path = self.root / f"{token}.{fmt.value}"
+        suffix = fmt.value if isinstance(fmt, ExportFormat) else str(fmt)
+        path = self.root / f"{token}.{suffix}"
+        entry = _Entry(
+            owner,
+            path,
+            filename or filename_for(ExportKind(kind), ExportFormat(fmt)),
+            media_type or MEDIA_TYPES[ExportFormat(fmt)],
+            ready=False,
+            created=time.monotonic(),
+            permission=permission,
+        )
         with self._lock:
-            self._entries[token] = _Entry(
-                owner, path, filename_for(kind, fmt), MEDIA_TYPES[fmt], ready=False, created=time.monotonic()
-            )
+            self._entries[token] = entry
         return token, path
 
     def ready(self, token: str) -> None:
@@ -420,13 +444,18 @@ class ExportFiles:
         if entry is not None:
             entry.path.unlink(missing_ok=True)
 
-    def take(self, token: str, owner: uuid.UUID | None) -> tuple[Path, str, str] | None:
+    def take(
+        self, token: str, owner: uuid.UUID | None, may: Callable[[Permission], bool] | None = None
+    ) -> tuple[Path, str, str] | None:
         """(path, filename, media type) of a ready file of `owner`, handed out once: the caller removes
-        the file once sent. None for anything else (unknown, someone else's, not ready, expired)."""
+        the file once sent. None for anything else (unknown, someone else's, not ready, expired, or —
+        with `may`, the asker's permission check — an owner who no longer holds the export's permission)."""
         self.sweep()
         with self._lock:
             entry = self._entries.get(token)
             if entry is None or entry.owner != owner or not entry.ready:
+                return None
+            if may is not None and not may(entry.permission):
                 return None
             del self._entries[token]
         return entry.path, entry.filename, entry.media_type

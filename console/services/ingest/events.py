@@ -12,9 +12,10 @@ from typing import Any
 import pydantic_core
 from sqlmodel import Session
 
-from console import jobs
+from console import jobs, live
 from console.auth import Actor
 from console.errors import Conflict, NotFound, ValidationFailed
+from console.live import ChangeKind, SessionChange
 from console.services.common import driver_connection
 from console.services.ingest.completion import complete_session
 from console.services.ingest.sessions import SESSION_NOT_FOUND, check_session_reach
@@ -98,18 +99,26 @@ class BatchResult:
 # counted per session, so a statement takes at most one batch per session (see
 # `record_event_batches`); a batch's inserted ids come back only when some were not inserted (a
 # retry): the common case parses no array. psycopg prepares the statement after a few uses.
+# The same statement tells every console process that each of these sessions got events (console/live):
+# a NOTIFY per session that stored something, delivered by PostgreSQL at commit and dropped if the
+# group rolls back. In the statement, not in a statement of its own at commit (console.live's way for
+# starts, completions and abandons), because a round trip per group cost single events about a tenth of
+# their throughput (bench/ingest.py (f)). A session's second batch in the same group sends the same
+# payload again, which PostgreSQL folds into one; a batch that completes its session sends nothing
+# here (`done`): its "completed" goes out with the commit instead.
 _LOCK_AND_INSERT = """
     WITH item AS (
-        SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS i(pos int, sid uuid, ext text, events jsonb)
+        SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS i(pos int, sid uuid, ext text, events jsonb, done bool)
     ), play AS (
-        SELECT s.id, s.external_session_id, s.status::text AS status, s.organization_id, m.simulation_id
+        SELECT s.id, s.external_session_id, s.status::text AS status, s.organization_id, m.simulation_id,
+               s.module_id
         FROM sessions s JOIN modules m ON m.id = s.module_id
         WHERE s.id = ANY(ARRAY(SELECT sid FROM item WHERE sid IS NOT NULL))
            OR s.external_session_id = ANY(ARRAY(SELECT ext FROM item WHERE ext IS NOT NULL))
         ORDER BY s.id
         FOR UPDATE OF s
     ), target AS (
-        SELECT item.pos, item.events, play.*
+        SELECT item.pos, item.events, item.done, play.*
         FROM item JOIN play ON play.id = item.sid OR play.external_session_id = item.ext
     ), inserted AS (
         INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
@@ -126,7 +135,14 @@ _LOCK_AND_INSERT = """
     SELECT target.pos, target.id, target.status, target.organization_id, target.simulation_id,
            coalesce(counted.inserted, 0),
            CASE WHEN coalesce(counted.inserted, 0) < jsonb_array_length(target.events)
-                THEN ARRAY(SELECT id FROM inserted WHERE inserted.session_id = target.id) END
+                THEN ARRAY(SELECT id FROM inserted WHERE inserted.session_id = target.id) END,
+           target.module_id,
+           CASE WHEN coalesce(counted.inserted, 0) > 0 AND target.done IS NOT TRUE THEN pg_notify(
+               %(channel)s,
+               json_build_object('session_id', target.id, 'organization_id', target.organization_id,
+                                 'simulation_id', target.simulation_id, 'module_id', target.module_id,
+                                 'kind', 'event')::text
+           ) END
     FROM target LEFT JOIN counted ON counted.session_id = target.id
 """
 # Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
@@ -204,7 +220,11 @@ def record_event_batches(*, session: Session, reports: Sequence[EventReport]) ->
 def _record_once(session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
     """One statement for batches of distinct play sessions."""
     items = b"[" + b",".join(_item(pos, report) for pos, report in enumerate(reports)) + b"]"
-    rows = driver_connection(session).execute(_LOCK_AND_INSERT, {"items": items.decode()}).fetchall()
+    rows = (
+        driver_connection(session)
+        .execute(_LOCK_AND_INSERT, {"items": items.decode(), "channel": live.CHANNEL})
+        .fetchall()
+    )
     if len({row[1] for row in rows}) < len(rows):
         raise BatchesOverlap("a play session named by id and by external id")
     found = {row[0]: row[1:] for row in rows}
@@ -216,7 +236,8 @@ def _item(pos: int, report: EventReport) -> bytes:
         named = b'"sid":"' + str(report.session_id).encode() + b'"'
     else:
         named = b'"ext":' + json.dumps(report.external_session_id).encode()
-    return b'{"pos":' + str(pos).encode() + b"," + named + b',"events":' + report.batch.events_json + b"}"
+    done = b',"done":true' if "completion" in report.batch.types else b""
+    return b'{"pos":' + str(pos).encode() + b"," + named + done + b',"events":' + report.batch.events_json + b"}"
 
 
 def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchResult:
@@ -224,7 +245,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     if row is None:
         raise NotFound(SESSION_NOT_FOUND)
     actor, batch, ids = report.actor, report.batch, report.batch.ids  # ids were checked when the batch was made
-    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids = row
+    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     check_session_reach(actor, simulation_id=simulation_id, organization_id=organization_id)
     status = SessionStatus(status_text)
@@ -244,7 +265,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
         if differing:
             # Raising rolls the whole batch back: the stored rows stay as they were.
             raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
-    if "completion" not in batch.types:
+    if "completion" not in batch.types:  # announced by the statement itself, if it stored anything
         return BatchResult(inserted_count, len(ids) - inserted_count, status, False, play_id)
     # Still in progress, so no completion of this batch was stored before (it would have completed
     # the session): every completion here was inserted now. The earliest one closes the session.
@@ -252,4 +273,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     play = session.get(PlaySession, play_id)  # already locked by this transaction
     complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
     jobs.defer(session, jobs.DEBRIEF, play_session_id=str(play_id))
+    live.session_changed(
+        session, SessionChange(play_id, organization_id, simulation_id, module_id, ChangeKind.completed)
+    )
     return BatchResult(inserted_count, len(ids) - inserted_count, play.status, True, play_id)

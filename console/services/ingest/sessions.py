@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
+from console import live
 from console.auth import Actor
 from console.errors import Conflict, NotFound, ValidationFailed
+from console.live import ChangeKind, SessionChange
 from console.services import assignments, launch
 from models import Module, PlaySession, Simulation, User
 from models.base import utcnow
@@ -147,6 +149,9 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
         return existing, False
     assignments.session_started(
         session=session, user_id=player.id, simulation_id=simulation.id, organization_id=player.organization_id
+    )
+    live.session_changed(
+        session, SessionChange(inserted, player.organization_id, simulation.id, module.id, ChangeKind.started)
     )
     created = session.get(PlaySession, inserted)
     return created, True
