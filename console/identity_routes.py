@@ -43,7 +43,7 @@ from starlette.requests import ClientDisconnect
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from console import unit_of_work
-from console.auth.web import COOKIE_NAME, safe_next
+from console.auth.web import safe_next, set_login_cookie
 from console.config import Settings
 from console.errors import DomainError, TooLarge
 from console.media_routes import read_capped
@@ -188,15 +188,7 @@ def identity_router(settings: Settings) -> APIRouter:
         response.delete_cookie(SSO_COOKIE, path="/auth/sso", httponly=True, samesite="lax", secure=settings.production)
         # A new browser session at login, as after a password (console/auth/web.py clears it there).
         response.delete_cookie(NICEGUI_SESSION_COOKIE, path="/")
-        response.set_cookie(
-            COOKIE_NAME,
-            token,
-            max_age=settings.session_max_age_seconds,
-            httponly=True,
-            samesite="lax",
-            secure=settings.production,
-            path="/",
-        )
+        set_login_cookie(response, token, settings)
         return response
 
     @router.post(CLERK_WEBHOOK_PATH, include_in_schema=False)

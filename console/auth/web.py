@@ -142,6 +142,20 @@ class AuthMiddleware(BaseHTTPMiddleware):
         return response
 
 
+def set_login_cookie(response: Response, token: str, settings: Settings) -> None:
+    """The signed-in session's cookie, however the person signed in (password, SSO): one place for
+    its lifetime and flags."""
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.production,
+        path="/",
+    )
+
+
 def auth_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     throttle = accounts.LoginThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
@@ -185,15 +199,7 @@ def auth_router(settings: Settings) -> APIRouter:
             return RedirectResponse(f"/login?error={code}&next={quote(target, safe='')}", status_code=303)
         request.session.clear()  # a new browser session at login
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            COOKIE_NAME,
-            token,
-            max_age=settings.session_max_age_seconds,
-            httponly=True,
-            samesite="lax",
-            secure=settings.production,
-            path="/",
-        )
+        set_login_cookie(response, token, settings)
         return response
 
     def _logout(token: str | None) -> None:

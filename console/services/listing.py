@@ -184,22 +184,23 @@ def paged(
     ties = tiebreak if isinstance(tiebreak, tuple) else (tiebreak,)
     if offset >= total:
         return Page(rows=[], total=total, offset=offset, limit=limit)
-    if offset > total // 2:
+    from_end = offset > total // 2
+    if from_end:
         # Past the middle, read the page from the other end: the database then steps over what
         # follows the page (few rows near the end) instead of everything before it, so the last page
         # costs what the first does. The exact reverse of the order (NULLs first, ties descending)
-        # gives the same rows, reversed back here.
+        # gives the same rows, reversed back below.
         backwards = column.asc() if descending else column.desc()
         if not plain:
             backwards = backwards.nulls_first()
         tail = total - offset - limit
         ordered = statement.order_by(backwards, *(_reverse(tie) for tie in ties))
         ordered = ordered.offset(max(0, tail)).limit(limit + min(0, tail))
-        rows = list(session.scalars(ordered)) if scalars else list(session.execute(ordered).all())
-        rows.reverse()
-        return Page(rows=rows, total=total, offset=offset, limit=limit)
-    ordered = statement.order_by(order, *ties).offset(offset).limit(limit)
+    else:
+        ordered = statement.order_by(order, *ties).offset(offset).limit(limit)
     rows = list(session.scalars(ordered)) if scalars else list(session.execute(ordered).all())
+    if from_end:
+        rows.reverse()
     return Page(rows=rows, total=total, offset=offset, limit=limit)
 
 
