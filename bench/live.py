@@ -139,17 +139,27 @@ def stop(proc: Proc) -> None:
             os.killpg(proc.process.pid, signal.SIGKILL)
 
 
-def cpu_seconds(*, prefix: bytes | None = None, group: int | None = None) -> float:
-    """User+system CPU seconds of the processes in a process group, or whose command line starts so."""
-    total = 0.0
+def cpu_seconds(*, prefix: bytes | None = None, group: int | None = None, under: int | None = None) -> float:
+    """User+system CPU seconds of the processes in a process group, whose command line starts so (and,
+    with `under`, that descend from that process: this run's Chromium, not another one on the machine)."""
+    table = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if (group is not None and int(fields[2]) == group) or (prefix is not None and cmdline.startswith(prefix)):
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        table[int(stat.parent.name)] = (int(fields[1]), int(fields[2]), cmdline, int(fields[11]) + int(fields[12]))
+    total = 0.0
+    for parent, pgroup, cmdline, ticks in table.values():
+        if under is not None:
+            ancestor = parent
+            while ancestor not in (0, 1, under) and ancestor in table:
+                ancestor = table[ancestor][0]
+            if ancestor != under:
+                continue
+        if (group is not None and pgroup == group) or (prefix is not None and cmdline.startswith(prefix)):
+            total += ticks / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -289,7 +299,8 @@ def main() -> int:  # noqa: C901, PLR0915
         procs = [console, api]
         sessions = start_sessions(api, world)
 
-        print(f"Event-to-screen benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
+        print(f"Event-to-screen benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+              f"load average before the run {os.getloadavg()[0]:.1f} (the machine is shared)")  # fmt: skip
         print(
             f"console (serve) and serve-api (1 worker) as separate processes; {args.sessions} sessions, an event "
             f"each every {args.interval:g} s (±25 %) for {args.seconds:g} s; {args.pages} pages in Chromium"
@@ -357,10 +368,18 @@ def main() -> int:  # noqa: C901, PLR0915
                 first.wait_for_timeout(200)
             first.wait_for_timeout(3000)
 
+            postmaster = int((workdir / "pg" / "postmaster.pid").read_text().split()[0]) if pg is not None else None
+
+            def postgres_cpu() -> float:
+                """This run's PostgreSQL (its postmaster and backends); NaN on an external server."""
+                if postmaster is None:
+                    return float("nan")
+                return cpu_seconds(prefix=b"postgres", under=postmaster) + cpu_seconds(group=postmaster)
+
             groups = {"console": console.process.pid, "serve-api": api.process.pid}
             cpu_before = {name: cpu_seconds(group=pid) for name, pid in groups.items()}
-            cpu_before["postgres"] = cpu_seconds(prefix=b"postgres")
-            cpu_before["chromium"] = cpu_seconds(prefix=b"/usr/lib/chromium")
+            cpu_before["postgres"] = postgres_cpu()
+            cpu_before["chromium"] = cpu_seconds(prefix=b"/usr/lib/chromium", under=os.getpid())
             holder: dict = {}
             loader = threading.Thread(
                 target=lambda: holder.update(acked=asyncio.run(play(api, world.key, sessions, args.seconds,
@@ -372,8 +391,8 @@ def main() -> int:  # noqa: C901, PLR0915
                 first.wait_for_timeout(500)  # keeps Playwright's own connection served meanwhile
             elapsed = time.monotonic() - started
             cpu_after = {name: cpu_seconds(group=pid) for name, pid in groups.items()}
-            cpu_after["postgres"] = cpu_seconds(prefix=b"postgres")
-            cpu_after["chromium"] = cpu_seconds(prefix=b"/usr/lib/chromium")
+            cpu_after["postgres"] = postgres_cpu()
+            cpu_after["chromium"] = cpu_seconds(prefix=b"/usr/lib/chromium", under=os.getpid())
             first.wait_for_timeout(3000)  # the last events' way to the screen
             acked: dict[str, tuple[str, float]] = holder["acked"]
             seen_by_page = []
@@ -425,6 +444,7 @@ def main() -> int:  # noqa: C901, PLR0915
         if every:
             print(f"mean {statistics.mean(every):.0f} ms; below 0: {sum(1 for v in every if v < 0)} "
                   "(the DOM before the 2xx reached the load generator)")  # fmt: skip
+        print(f"load average at the end {os.getloadavg()[0]:.1f} (this run's own threads count too)")
         print("CPU seconds per second of load: " + ", ".join(
             f"{name} {(cpu_after[name] - cpu_before[name]) / elapsed:.2f}" for name in cpu_after))  # fmt: skip
         ok = p95 < BAR_P95_MS

@@ -8,7 +8,7 @@
 //
 // Every text comes in as data and is shown with {{ }} (a text node): never v-html.
 // "How long ago" ticks here, counted from the age the server sent (its clock, not the browser's), on
-// one clock for every row of the page: all rows redraw in the same frame once a second, not each on a
+// one clock for the page: every row's age is redrawn in the same frame once a second, not each on a
 // timer of its own.
 import { reactive } from "vue";
 
@@ -17,9 +17,39 @@ setInterval(() => {
   clock.now = Date.now();
 }, 1000);
 
+// "just now", "20 s ago", "3 min ago"…: a component of its own, so the clock's tick redraws this text
+// only, not the row around it. In steps (10 s, then minutes): a text that changes only at a step's
+// end costs the browser no layout or paint in between, and a board of 50 rows ticking every second
+// cost 20 open boards 0.4 of a core doing nothing else. Stuck is judged in minutes anyway.
+const Ago = {
+  template: `<span class="tabular-nums">{{ text }}</span>`,
+  props: { age: Number },
+  data() {
+    return { base: Date.now() };
+  },
+  watch: {
+    age() {
+      this.base = Date.now();
+    },
+  },
+  computed: {
+    text() {
+      const total = Math.max(0, Math.floor((this.age || 0) + (clock.now - this.base) / 1000));
+      if (total < 10) return "just now";
+      if (total < 60) return `${Math.floor(total / 10) * 10} s ago`;
+      const minutes = Math.floor(total / 60);
+      if (minutes < 60) return `${minutes} min ago`;
+      const hours = Math.floor(minutes / 60);
+      if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
+      return `${Math.floor(hours / 24)} days ago`;
+    },
+  },
+};
+
 export default {
+  components: { LiveAgo: Ago },
   template: `
-    <tr :class="{ 'live-stuck': row.stuck }" v-memo="[row, ago]">
+    <tr :class="{ 'live-stuck': row.stuck }" v-memo="[row]">
       <td>
         <div class="font-medium">{{ row.player_name }}</div>
         <div class="text-caption text-grey-8 ellipsis" :title="row.player_email">{{ row.player_email }}</div>
@@ -54,7 +84,7 @@ export default {
         </div>
       </td>
       <td class="text-no-wrap">
-        <div class="tabular-nums">{{ ago }}</div>
+        <div><live-ago :age="row.age" /></div>
         <q-badge v-if="row.stuck" color="deep-orange-10" label="Stuck" />
       </td>
       <td class="live-actions">
@@ -71,23 +101,4 @@ export default {
     row: Object,
   },
   emits: ["abandon"],
-  data() {
-    return { base: Date.now() };
-  },
-  watch: {
-    "row.age"() {
-      this.base = Date.now();
-    },
-  },
-  computed: {
-    ago() {
-      const total = Math.max(0, Math.floor((this.row.age || 0) + (clock.now - this.base) / 1000));
-      if (total < 60) return `${total} s ago`;
-      const minutes = Math.floor(total / 60);
-      if (minutes < 60) return `${minutes} min ${total % 60} s ago`;
-      const hours = Math.floor(minutes / 60);
-      if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
-      return `${Math.floor(hours / 24)} days ago`;
-    },
-  },
 };

@@ -306,3 +306,53 @@ async def test_each_app_start_has_one_listener_and_its_stop_leaves_none(database
         await wait_until_async(lambda: listeners() == 0, what="the connection to close")
     tasks = [t for t in asyncio.all_tasks() if t.get_name() == "simvado live listener"]
     assert tasks == []
+
+
+# --------------------------------------------------------------------------------------------- memo
+
+
+def test_the_memo_reads_a_session_again_only_after_it_changed():
+    hub = Hub()
+    memo = live.SessionMemo(hub)
+    one, two = uuid.uuid4(), uuid.uuid4()
+    reads: list[list[uuid.UUID]] = []
+
+    def read(ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        reads.append(sorted(ids))
+        return {i: f"{i} as of read {len(reads)}" for i in ids}
+
+    first = memo.values([one, two], read)
+    assert memo.values([two, one], read) == first and len(reads) == 1
+    hub.publish([change(session_id=one)])
+    again = memo.values([one, two], read)
+    assert reads[-1] == [one] and again[two] == first[two] and again[one] != first[one]
+    hub.publish([SessionChange.resync()])  # the connection was lost: everything may have changed
+    memo.values([one, two], read)
+    assert reads[-1] == sorted([one, two])
+
+
+def test_readers_of_the_same_session_at_once_read_it_once():
+    import threading
+
+    memo = live.SessionMemo(Hub())
+    session_id = uuid.uuid4()
+    started, release = threading.Event(), threading.Event()
+    reads = []
+
+    def read(ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        reads.append(ids)
+        started.set()
+        release.wait(5)
+        return dict.fromkeys(ids, 42)
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(memo.values([session_id], read)))
+    first.start()
+    started.wait(5)
+    second = threading.Thread(target=lambda: results.append(memo.values([session_id], read)))
+    second.start()
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert results == [{session_id: 42}, {session_id: 42}]
+    assert len(reads) == 1

@@ -4,8 +4,10 @@ connection (real PostgreSQL), scoping, the stuck flag, abandoning, and a page wh
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from nicegui import ui
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
@@ -17,6 +19,13 @@ from models.enums import SessionStatus, UserRole
 from tests.factories import PASSWORD, make_user
 from tests.live_support import event, playable, post, start
 from tests.support import sign_in, sign_out, wait_until_async
+
+
+@pytest.fixture(autouse=True)
+def _browser_answers(user: User) -> None:
+    """The board waits for the browser to take in each update (pages/live.py, `_reached_browser`): the
+    simulated browser answers that script as a real one does."""
+    user.javascript_rules[re.compile(r"^0$")] = lambda _: 0
 
 
 def rows(user: User) -> dict[str, ui.element]:
