@@ -14,6 +14,19 @@ from tests.e2e.conftest import screenshot
 from tests.e2e.test_lists_and_access import sign_in
 
 
+def pick_simulation(page, dialog) -> str:
+    """Choose the first simulation offered in the assign dialog, and see it chosen. The menu is seen
+    open before the pick and closed after: the simulations arrive once the dialog is open, and a pick
+    made in a menu that is being replaced is lost."""
+    dialog.get_by_label("Simulation *").click()
+    option = page.get_by_role("listbox").get_by_role("option").first
+    name = option.inner_text().strip().splitlines()[0]
+    option.click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
+    expect(dialog.get_by_label("Simulation *")).to_have_value(name)
+    return name
+
+
 def test_admin_assigns_a_department_with_a_due_date(page, demo_console):
     sign_in(page, demo_console, demo_console.logins["enterprise_admin"])
     page.goto(f"{demo_console.url}/assignments")
@@ -24,12 +37,13 @@ def test_admin_assigns_a_department_with_a_due_date(page, demo_console):
 
     page.get_by_role("button", name=re.compile("^Assign a simulation")).click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Simulation *").click()
-    page.get_by_role("option").first.click()
+    pick_simulation(page, dialog)
     dialog.get_by_role("radio", name="Departments").click()
     dialog.get_by_label("Which departments").click()
-    page.get_by_role("option").first.click()
-    page.keyboard.press("Escape")
+    page.get_by_role("listbox").get_by_role("option").first.click()
+    # Closed by a click inside the dialog, not Escape: with no menu open, Escape closes the dialog.
+    dialog.get_by_role("heading").first.click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
     due = (date.today() + timedelta(days=21)).isoformat()
     dialog.get_by_label("Due date (optional)").fill(due)
     dialog.get_by_role("button", name="Check").click()
@@ -67,8 +81,7 @@ def test_assign_from_a_selection_on_people(page, demo_console):
     dialog = page.get_by_role("dialog")
     for email in emails:  # the selection comes in chosen
         expect(dialog.locator(".q-chip").filter(has_text=email)).to_be_visible()
-    dialog.get_by_label("Simulation *").click()
-    page.get_by_role("option").first.click()
+    pick_simulation(page, dialog)
     dialog.get_by_role("button", name="Check").click()
     expect(dialog.get_by_text(re.compile(r"^Will assign .+ to \d (person|people)"))).to_be_visible()
     expect(
@@ -136,14 +149,12 @@ def test_the_whole_story_assign_launch_play_follow_report_export(browser, demo_c
     # Assign: a published simulation, the department, a due date; checked, then done.
     admin.get_by_role("button", name=re.compile("^Assign a simulation")).click()
     dialog = admin.get_by_role("dialog")
-    dialog.get_by_label("Simulation *").click()
-    option = admin.get_by_role("option").first
-    simulation = option.inner_text().strip()
-    option.click()
+    simulation = pick_simulation(admin, dialog)
     dialog.get_by_role("radio", name="Departments").click()
     dialog.get_by_label("Which departments").click()
-    admin.get_by_role("option", name="Launch Team", exact=True).click()
-    admin.keyboard.press("Escape")
+    admin.get_by_role("listbox").get_by_role("option", name="Launch Team", exact=True).click()
+    dialog.get_by_role("heading").first.click()  # closes the menu (Escape would close the dialog)
+    expect(admin.get_by_role("listbox")).to_have_count(0)
     due = (date.today() + timedelta(days=14)).isoformat()
     dialog.get_by_label("Due date (optional)").fill(due)
     dialog.get_by_role("button", name="Check").click()
