@@ -83,13 +83,23 @@ def _read(op: Callable[..., T], access: PageAccess, kwargs: dict[str, Any]) -> T
         return op(session=session, actor=actor, **kwargs)
 
 
+def _boxed(runner: Callable[..., T], op: Callable[..., T], access: PageAccess, kwargs: dict[str, Any]) -> tuple[T]:
+    return (runner(op, access, kwargs),)
+
+
 async def _call(runner: Callable[..., T], op: Callable[..., T], kwargs: dict[str, Any]) -> T:
     access = _access()
     try:
-        return await run.io_bound(runner, op, access, kwargs)
+        # The result comes back in a tuple: NiceGUI answers None, not an error, for a call that was
+        # cancelled (the browser went away) or made while the app stops, and a page must not take
+        # that None for the service's answer (it drew "None.rows" as a server error once).
+        boxed = await run.io_bound(_boxed, runner, op, access, kwargs)
     except _Refused:
         sign_in_again(access.path)
         raise AccessRevoked(f"{access.path}: the login behind this page no longer allows it") from None
+    if boxed is None:
+        raise asyncio.CancelledError(f"{access.path}: the call was cancelled before it answered")
+    return boxed[0]
 
 
 def sign_in_again(path: str) -> None:

@@ -87,10 +87,9 @@ def score_charts(chart: ScoreChart) -> None:
                 "series": [{"type": "line", "step": "end", "showSymbol": False, "name": dim.label, "data": data}],
             }
             element = ui.echart(options).classes("w-full h-44").props('role="img"').mark("dimension-chart")
-            end = points[-1][1] if points else None
-            element.props["aria-label"] = f"Line chart of {dim.label} from {dim.minimum:g} to {dim.maximum:g}: " + (
-                f"{len(points)} points, ending at {end:g}." if end is not None else "no points."
-            )
+            plural = "s" if len(points) != 1 else ""
+            shown = f"{len(points)} point{plural}, ending at {points[-1][1]:g}." if points else "no points."
+            element.props["aria-label"] = f"Line chart of {dim.label} from {dim.minimum:g} to {dim.maximum:g}: {shown}"
 
 
 def final_scores(chart: ScoreChart, status: SessionStatus) -> None:

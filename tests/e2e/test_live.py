@@ -225,3 +225,45 @@ def test_the_board_is_accessible(browser, live_console, role):  # noqa: ANN001
         screenshot(page, "live-studio-creator")
     engine.post(sid, "completion", data={})
     context.close()
+
+
+def test_an_open_session_page_follows_its_session_to_the_debrief(browser, live_console):  # noqa: ANN001
+    """The session page of a session in progress, left open: each event joins its timeline and moves its
+    chart without a reload; the completion brings the final scores, then the debrief. No script error on
+    the way (redrawing the charts once threw in ECharts)."""
+    engine = live_console.engine
+    dims = [d["key"] for d in engine.api.get(f"/modules/{engine.module_id}").json()["scoring"]["dimensions"]]
+    sid = engine.start(live_console.acme_player)
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    navigations = []
+    login(page, live_console.url, live_console.logins["platform_admin"])
+    page.goto(f"{live_console.url}/sessions/{sid}")
+    page.get_by_text("No events yet.").wait_for()
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    first_chart = page.get_by_role("img", name=re.compile("^Line chart of ")).first
+    assert first_chart.get_attribute("aria-label").endswith("1 point, ending at 50.")  # mid-range to start
+
+    for n in (1, 2, 3):
+        engine.post(sid, "decision", data={"decision_id": f"d{n}", "choice_id": "c1", "label": f"Choice {n}",
+                                           "impacts": {dims[0]: 5 * n}})  # fmt: skip
+        page.get_by_text(f"Decision d{n} → choice c1").wait_for(timeout=5000)
+    # The first dimension's chart has a point per decision beside its starting point.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[role=img]')].some(e => / 4 points, ending at 80\\.$/.test(e.ariaLabel))",
+        timeout=5000,
+    )
+    assert page.get_by_text("Scores are final when the session completes.").is_visible()
+    screenshot(page, "live-session-page-in-progress")
+
+    engine.post(sid, "completion", data={"outcome": "deal closed"})
+    page.get_by_text("Scores are final when the session completes.").wait_for(state="detached", timeout=5000)
+    page.get_by_role("button", name=re.compile(r"^Show event #")).first.wait_for(timeout=30_000)  # the debrief
+    assert navigations == [], "the page reloaded"
+    assert errors == [], errors
+    screenshot(page, "live-session-page-completed")
+    context.close()
