@@ -139,3 +139,15 @@ def test_a_token_naming_a_person_who_no_longer_exists_is_refused(client, world):
     ghost = launch.make_token(user_id=uuid.uuid4(), module_id=world.module.id)
     response = start(client, world, player={"launch_token": ghost})
     assert response.status_code == 422 and response.json()["error"]["details"] == {"player": "no such player"}
+
+
+def test_a_deactivated_person_named_by_email_or_id_is_refused_too(client, world, session):
+    with unit_of_work.transaction() as s:
+        s.get(User, world.player.id).deactivated_at = utcnow()
+    for player in ({"email": world.player.email}, {"user_id": str(world.player.id)}):
+        response = start(client, world, external="ue-gone", player=player)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["message"] == "This person's account is deactivated."
+        assert error["details"] == {"player": "deactivated"}
+    assert _sessions(session, "ue-gone") == 0

@@ -101,6 +101,10 @@ def _find_player(session: Session, actor: Actor, player: PlayerRef) -> User:
     users = session.scalars(query.limit(2)).all()
     if len(users) != 1:
         raise ValidationFailed("Unknown player.", details={"player": "no such player"})
+    if users[0].deactivated_at is not None:
+        # The same rule as a launch token's player (launch.refusal): whoever ended this person's access
+        # ended their play too, however the engine names them.
+        raise ValidationFailed("This person's account is deactivated.", details={"player": "deactivated"})
     return users[0]
 
 
