@@ -261,3 +261,13 @@ def test_a_period_keeps_the_assignments_made_in_it_and_departments_read_the_same
 
     assert counted(later, assigned="30") == 0
     assert counted(inside, assigned="30") == counted() > 0
+    # The two ways of counting (per session over a period, holders hashed over all time) give the same
+    # histograms for the same assignments, whichever other filters apply.
+    for filters in ({}, {"department": "Sales"}, {"search": "ann"}, {"status": "completed"}):
+        over_period = reports.score_distribution(
+            session=session, actor=admin, query=_q(simulation_id=crisis, assigned="30", **filters), on=inside
+        )
+        all_time = reports.score_distribution(
+            session=session, actor=admin, query=_q(simulation_id=crisis, **filters), on=inside
+        )
+        assert over_period == all_time and all_time.sessions > 0, filters
