@@ -298,6 +298,34 @@ def create_api_key(
     typer.echo(created.key)
 
 
+@cli.command("link-sso")
+def link_sso(
+    email: str = typer.Option(..., help="The person's email in the console."),
+    subject: str = typer.Option(..., help="Their subject (`sub`) at the provider, e.g. a Clerk user id."),
+    issuer: str | None = typer.Option(
+        None, help="The provider's issuer URL; default: the staff provider (SIMVADO_STAFF_OIDC_ISSUER)."
+    ),
+) -> None:
+    """Link a person to their identity at an OIDC provider: staff to the platform's provider, or an
+    existing account to its organization's SSO (docs/identity.md). Audited."""
+    from console.auth import Actor
+    from console.errors import DomainError
+    from console.services.identity import staff
+
+    issuer = issuer or get_settings().staff_oidc_issuer
+    if not issuer:
+        typer.secho("Give --issuer, or set SIMVADO_STAFF_OIDC_ISSUER.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    _prepare_database()
+    try:
+        with unit_of_work.transaction() as session:
+            staff.link(session=session, actor=Actor.system("cli"), email=email, issuer=issuer, subject=subject)
+    except DomainError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Linked {email.strip()} to {subject.strip()} at {issuer}.")
+
+
 def main() -> None:
     cli()
 

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     # SSO sign-in: how long a started sign-in may take at the provider, and its HTTP timeout.
     sso_flow_max_age_seconds: int = 600
     sso_http_timeout_seconds: float = 10
+    # Staff sign-in (platform admins, studio creators) through the platform's own OIDC provider, e.g.
+    # Clerk: its issuer URL exactly as its discovery document names it, the client registered there
+    # (redirect URI: public_url + /auth/sso/callback), and whether its subjects are Clerk user ids (then
+    # a person the Clerk mirror knows is linked at first sign-in). All three set: the login page offers
+    # "Staff sign-in". The secret is never logged or shown.
+    staff_oidc_issuer: str | None = None
+    staff_oidc_client_id: str | None = None
+    staff_oidc_client_secret: str | None = Field(default=None, repr=False)
+    staff_oidc_clerk_subjects: bool = False
 
     # Media library (checked on the server; the browser's limits are only a courtesy).
     media_storage: str = "local"  # "local": a folder under data_dir (media_root overrides it); or "s3"

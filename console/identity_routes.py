@@ -4,6 +4,10 @@ Both live on the FastAPI root, beside /healthz and the engine API, not on NiceGU
 needs no page session or cookie, and the SSO routes carry their own short-lived, signed cookie for the
 sign-in in progress, then set the console's login cookie exactly as the password login does.
 
+`GET /auth/sso/staff?next=…` → the platform's own provider (settings `SIMVADO_STAFF_OIDC_*`), for
+platform staff; it comes back to the same callback, its flow naming "staff" instead of an organization
+(services/identity/staff.py finds the person).
+
 `POST /webhooks/clerk` (SECURITY.md 8–12): the three svix headers must be present (else 400 before a
 byte is read); the body is read up to `clerk_webhook_max_body_bytes` (413 past it, the rest never
 read); the signature and its timestamp (±5 minutes) are checked on those raw bytes by svix before
@@ -48,13 +52,14 @@ from console.config import Settings
 from console.errors import DomainError, TooLarge
 from console.media_routes import read_capped
 from console.services import accounts
-from console.services.identity import clerk, oidc, sso
+from console.services.identity import clerk, oidc, sso, staff
 
 log = logging.getLogger(__name__)
 
 CLERK_WEBHOOK_PATH = "/webhooks/clerk"
 SSO_START_PATH = "/auth/sso/start"
 SSO_CALLBACK_PATH = "/auth/sso/callback"
+STAFF_START_PATH = "/auth/sso/staff"  # platform staff, through the platform's own provider (settings)
 SSO_COOKIE = "simvado_sso"
 NICEGUI_SESSION_COOKIE = "session"  # Starlette's SessionMiddleware, which NiceGUI installs
 _SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
@@ -81,19 +86,12 @@ def _route(email: str) -> oidc.Provider:
 
 def _complete(settings: Settings, flow: dict[str, str], code: str) -> str:
     """Exchange the code, verify the ID token, find or join the person; the new login's token."""
+    if flow["org"] == staff.STAFF:
+        return _complete_staff(settings, flow, code)
     organization_id = uuid.UUID(flow["org"])
     with unit_of_work.read_only() as session:
         provider = sso.provider_for(session=session, actor=sso.SIGN_IN_ACTOR, organization_id=organization_id)
-    timeout = settings.sso_http_timeout_seconds
-    provider = oidc.discover(provider, timeout=timeout)
-    proof = oidc.finish(
-        provider,
-        code=code,
-        code_verifier=flow["verifier"],
-        nonce=flow["nonce"],
-        redirect_uri=flow["redirect_uri"],
-        timeout=timeout,
-    )
+    proof = _proof(settings, provider, flow, code)
     with unit_of_work.transaction() as session:
         signed_in = sso.sign_in(session=session, actor=sso.SIGN_IN_ACTOR, organization_id=organization_id, proof=proof)
         return accounts.start_login_session(
@@ -101,6 +99,36 @@ def _complete(settings: Settings, flow: dict[str, str], code: str) -> str:
             user_id=signed_in.user.id,
             lifetime_seconds=settings.session_max_age_seconds,
             method="sso",
+        )
+
+
+def _proof(settings: Settings, provider: oidc.Provider, flow: dict[str, str], code: str) -> oidc.Proof:
+    timeout = settings.sso_http_timeout_seconds
+    return oidc.finish(
+        oidc.discover(provider, timeout=timeout),
+        code=code,
+        code_verifier=flow["verifier"],
+        nonce=flow["nonce"],
+        redirect_uri=flow["redirect_uri"],
+        timeout=timeout,
+    )
+
+
+def _complete_staff(settings: Settings, flow: dict[str, str], code: str) -> str:
+    provider = staff.provider(settings)
+    if provider is None:  # switched off since the sign-in started
+        raise sso.SsoRefused("sso_staff_off")
+    proof = _proof(settings, provider, flow, code)
+    with unit_of_work.transaction() as session:
+        user = staff.sign_in(
+            session=session,
+            actor=sso.SIGN_IN_ACTOR,
+            issuer=provider.issuer,
+            proof=proof,
+            clerk_subjects=settings.staff_oidc_clerk_subjects,
+        )
+        return accounts.start_login_session(
+            session=session, user_id=user.id, lifetime_seconds=settings.session_max_age_seconds, method="sso"
         )
 
 
@@ -131,6 +159,23 @@ def identity_router(settings: Settings) -> APIRouter:
         except oidc.OidcError as exc:
             log.info("SSO sign-in could not start: %s", exc.detail)
             return to_login(f"sso_{exc.reason}", target)
+        return to_provider(started, provider, target)
+
+    @router.get(STAFF_START_PATH, include_in_schema=False)
+    async def staff_start(next: str = Query(default="/", max_length=2000)) -> Response:  # noqa: A002
+        target = safe_next(next)
+        configured = staff.provider(settings)
+        if configured is None:
+            return to_login("sso_staff_off", target)
+        try:
+            provider = await run_in_threadpool(oidc.discover, configured, timeout=settings.sso_http_timeout_seconds)
+            started = oidc.begin(provider, redirect_uri=redirect_uri)
+        except oidc.OidcError as exc:
+            log.info("Staff sign-in could not start: %s", exc.detail)
+            return to_login(f"sso_{exc.reason}", target)
+        return to_provider(started, provider, target)
+
+    def to_provider(started: oidc.Started, provider: oidc.Provider, target: str) -> RedirectResponse:
         flow = {
             "state": started.state,
             "nonce": started.nonce,

@@ -76,6 +76,7 @@ class AuditAction(StrEnum):
     user_update = "user.update"  # name, role (with the membership role kept in step)
     user_deactivate = "user.deactivate"
     user_reactivate = "user.reactivate"
+    user_sso_link = "user.sso_link"  # bound to an identity at an OIDC provider (issuer; never a token)
     organization_create = "organization.create"
     organization_update = "organization.update"  # name, slug, plan, seat limit
     organization_sso_update = "organization.sso_update"  # SSO settings (the secret never in the entry)

@@ -9,8 +9,10 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from console.auth.web import safe_next
-from console.identity_routes import SSO_START_PATH
+from console.config import get_settings
+from console.identity_routes import SSO_START_PATH, STAFF_START_PATH
 from console.services.accounts import INVALID_LOGIN, TOO_MANY_ATTEMPTS
+from console.services.identity import staff
 from console.services.identity.sso import MESSAGES as SSO_MESSAGES
 from pages.access import secured_page
 from pages.components.forms import csrf_field, hidden_field
@@ -86,3 +88,10 @@ def _sso_section(target: str) -> None:
         ui.button("Continue with SSO", icon="badge", on_click=go).props("outline color=primary").classes("w-full").mark(
             "sso-submit"
         )
+        if staff.provider(get_settings()) is not None:
+            # Platform staff sign in at the platform's own provider (docs/identity.md, "Staff sign-in").
+            ui.button(
+                "Staff sign-in",
+                icon="admin_panel_settings",
+                on_click=lambda: ui.navigate.to(f"{STAFF_START_PATH}?{urlencode({'next': target})}"),
+            ).props("flat no-caps color=primary").classes("w-full").mark("staff-sso")

@@ -53,6 +53,9 @@ MESSAGES = {
     "sso_email_unverified": "Your sign-in service says your email address is not verified.",
     "sso_inactive": "This account cannot sign in. Ask your administrator.",
     "sso_required": accounts.SSO_REQUIRED,
+    "sso_not_linked": "This sign-in is not linked to a console account. Ask a platform admin to link it.",
+    "sso_not_staff": "Staff sign-in is for platform staff. Sign in with your password or your organization's SSO.",
+    "sso_staff_off": "Staff sign-in is not set up on this console.",
 }
 
 
@@ -66,7 +69,7 @@ class SsoRefused(DomainError):
         self.reason = reason
 
 
-def _require_sign_in_actor(actor: Actor) -> None:
+def require_sign_in_actor(actor: Actor) -> None:
     if actor.kind is not ActorKind.system:
         raise PermissionDenied("Only the sign-in itself signs people in.")
 
@@ -79,7 +82,7 @@ def domain_of(email: str) -> str | None:
 
 def route(*, session: Session, actor: Actor, email: str) -> Provider:
     """The provider settings of the organization whose SSO handles this email's domain."""
-    _require_sign_in_actor(actor)
+    require_sign_in_actor(actor)
     domain = domain_of(email)
     if domain is None:
         raise SsoRefused("sso_email")
@@ -107,7 +110,7 @@ def provider_of(org: Organization) -> Provider:
 
 def provider_for(*, session: Session, actor: Actor, organization_id: uuid.UUID) -> Provider:
     """The provider of an organization a sign-in started with, if its SSO is still on."""
-    _require_sign_in_actor(actor)
+    require_sign_in_actor(actor)
     org = session.get(Organization, organization_id)
     if org is None or not org.sso_enabled:
         raise SsoRefused("sso_unknown_domain")
@@ -122,7 +125,7 @@ class SignedIn:
 
 def sign_in(*, session: Session, actor: Actor, organization_id: uuid.UUID, proof: Proof) -> SignedIn:
     """The person the proof is about (found, or joined to the organization on a free seat)."""
-    _require_sign_in_actor(actor)
+    require_sign_in_actor(actor)
     org = session.get(Organization, organization_id)
     if org is None or not org.sso_enabled or org.sso_issuer_url != proof.issuer:
         raise SsoRefused("sso_provider")
