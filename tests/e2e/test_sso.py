@@ -17,8 +17,8 @@ _MAKE_ORG = """
 import sys
 from console import db, unit_of_work
 from console.services import sso_secrets
-from models import Organization
-from models.enums import OrgPlan
+from models import Organization, User
+from models.enums import OrgPlan, UserRole
 
 db.configure()
 with unit_of_work.transaction() as s:
@@ -26,6 +26,9 @@ with unit_of_work.transaction() as s:
                        sso_provider="oidc", sso_issuer_url=sys.argv[1], sso_client_id="simvado-e2e",
                        sso_client_secret_encrypted=sso_secrets.encrypt("e2e-client-secret"),
                        sso_email_domains=["acme-e2e.example"]))
+    # A platform admin Clerk knows (the mirror set their Clerk user id): staff sign-in finds them by it.
+    s.add(User(email="pat@simvado-staff.example", name="Pat Staffer", role=UserRole.platform_admin,
+               clerk_id="user_2e2eStaff"))
 """
 
 
@@ -35,6 +38,10 @@ def sso_console(oidc_provider):  # noqa: F811
 
     def prepare(env: dict) -> None:
         env["SIMVADO_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+        env["SIMVADO_STAFF_OIDC_ISSUER"] = oidc_provider.issuer
+        env["SIMVADO_STAFF_OIDC_CLIENT_ID"] = "simvado-staff-e2e"
+        env["SIMVADO_STAFF_OIDC_CLIENT_SECRET"] = "e2e-staff-secret"
+        env["SIMVADO_STAFF_OIDC_CLERK_SUBJECTS"] = "true"
         subprocess.run([sys.executable, "-m", "console.cli", "migrate"], env=env, check=True, capture_output=True)
         subprocess.run([sys.executable, "-c", _MAKE_ORG, oidc_provider.issuer], env=env, check=True)
 
@@ -73,3 +80,26 @@ def test_sso_for_an_unknown_domain_ends_on_the_login_page_with_a_message(page, s
     page.wait_for_url("**/login?error=sso_unknown_domain*")
     page.get_by_text("Single sign-on is not set up for this email's domain").wait_for()
     screenshot(page, "sso-4-unknown-domain")
+
+
+def test_staff_sign_in_in_chromium(page, sso_console, oidc_provider):  # noqa: F811
+    claims = {"email": "pat@elsewhere.example"}  # not the account's email: the Clerk user id is what counts
+    httpx.put(f"{oidc_provider.issuer}/users/user_2e2eStaff", json=claims).raise_for_status()
+    page.goto(f"{sso_console}/login?next=/organizations")
+    page.get_by_role("button", name="Staff sign-in").click()
+    page.wait_for_url(f"{oidc_provider.issuer}/oauth2/authorize*")
+    page.locator("input[name=sub]").fill("user_2e2eStaff")
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{sso_console}/organizations")
+    page.get_by_text("Pat Staffer").first.wait_for()
+    screenshot(page, "sso-5-staff-signed-in")
+    # Someone the provider knows but nobody linked: back on the login page, told why.
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login**")
+    page.get_by_role("button", name="Staff sign-in").click()
+    page.wait_for_url(f"{oidc_provider.issuer}/oauth2/authorize*")
+    page.locator("input[name=sub]").fill("user_nobody")
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url("**/login?error=sso_not_linked*")
+    page.get_by_text("not linked to a console account").wait_for()
+    screenshot(page, "sso-6-staff-not-linked")
