@@ -376,3 +376,34 @@ def test_only_a_platform_admin_requires_sso_and_only_when_it_is_on(database_url)
     with unit_of_work.read_only() as s:
         entry = s.scalar(select(AuditLogEntry).where(AuditLogEntry.entity_id == str(org.id)))
     assert entry.action == "organization.sso_update" and entry.after == {"sso_required": True, "version": 2}
+
+
+def test_the_providers_documents_are_kept_and_a_rotated_key_set_is_fetched_again(
+    client, acme, oidc_provider, monkeypatch
+):  # noqa: F811, E501
+    import requests
+    from joserfc.jwk import RSAKey
+
+    oidc.forget_providers()
+    fetched: list[str] = []
+    real_get = requests.get
+
+    def counting_get(url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        fetched.append(url)
+        return real_get(url, *args, **kwargs)
+
+    monkeypatch.setattr(requests, "get", counting_get)
+    assert signed_in_actor(sign_in(client, oidc_provider, sub="keep-1", email="keep1@acme.example")) is not None
+    assert signed_in_actor(sign_in(client, oidc_provider, sub="keep-1", email="keep1@acme.example")) is not None
+    discovery = [u for u in fetched if u.endswith("/.well-known/openid-configuration")]
+    assert len(discovery) == 1 and len(fetched) == 2  # the discovery document and the key set, once each
+
+    # The provider rotated its keys: the kept set knows none of them. The sign-in still succeeds.
+    jwks_uri = next(u for u in fetched if u not in discovery)
+    stale = KeySet([RSAKey.generate_key(2048, {"kid": "retired"})]).as_dict(private=False)
+    with oidc._kept_lock:
+        oidc._kept[jwks_uri] = (float("inf"), stale)
+    fetched.clear()
+    assert signed_in_actor(sign_in(client, oidc_provider, sub="keep-1", email="keep1@acme.example")) is not None
+    assert fetched == [jwks_uri]
+    oidc.forget_providers()

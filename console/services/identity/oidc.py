@@ -22,6 +22,8 @@ import base64
 import json
 import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +46,33 @@ log = logging.getLogger(__name__)
 SCOPE = "openid email profile"
 _ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]  # never "none", never HS* (secret-keyed)
 _LEEWAY_SECONDS = 60
+# Discovery documents and key sets are kept this long per URL (each process), so a sign-in does not
+# cost two more round trips to the provider. A token signed with a key the kept set lacks (the
+# provider rotated its keys) makes the set be fetched again at once, so rotation never locks anyone out.
+PROVIDER_CACHE_SECONDS = 300.0
+_kept: dict[str, tuple[float, Any]] = {}
+_kept_lock = threading.Lock()
+
+
+def _fetch_json(url: str, *, timeout: float, fresh: bool = False) -> Any:
+    now = time.monotonic()
+    if not fresh:
+        with _kept_lock:
+            kept = _kept.get(url)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+    answer = requests.get(url, timeout=timeout, allow_redirects=False)
+    answer.raise_for_status()
+    doc = answer.json()
+    with _kept_lock:
+        _kept[url] = (now + PROVIDER_CACHE_SECONDS, doc)
+    return doc
+
+
+def forget_providers() -> None:
+    """Drop every kept discovery document and key set (tests; a settings change)."""
+    with _kept_lock:
+        _kept.clear()
 
 
 class OidcError(Exception):
@@ -81,9 +110,7 @@ def discover(provider: Provider, *, timeout: float) -> Provider:
     """The provider with its endpoints, from its discovery document (which must name it exactly)."""
     url = provider.issuer.rstrip("/") + "/.well-known/openid-configuration"
     try:
-        answer = requests.get(url, timeout=timeout, allow_redirects=False)
-        answer.raise_for_status()
-        doc = answer.json()
+        doc = _fetch_json(url, timeout=timeout)
     except (requests.RequestException, ValueError) as exc:
         raise OidcError("provider", f"discovery failed: {type(exc).__name__}") from None
     if not isinstance(doc, dict) or doc.get("issuer") != provider.issuer:
@@ -146,22 +173,22 @@ def finish(
     id_token = token.get("id_token")
     if not isinstance(id_token, str):
         raise OidcError("token", "no ID token in the token response")
-    keys = _jwks(provider, timeout=timeout)
-    return verify_id_token(
-        id_token,
-        keys=keys,
-        issuer=provider.issuer,
-        client_id=provider.client_id,
-        nonce=nonce,
-        access_token=token.get("access_token"),
-    )
-
-
-def _jwks(provider: Provider, *, timeout: float) -> KeySet:
+    check = {
+        "issuer": provider.issuer,
+        "client_id": provider.client_id,
+        "nonce": nonce,
+        "access_token": token.get("access_token"),
+    }
     try:
-        answer = requests.get(provider.jwks_uri, timeout=timeout, allow_redirects=False)
-        answer.raise_for_status()
-        return KeySet.import_key_set(answer.json())
+        return verify_id_token(id_token, keys=_jwks(provider, timeout=timeout), **check)
+    except OidcError:
+        # Perhaps signed with a key newer than the set kept: once more against the provider's set now.
+        return verify_id_token(id_token, keys=_jwks(provider, timeout=timeout, fresh=True), **check)
+
+
+def _jwks(provider: Provider, *, timeout: float, fresh: bool = False) -> KeySet:
+    try:
+        return KeySet.import_key_set(_fetch_json(provider.jwks_uri, timeout=timeout, fresh=fresh))
     except (requests.RequestException, ValueError, JoseError) as exc:
         raise OidcError("provider", f"JWKS failed: {type(exc).__name__}") from None
 
