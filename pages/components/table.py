@@ -22,6 +22,36 @@ class TableRequest:
 Fetch = Callable[[TableRequest], Awaitable[tuple[list[dict[str, Any]], int]]]
 
 
+SORTABLE_HEADER = """
+<q-th :props="props" :tabindex="props.col.sortable ? 0 : undefined"
+      :data-sort-col="props.col.sortable ? props.col.name : undefined"
+      :aria-sort="!props.col.sortable ? undefined
+                  : !props.col.__thClass.includes('sorted') ? 'none'
+                  : props.col.__thClass.includes('sort-desc') ? 'descending' : 'ascending'"
+      :title="props.col.sortable ? 'Sort by ' + props.col.label : undefined">{{ props.col.label }}</q-th>
+"""
+# A constant script, added once per page: Enter or Space on a sortable header sorts as a click does, and
+# the focus stays on that header while the table redraws with the new order (it fell back to the page).
+_HEADER_KEYS = """<script>
+if (!window.simvadoSortKeys) {
+  window.simvadoSortKeys = true;
+  document.addEventListener('keydown', (e) => {
+    const th = e.target.closest && e.target.closest('th[data-sort-col]');
+    if (!th || (e.key !== 'Enter' && e.key !== ' ') || e.ctrlKey || e.metaKey || e.altKey) return;
+    e.preventDefault();
+    const table = th.closest('.q-table__container'), col = th.dataset.sortCol;
+    th.click();
+    let tries = 0;
+    const keep = setInterval(() => {
+      const again = table && table.querySelector(`th[data-sort-col="${CSS.escape(col)}"]`);
+      if (again && (document.activeElement === document.body || !document.activeElement)) again.focus();
+      if (++tries > 40) clearInterval(keep);
+    }, 50);
+  }, true);
+}
+</script>"""
+
+
 class ServerTable:
     """ui.table whose rows come page by page from `fetch`; the table shows the total row count."""
 
@@ -66,6 +96,10 @@ class ServerTable:
             '<div class="full-width row items-center q-gutter-sm text-grey-8">'
             '<q-icon name="info" size="sm" /><span>{{ props.message }}</span></div>',
         )
+        # Sorting by keyboard too: each sortable header is a Tab stop that Enter or Space sorts by, and
+        # says how it is sorted (aria-sort); Quasar's own headers sort on a mouse click only.
+        self.table.add_slot("header-cell", SORTABLE_HEADER)
+        ui.add_body_html(_HEADER_KEYS)
         self.table.on("request", self._on_request)
         self.table.on_pagination_change(self._keep_count)
 

@@ -139,3 +139,31 @@ def test_a_page_opened_before_logout_in_another_tab_saves_and_uploads_nothing(br
     other.get_by_text(re.compile(r"^\d+ changes?$")).wait_for()
     assert other.get_by_text("Renamed after logout").count() == 0
     context.close()
+
+
+def test_a_list_is_sorted_from_the_keyboard_and_keeps_the_focus(page, demo_console):
+    """Each sortable header is a Tab stop: Enter sorts by it, Space turns the order round; the header
+    says how it is sorted (aria-sort), the order goes into the URL, and the focus stays on the header."""
+    sign_in(page, demo_console, demo_console.logins["platform_admin"])
+    page.goto(f"{demo_console.url}/sessions")
+    player = page.locator("thead th", has_text="Player")
+    expect(player).to_have_attribute("aria-sort", "none")
+    expect(page.locator("thead th", has_text="Started")).to_have_attribute("aria-sort", "descending")
+    page.locator(".list-search input").focus()
+    for _ in range(40):  # from the search box, past the filters, to the first sortable header
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.sortCol") == "player":
+            break
+    expect(player).to_be_focused()
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"sort=player&desc=0"))
+    expect(player).to_have_attribute("aria-sort", "ascending")
+    expect(player).to_be_focused()
+    first = page.locator("tbody tr").first.locator("td").nth(1).inner_text()
+    page.keyboard.press(" ")
+    page.wait_for_url(re.compile(r"sort=player&desc=1"))
+    expect(player).to_have_attribute("aria-sort", "descending")
+    expect(page.locator("tbody tr").first.locator("td").nth(1)).not_to_have_text(first)
+    expect(player).to_be_focused()
+    screenshot(page, "21-sorted-from-the-keyboard")
