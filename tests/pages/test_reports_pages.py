@@ -61,6 +61,12 @@ async def test_org_admin_sees_each_chart_with_its_numbers(user: User, world):
         ("Budget Call", 2, 1),
     ]
     await user.should_see(marker="nav-reports")
+    # Each "The numbers" says whose numbers it opens (five on a page would sound alike otherwise).
+    labels = {
+        marker: next(iter(user.find(marker=f"{marker}-numbers").elements)).props["toggle-aria-label"]
+        for marker in ("completion", "funnel", "averages", "overdue")
+    }
+    assert labels["funnel"] == "The numbers behind “From assigned to passed”" and len(set(labels.values())) == 4
 
 
 async def test_filters_come_from_the_url_and_a_tampered_organization_is_ignored(user: User, world):
