@@ -379,8 +379,11 @@ def test_only_a_platform_admin_requires_sso_and_only_when_it_is_on(database_url)
 
 
 def test_the_providers_documents_are_kept_and_a_rotated_key_set_is_fetched_again(
-    client, acme, oidc_provider, monkeypatch
-):  # noqa: F811, E501
+    client,
+    acme,
+    oidc_provider,  # noqa: F811
+    monkeypatch,
+):
     import requests
     from joserfc.jwk import RSAKey
 
