@@ -74,6 +74,25 @@ document.addEventListener('keydown', (e) => {
     if (button) { e.preventDefault(); button.click(); }
   }
 });
+// A dialog that asks for something opens with its first field focused, so typing starts at once;
+// Quasar focuses the dialog itself (then Tab reaches the field). Dialogs without a field are left so.
+const watchDialogs = () => new MutationObserver((changes) => {
+  for (const change of changes) for (const node of change.addedNodes) {
+    const dialog = node.nodeType === 1 && (node.matches('.q-dialog') ? node : node.querySelector('.q-dialog'));
+    if (!dialog) continue;
+    let tries = 0;
+    const settle = setInterval(() => {
+      const active = document.activeElement;
+      const idle = !active || active === document.body
+        || (dialog.contains(active) && !active.matches('input, textarea, button, a, [tabindex="0"]'));
+      const field = dialog.querySelector('input:not([type=hidden]):not([type=checkbox]):not([type=radio])'
+        + ':not([readonly]):not([disabled]), textarea:not([readonly]):not([disabled])');
+      if (field && idle) field.focus();
+      if (++tries >= 12 || !dialog.isConnected) clearInterval(settle);
+    }, 100);
+  }
+}).observe(document.body, {childList: true, subtree: true});
+if (document.body) watchDialogs(); else document.addEventListener('DOMContentLoaded', watchDialogs);
 </script>"""
 
 

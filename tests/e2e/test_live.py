@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import read_demo_logins, screenshot, serving
 
@@ -198,7 +199,8 @@ def test_a_stuck_session_is_flagged_and_abandoned_with_a_reason(browser, live_co
     assert "Stuck" in row.inner_text()
     row.get_by_role("button", name="Abandon").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Reason").fill("Left open overnight; the player confirmed they are done.")
+    expect(dialog.get_by_label("Reason")).to_be_focused()  # the dialog opens on its one field: type at once
+    page.keyboard.type("Left open overnight; the player confirmed they are done.")
     screenshot(page, "live-abandon-dialog")
     dialog.get_by_role("button", name="Mark abandoned").click()
     row.wait_for(state="detached")
