@@ -40,7 +40,8 @@ class StripeSubscription(SQLModel, table=True):
     plan_id: str | None = Field(default=None, max_length=255)
     quantity: int | None = Field(default=None)
     current_period_end: datetime | None = timestamp(nullable=True, default_now=False)
-    # Where the applied state sits on the subscription's timeline: the event's `created` (seconds),
+    # Where the applied state sits on the subscription's timeline: the event's `created` (in milliseconds;
+    # Stripe's events give whole seconds) or when the console read it from Stripe,
     # the status's rank (a tie in the same second), a digest of the object (a tie still).
     applied_created: int | None = Field(default=None, sa_type=sa.BigInteger)
     applied_rank: int | None = Field(default=None)

@@ -8,10 +8,11 @@ this module applies one event inside the boundary's unit of work. The rules (doc
    the key for the first to commit, then finds it (if the first rolls back, the copy applies it).
 2. **Any order converges.** Stripe promises no order. A subscription event carries the whole
    subscription; its state is applied only if it sits later on the subscription's own timeline than the
-   state applied before: the event's `created` (seconds), then the status's rank (two events in one
-   second), then a digest of the object. `canceled` is final (Stripe never revives a canceled
-   subscription): once applied, only a later canceled state replaces it. Deliveries about one
-   subscription lock its `stripe_subscriptions` row and take turns.
+   state applied before: the event's `created` (Stripe gives seconds; kept in milliseconds, so a state
+   the console read from Stripe itself — an admin's change, a sync — sits at the moment it was read),
+   then the status's rank (two events in one second), then a digest of the object. `canceled` is
+   final (Stripe never revives a canceled subscription): once applied, only a later canceled state
+   replaces it. Deliveries about one subscription lock its `stripe_subscriptions` row and take turns.
 3. **The customer follows the subscription, not the event.** After a state is applied, the organization
    (`metadata.organization_id`) gets plan and seat_limit (= quantity) from that state; a person (by
    `metadata.user_id` or their `stripe_customer_id`) gets subscription_tier from it. Audited as the one
@@ -156,7 +157,7 @@ def apply_event(*, session: Session, actor: Actor, event: dict) -> Outcome:
     if not _record(session, event_id, event_type[:100], (object_id or "")[:255] or None):
         return Outcome("duplicate", object_id)
     if state is not None:
-        applied = apply_state(session=session, actor=actor, state=state, at=created)
+        applied = apply_state(session=session, actor=actor, state=state, at=created * 1000)
         return Outcome("applied" if applied else "stale", state.id)
     if event_type in INVOICE_EVENTS and isinstance(obj.get("subscription"), str):
         from console import jobs
@@ -203,9 +204,19 @@ def _later(row: StripeSubscription, state: SubscriptionState, at: int) -> bool:
 
 
 def apply_state(*, session: Session, actor: Actor, state: SubscriptionState, at: int) -> bool:
-    """Apply a subscription's state as of `at` (seconds) if it is later than the one applied; then bring
-    its organization or person in line. False: an older state, nothing changed."""
+    """Apply a subscription's state as of `at` (milliseconds since the epoch) if it is later than the one
+    applied; then bring its organization or person in line. False: an older state, nothing changed."""
     _require_mirror(actor)
+    return record_state(
+        session=session, actor=actor, state=state, at=at, action=AuditAction.organization_billing_update
+    )
+
+
+def record_state(
+    *, session: Session, actor: Actor, state: SubscriptionState, at: int, action: AuditAction, comment: str = ""
+) -> bool:
+    """apply_state for any caller that has its own right to it (billing/subscriptions.py: an admin's change
+    read back from Stripe's answer); the organization's entry is `action`, named after `actor`."""
     row = _lock(session, state.id)
     if not _later(row, state, at):
         return False
@@ -221,7 +232,7 @@ def apply_state(*, session: Session, actor: Actor, state: SubscriptionState, at:
         row.user_id = _person_of(session, state)
     session.flush()
     if row.organization_id is not None:
-        follow_organization(session=session, actor=actor, row=row)
+        follow_organization(session=session, actor=actor, row=row, action=action, comment=comment)
     elif row.user_id is not None:
         _follow_person(session, actor, row)
     return True
@@ -235,7 +246,14 @@ def _person_of(session: Session, state: SubscriptionState) -> uuid.UUID | None:
     return None
 
 
-def follow_organization(*, session: Session, actor: Actor, row: StripeSubscription) -> None:
+def follow_organization(
+    *,
+    session: Session,
+    actor: Actor,
+    row: StripeSubscription,
+    action: AuditAction = AuditAction.organization_billing_update,
+    comment: str = "",
+) -> None:
     """Bring the organization in line with its subscription's applied state (audited if it changed)."""
     org = session.scalar(select(Organization).where(Organization.id == row.organization_id).with_for_update())
     if org is None:
@@ -257,12 +275,12 @@ def follow_organization(*, session: Session, actor: Actor, row: StripeSubscripti
         audit.record(
             session=session,
             actor=actor,
-            action=AuditAction.organization_billing_update,
+            action=action,
             subject=org,
             organization_id=org.id,
             before=before,
             after=after,
-            comment=f"from Stripe: subscription {row.id} {row.status}",
+            comment=comment or f"from Stripe: subscription {row.id} {row.status}",
         )
 
 

@@ -11,7 +11,7 @@ from console.services.billing import client, events
 def sync_subscription(subscription_id: str) -> bool:
     """Read the subscription from Stripe and apply it at the moment it was read. True if it changed
     anything; a newer state already applied stays (events.apply_state)."""
-    read_at = int(time.time())
+    read_at = time.time_ns() // 1_000_000
     obj = client.retrieve_subscription(subscription_id)
     state = events.SubscriptionState.of(obj)
     with unit_of_work.transaction() as session:
