@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 import httpx
+import stripe
 
 
 def free_port() -> int:
@@ -60,3 +61,45 @@ def start() -> StripePeer:
     if not ready.wait(10):
         raise RuntimeError("localstripe did not start")
     return StripePeer(url=f"http://127.0.0.1:{port}", loop=loop)
+
+
+KEY = "sk_test_simvado_billing"
+WEBHOOK_SECRET = "whsec_simvado_billing_test"
+PLANS = {"plan_standard": 2000, "plan_enterprise": 3500}
+
+
+def configure(peer: StripePeer, monkeypatch) -> stripe.StripeClient:  # noqa: ANN001
+    """localstripe emptied, with the plans the console sells; the console's settings pointed at it."""
+    peer.reset()
+    for name, value in {
+        "SIMVADO_STRIPE_API_KEY": KEY,
+        "SIMVADO_STRIPE_API_BASE": peer.url,
+        "SIMVADO_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SIMVADO_STRIPE_PRICE_STANDARD": "plan_standard",
+        "SIMVADO_STRIPE_PRICE_ENTERPRISE": "plan_enterprise",
+    }.items():
+        monkeypatch.setenv(name, value)
+    from console.config import get_settings
+
+    get_settings.cache_clear()
+    api = stripe.StripeClient(KEY, base_addresses={"api": peer.url})
+    product = api.v1.products.create(params={"name": "Simvado seats"})
+    for plan, amount in PLANS.items():
+        api.v1.plans.create(
+            params={"id": plan, "amount": amount, "currency": "usd", "interval": "month", "product": product.id}
+        )
+    return api
+
+
+def customer_with_card(api: stripe.StripeClient, name: str = "Acme") -> str:
+    """A Stripe customer with a test card, as sales would set one up (localstripe charges it)."""
+    card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+    method = api.v1.payment_methods.create(params={"type": "card", "card": card})
+    customer = api.v1.customers.create(
+        params={"name": name, "payment_method": method.id, "invoice_settings": {"default_payment_method": method.id}}
+    )
+    return customer.id
+
+
+def quantity(api: stripe.StripeClient, subscription_id: str) -> int:
+    return api.v1.subscriptions.retrieve(subscription_id)["items"].data[0].quantity

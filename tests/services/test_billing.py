@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-import stripe
 from sqlalchemy import select
 
 from console import unit_of_work
@@ -21,8 +20,10 @@ from models.enums import OrgPlan, UserRole
 from tests import stripe_peer
 from tests.factories import actor_of, make_org, make_user
 
-KEY = "sk_test_simvado_billing"
-SECRET = "whsec_simvado_billing_test"
+KEY = stripe_peer.KEY
+SECRET = stripe_peer.WEBHOOK_SECRET
+customer_with_card = stripe_peer.customer_with_card
+stripe_quantity = stripe_peer.quantity
 
 
 @pytest.fixture(scope="module")
@@ -32,32 +33,7 @@ def peer():
 
 @pytest.fixture
 def stripe_api(peer, database_url, monkeypatch):
-    """localstripe emptied, with the two plans the console sells, and the console pointed at it."""
-    peer.reset()
-    for name, value in {
-        "SIMVADO_STRIPE_API_KEY": KEY,
-        "SIMVADO_STRIPE_API_BASE": peer.url,
-        "SIMVADO_STRIPE_WEBHOOK_SECRET": SECRET,
-        "SIMVADO_STRIPE_PRICE_STANDARD": "plan_standard",
-        "SIMVADO_STRIPE_PRICE_ENTERPRISE": "plan_enterprise",
-    }.items():
-        monkeypatch.setenv(name, value)
-    api = stripe.StripeClient(KEY, base_addresses={"api": peer.url})
-    product = api.v1.products.create(params={"name": "Simvado seats"})
-    for plan, amount in (("plan_standard", 2000), ("plan_enterprise", 3500)):
-        api.v1.plans.create(
-            params={"id": plan, "amount": amount, "currency": "usd", "interval": "month", "product": product.id}
-        )
-    return api
-
-
-def customer_with_card(api: stripe.StripeClient) -> str:
-    card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
-    method = api.v1.payment_methods.create(params={"type": "card", "card": card})
-    customer = api.v1.customers.create(
-        params={"name": "Acme", "payment_method": method.id, "invoice_settings": {"default_payment_method": method.id}}
-    )
-    return customer.id
+    return stripe_peer.configure(peer, monkeypatch)
 
 
 def setup_org(**overrides):
@@ -71,10 +47,6 @@ def setup_org(**overrides):
 def act(fn, **kwargs):  # noqa: ANN001
     with unit_of_work.transaction() as s:
         return fn(session=s, **kwargs)
-
-
-def stripe_quantity(api: stripe.StripeClient, sub_id: str) -> int:
-    return api.v1.subscriptions.retrieve(sub_id)["items"].data[0].quantity
 
 
 def test_a_platform_admin_subscribes_and_changes_seats_and_stripe_follows(stripe_api):
