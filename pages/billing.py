@@ -69,7 +69,8 @@ def summary(seen: BillingOverview) -> None:
             ui.label("Seats used").classes(f"{MUTED} text-caption")
             ui.label(str(seen.seats.used)).classes("text-h6").mark("billing-used")
         with ui.column().classes("gap-0"):
-            ui.label("Seats paid for").classes(f"{MUTED} text-caption")
+            # Without a subscription nothing is paid through Stripe: the limit is the one set by hand.
+            ui.label("Seats paid for" if seen.quantity is not None else "Seat limit").classes(f"{MUTED} text-caption")
             paid = seen.quantity if seen.quantity is not None else seen.seats.limit
             ui.label("—" if paid is None else str(paid)).classes("text-h6").mark("billing-paid")
     if seen.hold:
