@@ -20,7 +20,7 @@ from pages.components.dialogs import confirm
 from pages.components.labels import enum_label
 from pages.components.listing import list_view
 from pages.layout import MUTED, Heading, frame, not_found
-from pages.organizations.forms import open_edit, sso_card
+from pages.organizations.forms import open_edit, sso_card, sso_required_card
 
 TABS = [
     ("members", "Members"),
@@ -82,8 +82,9 @@ async def organization_page(actor: Actor, slug: str, tab: str = "members"):
                 _simulations(seen)
             with ui.tab_panel("seats").classes("p-0"):
                 _seat_use(seen)
-            with ui.tab_panel("sso").classes("p-0"):
+            with ui.tab_panel("sso").classes("p-0 column gap-3"):
                 sso_card(org, held)
+                sso_required_card(org, held)
             with ui.tab_panel("billing").classes("p-0 column gap-3"):
                 await billing.organization_tab(billed)
             with ui.tab_panel("audit").classes("p-0"):
