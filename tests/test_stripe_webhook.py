@@ -314,3 +314,12 @@ def test_unconfigured_answers_503(database_url):
     with TestClient(app) as c:
         body = json.dumps(event("customer.subscription.created", subscription("sub_l")))
         assert c.post(STRIPE_WEBHOOK_PATH, content=body, headers=signed(body)).status_code == 503
+
+
+def test_a_subscription_without_metadata_reaches_the_organization_linked_to_it(client):
+    org = new_org(stripe_subscription_id="sub_m", seat_limit=1)
+    deliver(client, event("customer.subscription.updated", subscription("sub_m", quantity=30)))
+    assert org_state(org.id)[1:] == (30, "sub_m", "active")
+    # a deletion whose object still says active (it never should) is the end all the same
+    deliver(client, event("customer.subscription.deleted", subscription("sub_m", quantity=30), created=T0 + 1))
+    assert org_state(org.id)[3] == "canceled"

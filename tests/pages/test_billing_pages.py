@@ -107,6 +107,17 @@ async def test_a_past_due_subscription_shows_and_holds_seats(user: User, world, 
     await user.should_see("seats can be added once it is paid")
 
 
+async def test_a_canceled_subscription_shows_on_the_organization_page(user: User, world, database_url):
+    with unit_of_work.transaction() as s:
+        s.add(StripeSubscription(id="sub_over", organization_id=world["acme"].id, status="canceled", quantity=2))
+        s.get(Organization, world["acme"].id).stripe_subscription_id = "sub_over"
+    await login(user, world["admin"].email)
+    await user.open("/organizations/acme-corp")
+    await user.should_see(marker="billing-status", retries=80)
+    await user.should_see("Canceled")
+    await user.should_see("The subscription has ended: no new members until a new one starts.")
+
+
 async def test_the_platform_admin_compares_stripe_with_the_console(user: User, world, stripe_api):
     with unit_of_work.transaction() as s:
         s.get(Organization, world["acme"].id).stripe_subscription_id = "sub_gone"

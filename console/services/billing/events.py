@@ -28,7 +28,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,6 +153,8 @@ def apply_event(*, session: Session, actor: Actor, event: dict) -> Outcome:
     if not isinstance(created, int) or not isinstance(obj, dict):
         raise ValidationFailed("The Stripe event has no created time or object.")
     state = SubscriptionState.of(obj) if event_type in SUBSCRIPTION_EVENTS else None
+    if state is not None and event_type == "customer.subscription.deleted":
+        state = replace(state, status="canceled")  # a deletion is the end, whatever else the object says
     object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
     if not _record(session, event_id, event_type[:100], (object_id or "")[:255] or None):
         return Outcome("duplicate", object_id)
@@ -228,6 +230,10 @@ def record_state(
     row.applied_created, row.applied_rank, row.applied_digest = at, STATUS_RANK[state.status], state.digest
     if state.organization_id is not None and session.get(Organization, state.organization_id) is not None:
         row.organization_id = state.organization_id
+    elif row.organization_id is None:
+        # Made in Stripe without our metadata, but linked here by id (an admin, or an earlier import).
+        linked = select(Organization.id).where(Organization.stripe_subscription_id == row.id)
+        row.organization_id = session.scalar(linked)
     if row.organization_id is None and row.user_id is None:
         row.user_id = _person_of(session, state)
     session.flush()
