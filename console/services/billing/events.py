@@ -150,7 +150,7 @@ def apply_event(*, session: Session, actor: Actor, event: dict) -> Outcome:
     obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
     if not (isinstance(event_id, str) and 0 < len(event_id) <= 255 and isinstance(event_type, str)):
         raise ValidationFailed("The Stripe event has no id or type.")
-    if not isinstance(created, int) or not isinstance(obj, dict):
+    if not isinstance(created, int) or isinstance(created, bool) or not isinstance(obj, dict):
         raise ValidationFailed("The Stripe event has no created time or object.")
     state = SubscriptionState.of(obj) if event_type in SUBSCRIPTION_EVENTS else None
     if state is not None and event_type == "customer.subscription.deleted":
@@ -261,7 +261,10 @@ def follow_organization(
     comment: str = "",
 ) -> None:
     """Bring the organization in line with its subscription's applied state (audited if it changed)."""
-    org = session.scalar(select(Organization).where(Organization.id == row.organization_id).with_for_update())
+    # FOR NO KEY UPDATE, as seats.claim takes it: members joining (KEY SHARE on the row) are not blocked.
+    org = session.scalar(
+        select(Organization).where(Organization.id == row.organization_id).with_for_update(key_share=True)
+    )
     if org is None:
         return
     if org.stripe_subscription_id not in (None, row.id):
