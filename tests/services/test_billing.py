@@ -212,3 +212,23 @@ def test_reconciliation_lists_a_change_made_in_stripe_that_no_event_told(stripe_
     assert [(d.kind, d.organization, d.stripe, d.console) for d in found.differences] == [
         ("seats", org.name, "quantity 9", "seat limit 5")
     ]
+
+
+def test_the_queued_sync_reads_the_subscription_from_stripe_and_applies_it(stripe_api):
+    """What an invoice event queues (console:billing_sync): the subscription as Stripe has it now."""
+    from console import jobs
+
+    org, admin, _ = setup_org()
+    seen = act(subscriptions.subscribe, actor=admin, organization_id=org.id, plan="standard", seats=5,
+               customer_id=customer_with_card(stripe_api))  # fmt: skip
+    item = stripe_api.v1.subscriptions.retrieve(seen.subscription_id)["items"].data[0].id
+    stripe_api.v1.subscriptions.update(seen.subscription_id, params={"items": [{"id": item, "quantity": 11}]})
+    jobs.billing_sync(seen.subscription_id)
+    with unit_of_work.read_only() as s:
+        assert s.get(Organization, org.id).seat_limit == 11
+        entry = s.scalars(
+            select(AuditLogEntry).where(AuditLogEntry.entity_id == str(org.id)).order_by(AuditLogEntry.created_at)
+        ).all()[-1]
+    assert (entry.action, entry.actor_label) == ("organization.billing_update", "Stripe sync")
+    jobs.billing_reconcile(0)  # the hourly comparison: now nothing differs
+    assert act(reconcile.latest, actor=admin).differences == []
