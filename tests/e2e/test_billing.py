@@ -1,5 +1,6 @@
 """Billing in Chromium, against localstripe: a platform admin starts the demo organization's
-subscription from its page, its enterprise admin reads /billing (invoices from Stripe) and adds seats,
+subscription from its page (whose Single sign-on tab, with the Require SSO switch, is checked on the
+way), its enterprise admin reads /billing (invoices from Stripe) and adds seats,
 the platform admin compares Stripe with the console. axe-clean on each, with a screenshot of each."""
 
 from __future__ import annotations
@@ -66,6 +67,10 @@ def test_billing_from_start_to_added_seats(billed_console, browser):
     rendered(admin)
     admin.get_by_role("link", name=org_name, exact=True).click()
     admin.wait_for_url(re.compile(r"/organizations/[a-z0-9-]+$"))
+    admin.get_by_role("tab", name="Single sign-on").click()  # the Require SSO switch sits here too
+    admin.get_by_role("switch", name="Require SSO for members").wait_for()
+    screenshot(admin, "organization-sso-tab")
+    assert serious(admin) == []
     admin.get_by_role("tab", name="Billing").click()
     admin.get_by_text("Start a subscription").wait_for()
     admin.get_by_label("Seats", exact=True).fill("100")
