@@ -44,7 +44,9 @@ DIFF_COLUMNS = [
     )
 ]
 DIFF_KINDS = {
+    "status": "Status differs",
     "seats": "Seats differ",
+    "unreadable": "Unreadable",
     "plan": "Plan differs",
     "missing_in_stripe": "Not in Stripe",
     "unknown_organization": "Unknown organization",

@@ -36,7 +36,19 @@ class StripePeer:
         answer.raise_for_status()
 
 
+_running: StripePeer | None = None
+
+
 def start() -> StripePeer:
+    """localstripe for this test process: started once (its aiohttp app is one module-level object,
+    bound to the first event loop that runs it), shared by every module that asks; `reset()` between."""
+    global _running
+    if _running is None:
+        _running = _start()
+    return _running
+
+
+def _start() -> StripePeer:
     from aiohttp import web
     from localstripe import resources
     from localstripe.server import app

@@ -126,6 +126,7 @@ async def test_the_platform_admin_compares_stripe_with_the_console(user: User, w
     await user.should_see("Not compared yet", retries=80)
     user.find(marker="billing-compare").click()
     await user.should_see("1 difference found.", retries=120)
+    await user.should_see(marker="billing-differences", retries=120)  # the page reloads with the result
     (table,) = user.find(marker="billing-differences").elements
     assert [(r["kind"], r["organization"], r["subscription"]) for r in table.rows] == [
         ("Not in Stripe", "Acme Corp", "sub_gone")

@@ -212,6 +212,10 @@ def test_reconciliation_lists_a_change_made_in_stripe_that_no_event_told(stripe_
     assert [(d.kind, d.organization, d.stripe, d.console) for d in found.differences] == [
         ("seats", org.name, "quantity 9", "seat limit 5")
     ]
+    stripe_api.v1.subscriptions.cancel(seen.subscription_id)  # its webhook never reaches the console
+    act(reconcile.compare_now, actor=admin)
+    kinds = [(d.kind, d.stripe, d.console) for d in act(reconcile.latest, actor=admin).differences]
+    assert ("status", "canceled", "active") in kinds
 
 
 def test_the_queued_sync_reads_the_subscription_from_stripe_and_applies_it(stripe_api):

@@ -17,8 +17,9 @@ from sqlmodel import Session
 
 from console import unit_of_work
 from console.auth import Actor, Permission
+from console.errors import ValidationFailed
 from console.services.billing import client, events, plans
-from models import BillingReconciliation, Organization
+from models import BillingReconciliation, Organization, StripeSubscription
 
 configured = client.configured
 
@@ -32,10 +33,22 @@ class Difference:
     console: str
 
 
-def compare(stripe_subscriptions: list[dict], organizations: list[Organization]) -> list[Difference]:
-    """What differs, organization by organization and subscription by subscription."""
+def _state(sub: dict) -> events.SubscriptionState | None:
+    try:
+        return events.SubscriptionState.of(sub)
+    except ValidationFailed:
+        return None
+
+
+def compare(
+    stripe_subscriptions: list[dict], organizations: list[Organization], stored: dict[str, str | None] | None = None
+) -> list[Difference]:
+    """What differs, organization by organization and subscription by subscription. `stored`: the
+    status the console last applied for each subscription id (a missed webhook shows as a status
+    difference)."""
     out: list[Difference] = []
-    by_id = {s["id"]: s for s in stripe_subscriptions}
+    stored = stored or {}
+    by_id = {s["id"]: s for s in stripe_subscriptions if isinstance(s.get("id"), str)}
     linked = {o.stripe_subscription_id: o for o in organizations if o.stripe_subscription_id}
     orgs = {o.id: o for o in organizations}
     for sub_id, org in sorted(linked.items(), key=lambda kv: kv[1].name):
@@ -43,24 +56,28 @@ def compare(stripe_subscriptions: list[dict], organizations: list[Organization])
         if found is None:
             out.append(Difference("missing_in_stripe", sub_id, org.name, "no such subscription", "linked"))
             continue
-        state = events.SubscriptionState.of(found)
+        state = _state(found)
+        if state is None:
+            out.append(Difference("unreadable", sub_id, org.name, "a subscription the console cannot read", "—"))
+            continue
+        if state.status != stored.get(sub_id):
+            out.append(Difference("status", sub_id, org.name, state.status, stored.get(sub_id) or "unknown"))
         if state.quantity is not None and state.quantity != org.seat_limit:
             seats = f"seat limit {org.seat_limit}"
             out.append(Difference("seats", sub_id, org.name, f"quantity {state.quantity}", seats))
         plan = plans.org_plan_of(state.price_id)
         if plan is not None and plan != org.plan:
             out.append(Difference("plan", sub_id, org.name, plan.value, str(getattr(org.plan, "value", org.plan))))
-    for sub in stripe_subscriptions:
-        state = events.SubscriptionState.of(sub)
-        org = orgs.get(state.organization_id) if state.organization_id else None
-        if state.organization_id is None or sub["id"] in linked:
+    for sub_id, sub in by_id.items():
+        state = _state(sub)
+        if state is None or state.organization_id is None or sub_id in linked:
             continue
+        org = orgs.get(state.organization_id)
         if org is None:
-            out.append(Difference("unknown_organization", sub["id"], None, state.status, "no such organization"))
+            out.append(Difference("unknown_organization", sub_id, None, state.status, "no such organization"))
         elif state.status != "canceled":
-            out.append(
-                Difference("not_linked", sub["id"], org.name, state.status, f"linked to {org.stripe_subscription_id}")
-            )
+            other = f"linked to {org.stripe_subscription_id}"
+            out.append(Difference("not_linked", sub_id, org.name, state.status, other))
     return out
 
 
@@ -69,9 +86,11 @@ def compare_now(*, session: Session, actor: Actor) -> int:
     Answers how many differences were found."""
     actor.require(Permission.manage_platform)
     organizations = list(session.scalars(select(Organization)))
+    applied = session.execute(select(StripeSubscription.id, StripeSubscription.status))
+    stored = {sub_id: status for sub_id, status in applied}
     try:
         subscriptions = client.list_subscriptions()
-        differences, error = compare(subscriptions, organizations), None
+        differences, error = compare(subscriptions, organizations, stored), None
     except client.StripeUnavailable as exc:
         subscriptions, differences, error = [], [], exc.message[:500]
     session.add(
