@@ -15,12 +15,14 @@ from console.auth import Actor, Permission
 from console.errors import DomainError, NotFound
 from console.services.billing import reconcile, subscriptions
 from console.services.billing.subscriptions import BillingOverview
+from console.services.listing import ListQuery
 from models.enums import OrgPlan
 from pages.access import secured_page
 from pages.components import calls
 from pages.components.dialogs import confirm
 from pages.components.forms import FieldErrors
 from pages.components.labels import enum_label, enum_options
+from pages.components.listing import Filter, list_view
 from pages.layout import MUTED, Heading, frame
 
 STATUS_COLORS = {"active": "positive", "trialing": "positive", "past_due": "deep-orange-10", "canceled": "negative"}
@@ -176,7 +178,8 @@ async def _reconciliation() -> None:
             ui.label("Not compared yet: the worker compares every hour, or press Compare now.").classes(MUTED)
             return
         ui.label(
-            f"Compared {found.ran_at:%Y-%m-%d %H:%M} UTC: {found.subscriptions_checked} subscriptions in Stripe, "
+            f"Compared {found.ran_at:%Y-%m-%d %H:%M} UTC: {found.subscriptions_checked} "
+            f"subscription{'s' if found.subscriptions_checked != 1 else ''} in Stripe, "
             f"{len(found.differences)} difference{'s' if len(found.differences) != 1 else ''}."
         ).classes(MUTED).mark("billing-compared")
         if found.error:
@@ -198,6 +201,52 @@ async def _reconciliation() -> None:
         ).classes("w-full").mark("billing-differences")
 
 
+LIST_COLUMNS = [
+    {"name": "name", "label": "Organization", "field": "name", "sortable": True, "align": "left"},
+    {"name": "plan", "label": "Plan", "field": "plan", "align": "left"},
+    {"name": "status", "label": "Subscription", "field": "status", "sortable": True, "align": "left"},
+    {"name": "quantity", "label": "Seats paid for", "field": "quantity", "sortable": True, "align": "left"},
+    {"name": "members", "label": "Seats used", "field": "members", "sortable": True, "align": "left"},
+]
+# The name opens the organization's Billing tab; slugs are [a-z0-9-] (checked by the service).
+LIST_NAME_SLOT = (
+    '<q-td :props="props"><a class="text-primary" '
+    ":href=\"'/organizations/' + encodeURIComponent(props.row.slug) + '?tab=billing'\">{{ props.value }}</a></q-td>"
+)
+
+
+async def _subscriptions() -> None:
+    async def fetch(query: ListQuery):  # noqa: ANN202
+        page = await calls.read(subscriptions.list_, query=query)
+        return [
+            {
+                "id": str(r.organization_id),
+                "name": r.name,
+                "slug": r.slug,
+                "plan": enum_label(r.plan.value),
+                "status": subscriptions.STATUS_LABELS.get(r.status, r.status or "No subscription"),
+                "quantity": "—" if r.quantity is None else r.quantity,
+                "members": r.members,
+            }
+            for r in page.rows
+        ], page
+
+    Heading("Organizations' subscriptions", level=2).classes("text-subtitle1 font-medium")
+    await list_view(
+        columns=LIST_COLUMNS,
+        fetch=fetch,
+        marker="billing-list",
+        noun=("organization", "organizations"),
+        path="/billing",
+        sort="name",
+        sortable=list(subscriptions.SORTABLE),
+        search_placeholder="Search name or slug…",
+        filters=[Filter("status", "Subscription", subscriptions.STATUS_FILTER, width="w-56")],
+        slots={"body-cell-name": LIST_NAME_SLOT},
+        empty_message="No organizations match.",
+    )
+
+
 @secured_page("/billing", title="Billing", permission=Permission.manage_organization)
 async def billing_page(actor: Actor):
     with frame(actor, "Billing", breadcrumbs=[("Billing", None)]):
@@ -217,6 +266,7 @@ async def billing_page(actor: Actor):
                 "Each organization's subscription is started and changed on its page, in the Billing tab."
             ).classes(MUTED)
             await _reconciliation()
+            await _subscriptions()
 
 
 # ------------------------------------------------------------------------------ the organization's tab

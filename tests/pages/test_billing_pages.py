@@ -131,6 +131,9 @@ async def test_the_platform_admin_compares_stripe_with_the_console(user: User, w
     assert [(r["kind"], r["organization"], r["subscription"]) for r in table.rows] == [
         ("Not in Stripe", "Acme Corp", "sub_gone")
     ]
+    await user.should_see(marker="billing-list-table", retries=80)  # every organization, with its subscription
+    (listed,) = user.find(marker="billing-list-table").elements
+    assert ("Acme Corp", "Pilot", "No subscription") in [(r["name"], r["plan"], r["status"]) for r in listed.rows]
 
 
 async def test_a_participant_cannot_open_billing(user: User, world):

@@ -236,3 +236,25 @@ def test_the_queued_sync_reads_the_subscription_from_stripe_and_applies_it(strip
     assert (entry.action, entry.actor_label) == ("organization.billing_update", "Stripe sync")
     jobs.billing_reconcile(0)  # the hourly comparison: now nothing differs
     assert act(reconcile.latest, actor=admin).differences == []
+
+
+def test_the_platform_admins_list_of_subscriptions_filters_by_status(stripe_api):
+    from console.errors import PermissionDenied
+    from console.services.listing import ListQuery
+
+    org, admin, org_admin = setup_org()
+    other, _, _ = setup_org()
+    act(subscriptions.subscribe, actor=admin, organization_id=org.id, plan="standard", seats=4,
+        customer_id=customer_with_card(stripe_api))  # fmt: skip
+
+    def names(**filters):
+        page = act(subscriptions.list_, actor=admin, query=ListQuery(filters=filters, limit=100))
+        return {(r.name, r.status, r.quantity) for r in page.rows}
+
+    assert names(status="active") == {(org.name, "active", 4)}
+    assert (other.name, None, None) in names(status="none")
+    assert org.name not in {name for name, _, _ in names(status="none")}
+    with pytest.raises(ValidationFailed):
+        names(status="bogus")
+    with pytest.raises(PermissionDenied):
+        act(subscriptions.list_, actor=org_admin, query=ListQuery())

@@ -7,6 +7,7 @@
   only **add** seats to their own organization's subscription while it is in good standing (active or
   trialing) — Stripe prorates the charge. Fewer seats, or a plan change, is a platform admin's act.
 - `invoices`: the organization's invoices, read from Stripe.
+- `list_`: every organization with its subscription's status and seats (platform admins' /billing).
 
 Stripe is called inside the caller's unit of work, before anything is written: a refusal by Stripe
 changes nothing here. If Stripe succeeds and the commit then fails, Stripe's own webhook for the change
@@ -20,14 +21,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from console.auth import Actor, Permission
 from console.errors import ValidationFailed
 from console.services import seats as seat_rules
 from console.services.billing import client, events, plans
+from console.services.listing import ListQuery, Page, paged, search_clause
+from console.services.organizations.records import members_count
 from console.services.organizations.records import row as organization_row
-from models import AuditAction, StripeSubscription
+from models import AuditAction, Organization, StripeSubscription
 from models.enums import OrgPlan
 
 MAX_SEATS = 100_000
@@ -231,3 +235,73 @@ def invoices(*, session: Session, actor: Actor, organization_id: uuid.UUID) -> l
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """One organization's line in the platform admin's billing list."""
+
+    organization_id: uuid.UUID
+    name: str
+    slug: str
+    plan: OrgPlan
+    subscription_id: str | None
+    status: str | None
+    quantity: int | None
+    members: int
+    seat_limit: int | None
+
+
+SORTABLE = {
+    "name": Organization.name,
+    "status": StripeSubscription.status,
+    "quantity": StripeSubscription.quantity,
+    "members": members_count(),
+}
+STATUS_FILTER = {"none": "No subscription", **{k: v for k, v in STATUS_LABELS.items() if k}}
+
+
+def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[SubscriptionRow]:
+    """Every organization with its subscription's status and seats (platform admins), by name unless
+    sorted otherwise. Search: name, slug. Filter `status`: a Stripe status, or `none`."""
+    actor.require(Permission.manage_platform)
+    used = members_count()
+    joined = Organization.stripe_subscription_id == StripeSubscription.id
+    conditions = []
+    if (search := search_clause(query.search, Organization.name, Organization.slug)) is not None:
+        conditions.append(search)
+    if status := query.text("status"):
+        if status not in STATUS_FILTER:
+            raise ValidationFailed(f"Unknown status “{status}”.", details={"status": ", ".join(STATUS_FILTER)})
+        column = StripeSubscription.status
+        conditions.append(column.is_(None) if status == "none" else column == status)
+    statement = (
+        select(Organization, StripeSubscription.status, StripeSubscription.quantity, used.label("members"))
+        .outerjoin(StripeSubscription, joined)
+        .where(*conditions)
+    )
+    found = paged(
+        session,
+        statement,
+        query,
+        sortable=SORTABLE,
+        default_sort="name",
+        tiebreak=Organization.id,
+        count=select(func.count()).select_from(Organization).outerjoin(StripeSubscription, joined).where(*conditions),
+        scalars=False,
+    )
+    rows = [
+        SubscriptionRow(
+            organization_id=org.id,
+            name=org.name,
+            slug=org.slug,
+            plan=OrgPlan(org.plan),
+            subscription_id=org.stripe_subscription_id,
+            status=status,
+            quantity=quantity,
+            members=members,
+            seat_limit=org.seat_limit,
+        )
+        for org, status, quantity, members in found.rows
+    ]
+    return Page(rows=rows, total=found.total, offset=found.offset, limit=found.limit)
