@@ -15,6 +15,7 @@ from nicegui import ui
 from console import db, live
 from console.assignment_routes import assignment_router
 from console.auth.web import AuthMiddleware, auth_router
+from console.billing_routes import billing_router
 from console.config import Settings, get_settings
 from console.export_routes import export_router
 from console.identity_routes import identity_router
@@ -42,8 +43,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     # Mounted before NiceGUI (which takes "/"), so engine requests never reach NiceGUI's middleware;
     # served through console.api.serving_app, they do not pass through the root app's stack either.
     root.mount(PREFIX, create_api_app(settings))
-    # Webhooks (Clerk) and the SSO sign-in routes: no page machinery, no NiceGUI session (identity_routes).
+    # Webhooks (Clerk, Stripe) and the SSO sign-in routes: no page machinery, no NiceGUI session (identity_routes).
     root.include_router(identity_router(settings))
+    root.include_router(billing_router(settings))  # POST /webhooks/stripe
 
     import pages  # the one place that wires pages in
 

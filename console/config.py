@@ -65,6 +65,23 @@ class Settings(BaseSettings):
     staff_oidc_client_secret: str | None = Field(default=None, repr=False)
     staff_oidc_clerk_subjects: bool = False
 
+    # Billing through Stripe (docs/billing.md). The secret API key (sk_…) and the webhook's signing secret
+    # (whsec_…) are never logged or shown. Unset key: billing actions say Stripe is not configured;
+    # unset webhook secret: POST /webhooks/stripe answers 503. `stripe_api_base` points the client at
+    # another Stripe-compatible server (localstripe in the tests); empty means Stripe itself.
+    stripe_api_key: str | None = Field(default=None, repr=False)
+    stripe_webhook_secret: str | None = Field(default=None, repr=False)
+    stripe_api_base: str | None = None
+    stripe_webhook_max_body_bytes: int = 256 * 1024
+    stripe_timeout_seconds: float = 10
+    # Which Stripe price (or legacy plan) id stands for which plan. An organization's subscription has
+    # one item, its quantity the seats; a person's Pro subscription one item of quantity 1.
+    stripe_price_pilot: str | None = None
+    stripe_price_standard: str | None = None
+    stripe_price_enterprise: str | None = None
+    stripe_price_pro_monthly: str | None = None
+    stripe_price_pro_annual: str | None = None
+
     # Media library (checked on the server; the browser's limits are only a courtesy).
     media_storage: str = "local"  # "local": a folder under data_dir (media_root overrides it); or "s3"
     media_root: Path | None = None

@@ -5,7 +5,10 @@
   always has its job; it retries with backoff, and the API also tries once right after answering
   (`write_debrief_now`) so debriefs usually appear at once. Writing a debrief is idempotent, so a job
   finding it written is a no-op.
-- Periodic: abandoned sessions (no event for `SIMVADO_ABANDON_AFTER_MINUTES`), overdue assignments,
+- `console:billing_sync` (`BILLING_SYNC`) reads one Stripe subscription and applies it (invoice events
+  queue it: console/services/billing/events.py).
+- Periodic: Stripe compared with the database every hour (billing reconciliation), abandoned sessions
+  (no event for `SIMVADO_ABANDON_AFTER_MINUTES`), overdue assignments,
   a sweep for completed sessions that still lack a debrief, and the pruning of finished jobs.
 
 Run by `simvado-console worker`, or in-process by `simvado-console serve` in embedded mode.
@@ -45,6 +48,8 @@ class Job:
 
 
 DEBRIEF = Job("debrief", queue="debriefs")
+# Read one subscription from Stripe and apply it (queued by invoice events: docs/billing.md).
+BILLING_SYNC = Job("billing_sync", queue="billing")
 
 # procrastinate's own SQL function, so the job row is written in the caller's transaction.
 _DEFER_JOB = text(
@@ -102,6 +107,19 @@ def sweep_overdue(timestamp: int) -> None:
         log.info("marked %d assignments overdue", count)
 
 
+def billing_sync(subscription_id: str) -> None:
+    from console.services.billing import sync
+
+    sync.sync_subscription(subscription_id)
+
+
+def billing_reconcile(timestamp: int) -> None:
+    from console.services.billing import reconcile
+
+    if reconcile.configured():
+        reconcile.run()
+
+
 FINISHED_JOBS_KEPT_HOURS = 7 * 24
 
 
@@ -120,10 +138,17 @@ def _blueprint() -> procrastinate.Blueprint:
         queue=DEBRIEF.queue,
         retry=procrastinate.RetryStrategy(max_attempts=8, exponential_wait=2),
     )
+    bp.task(
+        billing_sync,
+        name=BILLING_SYNC.name,
+        queue=BILLING_SYNC.queue,
+        retry=procrastinate.RetryStrategy(max_attempts=8, exponential_wait=2),
+    )
     for func, cron, name in (
         (sweep_debriefs, "* * * * *", "sweep_debriefs"),
         (sweep_abandoned, "*/5 * * * *", "sweep_abandoned"),
         (sweep_overdue, "7 * * * *", "sweep_overdue"),
+        (billing_reconcile, "23 * * * *", "billing_reconcile"),
     ):
         bp.periodic(cron=cron, periodic_id=name)(bp.task(func, name=name, queueing_lock=name))
     bp.periodic(cron="17 3 * * *", periodic_id="prune_jobs")(

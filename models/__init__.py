@@ -4,6 +4,7 @@ from models.api_keys import ApiKey
 from models.assignments import AssignmentCount, SimulationAssignment
 from models.audit import AuditAction, AuditEntity, AuditLogEntry
 from models.base import SQLModel
+from models.billing import BillingReconciliation, StripeEvent, StripeSubscription
 from models.enums import (
     AssignmentStatus,
     Difficulty,
@@ -29,6 +30,7 @@ __all__ = [
     "ApiKey",
     "AssignmentCount",
     "AssignmentStatus",
+    "BillingReconciliation",
     "AuditAction",
     "AuditEntity",
     "AuditLogEntry",
@@ -58,6 +60,8 @@ __all__ = [
     "SimulationFormat",
     "SimulationStatus",
     "SsoIdentity",
+    "StripeEvent",
+    "StripeSubscription",
     "SubscriptionTier",
     "User",
     "UserRole",

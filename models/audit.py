@@ -81,6 +81,11 @@ class AuditAction(StrEnum):
     organization_update = "organization.update"  # name, slug, plan, seat limit
     organization_sso_update = "organization.sso_update"  # SSO settings (the secret never in the entry)
     organization_delete = "organization.delete"  # only an organization nothing depends on
+    # Billing (docs/billing.md): a subscription started, its plan or seats changed (by an admin, or by
+    # Stripe through its webhook), and a person's Pro tier following their own subscription.
+    organization_subscribe = "organization.subscribe"
+    organization_billing_update = "organization.billing_update"
+    user_subscription_update = "user.subscription_update"
     membership_add = "membership.add"
     membership_update = "membership.update"  # role, department
     membership_remove = "membership.remove"

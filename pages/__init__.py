@@ -4,7 +4,7 @@ from pages import access
 
 # One module (or package) per area; a new area is one more name here.
 AREAS = (
-    "api_keys", "assignments", "audit", "catalogue", "dashboard", "developers", "live", "login", "my",
+    "api_keys", "assignments", "audit", "billing", "catalogue", "dashboard", "developers", "live", "login", "my",
     "organizations", "people", "reports", "sessions", "simulations", "users",
 )  # fmt: skip
 

@@ -21,6 +21,7 @@ NAVIGATION: list[tuple[str, str, str, Permission]] = [
     ("People", "badge", "/people", Permission.manage_organization),
     ("Assignments", "assignment", "/assignments", Permission.manage_organization),
     ("Reports", "insights", "/reports", Permission.manage_organization),
+    ("Billing", "payments", "/billing", Permission.manage_organization),
     ("Live", "sensors", "/live", Permission.view_live_sessions),
     ("Sessions", "history_edu", "/sessions", Permission.view_sessions),
     ("Organizations", "corporate_fare", "/organizations", Permission.manage_platform),

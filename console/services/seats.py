@@ -7,6 +7,11 @@ no seat, so an organization of 3 seats has room for 3 participants besides its a
 participant, or making them an admin, frees the seat; making an admin a participant takes one.
 `seat_limit` NULL means no limit.
 
+Billing (docs/billing.md): an organization whose Stripe subscription is past due gets no new seats
+until it is paid; one whose subscription has ended (canceled, unpaid, expired) takes no new members at
+all. Members already in keep their seats and their access either way; removing members still works.
+Organizations without a subscription (pilots set up by hand) are not held.
+
 `claim` locks the organization's row (FOR NO KEY UPDATE, held to commit) before counting, so two
 admins adding the last seat at the same moment cannot both succeed.
 """
@@ -20,7 +25,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from console.errors import NotFound, ValidationFailed
-from models import MembershipRole, Organization, OrgMembership
+from models import MembershipRole, Organization, OrgMembership, StripeSubscription
 
 WARN_AT = 0.9  # the organization page and the dashboard warn from 90 % of the limit
 
@@ -29,6 +34,21 @@ class SeatsExhausted(ValidationFailed):
     """Adding these members would go past the seat limit. `details["seats"]` says by how many."""
 
     code = "seats_exhausted"
+
+
+class BillingHold(SeatsExhausted):
+    """The organization's subscription stops new members (past due, or ended)."""
+
+    code = "billing_hold"
+
+
+# What each subscription status means for new members (statuses not listed: nothing).
+HOLDS = {
+    "past_due": "The subscription's payment is overdue: no new seats until it is paid.",
+    "unpaid": "The subscription is unpaid: no new members until it is renewed.",
+    "canceled": "The subscription has ended: no new members until a new one starts.",
+    "incomplete_expired": "The subscription never started: no new members until a new one starts.",
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,12 @@ def claim(session: Session, organization_id: uuid.UUID, wanted: int) -> SeatUse:
     if org is None:
         raise NotFound("Organization not found.")
     current = SeatUse(used=count_used(session, organization_id), limit=org.seat_limit)
+    if wanted > 0 and org.stripe_subscription_id:
+        status = session.scalar(
+            select(StripeSubscription.status).where(StripeSubscription.id == org.stripe_subscription_id)
+        )
+        if status in HOLDS:
+            raise BillingHold(f"{org.name}: {HOLDS[status]}", details={"seats": HOLDS[status]})
     if wanted > 0 and current.limit is not None and current.used + wanted > current.limit:
         raise SeatsExhausted(
             missing_message(org.name, current, wanted),

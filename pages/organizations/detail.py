@@ -1,5 +1,6 @@
 """One organization's page: header with seats, Edit and Delete, then tabs — members, engine keys,
-assigned simulations, seat use over time, single sign-on and the audit trail (the tab in the URL)."""
+assigned simulations, seat use over time, single sign-on, billing and the audit trail (the tab in the
+URL)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from nicegui import ui
 from console.auth import Actor, Permission
 from console.errors import NotFound
 from console.services import organizations
+from console.services.billing import subscriptions
 from console.services.listing import ListQuery
+from pages import billing
 from pages.access import secured_page
 from pages.components import calls, conflicts
 from pages.components.dialogs import confirm
 from pages.components.labels import enum_label
 from pages.components.listing import list_view
 from pages.layout import MUTED, Heading, frame, not_found
-from pages.organizations.forms import open_edit, sso_card
+from pages.organizations.forms import open_edit, sso_card, sso_required_card
 
 TABS = [
     ("members", "Members"),
@@ -25,6 +28,7 @@ TABS = [
     ("simulations", "Simulations"),
     ("seats", "Seat use"),
     ("sso", "Single sign-on"),
+    ("billing", "Billing"),
     ("audit", "Audit trail"),
 ]
 
@@ -51,6 +55,7 @@ async def organization_page(actor: Actor, slug: str, tab: str = "members"):
     try:
         org = await calls.read(organizations.get_by_slug, slug=slug)
         seen = await calls.read(organizations.overview, organization_id=org.id)
+        billed = await calls.read(subscriptions.overview, organization_id=org.id)
     except NotFound:
         not_found(actor)
         return
@@ -59,7 +64,7 @@ async def organization_page(actor: Actor, slug: str, tab: str = "members"):
     held = conflicts.Held(org.version)
     state = {"tab": current}
     with frame(actor, org.name, breadcrumbs=[("Organizations", "/organizations"), (org.name, None)]):
-        _header(seen, held, state)
+        _header(seen, held, state, billed)
 
         def on_tab(e) -> None:  # noqa: ANN001
             state["tab"] = e.value
@@ -77,13 +82,18 @@ async def organization_page(actor: Actor, slug: str, tab: str = "members"):
                 _simulations(seen)
             with ui.tab_panel("seats").classes("p-0"):
                 _seat_use(seen)
-            with ui.tab_panel("sso").classes("p-0"):
+            with ui.tab_panel("sso").classes("p-0 column gap-3"):
                 sso_card(org, held)
+                sso_required_card(org, held)
+            with ui.tab_panel("billing").classes("p-0 column gap-3"):
+                await billing.organization_tab(billed)
             with ui.tab_panel("audit").classes("p-0"):
                 await _audit(org)
 
 
-def _header(seen: organizations.Overview, held: conflicts.Held, state: dict) -> None:
+def _header(
+    seen: organizations.Overview, held: conflicts.Held, state: dict, billed: subscriptions.BillingOverview
+) -> None:
     org, seats = seen.organization, seen.seats
     with ui.card().classes("w-full").mark("org-header"):
         with ui.row().classes("w-full items-center gap-3"):
@@ -92,6 +102,8 @@ def _header(seen: organizations.Overview, held: conflicts.Held, state: dict) -> 
             ui.badge("SSO on" if org.sso_enabled else "SSO off").props(
                 f"outline color={'positive' if org.sso_enabled else 'grey-8'}"
             ).mark("org-sso")
+            if billed.subscription_id:
+                billing.status_badge(billed)
             ui.space()
             ui.button("Edit", icon="edit", on_click=lambda: open_edit(org, held, tab=state["tab"])).props(
                 "outline no-caps"
@@ -117,6 +129,10 @@ def _header(seen: organizations.Overview, held: conflicts.Held, state: dict) -> 
                     if full
                     else f"{round((seats.share or 0) * 100)} % of the seats are used ({seats.left} left)."
                 )
+        if billed.hold:
+            with ui.row().classes("items-center gap-2 text-deep-orange-10").mark("billing-hold"):
+                ui.icon("warning")
+                ui.label(billed.hold)
         if seen.delete_blockers:
             with ui.column().classes("gap-0").mark("delete-blockers"):
                 ui.label("Why it cannot be deleted:").classes(f"{MUTED} text-caption")

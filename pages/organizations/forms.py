@@ -14,6 +14,7 @@ from nicegui import ui
 from slugify import slugify
 
 from console.services import organizations
+from console.services.identity import sso
 from console.services.versions import Stale
 from models.enums import OrgPlan
 from pages.components import calls, conflicts
@@ -235,4 +236,34 @@ def sso_card(org: organizations.OrganizationView, held: conflicts.Held) -> None:
         with ui.row().classes("w-full justify-end"):
             ui.button("Save SSO settings", icon="save", on_click=save).props("unelevated no-caps color=primary").mark(
                 "sso-save"
+            )
+
+
+def sso_required_card(org: organizations.OrganizationView, held: conflicts.Held) -> None:
+    """The "Require SSO" switch: members may then not sign in with a password (docs/identity.md).
+    Saved at once; the service refuses it while single sign-on is off, and it moves the edit version."""
+    with ui.card().classes("w-full max-w-3xl").mark("sso-required-card"):
+        ui.label(
+            "With SSO required, the organization's members must use Continue with SSO: a password sign-in is "
+            "refused (platform admins are not members and are never affected)."
+        ).classes("text-grey-8")
+        state = {"value": org.sso_required}
+
+        async def toggle(e) -> None:  # noqa: ANN001
+            wanted = bool(e.value)
+            if wanted == state["value"]:
+                return
+            saved = await calls.submit(sso.set_sso_required, organization_id=org.id, required=wanted)
+            if saved is calls.REFUSED:
+                switch.set_value(state["value"])  # back to what is stored
+                return
+            state["value"] = wanted
+            held.version = saved.version
+            ui.notify("SSO is now required for members." if wanted else "Members may sign in with a password again.")
+
+        switch = ui.switch("Require SSO for members", value=org.sso_required, on_change=toggle).mark("sso-required")
+        if not org.sso_enabled:
+            # Not disabled: once SSO is turned on and saved above, the switch works without a reload.
+            ui.label("Needs single sign-on turned on and saved first.").classes("text-caption text-grey-8").mark(
+                "sso-required-why"
             )

@@ -252,6 +252,7 @@ def test_keyboard_skip_link_and_navigation(demo_console, page):
         "/people": "People",
         "/assignments": "Assignments",
         "/reports": "Reports",
+        "/billing": "Billing",
         "/live": "Live",
         "/sessions": "Sessions",
         "/organizations": "Organizations",

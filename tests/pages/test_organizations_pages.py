@@ -14,7 +14,7 @@ from sqlalchemy import select
 from console import unit_of_work
 from console.auth import Actor
 from console.services import organizations, sso_secrets
-from models import Organization, OrgMembership
+from models import AuditLogEntry, Organization, OrgMembership
 from models.base import utcnow
 from models.enums import MembershipRole, OrgPlan, UserRole
 from tests.factories import make_org, make_user
@@ -265,3 +265,26 @@ async def test_the_enterprise_dashboard_shows_seats_with_a_warning_and_links_to_
     assert [(link.text, link.props["href"]) for link in links] == [("10 / 10", "/people")]
     await user.should_see(marker="seat-warning")
     await user.should_see("All seats used")
+
+
+async def test_require_sso_is_switched_on_the_organization_page_only_with_sso_on(user: User, world):
+    await login(user, world["admin"].email)
+    await user.open("/organizations/roomy?tab=sso")
+    await user.should_see(marker="sso-required-why", retries=80)
+    user.find(marker="sso-required").click()  # SSO is off: refused, and the switch goes back
+    await user.should_see("Turn single sign-on on first.", retries=80)
+    assert stored("roomy").sso_required is False
+    with unit_of_work.transaction() as session:
+        session.get(Organization, world["roomy"].id).sso_enabled = True
+    await user.open("/organizations/roomy?tab=sso")
+    await user.should_see(marker="sso-required", retries=80)
+    user.find(marker="sso-required").click()
+    await user.should_see("SSO is now required for members.", retries=80)
+    assert stored("roomy").sso_required is True
+    with unit_of_work.read_only() as session:
+        entry = session.scalar(
+            select(AuditLogEntry)
+            .where(AuditLogEntry.entity_id == str(world["roomy"].id))
+            .order_by(AuditLogEntry.created_at.desc())
+        )
+    assert (entry.action, entry.after["sso_required"]) == ("organization.sso_update", True)

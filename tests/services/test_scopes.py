@@ -164,3 +164,23 @@ def test_an_engine_key_bound_to_an_organization_reads_only_its_sessions(session,
     )
     assert _ids(session, PlaySession, play_sessions.readable(key)) == {a["play"].id}
     assert b["play"].id not in _ids(session, PlaySession, play_sessions.readable(key))
+
+
+def test_an_admin_of_another_organization_finds_none_of_its_billing(session, two_tenants):
+    """Billing reads and acts through the organization's readable clause: org A's subscription,
+    invoices and seats are "not found" for org B's admin, with org A's id in hand."""
+    from console.services.billing import subscriptions
+
+    a, b = two_tenants["a"], two_tenants["b"]
+    outsider = actor_of(b["admin"])
+    for op, kwargs in (
+        (subscriptions.overview, {}),
+        (subscriptions.invoices, {}),
+        (subscriptions.change_seats, {"seats": 500}),
+        (subscriptions.subscribe, {"plan": "standard", "seats": 5}),
+    ):
+        with pytest.raises(NotFound):
+            op(session=session, actor=outsider, organization_id=a["org"].id, **kwargs)
+    assert subscriptions.overview(session=session, actor=outsider, organization_id=b["org"].id).organization_id == (
+        b["org"].id
+    )

@@ -57,6 +57,7 @@ class OrganizationView:
     created_at: datetime
     updated_at: datetime
     version: int
+    sso_required: bool = False  # members must sign in through SSO (identity/sso.set_sso_required)
 
     @classmethod
     def of(cls, org: Organization) -> OrganizationView:
@@ -75,6 +76,7 @@ class OrganizationView:
             created_at=org.created_at,
             updated_at=org.updated_at,
             version=org.version,
+            sso_required=bool(org.sso_required),
         )
 
 
