@@ -8,7 +8,9 @@ The handlers serve FastAPI's routes and DirectRoute alike (it calls them through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -82,11 +84,43 @@ async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     return error_response(status, exc.code, exc.message, _jsonable(exc.details), headers)
 
 
+_EVENT_TYPES = frozenset({"decision", "milestone", "score_update", "completion", "custom"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_path(loc: Sequence[Any]) -> str:
+    """A pydantic error location as the path into the body the client sent: `events[0].data.impacts.f`.
+
+    Left out: the leading "body", and the tag pydantic adds after an event's index for the event type it
+    validated against (`events.0.decision.timestamp` named no field the client wrote). A key that is no
+    plain name is quoted (`impacts["a b"]`); "[key]" (the error is the dict key's own) is said in the message.
+    """
+    path = ""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    for i, part in enumerate(parts):
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif i >= 2 and parts[i - 2] == "events" and isinstance(parts[i - 1], int) and part in _EVENT_TYPES:
+            continue  # the discriminated union's tag
+        elif _NAME.fullmatch(str(part)):
+            path += f".{part}" if path else str(part)
+        else:
+            path += f"[{json.dumps(str(part))}]"
+    return path or "body"
+
+
 async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
     details: dict[str, str] = {}
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-        details.setdefault(".".join(loc) or "body", str(err.get("msg", "invalid")).removeprefix("Value error, "))
+        loc = err.get("loc", ())
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if "[key]" in loc:
+            message = f"the key: {message}"
+        details.setdefault(json_path(loc), message)
     return error_response(422, "validation_failed", "The request is invalid.", details)
 
 

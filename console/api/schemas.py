@@ -275,7 +275,7 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         stamp = event["timestamp"]
         if stamp > latest:
             raise RequestValidationError(
-                [{"loc": ("body", "events", index, event["type"], "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
+                [{"loc": ("body", "events", index, "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
             )
         if stamp.utcoffset():
             # As UTC: PostgreSQL stores the instant only, and refuses offsets past ±15:59 that pydantic takes.
@@ -284,7 +284,7 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         # (1e400, read as infinity), which would be stored as null or refused by PostgreSQL.
         if event["type"] == "custom" and _has_non_finite(event.get("data")):
             raise RequestValidationError(
-                [{"loc": ("body", "events", index, "custom", "data"), "msg": NOT_FINITE, "type": "value_error"}]
+                [{"loc": ("body", "events", index, "data"), "msg": NOT_FINITE, "type": "value_error"}]
             )
     # NUL, which PostgreSQL refuses in text and jsonb, is in JSON only ever the escape \\u0000 (a raw
     # control character is not valid JSON): look for it in the bytes, walk the values only on a hit.
@@ -293,6 +293,19 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
             [{"loc": ("body",), "msg": "text may not contain the NUL character (\\u0000)", "type": "value_error"}]
         )
     return batch
+
+
+def dimension_keys(batch: EventBatchIn) -> frozenset[str]:
+    """Every key the batch uses in decision `impacts` and in score update and completion `scores`:
+    the service checks them against the module's dimensions (ingest.unknown_dimensions)."""
+    keys: set[str] = set()
+    for event in batch.events:
+        kind = event["type"]
+        if kind == "decision":
+            keys.update(event["data"].impacts)
+        elif kind == "score_update" or (kind == "completion" and "data" in event and event["data"].scores):
+            keys.update(event["data"].scores)
+    return frozenset(keys)
 
 
 _EVENTS = TypeAdapter(list[Event])

@@ -155,7 +155,7 @@ def test_one_events_data_over_the_limit_is_422(client, world):
     huge = event("custom", data={"blob": "x" * (33 * 1024)})
     response = post_events(client, world, session_id, [event(), huge])
     assert response.status_code == 422
-    assert "events.1.data" in _error(response)["details"]
+    assert "events[1].data" in _error(response)["details"]
 
 
 def test_rate_limit_is_per_key_with_retry_after(database_url, world):

@@ -78,7 +78,7 @@ def test_one_invalid_event_refuses_the_whole_batch(client, world, sid, session):
     bad = event(data={"decision_id": "d1"})  # no choice_id
     response = post_events(client, world, sid, [event(), event("milestone"), bad])
     assert response.status_code == 422
-    assert "events.2.decision.data.choice_id" in response.json()["error"]["details"]
+    assert "events[2].data.choice_id" in response.json()["error"]["details"]
     assert _count(session, sid) == 0
 
 
@@ -112,7 +112,7 @@ def test_event_data_size_limit(client, world, sid, session):
     large = event("custom", at=51, data={"note": "x" * (33 * 1024)})
     answer = post_events(client, world, sid, [event(at=52), large])
     assert answer.status_code == 422, answer.text
-    assert answer.json()["error"]["details"] == {"events.1.data": "larger than 32768 bytes"}
+    assert answer.json()["error"]["details"] == {"events[1].data": "larger than 32768 bytes"}
     assert _count(session, sid) == 60
 
 
@@ -120,7 +120,7 @@ def test_a_timestamp_in_the_future_is_named(client, world, sid):
     late = {**event(), "timestamp": (T0 + timedelta(days=3)).isoformat()}
     answer = post_events(client, world, sid, [event(), late])
     assert answer.status_code == 422
-    assert "one day from now" in answer.json()["error"]["details"]["events.1.decision.timestamp"]
+    assert "one day from now" in answer.json()["error"]["details"]["events[1].timestamp"]
 
 
 def test_batch_shape(client, world, sid):
@@ -129,7 +129,7 @@ def test_batch_shape(client, world, sid):
     assert post_events(client, world, sid, [event(at=i % 50) for i in range(1000)]).status_code == 200
     twice = event()
     response = post_events(client, world, sid, [twice, twice])
-    assert response.status_code == 422 and "twice" in response.text
+    assert response.status_code == 422 and "more than once" in response.text
     both = client.post(
         "/api/v1/events",
         json={"session_id": sid, "external_session_id": "x", "events": [event()]},
@@ -289,3 +289,49 @@ def test_event_schema_refuses_unknown_fields(client):
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
     for name in ("DecisionEvent", "MilestoneEvent", "ScoreUpdateEvent", "CompletionEvent", "CustomEvent"):
         assert schema[name]["additionalProperties"] is False, name
+
+
+def test_unknown_dimension_keys_are_refused_by_name_and_nothing_is_stored(client, world, sid, session):
+    """Nothing in a 2xx is silently ignored: a key that is not one of the module's dimensions (matched
+    exactly) refuses the batch, naming each unknown key where it was sent and listing the dimensions."""
+    sent = [
+        event(at=1),
+        event(at=2, data={"decision_id": "d2", "choice_id": "c1", "impacts": {"Financial": 5, "morale": 1}}),
+        event("score_update", at=3, data={"scores": {"financial": 50, "reputation": 40}}),
+        event("completion", at=4, data={"scores": {"morale": 70}}),
+    ]
+    answer = post_events(client, world, sid, sent)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {
+        "error": {
+            "code": "unknown_dimension",
+            "message": "Unknown scoring dimensions: Financial, morale, reputation. This module's dimensions are: "
+            "financial, reputational. Keys must match exactly; nothing of the batch was stored.",
+            "details": {
+                "events[1].data.impacts.Financial": "not a dimension of this module",
+                "events[1].data.impacts.morale": "not a dimension of this module",
+                "events[2].data.scores.reputation": "not a dimension of this module",
+                "events[3].data.scores.morale": "not a dimension of this module",
+                "allowed_dimensions": ["financial", "reputational"],
+            },
+        }
+    }
+    assert _count(session, sid) == 0
+    assert session.get(PlaySession, uuid.UUID(sid)).status == SessionStatus.in_progress
+    # The module's own keys pass, in every place they may appear.
+    known = [
+        event(at=1, data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 5, "reputational": -1}}),
+        event("score_update", at=2, data={"scores": {"reputational": 40}}),
+    ]
+    assert post_events(client, world, sid, known).status_code == 200
+
+
+def test_an_event_id_twice_in_a_batch_is_named_with_its_positions(client, world, sid, session):
+    twice = event()
+    answer = post_events(client, world, sid, [twice, event(at=2), twice, twice])
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"] == {
+        "events[0].id": f"{twice['id']} is sent again at events[2], events[3]: give each event its own id "
+        "(a retry resends the whole batch instead)"
+    }
+    assert _count(session, sid) == 0

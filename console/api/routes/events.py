@@ -100,6 +100,7 @@ def events_router(gate: Gate, settings: Settings, exception_handlers: dict) -> t
             ids=[e["id"] for e in body.events],
             types=[e["type"] for e in body.events],
             max_data_bytes=settings.api_max_event_data_bytes,
+            dimension_keys=schemas.dimension_keys(body),
         )
         result = await committer.run_together(
             record_batches,

@@ -49,19 +49,28 @@ class IncomingBatch:
     ids: Sequence[uuid.UUID]
     types: Sequence[str]
     max_data_bytes: int = 32 * 1024
+    # Every key the batch uses in decision `impacts` and in `scores`: checked against the module's
+    # dimensions when the batch is stored (`_settle`). None: read from `events_json` here (callers that
+    # parsed the events already pass it, so the hot path reads the JSON once).
+    dimension_keys: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not self.ids:
             raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
         if len(set(self.ids)) != len(self.ids):
-            raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
+            raise _repeated_ids(self.ids)
+        if self.dimension_keys is None:
+            keys: frozenset[str] = frozenset()
+            if b'"impacts"' in self.events_json or b'"scores"' in self.events_json:
+                keys = frozenset(k for e in self.events() for k in _dimension_map(e.type, e.data))
+            object.__setattr__(self, "dimension_keys", keys)
         if len(self.events_json) <= self.max_data_bytes:
             return  # no single event's data can be larger than the whole batch
         for index, event in enumerate(self.events()):
             if len(pydantic_core.to_json(event.data)) > self.max_data_bytes:
                 raise ValidationFailed(
                     "An event's data is too large.",
-                    details={f"events.{index}.data": f"larger than {self.max_data_bytes} bytes"},
+                    details={f"events[{index}].data": f"larger than {self.max_data_bytes} bytes"},
                 )
 
     def events(self) -> list[IncomingEvent]:
@@ -74,6 +83,58 @@ class IncomingBatch:
             )
             for e in json.loads(self.events_json)
         ]
+
+
+def _repeated_ids(ids: Sequence[uuid.UUID]) -> ValidationFailed:
+    """422 naming each id sent more than once in a batch and the positions it was sent at."""
+    positions: dict[uuid.UUID, list[int]] = {}
+    for index, event_id in enumerate(ids):
+        positions.setdefault(event_id, []).append(index)
+    details = {
+        f"events[{where[0]}].id": f"{event_id} is sent again at "
+        + ", ".join(f"events[{i}]" for i in where[1:])
+        + ": give each event its own id (a retry resends the whole batch instead)"
+        for event_id, where in positions.items()
+        if len(where) > 1
+    }
+    return ValidationFailed("An event id appears more than once in this batch.", details=details)
+
+
+def _dimension_map(event_type: str, data: dict[str, Any] | None) -> dict[str, Any]:
+    """The {dimension: number} an event carries: a decision's `impacts`, a score update's or a
+    completion's `scores` (empty for other events)."""
+    if not data:
+        return {}
+    if event_type == "decision":
+        return data.get("impacts") or {}
+    if event_type in ("score_update", "completion"):
+        return data.get("scores") or {}
+    return {}
+
+
+def unknown_dimensions(batch: IncomingBatch, allowed: Sequence[str]) -> ValidationFailed | None:
+    """422 naming every dimension key of the batch that is not one of the module's own `allowed`
+    (matched exactly: `Financial` is not `financial`), at its path in the body; None when all are known."""
+    if not batch.dimension_keys or batch.dimension_keys.issubset(allowed):
+        return None
+    details: dict[str, Any] = {}
+    unknown: list[str] = []
+    for index, event in enumerate(batch.events()):
+        field = "impacts" if event.type == "decision" else "scores"
+        for key in _dimension_map(event.type, event.data):
+            if key not in allowed:
+                details[f"events[{index}].data.{field}.{key}"] = "not a dimension of this module"
+                if key not in unknown:
+                    unknown.append(key)
+    listed = ", ".join(allowed) if allowed else "none (its simulation has no scoring configured)"
+    details["allowed_dimensions"] = list(allowed)
+    refused = ValidationFailed(
+        f"Unknown scoring dimension{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+        f"This module's dimensions are: {listed}. Keys must match exactly; nothing of the batch was stored.",
+        details=details,
+    )
+    refused.code = "unknown_dimension"
+    return refused
 
 
 @dataclass(frozen=True)
@@ -108,7 +169,8 @@ class BatchResult:
 # here (`done`): its "completed" goes out with the commit instead.
 _LOCK_AND_INSERT = """
     WITH item AS (
-        SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS i(pos int, sid uuid, ext text, events jsonb, done bool)
+        SELECT * FROM jsonb_to_recordset(%(items)s::jsonb)
+            AS i(pos int, sid uuid, ext text, events jsonb, done bool, dims bool)
     ), play AS (
         SELECT s.id, s.external_session_id, s.status::text AS status, s.organization_id, m.simulation_id,
                s.module_id
@@ -118,7 +180,7 @@ _LOCK_AND_INSERT = """
         ORDER BY s.id
         FOR UPDATE OF s
     ), target AS (
-        SELECT item.pos, item.events, item.done, play.*
+        SELECT item.pos, item.events, item.done, item.dims, play.*
         FROM item JOIN play ON play.id = item.sid OR play.external_session_id = item.ext
     ), inserted AS (
         INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
@@ -142,7 +204,13 @@ _LOCK_AND_INSERT = """
                json_build_object('session_id', target.id, 'organization_id', target.organization_id,
                                  'simulation_id', target.simulation_id, 'module_id', target.module_id,
                                  'kind', 'event')::text
-           ) END
+           ) END,
+           -- The module's dimension keys, read only for batches that use some (see unknown_dimensions).
+           CASE WHEN target.dims THEN ARRAY(
+               SELECT d->>'key' FROM simulations sim, jsonb_array_elements(
+                   CASE WHEN jsonb_typeof(sim.scoring_config->'dimensions') = 'array'
+                        THEN sim.scoring_config->'dimensions' ELSE '[]' END) AS d
+               WHERE sim.id = target.simulation_id) END
     FROM target LEFT JOIN counted ON counted.session_id = target.id
 """
 # Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
@@ -237,7 +305,8 @@ def _item(pos: int, report: EventReport) -> bytes:
     else:
         named = b'"ext":' + json.dumps(report.external_session_id).encode()
     done = b',"done":true' if "completion" in report.batch.types else b""
-    return b'{"pos":' + str(pos).encode() + b"," + named + done + b',"events":' + report.batch.events_json + b"}"
+    dims = b',"dims":true' if report.batch.dimension_keys else b""
+    return b'{"pos":' + str(pos).encode() + b"," + named + done + dims + b',"events":' + report.batch.events_json + b"}"
 
 
 def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchResult:
@@ -245,9 +314,11 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     if row is None:
         raise NotFound(SESSION_NOT_FOUND)
     actor, batch, ids = report.actor, report.batch, report.batch.ids  # ids were checked when the batch was made
-    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified = row
+    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified, dims = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     check_session_reach(actor, simulation_id=simulation_id, organization_id=organization_id)
+    if dims is not None and (refused := unknown_dimensions(batch, dims)) is not None:
+        raise refused  # rolls back what the statement wrote, like any refusal
     status = SessionStatus(status_text)
 
     if status != SessionStatus.in_progress:
