@@ -122,7 +122,11 @@ class PlayerRef(Strict):
 
 
 class SessionStartIn(Strict):
-    external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
+        description="The engine's own id for this play session, unique across the platform: make it a UUID "
+        "(uuid4). Sending the same start again returns the same session (200); an id another key or "
+        "organization already used, or a start that differs in module, player or another field it gives, is a 409."
+    )
     module_id: uuid.UUID
     player: PlayerRef
     platform: Platform | None = None

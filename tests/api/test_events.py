@@ -234,7 +234,11 @@ async def test_twenty_clients_posting_the_same_events_leave_one_copy_each(world,
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         created = await client.post(
             "/api/v1/sessions",
-            json={"module_id": str(world.module.id), "player": {"email": world.player.email}},
+            json={
+                "external_session_id": str(uuid.uuid4()),
+                "module_id": str(world.module.id),
+                "player": {"email": world.player.email},
+            },
             headers=world.auth(),
         )
         sid = created.json()["id"]

@@ -13,7 +13,11 @@ from tests.api.conftest import post_events, start
 
 
 def test_start_session_without_started_at(client, world):
-    body = {"module_id": str(world.module.id), "player": {"email": world.player.email}}
+    body = {
+        "external_session_id": str(uuid.uuid4()),
+        "module_id": str(world.module.id),
+        "player": {"email": world.player.email},
+    }
     answer = client.post("/api/v1/sessions", json=body, headers=world.auth())
     assert answer.status_code == 201, answer.text
     assert answer.json()["started_at"]

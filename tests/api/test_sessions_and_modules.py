@@ -131,3 +131,55 @@ def test_a_module_tells_engines_which_version_of_it_they_run(client, world):
     after = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth()).json()
     assert after["version"] == before["version"] + 1 and after["build_version"] == "9.9"
     assert after["simulation"]["version"] == before["simulation"]["version"] >= 1
+
+
+def test_external_session_id_is_required(client, world, session):
+    body = {"module_id": str(world.module.id), "player": {"email": world.player.email}}
+    answer = client.post("/api/v1/sessions", json=body, headers=world.auth())
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"] == {"external_session_id": "Field required"}
+
+
+def test_the_same_start_again_is_the_same_session_and_a_different_one_is_409_naming_what_differs(client, world):
+    external = str(uuid.uuid4())
+    first = start(client, world, external=external, launch_url="https://play.example/x")
+    assert first.status_code == 201
+    for _ in range(2):
+        again = start(client, world, external=external, launch_url="https://play.example/x")
+        assert again.status_code == 200 and again.json() == first.json()
+    # Optional fields left out of a retry are not compared.
+    assert start(client, world, external=external, platform=None, started_at=None).status_code == 200
+    changed = start(client, world, external=external, module=world.module2, platform="unity")
+    assert changed.status_code == 409
+    assert changed.json() == {
+        "error": {
+            "code": "conflict",
+            "message": "This external_session_id already names a session started with other module_id, platform: "
+            "resend the same start to get it back (200), or start a new session. Give every play session its "
+            "own external_session_id: a UUID made by the engine (uuid4).",
+            "details": {
+                "module_id": f"the session was started for module {world.module.id}",
+                "platform": "the session was started with unreal",
+                "session_id": first.json()["id"],
+            },
+        }
+    }
+    other_player = start(client, world, external=external, player={"user_id": str(world.outsider.id)})
+    assert other_player.status_code == 409
+    assert other_player.json()["error"]["details"]["player"] == "the session was started for another player"
+
+
+def test_an_external_session_id_used_by_another_key_or_organization_is_409_saying_so(client, world):
+    external = str(uuid.uuid4())
+    assert start(client, world, external=external, key="org").status_code == 201
+    taken = start(client, world, external=external, key="other_sim", module=world.other_module)
+    assert taken.status_code == 409
+    assert taken.json() == {
+        "error": {
+            "code": "conflict",
+            "message": "This external_session_id is already used by a play session that another API key or "
+            "organization started. Give every play session its own external_session_id: a UUID made by the "
+            "engine (uuid4).",
+            "details": {"external_session_id": "already used by a session this key cannot see"},
+        }
+    }

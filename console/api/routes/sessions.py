@@ -28,7 +28,11 @@ def sessions_router(gate: Gate) -> APIRouter:
         responses={
             200: {"model": schemas.SessionOut, "description": "The session already existed."},
             **BODY_RESPONSES,
-            409: error_doc("The external_session_id is in use for another module or player."),
+            409: error_doc(
+                "The external_session_id is already used: by a session another key or organization started, or "
+                "by one started with another module, player, platform, launch_url or started_at (the details "
+                "name each field that differs). Make external_session_id a UUID."
+            ),
             422: error_doc(
                 "The request is invalid: the details map each field to its problem. A refused "
                 "`player.launch_token` has its own code: `launch_token_invalid` (not the console's, or "
@@ -68,7 +72,7 @@ def sessions_router(gate: Gate) -> APIRouter:
             SCOPE_WRITE,
             start,
             # Its events may come in the same group, named by external id: same key, arrival order kept.
-            lock_order=f"ext:{body.external_session_id}" if body.external_session_id is not None else None,
+            lock_order=f"ext:{body.external_session_id}",
         )
         response.status_code = 201 if created else 200
         return out

@@ -123,7 +123,7 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     if data.external_session_id is not None:
         existing = _existing_by_external_id(session, actor, data.external_session_id)
         if existing is not None:
-            _same_start_or_conflict(existing, module, player)
+            _same_start_or_conflict(existing, module, player, data)
             return existing, False
     values = {
         "id": uuid.uuid4(),
@@ -145,7 +145,7 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     if inserted is None:
         existing = _existing_by_external_id(session, actor, data.external_session_id)
         assert existing is not None
-        _same_start_or_conflict(existing, module, player)
+        _same_start_or_conflict(existing, module, player, data)
         return existing, False
     assignments.session_started(
         session=session, user_id=player.id, simulation_id=simulation.id, organization_id=player.organization_id
@@ -185,22 +185,44 @@ def _existing_by_external_id(session: Session, actor: Actor, external_id: str) -
     try:
         check_session_reach(actor, simulation_id=simulation_id, organization_id=existing.organization_id)
     except NotFound:
-        # The id is taken, by a session this key cannot see: the same answer as when it is taken by
-        # another player or module (the external id is unique across the platform).
-        raise _in_use() from None
+        # The id is taken (it is unique across the platform), by a session this key cannot see: say
+        # so without saying whose it is.
+        raise _taken_elsewhere() from None
     return existing
 
 
-def _in_use() -> Conflict:
+USE_A_UUID = "Give every play session its own external_session_id: a UUID made by the engine (uuid4)."
+
+
+def _taken_elsewhere() -> Conflict:
     return Conflict(
-        "This external_session_id is already used by another module or player.",
-        details={"external_session_id": "already in use"},
+        "This external_session_id is already used by a play session that another API key or organization "
+        f"started. {USE_A_UUID}",
+        details={"external_session_id": "already used by a session this key cannot see"},
     )
 
 
-def _same_start_or_conflict(existing: PlaySession, module: Module, player: User) -> None:
-    if existing.module_id != module.id or existing.user_id != player.id:
-        raise _in_use()
+def _same_start_or_conflict(existing: PlaySession, module: Module, player: User, data: SessionStart) -> None:
+    """A start sent again (a retry) gets its session back; one that differs in what it names is a 409
+    that names the fields that differ. Optional fields left out of the retry are not compared."""
+    differing: dict[str, str] = {}
+    if existing.module_id != module.id:
+        differing["module_id"] = f"the session was started for module {existing.module_id}"
+    if existing.user_id != player.id:
+        differing["player"] = "the session was started for another player"
+    if data.platform is not None and existing.platform != data.platform:
+        was = existing.platform.value if existing.platform is not None else "none"
+        differing["platform"] = f"the session was started with {was}"
+    if data.launch_url is not None and existing.launch_url != data.launch_url:
+        differing["launch_url"] = "the session was started with another launch_url"
+    if data.started_at is not None and existing.started_at != data.started_at:
+        differing["started_at"] = f"the session was started at {existing.started_at.isoformat()}"
+    if differing:
+        raise Conflict(
+            f"This external_session_id already names a session started with other {', '.join(differing)}: "
+            f"resend the same start to get it back (200), or start a new session. {USE_A_UUID}",
+            details={**differing, "session_id": str(existing.id)},
+        )
 
 
 def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> PlaySession:
