@@ -116,6 +116,9 @@ def json_path(loc: Sequence[Any]) -> str:
 async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
     details: dict[str, str] = {}
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            details.setdefault("body", f"not valid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}")
+            continue
         loc = err.get("loc", ())
         message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if "[key]" in loc:

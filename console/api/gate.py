@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
@@ -31,13 +32,25 @@ log = logging.getLogger("simvado.api")
 T = TypeVar("T")
 
 
+# What a 401 says: how to send a key, never which check failed (an unknown, revoked, expired or garbled
+# key are one answer, so a guess learns nothing).
+MISSING_KEY = (
+    "No API key: send it in the Authorization header as `Authorization: Bearer sk_sim_…` "
+    "(never in the URL or the body)."
+)
+BAD_KEY = (
+    "The API key is not valid: unknown, revoked, expired or mistyped. Send the whole key as "
+    "`Authorization: Bearer sk_sim_…`; a platform admin can make a new one on the console's API keys page."
+)
+
+
 def refuse_malformed(presented: str | None) -> str:
     """The presented key, or Unauthenticated when it is missing or malformed (checksum included): every
     route calls this first, on the event loop, so garbage never costs a body parse or a database round
     trip."""
     if not presented or not api_keys.looks_valid(presented):
         log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
-        raise Unauthenticated(api_keys.INVALID_KEY)
+        raise Unauthenticated(BAD_KEY if presented else MISSING_KEY)
     return presented
 
 
@@ -50,7 +63,7 @@ class Gate:
     """The engine API's one way in, built once per app: its group committer, its per-key rate limit
     (kept in this process's memory) and the bearer scheme the routes declare for OpenAPI."""
 
-    __slots__ = ("bearer", "committer", "limiter", "rate")
+    __slots__ = ("bearer", "committer", "key", "limiter", "rate")
 
     def __init__(self, *, rate_limit: str) -> None:
         self.committer = GroupCommitter()
@@ -61,6 +74,14 @@ class Gate:
             bearerFormat="sk_sim_…",
             description="An engine API key from the console's API keys page or `simvado-console create-api-key`.",
         )
+        bearer = self.bearer
+
+        def key(credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> str:
+            return presented_key(credentials)
+
+        # What routes declare (`Security(gate.key)`): a dependency, so a request without a (well-formed)
+        # key is a 401 before FastAPI validates its body (a 422 would tell a stranger about the schema).
+        self.key = key
 
     async def run(
         self, presented: str, scope: Permission, op: Callable[[Session, Actor], T], *, lock_order: str | None = None
@@ -89,7 +110,7 @@ class Gate:
         except Unauthenticated:
             # The prefix only (SECURITY.md 7): never the key itself.
             log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
-            raise
+            raise Unauthenticated(BAD_KEY) from None
         if not limited:
             allowed = self.limiter.hit(self.rate, str(key.id))
             reset = 0.0 if allowed else self.limiter.get_window_stats(self.rate, str(key.id)).reset_time

@@ -154,6 +154,10 @@ class SessionOut(BaseModel):
     completed_at: datetime | None
     total_duration_seconds: int | None
     final_scores: dict[str, float] | None
+    passed: bool | None = Field(
+        description="Whether final_scores.total reached the simulation's pass mark; null until completed "
+        "(or when its scoring is not configured)."
+    )
     debrief_text: str | None
     debrief_generated_at: datetime | None
 

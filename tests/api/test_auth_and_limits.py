@@ -184,3 +184,32 @@ def test_api_responses_carry_no_cookie_and_no_store(client, world):
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["content-type"] == "application/json"
+
+
+def test_a_401_says_how_to_send_the_key(client, world):
+    missing = client.get(f"/api/v1/modules/{world.module.id}")
+    assert missing.json() == {
+        "error": {
+            "code": "unauthorized",
+            "message": "No API key: send it in the Authorization header as `Authorization: Bearer sk_sim_…` "
+            "(never in the URL or the body).",
+            "details": {},
+        }
+    }
+    bad = {
+        "error": {
+            "code": "unauthorized",
+            "message": "The API key is not valid: unknown, revoked, expired or mistyped. Send the whole key as "
+            "`Authorization: Bearer sk_sim_…`; a platform admin can make a new one on the console's API keys page.",
+            "details": {},
+        }
+    }
+    for headers in ({"Authorization": "Bearer sk_sim_nope"}, world.auth("revoked"), world.auth("expired")):
+        assert client.get(f"/api/v1/modules/{world.module.id}", headers=headers).json() == bad
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/events"])
+def test_no_key_and_a_bad_body_is_401_not_422(client, path):
+    for body in (b"{not json", b'{"x": 1}', b"{}"):
+        answer = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 401, (path, body, answer.text)

@@ -173,6 +173,7 @@ def test_completion_completes_scores_and_debriefs(client, world, sid, session):
     assert body["total_duration_seconds"] == 600
     # Each dimension starts mid-range (50): financial 70, reputational 65; total = 0.6*70 + 0.4*65.
     assert body["final_scores"] == {"financial": 70.0, "reputational": 65.0, "total": 68.0, "percentile": 0}
+    assert body["passed"] is True  # 68 against the pass mark of 60
     debrief = body["debrief_text"]
     assert body["debrief_generated_at"] is not None
     assert "passed" in debrief and "68" in debrief and "deal closed" in debrief
@@ -189,8 +190,10 @@ def test_last_score_update_and_completion_scores_win(client, world, sid):
         event("completion", at=30, data={"scores": {"financial": 40}}),
     ]
     post_events(client, world, sid, events)
-    scores = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()["final_scores"]
+    result = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()
+    scores = result["final_scores"]
     assert scores["financial"] == 40 and scores["reputational"] == 80 and scores["total"] == 56
+    assert result["passed"] is False  # 56 against the pass mark of 60
 
 
 def test_percentile_among_completed_sessions_of_the_module(client, world):

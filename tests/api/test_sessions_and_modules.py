@@ -79,6 +79,7 @@ def test_get_session_and_unknown_session(client, world):
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == created["id"] and body["final_scores"] is None and body["debrief_text"] is None
+    assert body["passed"] is None  # until completed
     assert "key_hash" not in response.text
     assert client.get(f"/api/v1/sessions/{uuid.uuid4()}", headers=world.auth()).status_code == 404
     assert client.get("/api/v1/sessions/nope", headers=world.auth()).status_code == 422

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Security
-from fastapi.security import HTTPAuthorizationCredentials
 
 from console.api import schemas
 from console.api.errors import COMMON_RESPONSES
-from console.api.gate import Gate, presented_key
+from console.api.gate import Gate
 from console.services import ingest, modules
 from console.services.api_keys import SCOPE_READ
 
@@ -25,11 +24,9 @@ def modules_router(gate: Gate) -> APIRouter:
         summary="What an engine needs to run a module",
         tags=["modules"],
     )
-    async def get_module(
-        module_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(gate.bearer)
-    ) -> schemas.ModuleOut:
+    async def get_module(module_id: uuid.UUID, key: str = Security(gate.key)) -> schemas.ModuleOut:
         return await gate.run(
-            presented_key(credentials),
+            key,
             SCOPE_READ,
             lambda s, k: _module_out(ingest.get_module(session=s, actor=k, module_id=module_id)),
         )

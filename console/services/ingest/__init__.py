@@ -39,6 +39,7 @@ from console.services.ingest.sessions import (
     SessionStart,
     get_module,
     get_session,
+    passed,
     start_session,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "dimension_values",
     "get_module",
     "get_session",
+    "passed",
     "record_event_batches",
     "sessions_awaiting_debrief",
     "start_session",

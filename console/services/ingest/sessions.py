@@ -14,7 +14,7 @@ from console import live
 from console.auth import Actor
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.live import ChangeKind, SessionChange
-from console.services import assignments, launch
+from console.services import assignments, launch, scoring
 from models import Module, PlaySession, Simulation, User
 from models.base import utcnow
 from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus
@@ -236,6 +236,23 @@ def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> Pla
     play, simulation_id = row
     check_session_reach(actor, simulation_id=simulation_id, organization_id=play.organization_id)
     return play
+
+
+def passed(*, session: Session, play: PlaySession) -> bool | None:
+    """Whether a completed session's total reached its simulation's pass mark (the current one); None
+    while it has no final scores (in progress, or its simulation's scoring is not configured)."""
+    if not play.final_scores or "total" not in play.final_scores:
+        return None
+    raw = session.scalar(
+        select(Simulation.scoring_config)
+        .join(Module, Module.simulation_id == Simulation.id)
+        .where(Module.id == play.module_id)
+    )
+    try:
+        config = scoring.parse_config(raw)
+    except ValidationFailed:
+        return None
+    return scoring.passed(config, play.final_scores)
 
 
 @dataclass(frozen=True)
