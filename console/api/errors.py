@@ -55,7 +55,11 @@ def error_doc(description: str) -> dict[str, Any]:
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: error_doc("Missing, malformed, unknown, revoked or expired API key."),
     403: error_doc("The key lacks the scope the route needs."),
-    404: error_doc("No such record: it does not exist, is outside the key's binding, or is not playable."),
+    404: error_doc(
+        "No such record: it does not exist or is outside the key's binding (`not_found`, the same answer for "
+        "both), or it is a module within the key's reach that is not published or is archived "
+        "(`module_not_playable`, with the simulation's and the module's status)."
+    ),
     422: error_doc("The request is invalid: the details map each field to its problem."),
     429: error_doc("Too many requests for this key: wait the number of seconds in Retry-After."),
     503: error_doc("The database could not take the request just now; nothing was stored. Retry after Retry-After."),

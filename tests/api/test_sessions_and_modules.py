@@ -184,3 +184,30 @@ def test_an_external_session_id_used_by_another_key_or_organization_is_409_sayin
             "details": {"external_session_id": "already used by a session this key cannot see"},
         }
     }
+
+
+def test_a_module_that_is_not_published_says_so_to_keys_that_reach_it(client, world):
+    answer = start(client, world, module=world.staged_module)
+    assert answer.status_code == 404
+    assert answer.json() == {
+        "error": {
+            "code": "module_not_playable",
+            "message": "This module is not published (its simulation is staged, the module published): only "
+            "published modules of published simulations can be played with this key. To play it before then, "
+            "use a test key (sk_sim_test_…) bound to its simulation; that works once the simulation is staged.",
+            "details": {
+                "module_id": str(world.staged_module.id),
+                "simulation_status": "staged",
+                "module_status": "published",
+            },
+        }
+    }
+    # A key bound to another simulation learns nothing: the answer for an id that does not exist.
+    elsewhere = start(client, world, module=world.staged_module, key="other_sim")
+    nowhere = start(client, world, module_id=str(uuid.uuid4()), key="other_sim")
+    assert elsewhere.status_code == nowhere.status_code == 404
+    assert (
+        elsewhere.json()
+        == nowhere.json()
+        == {"error": {"code": "not_found", "message": "Module not found.", "details": {}}}
+    )

@@ -71,9 +71,32 @@ def _load_module(session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[
     if row is None:
         raise NotFound(MODULE_NOT_FOUND)
     module, simulation = row
-    if not (_module_reachable(actor, module, simulation) and _module_playable(actor, module, simulation)):
+    if not _module_reachable(actor, module, simulation):
         raise NotFound(MODULE_NOT_FOUND)
+    if not _module_playable(actor, module, simulation):
+        raise _not_playable(module, simulation)
     return module, simulation
+
+
+def _not_playable(module: Module, simulation: Simulation) -> NotFound:
+    """A module within the key's reach that it may not play (yet): say why, with what would let it.
+
+    Only said to a key whose binding covers the module (unbound, or bound to its simulation): one bound
+    elsewhere hears "not found", as for an id that does not exist.
+    """
+    statuses = {"simulation_status": simulation.status.value, "module_status": module.status.value}
+    if module.status == ModuleStatus.archived or simulation.status == SimulationStatus.archived:
+        message = "This module is archived: it can no longer be played."
+    else:
+        message = (
+            f"This module is not published (its simulation is {simulation.status.value}, the module "
+            f"{module.status.value}): only published modules of published simulations can be played with "
+            "this key. To play it before then, use a test key (sk_sim_test_…) bound to its simulation; "
+            "that works once the simulation is staged."
+        )
+    refused = NotFound(message, details={"module_id": str(module.id), **statuses})
+    refused.code = "module_not_playable"
+    return refused
 
 
 def check_session_reach(actor: Actor, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
