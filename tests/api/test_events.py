@@ -66,12 +66,24 @@ def test_same_id_different_content_is_409_and_the_row_is_unchanged(client, world
     fresh = event(at=99)
     response = post_events(client, world, sid, [fresh, changed])
     assert response.status_code == 409
-    assert response.json()["error"]["details"]["ids"] == [original["id"]]
+    assert response.json() == {
+        "error": {
+            "code": "conflict",
+            "message": "An event with this id was already stored with other content; nothing of the batch was stored.",
+            "details": {
+                "events[1].id": f"{original['id']} is already stored with other content (differs: data): give a "
+                "new event a new id",
+                "ids": [original["id"]],
+            },
+        }
+    }
     assert session.get(GameEvent, uuid.UUID(original["id"])).event_data["choice_id"] == "c1"
     assert session.get(GameEvent, uuid.UUID(fresh["id"])) is None  # all or nothing
     # The same id in another session is a conflict too.
     other = start(client, world).json()["id"]
-    assert post_events(client, world, other, [original]).status_code == 409
+    elsewhere = post_events(client, world, other, [{**original, "timestamp": fresh["timestamp"]}])
+    assert elsewhere.status_code == 409
+    assert "(differs: another session, timestamp)" in elsewhere.json()["error"]["details"]["events[0].id"]
 
 
 def test_one_invalid_event_refuses_the_whole_batch(client, world, sid, session):

@@ -215,12 +215,14 @@ _LOCK_AND_INSERT = """
 """
 # Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
 # (1e23 as sent and as stored), which Python's int-versus-float comparison of the decoded JSON did not.
+# Each field compared on its own, so a conflict can name the ones that differ.
 _STORED_AND_DIFFERING = """
-    SELECT g.id, NOT (g.session_id = %(play)s AND g.event_type::text = e->>'type'
-                      AND g.timestamp = (e->>'timestamp')::timestamptz AND g.event_data = coalesce(e->'data', '{}'))
+    SELECT g.id, g.session_id <> %(play)s, g.event_type::text <> e->>'type',
+           g.timestamp <> (e->>'timestamp')::timestamptz, g.event_data <> coalesce(e->'data', '{}')
     FROM jsonb_array_elements(%(batch)s::jsonb) AS e JOIN game_events g ON g.id = (e->>'id')::uuid
     WHERE g.id = ANY(%(ids)s::uuid[])
 """
+_FIELDS = ("session", "type", "timestamp", "data")
 
 
 class BatchesOverlap(Exception):  # noqa: N818 — a condition, not the caller's mistake
@@ -246,16 +248,34 @@ class EventReport:
 
 def _differing(
     session: Session, play_id: uuid.UUID, batch: IncomingBatch, ids: Sequence[uuid.UUID]
-) -> tuple[list[str], int]:
-    """Compare already-stored events with the incoming ones: (ids that differ, how many are stored)."""
+) -> tuple[dict[uuid.UUID, list[str]], int]:
+    """Compare already-stored events with the incoming ones: ({id that differs: the fields that differ},
+    how many are stored)."""
     if not ids:
-        return [], 0
+        return {}, 0
     stored = (
         driver_connection(session)
         .execute(_STORED_AND_DIFFERING, {"play": play_id, "batch": batch.events_json.decode(), "ids": list(ids)})
         .fetchall()
     )
-    return [str(stored_id) for stored_id, differs in stored if differs], len(stored)
+    differing = {row[0]: [name for name, differs in zip(_FIELDS, row[1:], strict=True) if differs] for row in stored}
+    return {event_id: fields for event_id, fields in differing.items() if fields}, len(stored)
+
+
+def _stored_otherwise(batch: IncomingBatch, differing: dict[uuid.UUID, list[str]]) -> Conflict:
+    """409 naming each event stored before with other content: its id, its place in the batch, what differs."""
+    details: dict[str, Any] = {}
+    for index, event_id in enumerate(batch.ids):
+        if event_id in differing:
+            what = ", ".join(f"another {f}" if f == "session" else f for f in differing[event_id])
+            details[f"events[{index}].id"] = (
+                f"{event_id} is already stored with other content (differs: {what}): give a new event a new id"
+            )
+    details["ids"] = [str(i) for i in batch.ids if i in differing]
+    return Conflict(
+        "An event with this id was already stored with other content; nothing of the batch was stored.",
+        details=details,
+    )
 
 
 def record_event_batches(*, session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
@@ -324,7 +344,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     if status != SessionStatus.in_progress:
         differing, stored = _differing(session, play_id, batch, ids)
         if differing:
-            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+            raise _stored_otherwise(batch, differing)
         if stored == len(ids):
             return BatchResult(0, len(ids), status, False, play_id)
         raise Conflict(f"The session is {status.value}: it takes no more events.", details={"status": status})
@@ -335,7 +355,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
         differing, _ = _differing(session, play_id, batch, not_inserted)
         if differing:
             # Raising rolls the whole batch back: the stored rows stay as they were.
-            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+            raise _stored_otherwise(batch, differing)
     if "completion" not in batch.types:  # announced by the statement itself, if it stored anything
         return BatchResult(inserted_count, len(ids) - inserted_count, status, False, play_id)
     # Still in progress, so no completion of this batch was stored before (it would have completed
