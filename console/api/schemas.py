@@ -303,17 +303,23 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
     return batch
 
 
-def dimension_keys(batch: EventBatchIn) -> frozenset[str]:
-    """Every key the batch uses in decision `impacts` and in score update and completion `scores`:
-    the service checks them against the module's dimensions (ingest.unknown_dimensions)."""
+def dimension_use(batch: EventBatchIn) -> tuple[frozenset[str], dict[str, tuple[float, float]]]:
+    """Every key the batch uses in decision `impacts` and in score update and completion `scores`, and
+    the lowest and highest score it gives each dimension: the service checks them against the module's
+    dimensions (ingest.unknown_dimensions) without reading the events again."""
     keys: set[str] = set()
+    extremes: dict[str, tuple[float, float]] = {}
     for event in batch.events:
         kind = event["type"]
         if kind == "decision":
             keys.update(event["data"].impacts)
         elif kind == "score_update" or (kind == "completion" and "data" in event and event["data"].scores):
-            keys.update(event["data"].scores)
-    return frozenset(keys)
+            scores = event["data"].scores
+            keys.update(scores)
+            for key, value in scores.items():
+                low, high = extremes.get(key, (value, value))
+                extremes[key] = (min(low, value), max(high, value))
+    return frozenset(keys), extremes
 
 
 _EVENTS = TypeAdapter(list[Event])

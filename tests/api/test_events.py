@@ -354,3 +354,28 @@ def test_an_event_id_twice_in_a_batch_is_named_with_its_positions(client, world,
         "(a retry resends the whole batch instead)"
     }
     assert _count(session, sid) == 0
+
+
+def test_a_score_outside_its_dimensions_range_is_refused_not_clamped(client, world, sid, session):
+    sent = [
+        event("score_update", at=1, data={"scores": {"financial": 100, "reputational": 0}}),  # the edges pass
+        event("score_update", at=2, data={"scores": {"financial": 150}}),
+        event("completion", at=3, data={"scores": {"reputational": -0.5}}),
+    ]
+    answer = post_events(client, world, sid, sent)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {
+        "error": {
+            "code": "score_out_of_range",
+            "message": "A score is outside its dimension's range; nothing of the batch was stored.",
+            "details": {
+                "events[1].data.scores.financial": "outside the dimension's range, 0 to 100",
+                "events[2].data.scores.reputational": "outside the dimension's range, 0 to 100",
+                "allowed_dimensions": ["financial", "reputational"],
+            },
+        }
+    }
+    assert _count(session, sid) == 0
+    # Impacts are deltas: the value they move stays in range, so a large one is taken (and clamped).
+    big = event(data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 500}})
+    assert post_events(client, world, sid, [big]).status_code == 200

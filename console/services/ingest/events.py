@@ -53,17 +53,25 @@ class IncomingBatch:
     # dimensions when the batch is stored (`_settle`). None: read from `events_json` here (callers that
     # parsed the events already pass it, so the hot path reads the JSON once).
     dimension_keys: frozenset[str] | None = None
+    # The lowest and highest absolute score the batch gives each dimension (score updates, completions):
+    # checked against the dimensions' ranges without reading the events again. None: read as above.
+    score_extremes: dict[str, tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
         if not self.ids:
             raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
         if len(set(self.ids)) != len(self.ids):
             raise _repeated_ids(self.ids)
-        if self.dimension_keys is None:
-            keys: frozenset[str] = frozenset()
+        if self.dimension_keys is None or self.score_extremes is None:
+            keys: set[str] = set()
+            extremes: dict[str, tuple[float, float]] = {}
             if b'"impacts"' in self.events_json or b'"scores"' in self.events_json:
-                keys = frozenset(k for e in self.events() for k in _dimension_map(e.type, e.data))
-            object.__setattr__(self, "dimension_keys", keys)
+                for e in self.events():
+                    keys.update(_dimension_map(e.type, e.data))
+                    if e.type != "decision":
+                        widen_extremes(extremes, _dimension_map(e.type, e.data))
+            object.__setattr__(self, "dimension_keys", frozenset(keys))
+            object.__setattr__(self, "score_extremes", extremes)
         if len(self.events_json) <= self.max_data_bytes:
             return  # no single event's data can be larger than the whole batch
         for index, event in enumerate(self.events()):
@@ -100,6 +108,13 @@ def _repeated_ids(ids: Sequence[uuid.UUID]) -> ValidationFailed:
     return ValidationFailed("An event id appears more than once in this batch.", details=details)
 
 
+def widen_extremes(extremes: dict[str, tuple[float, float]], scores: dict[str, float]) -> None:
+    """Fold an event's absolute `scores` into the lowest and highest seen per dimension."""
+    for key, value in scores.items():
+        low, high = extremes.get(key, (value, value))
+        extremes[key] = (min(low, value), max(high, value))
+
+
 def _dimension_map(event_type: str, data: dict[str, Any] | None) -> dict[str, Any]:
     """The {dimension: number} an event carries: a decision's `impacts`, a score update's or a
     completion's `scores` (empty for other events)."""
@@ -112,28 +127,54 @@ def _dimension_map(event_type: str, data: dict[str, Any] | None) -> dict[str, An
     return {}
 
 
-def unknown_dimensions(batch: IncomingBatch, allowed: Sequence[str]) -> ValidationFailed | None:
-    """422 naming every dimension key of the batch that is not one of the module's own `allowed`
-    (matched exactly: `Financial` is not `financial`), at its path in the body; None when all are known."""
-    if not batch.dimension_keys or batch.dimension_keys.issubset(allowed):
+def unknown_dimensions(batch: IncomingBatch, dimensions: Sequence[Any]) -> ValidationFailed | None:
+    """422 naming every dimension key of the batch that is not one of the module's own `dimensions` (its
+    scoring config's, matched exactly: `Financial` is not `financial`), and every absolute score outside
+    its dimension's range, at its path in the body; None when all is well.
+
+    Impacts are deltas: the value they move is kept in range (see dimension_values), so they are not
+    bounded here; a score is a value, and one outside the range would be silently clamped.
+    """
+    bounds: dict[str, tuple[float, float]] = {}
+    for dim in dimensions:
+        if isinstance(dim, dict) and isinstance(dim.get("key"), str):
+            low, high = dim.get("min", 0), dim.get("max", 100)
+            numeric = isinstance(low, int | float) and isinstance(high, int | float)
+            bounds[dim["key"]] = (low, high) if numeric else (float("-inf"), float("inf"))
+    allowed = list(bounds)
+    if not batch.dimension_keys:
         return None
+    if batch.dimension_keys.issubset(bounds) and all(
+        bounds[key][0] <= low and high <= bounds[key][1] for key, (low, high) in (batch.score_extremes or {}).items()
+    ):
+        return None  # the common case: no event read again
     details: dict[str, Any] = {}
     unknown: list[str] = []
     for index, event in enumerate(batch.events()):
         field = "impacts" if event.type == "decision" else "scores"
-        for key in _dimension_map(event.type, event.data):
-            if key not in allowed:
-                details[f"events[{index}].data.{field}.{key}"] = "not a dimension of this module"
+        for key, value in _dimension_map(event.type, event.data).items():
+            where = f"events[{index}].data.{field}.{key}"
+            if key not in bounds:
+                details[where] = "not a dimension of this module"
                 if key not in unknown:
                     unknown.append(key)
-    listed = ", ".join(allowed) if allowed else "none (its simulation has no scoring configured)"
-    details["allowed_dimensions"] = list(allowed)
-    refused = ValidationFailed(
-        f"Unknown scoring dimension{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
-        f"This module's dimensions are: {listed}. Keys must match exactly; nothing of the batch was stored.",
-        details=details,
-    )
-    refused.code = "unknown_dimension"
+            elif field == "scores" and not bounds[key][0] <= value <= bounds[key][1]:
+                details[where] = f"outside the dimension's range, {bounds[key][0]:g} to {bounds[key][1]:g}"
+    if not details:
+        return None
+    if unknown:
+        listed = ", ".join(allowed) if allowed else "none (its simulation has no scoring configured)"
+        message = (
+            f"Unknown scoring dimension{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            f"This module's dimensions are: {listed}. Keys must match exactly; nothing of the batch was stored."
+        )
+        code = "unknown_dimension"
+    else:
+        message = "A score is outside its dimension's range; nothing of the batch was stored."
+        code = "score_out_of_range"
+    details["allowed_dimensions"] = allowed
+    refused = ValidationFailed(message, details=details)
+    refused.code = code
     return refused
 
 
@@ -205,12 +246,11 @@ _LOCK_AND_INSERT = """
                                  'simulation_id', target.simulation_id, 'module_id', target.module_id,
                                  'kind', 'event')::text
            ) END,
-           -- The module's dimension keys, read only for batches that use some (see unknown_dimensions).
-           CASE WHEN target.dims THEN ARRAY(
-               SELECT d->>'key' FROM simulations sim, jsonb_array_elements(
-                   CASE WHEN jsonb_typeof(sim.scoring_config->'dimensions') = 'array'
-                        THEN sim.scoring_config->'dimensions' ELSE '[]' END) AS d
-               WHERE sim.id = target.simulation_id) END
+           -- The module's dimensions, read only for batches that use some (see unknown_dimensions).
+           CASE WHEN target.dims THEN (
+               SELECT CASE WHEN jsonb_typeof(sim.scoring_config->'dimensions') = 'array'
+                           THEN sim.scoring_config->'dimensions' ELSE '[]' END
+               FROM simulations sim WHERE sim.id = target.simulation_id) END
     FROM target LEFT JOIN counted ON counted.session_id = target.id
 """
 # Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value

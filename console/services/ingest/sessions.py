@@ -146,7 +146,7 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     if data.external_session_id is not None:
         existing = _existing_by_external_id(session, actor, data.external_session_id)
         if existing is not None:
-            _same_start_or_conflict(existing, module, player, data)
+            _same_start_or_conflict(existing, module, player.id, data)
             return existing, False
     values = {
         "id": uuid.uuid4(),
@@ -168,7 +168,7 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     if inserted is None:
         existing = _existing_by_external_id(session, actor, data.external_session_id)
         assert existing is not None
-        _same_start_or_conflict(existing, module, player, data)
+        _same_start_or_conflict(existing, module, player.id, data)
         return existing, False
     assignments.session_started(
         session=session, user_id=player.id, simulation_id=simulation.id, organization_id=player.organization_id
@@ -192,6 +192,7 @@ def _retry_of_launch(
         return None
     existing = _existing_by_external_id(session, actor, data.external_session_id)
     if existing is not None and existing.user_id == claims.user_id and existing.module_id == module.id:
+        _same_start_or_conflict(existing, module, claims.user_id, data)  # a retry, unless its fields differ
         return existing
     return None
 
@@ -225,13 +226,13 @@ def _taken_elsewhere() -> Conflict:
     )
 
 
-def _same_start_or_conflict(existing: PlaySession, module: Module, player: User, data: SessionStart) -> None:
+def _same_start_or_conflict(existing: PlaySession, module: Module, player_id: uuid.UUID, data: SessionStart) -> None:
     """A start sent again (a retry) gets its session back; one that differs in what it names is a 409
     that names the fields that differ. Optional fields left out of the retry are not compared."""
     differing: dict[str, str] = {}
     if existing.module_id != module.id:
         differing["module_id"] = f"the session was started for module {existing.module_id}"
-    if existing.user_id != player.id:
+    if existing.user_id != player_id:
         differing["player"] = "the session was started for another player"
     if data.platform is not None and existing.platform != data.platform:
         was = existing.platform.value if existing.platform is not None else "none"
