@@ -14,8 +14,9 @@ import math
 import time
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import parse_qsl
 
-from fastapi import Security
+from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
@@ -25,7 +26,7 @@ from sqlmodel import Session
 from console.api.committer import GroupCommitter
 from console.api.errors import RateLimited
 from console.auth import Actor, Permission
-from console.errors import PermissionDenied, Unauthenticated
+from console.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from console.services import api_keys
 
 log = logging.getLogger("simvado.api")
@@ -54,6 +55,19 @@ def refuse_malformed(presented: str | None) -> str:
     return presented
 
 
+def refuse_query(query_string: bytes) -> None:
+    """No engine API route takes query parameters: one sent anyway would be ignored by a 2xx (DESIGN.md:
+    nothing in a 2xx request is silently ignored), so it is a 422 naming each. Checked after the key."""
+    if not query_string:
+        return
+    names = list(dict.fromkeys(name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)))
+    raise ValidationFailed(
+        f"This route takes no query parameters (got: {', '.join(names) or '?'}): send the data in the JSON body "
+        "or the path, and the key in the Authorization header.",
+        details={f"query.{name}": "not a parameter of this route" for name in names} or {"query": "not expected"},
+    )
+
+
 def presented_key(credentials: HTTPAuthorizationCredentials | None) -> str:
     """The key a FastAPI route was given through the bearer scheme, refused when missing or malformed."""
     return refuse_malformed(credentials.credentials if credentials is not None else None)
@@ -76,8 +90,10 @@ class Gate:
         )
         bearer = self.bearer
 
-        def key(credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> str:
-            return presented_key(credentials)
+        def key(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> str:
+            presented = presented_key(credentials)
+            refuse_query(request.scope.get("query_string", b""))
+            return presented
 
         # What routes declare (`Security(gate.key)`): a dependency, so a request without a (well-formed)
         # key is a 401 before FastAPI validates its body (a 422 would tell a stranger about the schema).

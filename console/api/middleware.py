@@ -16,7 +16,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console.api.gate import refuse_malformed
+from console.api.gate import refuse_malformed, refuse_query
 from console.errors import Unauthenticated
 
 log = logging.getLogger("simvado.api")
@@ -174,7 +174,11 @@ class DirectRoute:
             if not message.get("more_body", False):
                 break
         try:
-            body, after = await self.handle(b"".join(chunks), bearer_token(headers.get(b"authorization")))
+            presented = bearer_token(headers.get(b"authorization"))
+            if scope.get("query_string"):
+                refuse_malformed(presented)  # a stranger hears the key's 401 first
+                refuse_query(scope["query_string"])
+            body, after = await self.handle(b"".join(chunks), presented)
         except Exception as exc:  # noqa: BLE001 — every error becomes the app's own answer for it
             await self._error(exc, scope, receive, send)
             return

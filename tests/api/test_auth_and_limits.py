@@ -213,3 +213,41 @@ def test_no_key_and_a_bad_body_is_401_not_422(client, path):
     for body in (b"{not json", b'{"x": 1}', b"{}"):
         answer = client.post(path, content=body, headers={"Content-Type": "application/json"})
         assert answer.status_code == 401, (path, body, answer.text)
+
+
+def test_query_parameters_are_refused_not_ignored(client, world):
+    """No route takes query parameters: a 2xx would have ignored them, so each is named in a 422."""
+    sid = start(client, world).json()["id"]
+    batch = {"session_id": sid, "events": [event()]}
+    for method, url, body in (
+        ("GET", f"/api/v1/modules/{world.module.id}?fields=title", None),
+        ("GET", f"/api/v1/sessions/{sid}?fields=title", None),
+        ("POST", "/api/v1/events?fields=title&dry_run=1", batch),
+        (
+            "POST",
+            "/api/v1/sessions?fields=title",
+            {
+                "external_session_id": str(uuid.uuid4()),
+                "module_id": str(world.module.id),
+                "player": {"user_id": str(world.player.id)},
+            },
+        ),
+    ):
+        answer = client.request(method, url, json=body, headers=world.auth())
+        assert answer.status_code == 422, (url, answer.text)
+        assert "query.fields" in answer.json()["error"]["details"], url
+    answer = client.post("/api/v1/events?fields=title&dry_run=1", json=batch, headers=world.auth())
+    assert answer.json() == {
+        "error": {
+            "code": "validation_failed",
+            "message": "This route takes no query parameters (got: fields, dry_run): send the data in the JSON "
+            "body or the path, and the key in the Authorization header.",
+            "details": {
+                "query.fields": "not a parameter of this route",
+                "query.dry_run": "not a parameter of this route",
+            },
+        }
+    }
+    # Without a key it is the key's 401 that answers.
+    assert client.post("/api/v1/events?x=1", json=batch).status_code == 401
+    assert client.get(f"/api/v1/modules/{world.module.id}?x=1").status_code == 401

@@ -379,3 +379,18 @@ def test_a_score_outside_its_dimensions_range_is_refused_not_clamped(client, wor
     # Impacts are deltas: the value they move stays in range, so a large one is taken (and clamped).
     big = event(data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 500}})
     assert post_events(client, world, sid, [big]).status_code == 200
+
+
+def test_a_field_given_twice_in_one_object_counts_once_the_last(client, world, sid, session):
+    """Documented in the engine guide (README, /developers): JSON with a repeated key is read as most
+    parsers read it, the last value wins; the earlier one is not an error, so engines must not send it."""
+    first = event(at=1)
+    body = (
+        f'{{"session_id": "{uuid.uuid4()}", "session_id": "{sid}", "events": [{{"id": "{first["id"]}", '
+        f'"type": "milestone", "type": "decision", "timestamp": "{first["timestamp"]}", '
+        f'"data": {{"decision_id": "d1", "choice_id": "c1"}}}}]}}'
+    )
+    answer = client.post("/api/v1/events", content=body, headers={**world.auth(), "Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["session_id"] == sid
+    assert session.get(GameEvent, uuid.UUID(first["id"])).event_type == "decision"
