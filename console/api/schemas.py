@@ -405,6 +405,25 @@ class ModuleOut(BaseModel):
     build_version: str | None
 
 
+class ModuleSummary(BaseModel):
+    """One module of `GET /modules`: enough to pick one; `GET /modules/{id}` has the rest."""
+
+    id: uuid.UUID
+    title: str
+    simulation_id: uuid.UUID
+    simulation_title: str
+    status: str
+    version: int
+    platform: Platform | None
+    build_version: str | None
+    launch_url: str | None
+    dimensions: list[str] = Field(description="The scoring dimensions' keys: the only keys impacts and scores take.")
+
+
+class ModuleListOut(BaseModel):
+    modules: list[ModuleSummary]
+
+
 # -------------------------------------------------------------------------------------------- errors
 
 

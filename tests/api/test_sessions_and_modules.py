@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from sqlalchemy import select
@@ -110,6 +111,7 @@ def test_openapi_documents_bearer_and_every_status(client):
         ("/events", "post"): {"200", "401", "403", "404", "409", "413", "415", "422", "429", "503"},
         ("/sessions/{session_id}", "get"): {"200", "401", "403", "404", "422", "429", "503"},
         ("/modules/{module_id}", "get"): {"200", "401", "403", "404", "422", "429", "503"},
+        ("/modules", "get"): {"200", "401", "403", "404", "422", "429", "503"},
     }
     for (path, method), codes in expected.items():
         operation = spec["paths"][path][method]
@@ -117,6 +119,12 @@ def test_openapi_documents_bearer_and_every_status(client):
         assert operation["security"] == [{"HTTPBearer": []}]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
+    # Everything the docs page loads comes from the API itself: no CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/api/v1/docs-static/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert "cdn" not in docs.text.lower()
 
 
 def test_a_module_tells_engines_which_version_of_it_they_run(client, world):
@@ -211,3 +219,31 @@ def test_a_module_that_is_not_published_says_so_to_keys_that_reach_it(client, wo
         == nowhere.json()
         == {"error": {"code": "not_found", "message": "Module not found.", "details": {}}}
     )
+
+
+def test_list_modules_gives_what_the_key_may_play(client, world):
+    def listed(key: str) -> list[str]:
+        answer = client.get("/api/v1/modules", headers=world.auth(key))
+        assert answer.status_code == 200, answer.text
+        return [m["id"] for m in answer.json()["modules"]]
+
+    everywhere = listed("rw")
+    assert {str(world.module.id), str(world.module2.id), str(world.other_module.id)} <= set(everywhere)
+    assert str(world.staged_module.id) not in everywhere
+    assert listed("sim") == [str(world.module.id), str(world.module2.id)]  # in the module's order
+    assert listed("staged") == [str(world.staged_module.id)]
+    first = client.get("/api/v1/modules", headers=world.auth("sim")).json()["modules"][0]
+    assert first == {
+        "id": str(world.module.id),
+        "title": "Act One",
+        "simulation_id": str(world.sim.id),
+        "simulation_title": "Harbor Crisis",
+        "status": "published",
+        "version": world.module.version,
+        "platform": first["platform"],
+        "build_version": first["build_version"],
+        "launch_url": first["launch_url"],
+        "dimensions": ["financial", "reputational"],
+    }
+    assert client.get("/api/v1/modules", headers=world.auth("write")).status_code == 403  # game:read needed
+    assert client.get("/api/v1/modules").status_code == 401

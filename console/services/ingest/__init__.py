@@ -39,6 +39,7 @@ from console.services.ingest.sessions import (
     SessionStart,
     get_module,
     get_session,
+    list_modules,
     passed,
     start_session,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "dimension_values",
     "get_module",
     "get_session",
+    "list_modules",
     "passed",
     "record_event_batches",
     "sessions_awaiting_debrief",

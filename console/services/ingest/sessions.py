@@ -285,6 +285,31 @@ class ModuleConfig:
     simulation: Simulation
 
 
+MODULE_LIST_LIMIT = 1000
+
+
+def list_modules(*, session: Session, actor: Actor) -> list[ModuleConfig]:
+    """Every module the key may play (the rules of `_module_reachable` and `_module_playable`, in SQL), by
+    simulation title and the module's order; at most MODULE_LIST_LIMIT."""
+    playable = (Simulation.status == SimulationStatus.published) & (Module.status == ModuleStatus.published)
+    if actor.simulation_id is not None:
+        playable = playable | (
+            (Simulation.id == actor.simulation_id)
+            & Simulation.status.in_([SimulationStatus.staged, SimulationStatus.published])
+            & (Module.status != ModuleStatus.archived)
+        )
+    query = (
+        select(Module, Simulation)
+        .join(Simulation, Simulation.id == Module.simulation_id)
+        .where(playable)
+        .order_by(Simulation.title, Simulation.id, Module.sort_order, Module.id)
+        .limit(MODULE_LIST_LIMIT)
+    )
+    if actor.simulation_id is not None:
+        query = query.where(Simulation.id == actor.simulation_id)
+    return [ModuleConfig(module=m, simulation=sim) for m, sim in session.execute(query).all()]
+
+
 def get_module(*, session: Session, actor: Actor, module_id: uuid.UUID) -> ModuleConfig:
     """A module the key may play, with its simulation (what engines get: `modules.engine_view`)."""
     module, simulation = _load_module(session, actor, module_id)
