@@ -135,9 +135,10 @@ async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResp
     if exc.status_code == 400:
         # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): invalid input, our 422.
         return error_response(422, "validation_failed", "The body is not valid JSON.", {"body": "not valid JSON"})
-    return error_response(
-        exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers
-    )
+    message = str(exc.detail)
+    if exc.status_code == 405 and exc.headers and exc.headers.get("Allow"):
+        message = f"This route takes {exc.headers['Allow']} only."
+    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), message, headers=exc.headers)
 
 
 async def unavailable(_request: Request, _exc: DatabaseUnavailable) -> JSONResponse:

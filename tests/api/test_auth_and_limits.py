@@ -251,3 +251,20 @@ def test_query_parameters_are_refused_not_ignored(client, world):
     # Without a key it is the key's 401 that answers.
     assert client.post("/api/v1/events?x=1", json=batch).status_code == 401
     assert client.get(f"/api/v1/modules/{world.module.id}?x=1").status_code == 401
+
+
+def test_a_wrong_method_is_405_naming_the_right_one(client, world):
+    for method, path, allowed in (
+        ("GET", "/api/v1/events", "POST"),
+        ("DELETE", "/api/v1/events", "POST"),
+        ("PUT", "/api/v1/sessions", "POST"),
+        ("POST", f"/api/v1/modules/{world.module.id}", "GET"),
+    ):
+        answer = client.request(method, path, json={}, headers=world.auth())
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["allow"] == allowed
+        assert answer.json()["error"] == {
+            "code": "method_not_allowed",
+            "message": f"This route takes {allowed} only.",
+            "details": {},
+        }
