@@ -100,8 +100,16 @@ LAUNCH_PLAYER_DOC = (
 )
 
 
+def exactly_one_of(*fields: str) -> dict[str, Any]:
+    """JSON schema for "exactly one of these fields, given and not null" (a oneOf of one branch each), as
+    the model's own validator checks it, so the OpenAPI schema says what the server does."""
+    return {"oneOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in fields]}
+
+
 class PlayerRef(Strict):
     """The player: exactly one of user_id, clerk_id, email or launch_token."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("user_id", "clerk_id", "email", "launch_token"))
 
     user_id: uuid.UUID | None = None
     clerk_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
@@ -254,6 +262,8 @@ class EventBatchIn(Strict):
 
     Parse request bodies with `parse_event_batch`, which also refuses the NUL character.
     """
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("session_id", "external_session_id"))
 
     session_id: uuid.UUID | None = None
     external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None

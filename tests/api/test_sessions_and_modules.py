@@ -117,6 +117,16 @@ def test_openapi_documents_bearer_and_every_status(client):
         operation = spec["paths"][path][method]
         assert set(operation["responses"]) == codes, (path, set(operation["responses"]))
         assert operation["security"] == [{"HTTPBearer": []}]
+    # The exactly-one rules are in the schema, as the server checks them.
+    schemas = spec["components"]["schemas"]
+    assert [b["required"] for b in schemas["PlayerRef"]["oneOf"]] == [
+        ["user_id"],
+        ["clerk_id"],
+        ["email"],
+        ["launch_token"],
+    ]
+    assert [b["required"] for b in schemas["EventBatchIn"]["oneOf"]] == [["session_id"], ["external_session_id"]]
+    assert "external_session_id" in schemas["SessionStartIn"]["required"]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
     # Everything the docs page loads comes from the API itself: no CDN.
