@@ -30,8 +30,8 @@ The engine API lives at **`{base}`**. Its reference is the [docs page]({base}/do
    `Financial`); any other key refuses the batch with a `422` naming it and listing the dimensions.
    A score (`scores`) must lie within its dimension's range; impacts are changes, and the value
    they move is kept within the range.
-5. **Send a `completion` event**, then read the final scores, `passed` (the total against the pass
-   mark) and, a moment later, the debrief.
+5. **Send a `completion` event** (one a batch), then read the final scores, `passed` (the total
+   against the pass mark) and, a moment later, the debrief.
 
 With the demo data (`simvado-console serve --demo` prints a key), `solo0@mail.example` is a player
 that exists, and every example below runs as printed once `KEY` is set.

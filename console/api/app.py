@@ -38,7 +38,15 @@ organization reaches nothing outside it.
 id with different content is a 409. A 2xx means the events are committed. A `completion` event completes
 the session (final scores, then a debrief a few moments later).
 
-**Errors** are JSON: `{"error": {"code", "message", "details"}}`.
+**Sessions** are idempotent on `external_session_id` (required; make it a UUID): the same start again
+returns the same session (200); the same id with other fields, or used by another key or organization,
+is a 409 that says which.
+
+**Nothing in a 2xx is ignored:** dimension keys in `impacts` and `scores` must be the module's own,
+exactly (`GET /modules` lists them), scores within their range; no route takes query parameters.
+
+**Errors** are JSON: `{"error": {"code", "message", "details"}}`; the details name each field by its
+path in the body as sent (`events[0].timestamp`).
 """
 
 

@@ -258,7 +258,9 @@ Event = Annotated[
 
 
 class EventBatchIn(Strict):
-    """1–1000 events for one session, named by session_id or external_session_id (exactly one).
+    """1–1000 events for one session, named by session_id or external_session_id (exactly one). Each
+    event id at most once, at most one completion event; dimension keys in impacts and scores must be
+    the module's own (GET /modules lists them), scores within each dimension's range.
 
     Parse request bodies with `parse_event_batch`, which also refuses the NUL character.
     """

@@ -394,3 +394,14 @@ def test_a_field_given_twice_in_one_object_counts_once_the_last(client, world, s
     assert answer.status_code == 200, answer.text
     assert answer.json()["session_id"] == sid
     assert session.get(GameEvent, uuid.UUID(first["id"])).event_type == "decision"
+
+
+def test_two_completions_in_one_batch_are_refused(client, world, sid, session):
+    answer = post_events(client, world, sid, [event("completion", at=5), event(at=6), event("completion", at=7)])
+    assert answer.status_code == 422
+    assert answer.json()["error"] == {
+        "code": "validation_failed",
+        "message": "A batch may carry one completion event: it completes the session.",
+        "details": {"events": "completion events at events[0], events[2]: send one"},
+    }
+    assert _count(session, sid) == 0

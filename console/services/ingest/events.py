@@ -62,6 +62,13 @@ class IncomingBatch:
             raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
         if len(set(self.ids)) != len(self.ids):
             raise _repeated_ids(self.ids)
+        if self.types.count("completion") > 1:
+            # Which one would close the session? Refused rather than one picked and the other stored unused.
+            places = ", ".join(f"events[{i}]" for i, t in enumerate(self.types) if t == "completion")
+            raise ValidationFailed(
+                "A batch may carry one completion event: it completes the session.",
+                details={"events": f"completion events at {places}: send one"},
+            )
         if self.dimension_keys is None or self.score_extremes is None:
             keys: set[str] = set()
             extremes: dict[str, tuple[float, float]] = {}
@@ -398,9 +405,8 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
             raise _stored_otherwise(batch, differing)
     if "completion" not in batch.types:  # announced by the statement itself, if it stored anything
         return BatchResult(inserted_count, len(ids) - inserted_count, status, False, play_id)
-    # Still in progress, so no completion of this batch was stored before (it would have completed
-    # the session): every completion here was inserted now. The earliest one closes the session.
-    completion = min((e for e in batch.events() if e.type == "completion"), key=lambda e: e.timestamp)
+    # Still in progress, so the batch's completion (one at most: IncomingBatch) was inserted now.
+    completion = next(e for e in batch.events() if e.type == "completion")
     play = session.get(PlaySession, play_id)  # already locked by this transaction
     complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
     jobs.defer(session, jobs.DEBRIEF, play_session_id=str(play_id))
