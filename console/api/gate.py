@@ -134,5 +134,8 @@ class Gate:
         if limited[0] is not None:
             raise limited[0]
         if not key.can(scope):
-            raise PermissionDenied(f"This API key lacks the {scope} scope.")
+            raise PermissionDenied(
+                f"This API key lacks the {scope} scope ({'GET' if scope == api_keys.SCOPE_READ else 'POST'} "
+                "routes need it): use a key that has it, made on the console's API keys page."
+            )
         return key

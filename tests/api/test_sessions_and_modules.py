@@ -257,3 +257,20 @@ def test_list_modules_gives_what_the_key_may_play(client, world):
     }
     assert client.get("/api/v1/modules", headers=world.auth("write")).status_code == 403  # game:read needed
     assert client.get("/api/v1/modules").status_code == 401
+
+
+def test_an_unknown_player_is_named_by_the_field_sent(client, world):
+    answer = start(client, world, player={"email": "ghost@nowhere.example"}, key="org")
+    assert answer.status_code == 422
+    assert answer.json()["error"] == {
+        "code": "validation_failed",
+        "message": "Unknown player: no person with this email in the key's organization. Check it against the "
+        "console's people, or send the launch_token the console put in the launch URL instead.",
+        "details": {"player.email": "no such player"},
+    }
+    missing_scope = start(client, world, key="read")
+    assert missing_scope.status_code == 403
+    assert missing_scope.json()["error"]["message"] == (
+        "This API key lacks the game:write scope (POST routes need it): use a key that has it, made on the "
+        "console's API keys page."
+    )

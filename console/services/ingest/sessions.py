@@ -123,7 +123,13 @@ def _find_player(session: Session, actor: Actor, player: PlayerRef) -> User:
         query = query.where(User.organization_id == actor.organization_id)
     users = session.scalars(query.limit(2)).all()
     if len(users) != 1:
-        raise ValidationFailed("Unknown player.", details={"player": "no such player"})
+        field = "user_id" if player.user_id is not None else "clerk_id" if player.clerk_id is not None else "email"
+        reach = " in the key's organization" if actor.organization_id is not None else ""
+        raise ValidationFailed(
+            f"Unknown player: no person with this {field}{reach}. Check it against the console's people, or "
+            "send the launch_token the console put in the launch URL instead.",
+            details={f"player.{field}": "no such player"},
+        )
     return users[0]
 
 
