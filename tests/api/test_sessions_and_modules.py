@@ -274,3 +274,23 @@ def test_an_unknown_player_is_named_by_the_field_sent(client, world):
         "This API key lacks the game:write scope (POST routes need it): use a key that has it, made on the "
         "console's API keys page."
     )
+
+
+async def test_the_same_start_sent_ten_times_at_once_makes_one_session(world, database_url, session):
+    import asyncio
+
+    import httpx
+
+    from tests.api.conftest import build_app
+
+    external = str(uuid.uuid4())
+    body = {"external_session_id": external, "module_id": str(world.module.id), "player": {"email": world.player.email}}
+    transport = httpx.ASGITransport(app=build_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answers = await asyncio.gather(
+            *(client.post("/api/v1/sessions", json=body, headers=world.auth()) for _ in range(10))
+        )
+    assert sorted(a.status_code for a in answers) == [200] * 9 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    rows = session.scalars(select(PlaySession).where(PlaySession.external_session_id == external)).all()
+    assert len(rows) == 1
