@@ -28,6 +28,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from console.services.ingest.dimensions import widen_extremes
 from models.enums import Platform, SessionStatus
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -318,7 +319,7 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
 def dimension_use(batch: EventBatchIn) -> tuple[frozenset[str], dict[str, tuple[float, float]]]:
     """Every key the batch uses in decision `impacts` and in score update and completion `scores`, and
     the lowest and highest score it gives each dimension: the service checks them against the module's
-    dimensions (ingest.unknown_dimensions) without reading the events again."""
+    dimensions (ingest.dimension_refusal) without reading the events again."""
     keys: set[str] = set()
     extremes: dict[str, tuple[float, float]] = {}
     for event in batch.events:
@@ -326,11 +327,8 @@ def dimension_use(batch: EventBatchIn) -> tuple[frozenset[str], dict[str, tuple[
         if kind == "decision":
             keys.update(event["data"].impacts)
         elif kind == "score_update" or (kind == "completion" and "data" in event and event["data"].scores):
-            scores = event["data"].scores
-            keys.update(scores)
-            for key, value in scores.items():
-                low, high = extremes.get(key, (value, value))
-                extremes[key] = (min(low, value), max(high, value))
+            keys.update(event["data"].scores)
+            widen_extremes(extremes, event["data"].scores)
     return frozenset(keys), extremes
 
 

@@ -18,6 +18,7 @@ from console.errors import Conflict, NotFound, ValidationFailed
 from console.live import ChangeKind, SessionChange
 from console.services.common import driver_connection
 from console.services.ingest.completion import complete_session
+from console.services.ingest.dimensions import dimension_map, dimension_refusal, widen_extremes
 from console.services.ingest.sessions import SESSION_NOT_FOUND, check_session_reach
 from models import PlaySession
 from models.enums import SessionStatus
@@ -74,9 +75,9 @@ class IncomingBatch:
             extremes: dict[str, tuple[float, float]] = {}
             if b'"impacts"' in self.events_json or b'"scores"' in self.events_json:
                 for e in self.events():
-                    keys.update(_dimension_map(e.type, e.data))
+                    keys.update(dimension_map(e.type, e.data))
                     if e.type != "decision":
-                        widen_extremes(extremes, _dimension_map(e.type, e.data))
+                        widen_extremes(extremes, dimension_map(e.type, e.data))
             object.__setattr__(self, "dimension_keys", frozenset(keys))
             object.__setattr__(self, "score_extremes", extremes)
         if len(self.events_json) <= self.max_data_bytes:
@@ -113,76 +114,6 @@ def _repeated_ids(ids: Sequence[uuid.UUID]) -> ValidationFailed:
         if len(where) > 1
     }
     return ValidationFailed("An event id appears more than once in this batch.", details=details)
-
-
-def widen_extremes(extremes: dict[str, tuple[float, float]], scores: dict[str, float]) -> None:
-    """Fold an event's absolute `scores` into the lowest and highest seen per dimension."""
-    for key, value in scores.items():
-        low, high = extremes.get(key, (value, value))
-        extremes[key] = (min(low, value), max(high, value))
-
-
-def _dimension_map(event_type: str, data: dict[str, Any] | None) -> dict[str, Any]:
-    """The {dimension: number} an event carries: a decision's `impacts`, a score update's or a
-    completion's `scores` (empty for other events)."""
-    if not data:
-        return {}
-    if event_type == "decision":
-        return data.get("impacts") or {}
-    if event_type in ("score_update", "completion"):
-        return data.get("scores") or {}
-    return {}
-
-
-def unknown_dimensions(batch: IncomingBatch, dimensions: Sequence[Any]) -> ValidationFailed | None:
-    """422 naming every dimension key of the batch that is not one of the module's own `dimensions` (its
-    scoring config's, matched exactly: `Financial` is not `financial`), and every absolute score outside
-    its dimension's range, at its path in the body; None when all is well.
-
-    Impacts are deltas: the value they move is kept in range (see dimension_values), so they are not
-    bounded here; a score is a value, and one outside the range would be silently clamped.
-    """
-    bounds: dict[str, tuple[float, float]] = {}
-    for dim in dimensions:
-        if isinstance(dim, dict) and isinstance(dim.get("key"), str):
-            low, high = dim.get("min", 0), dim.get("max", 100)
-            numeric = isinstance(low, int | float) and isinstance(high, int | float)
-            bounds[dim["key"]] = (low, high) if numeric else (float("-inf"), float("inf"))
-    allowed = list(bounds)
-    if not batch.dimension_keys:
-        return None
-    if batch.dimension_keys.issubset(bounds) and all(
-        bounds[key][0] <= low and high <= bounds[key][1] for key, (low, high) in (batch.score_extremes or {}).items()
-    ):
-        return None  # the common case: no event read again
-    details: dict[str, Any] = {}
-    unknown: list[str] = []
-    for index, event in enumerate(batch.events()):
-        field = "impacts" if event.type == "decision" else "scores"
-        for key, value in _dimension_map(event.type, event.data).items():
-            where = f"events[{index}].data.{field}.{key}"
-            if key not in bounds:
-                details[where] = "not a dimension of this module"
-                if key not in unknown:
-                    unknown.append(key)
-            elif field == "scores" and not bounds[key][0] <= value <= bounds[key][1]:
-                details[where] = f"outside the dimension's range, {bounds[key][0]:g} to {bounds[key][1]:g}"
-    if not details:
-        return None
-    if unknown:
-        listed = ", ".join(allowed) if allowed else "none (its simulation has no scoring configured)"
-        message = (
-            f"Unknown scoring dimension{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
-            f"This module's dimensions are: {listed}. Keys must match exactly; nothing of the batch was stored."
-        )
-        code = "unknown_dimension"
-    else:
-        message = "A score is outside its dimension's range; nothing of the batch was stored."
-        code = "score_out_of_range"
-    details["allowed_dimensions"] = allowed
-    refused = ValidationFailed(message, details=details)
-    refused.code = code
-    return refused
 
 
 @dataclass(frozen=True)
@@ -253,7 +184,7 @@ _LOCK_AND_INSERT = """
                                  'simulation_id', target.simulation_id, 'module_id', target.module_id,
                                  'kind', 'event')::text
            ) END,
-           -- The module's dimensions, read only for batches that use some (see unknown_dimensions).
+           -- The module's dimensions, read only for batches that use some (see dimension_refusal).
            CASE WHEN target.dims THEN (
                SELECT CASE WHEN jsonb_typeof(sim.scoring_config->'dimensions') = 'array'
                            THEN sim.scoring_config->'dimensions' ELSE '[]' END
@@ -384,7 +315,7 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified, dims = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     check_session_reach(actor, simulation_id=simulation_id, organization_id=organization_id)
-    if dims is not None and (refused := unknown_dimensions(batch, dims)) is not None:
+    if dims is not None and (refused := dimension_refusal(batch, dims)) is not None:
         raise refused  # rolls back what the statement wrote, like any refusal
     status = SessionStatus(status_text)
 
