@@ -142,7 +142,8 @@ nothing was stored: resend after `Retry-After` (same event ids, so no duplicates
 
 What is not checked, so do not rely on it: a field given twice in one JSON object counts once, the
 last value (as most JSON parsers read it); the body is read as UTF-8 whatever charset the
-Content-Type names; of a header sent twice, the first counts.
+Content-Type names; of a header sent twice, the first counts; events of the completing batch timed
+after its completion are stored and count toward the scores (send the completion last).
 
 A complete scripted client: `examples/play_session.py` in the console's repository
 (`python examples/play_session.py --base-url {origin} --player solo0@mail.example`, the key in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import timedelta
 
@@ -405,3 +406,29 @@ def test_two_completions_in_one_batch_are_refused(client, world, sid, session):
         "details": {"events": "completion events at events[0], events[2]: send one"},
     }
     assert _count(session, sid) == 0
+
+
+def test_the_body_is_read_as_utf8_whatever_charset_is_named(client, world, sid, session):
+    """Documented in the engine guide: JSON is UTF-8 (RFC 8259), a charset parameter is not read."""
+    sent = event("milestone", data={"milestone_id": "m1", "label": "Café"})
+    body = json.dumps({"session_id": sid, "events": [sent]}, ensure_ascii=False).encode()
+    headers = {**world.auth(), "Content-Type": "application/json; charset=latin-1"}
+    assert client.post("/api/v1/events", content=body, headers=headers).status_code == 200
+    assert session.get(GameEvent, uuid.UUID(sent["id"])).event_data["label"] == "Café"
+
+
+def test_of_an_authorization_header_sent_twice_the_first_counts(client, world):
+    """Documented in the engine guide: the first of a repeated header is the one read."""
+    url = f"/api/v1/modules/{world.module.id}"
+    good, bad = f"Bearer {world.keys['rw']}", "Bearer sk_sim_nope"
+    assert client.get(url, headers=[("Authorization", good), ("Authorization", bad)]).status_code == 200
+    assert client.get(url, headers=[("Authorization", bad), ("Authorization", good)]).status_code == 401
+
+
+def test_events_timed_after_the_completion_in_its_batch_still_count(client, world, sid):
+    """Documented in the engine guide: the completion closes the session at its own time, and the
+    batch's later events are stored and scored all the same."""
+    late = event(at=90, data={"decision_id": "d9", "choice_id": "c1", "impacts": {"financial": 10}})
+    assert post_events(client, world, sid, [event("completion", at=60), late]).status_code == 200
+    result = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()
+    assert result["total_duration_seconds"] == 60 and result["final_scores"]["financial"] == 60
