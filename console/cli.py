@@ -24,6 +24,8 @@ _QUIET_LOGGERS = ("pgserver", "alembic.runtime.plugins")
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactKeysInMessages())
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -50,20 +52,50 @@ class QuietEngineApiAccess(logging.Filter):
         return True
 
 
+# An engine API key anywhere in a text (a live key or a test key, `sk_sim_test_…`): what the log keeps of it
+# is its prefix, as the database does (SECURITY.md 5, 7).
+ENGINE_KEY = re.compile(r"(?i)(sk_sim_[a-z0-9_]{8})[a-z0-9_]*")
+
+
+def redact_keys(text: str) -> str:
+    """`text` with every engine API key cut to its first 15 characters (its stored prefix)."""
+    return ENGINE_KEY.sub(r"\1…", text) if "sk_sim_" in text.lower() else text
+
+
 class RedactSecretsInPaths(logging.Filter):
     """Keeps credentials that travel in a URL out of the access log (SECURITY.md: secrets never logged):
-    the one-time token of an invitation link (`/invite/<token>`) and a key or token put in the query
-    string (`?api_key=…`, refused by the engine API, but the line would still hold it whole)."""
+    the one-time token of an invitation link (`/invite/<token>`), the value of any query parameter whose
+    name says it holds a secret (`api_key=`, `key=`, `token=`, `access_token=`, `secret=`, `password=`,
+    `auth…=`, `simvado_launch=`, …: refused by the engine API, but the line would still hold it whole),
+    and anything that looks like an engine API key, wherever in the path or query it is."""
 
     INVITE = re.compile(r"^/invite/[^/?]+")
-    QUERY_SECRET = re.compile(r"(?i)([?&](?:api_key|apikey|key|token|access_token)=)[^&]*")
+    QUERY_SECRET = re.compile(
+        r"(?i)([?&;][^=&;]*(?:key|token|secret|password|passwd|pwd|auth|bearer|signature|credential|"
+        r"simvado_launch)[^=&;]*=)[^&;]*"
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-            path = self.QUERY_SECRET.sub(r"\1…", self.INVITE.sub("/invite/…", args[2]))
+            path = redact_keys(self.QUERY_SECRET.sub(r"\1…", self.INVITE.sub("/invite/…", args[2])))
             if path != args[2]:
                 record.args = (*args[:2], path, *args[3:])
+        return True
+
+
+class RedactKeysInMessages(logging.Filter):
+    """Our own log lines (and any library's, through the root handler) never carry a whole engine API
+    key: a key that slipped into a message is cut to its prefix. Uvicorn's access lines are left to
+    RedactSecretsInPaths (their formatter needs their arguments as they are)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access":
+            return True
+        message = record.getMessage()
+        redacted = redact_keys(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 
@@ -166,7 +198,15 @@ def serve_api(
     # Workers are fresh processes: hand them the resolved database (embedded or not) explicitly.
     os.environ["DATABASE_URL"] = url
     typer.echo(f"Simvado engine API on http://{host}:{port}/api/v1 ({workers} worker{'s' if workers > 1 else ''})")
-    uvicorn.run("console.api.main:app", host=host, port=port, workers=workers, log_level="warning", proxy_headers=True)
+    uvicorn.run(
+        "console.api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        log_config=_uvicorn_log_config(),  # its filters too, should the level ever let access lines through
+        proxy_headers=True,
+    )
 
 
 @cli.command("worker")

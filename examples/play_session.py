@@ -4,8 +4,10 @@
 Standard library only, so it runs anywhere Python does:
 
     SIMVADO_API_KEY=sk_sim_… python examples/play_session.py \\
-        --base-url http://127.0.0.1:8080 --module <module uuid> --player ana@acme.example
+        --base-url http://127.0.0.1:8080 --player solo0@mail.example
 
+(`simvado-console serve --demo` prints a key; `solo0@mail.example` is one of the demo's players.)
+Without --module it plays the first module the key may play (GET /api/v1/modules).
 It reads the module (briefing, scoring dimensions), starts a session, reports decisions and
 milestones in batches (retrying a batch is safe: events are deduplicated by their id), completes the
 session and waits for the final scores and the debrief.
@@ -61,7 +63,13 @@ class Api:
 
 def script(dimensions: list[str], started: datetime) -> list[dict]:
     """A short, fixed story: three decisions, a milestone, a score update, then completion."""
-    first, second = (dimensions + dimensions)[:2]
+    # Impacts name the module's own dimensions only (any other key is refused): none when it has none.
+    first, second = (dimensions + dimensions)[:2] if dimensions else (None, None)
+
+    def impacts(**by_place: int) -> dict[str, int]:
+        named = {"first": first, "second": second}
+        return {named[place]: delta for place, delta in by_place.items() if named[place] is not None}
+
     steps = [
         (
             "decision",
@@ -71,7 +79,7 @@ def script(dimensions: list[str], started: datetime) -> list[dict]:
                 "choice_id": "listen",
                 "label": "Listen to the board first",
                 "time_to_decide_ms": 21000,
-                "impacts": {first: 12, second: 4},
+                "impacts": impacts(first=12, second=4),
             },
         ),
         ("milestone", 60, {"milestone_id": "act-1", "label": "Act 1 complete"}),
@@ -83,7 +91,7 @@ def script(dimensions: list[str], started: datetime) -> list[dict]:
                 "choice_id": "no-comment",
                 "label": "Say no comment to the press",
                 "time_to_decide_ms": 6000,
-                "impacts": {second: -15},
+                "impacts": impacts(second=-15),
             },
         ),
         (
@@ -94,7 +102,7 @@ def script(dimensions: list[str], started: datetime) -> list[dict]:
                 "choice_id": "renegotiate",
                 "label": "Renegotiate the deal",
                 "time_to_decide_ms": 48000,
-                "impacts": {first: 8, second: 10},
+                "impacts": impacts(first=8, second=10),
             },
         ),
         ("custom", 230, {"camera": "wide", "fps": 60}),
@@ -113,23 +121,30 @@ def script(dimensions: list[str], started: datetime) -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", default="http://127.0.0.1:8080")
+    parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="the console's address (its origin)")
     parser.add_argument("--key", default=os.environ.get("SIMVADO_API_KEY"), help="or set SIMVADO_API_KEY")
-    parser.add_argument("--module", required=True, help="module id")
-    parser.add_argument("--player", required=True, help="the player's email")
+    parser.add_argument("--module", help="module id (default: the first the key may play)")
+    parser.add_argument("--player", default="solo0@mail.example", help="the player's email (default: a demo player)")
     parser.add_argument("--wait", type=float, default=20, help="seconds to wait for the debrief")
     args = parser.parse_args()
     if not args.key:
         parser.error("an API key is needed: --key or SIMVADO_API_KEY")
     api = Api(args.base_url, args.key)
 
+    if args.module is None:
+        status, listed = api.call("GET", "/modules")
+        if status != 200 or not listed.get("modules"):
+            print(f"no module to play: {status} {listed}", file=sys.stderr)
+            return 1
+        args.module = listed["modules"][0]["id"]
     status, module = api.call("GET", f"/modules/{args.module}")
     if status != 200:
         print(f"cannot read the module: {status} {module}", file=sys.stderr)
         return 1
-    dimensions = [d["key"] for d in (module.get("scoring") or {}).get("dimensions", [])] or ["score"]
+    dimensions = [d["key"] for d in (module.get("scoring") or {}).get("dimensions", [])]
     print(
-        f"Module: {module['title']} (build {module.get('build_version') or '-'}); dimensions: {', '.join(dimensions)}"
+        f"Module: {module['title']} (build {module.get('build_version') or '-'}); "
+        f"dimensions: {', '.join(dimensions) or 'none'}"
     )
 
     started = datetime.now(UTC).replace(microsecond=0)
@@ -137,7 +152,7 @@ def main() -> int:
         "POST",
         "/sessions",
         {
-            "external_session_id": f"example-{uuid.uuid4().hex[:12]}",
+            "external_session_id": str(uuid.uuid4()),  # unique across the platform: a UUID
             "module_id": args.module,
             "player": {"email": args.player},
             "platform": "other",

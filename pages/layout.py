@@ -27,6 +27,7 @@ NAVIGATION: list[tuple[str, str, str, Permission]] = [
     ("Organizations", "corporate_fare", "/organizations", Permission.manage_platform),
     ("Users", "group", "/users", Permission.manage_platform),
     ("API keys", "key", "/api-keys", Permission.manage_api_keys),
+    ("Engine developers", "integration_instructions", "/developers", Permission.author_simulations),
     ("Audit log", "history", "/audit", Permission.view_audit_log),
 ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import logging.config
 
-from console.cli import QuietEngineApiAccess, RedactSecretsInPaths, _uvicorn_log_config
+from console.cli import QuietEngineApiAccess, RedactKeysInMessages, RedactSecretsInPaths, _uvicorn_log_config
 
 
 def _record(path: str, status: int) -> logging.LogRecord:
@@ -45,7 +45,19 @@ def test_tokens_and_keys_in_paths_never_reach_the_log():
         ("/api/v1/modules/1?api_key=sk_sim_abcdef123456", "/api/v1/modules/1?api_key=…"),
         ("/api/v1/modules/1?x=1&token=sk_sim_abcdef123456&y=2", "/api/v1/modules/1?x=1&token=…&y=2"),
         ("/simulations?search=key", "/simulations?search=key"),
+        ("/api/v1/modules/1?x=sk_sim_abcdef123456789", "/api/v1/modules/1?x=sk_sim_abcdef12…"),
+        ("/api/v1/modules/sk_sim_test_abcdef12345", "/api/v1/modules/sk_sim_test_abc…"),
+        ("/launch?simvado_launch=eyJabc.def&secret_thing=1", "/launch?simvado_launch=…&secret_thing=…"),
+        ("/x?Authorization=Bearer%20abc&page=2", "/x?Authorization=…&page=2"),
     ):
         record = _record(path, 200)
         assert redact.filter(record)
         assert record.getMessage() == f'1.2.3.4:5 - "POST {shown} HTTP/1.1" 200', path
+
+
+def test_our_own_lines_never_carry_a_whole_key():
+    record = logging.LogRecord(
+        "simvado.api", logging.INFO, __file__, 1, "refused %s", ("sk_sim_abcdef123456789xyz",), None
+    )
+    assert RedactKeysInMessages().filter(record)
+    assert record.getMessage() == "refused sk_sim_abcdef12…"

@@ -8,9 +8,14 @@ module per resource), console/api/middleware.py (415/413 guards and DirectRoute)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette._utils import get_route_path
 from starlette.types import Receive, Scope, Send
 
@@ -33,7 +38,15 @@ organization reaches nothing outside it.
 id with different content is a 409. A 2xx means the events are committed. A `completion` event completes
 the session (final scores, then a debrief a few moments later).
 
-**Errors** are JSON: `{"error": {"code", "message", "details"}}`.
+**Sessions** are idempotent on `external_session_id` (required; make it a UUID): the same start again
+returns the same session (200); the same id with other fields, or used by another key or organization,
+is a 409 that says which.
+
+**Nothing in a 2xx is ignored:** dimension keys in `impacts` and `scores` must be the module's own,
+exactly (`GET /modules` lists them), scores within their range; no route takes query parameters.
+
+**Errors** are JSON: `{"error": {"code", "message", "details"}}`; the details name each field by its
+path in the body as sent (`events[0].timestamp`).
 """
 
 
@@ -61,9 +74,10 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         version="1.0.0",
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below, from files of our own rather than a CDN
         redoc_url=None,
     )
+    _serve_docs_offline(app)
     app.add_middleware(ApiGuardMiddleware, max_body_bytes=settings.api_max_body_bytes)
     install_error_handlers(app)
     gate = Gate(rate_limit=settings.api_rate_limit)
@@ -85,3 +99,24 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
 
     app.openapi = openapi
     return app
+
+
+DOCS_STATIC = "/docs-static"
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """The docs page (Swagger UI) at /docs with its script and styles served by the API itself, from the
+    fastapi-offline package: FastAPI's own page loads them from a CDN, which a studio's build machine or
+    an air-gapped install may not reach (and which would see every visit)."""
+    app.mount(DOCS_STATIC, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} – docs",
+            swagger_js_url=f"{root}{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_STATIC}/favicon.png",
+        )

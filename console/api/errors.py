@@ -8,7 +8,9 @@ The handlers serve FastAPI's routes and DirectRoute alike (it calls them through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,7 +55,11 @@ def error_doc(description: str) -> dict[str, Any]:
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: error_doc("Missing, malformed, unknown, revoked or expired API key."),
     403: error_doc("The key lacks the scope the route needs."),
-    404: error_doc("No such record: it does not exist, is outside the key's binding, or is not playable."),
+    404: error_doc(
+        "No such record: it does not exist or is outside the key's binding (`not_found`, the same answer for "
+        "both), or it is a module within the key's reach that is not published or is archived "
+        "(`module_not_playable`, with the simulation's and the module's status)."
+    ),
     422: error_doc("The request is invalid: the details map each field to its problem."),
     429: error_doc("Too many requests for this key: wait the number of seconds in Retry-After."),
     503: error_doc("The database could not take the request just now; nothing was stored. Retry after Retry-After."),
@@ -82,11 +88,46 @@ async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     return error_response(status, exc.code, exc.message, _jsonable(exc.details), headers)
 
 
+_EVENT_TYPES = frozenset({"decision", "milestone", "score_update", "completion", "custom"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_path(loc: Sequence[Any]) -> str:
+    """A pydantic error location as the path into the body the client sent: `events[0].data.impacts.f`.
+
+    Left out: the leading "body", and the tag pydantic adds after an event's index for the event type it
+    validated against (`events.0.decision.timestamp` named no field the client wrote). A key that is no
+    plain name is quoted (`impacts["a b"]`); "[key]" (the error is the dict key's own) is said in the message.
+    """
+    path = ""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    for i, part in enumerate(parts):
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif i >= 2 and parts[i - 2] == "events" and isinstance(parts[i - 1], int) and part in _EVENT_TYPES:
+            continue  # the discriminated union's tag
+        elif _NAME.fullmatch(str(part)):
+            path += f".{part}" if path else str(part)
+        else:
+            path += f"[{json.dumps(str(part))}]"
+    return path or "body"
+
+
 async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
     details: dict[str, str] = {}
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-        details.setdefault(".".join(loc) or "body", str(err.get("msg", "invalid")).removeprefix("Value error, "))
+        if err.get("type") == "json_invalid":
+            details.setdefault("body", f"not valid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}")
+            continue
+        loc = err.get("loc", ())
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if "[key]" in loc:
+            message = f"the key: {message}"
+        details.setdefault(json_path(loc), message)
     return error_response(422, "validation_failed", "The request is invalid.", details)
 
 
@@ -94,9 +135,10 @@ async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResp
     if exc.status_code == 400:
         # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): invalid input, our 422.
         return error_response(422, "validation_failed", "The body is not valid JSON.", {"body": "not valid JSON"})
-    return error_response(
-        exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers
-    )
+    message = str(exc.detail)
+    if exc.status_code == 405 and exc.headers and exc.headers.get("Allow"):
+        message = f"This route takes {exc.headers['Allow']} only."
+    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), message, headers=exc.headers)
 
 
 async def unavailable(_request: Request, _exc: DatabaseUnavailable) -> JSONResponse:

@@ -14,7 +14,9 @@ import math
 import time
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import parse_qsl
 
+from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
@@ -24,11 +26,23 @@ from sqlmodel import Session
 from console.api.committer import GroupCommitter
 from console.api.errors import RateLimited
 from console.auth import Actor, Permission
-from console.errors import PermissionDenied, Unauthenticated
+from console.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from console.services import api_keys
 
 log = logging.getLogger("simvado.api")
 T = TypeVar("T")
+
+
+# What a 401 says: how to send a key, never which check failed (an unknown, revoked, expired or garbled
+# key are one answer, so a guess learns nothing).
+MISSING_KEY = (
+    "No API key: send it in the Authorization header as `Authorization: Bearer sk_sim_…` "
+    "(never in the URL or the body)."
+)
+BAD_KEY = (
+    "The API key is not valid: unknown, revoked, expired or mistyped. Send the whole key as "
+    "`Authorization: Bearer sk_sim_…`; a platform admin can make a new one on the console's API keys page."
+)
 
 
 def refuse_malformed(presented: str | None) -> str:
@@ -37,8 +51,21 @@ def refuse_malformed(presented: str | None) -> str:
     trip."""
     if not presented or not api_keys.looks_valid(presented):
         log.info("engine API key refused (prefix %s)", (presented or "")[: api_keys.PREFIX_LENGTH] or "-")
-        raise Unauthenticated(api_keys.INVALID_KEY)
+        raise Unauthenticated(BAD_KEY if presented else MISSING_KEY)
     return presented
+
+
+def refuse_query(query_string: bytes) -> None:
+    """No engine API route takes query parameters: one sent anyway would be ignored by a 2xx (DESIGN.md:
+    nothing in a 2xx request is silently ignored), so it is a 422 naming each. Checked after the key."""
+    if not query_string:
+        return
+    names = list(dict.fromkeys(name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)))
+    raise ValidationFailed(
+        f"This route takes no query parameters (got: {', '.join(names) or '?'}): send the data in the JSON body "
+        "or the path, and the key in the Authorization header.",
+        details={f"query.{name}": "not a parameter of this route" for name in names} or {"query": "not expected"},
+    )
 
 
 def presented_key(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -50,7 +77,7 @@ class Gate:
     """The engine API's one way in, built once per app: its group committer, its per-key rate limit
     (kept in this process's memory) and the bearer scheme the routes declare for OpenAPI."""
 
-    __slots__ = ("bearer", "committer", "limiter", "rate")
+    __slots__ = ("bearer", "committer", "key", "limiter", "rate")
 
     def __init__(self, *, rate_limit: str) -> None:
         self.committer = GroupCommitter()
@@ -61,6 +88,16 @@ class Gate:
             bearerFormat="sk_sim_…",
             description="An engine API key from the console's API keys page or `simvado-console create-api-key`.",
         )
+        bearer = self.bearer
+
+        def key(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> str:
+            presented = presented_key(credentials)
+            refuse_query(request.scope.get("query_string", b""))
+            return presented
+
+        # What routes declare (`Security(gate.key)`): a dependency, so a request without a (well-formed)
+        # key is a 401 before FastAPI validates its body (a 422 would tell a stranger about the schema).
+        self.key = key
 
     async def run(
         self, presented: str, scope: Permission, op: Callable[[Session, Actor], T], *, lock_order: str | None = None
@@ -89,7 +126,7 @@ class Gate:
         except Unauthenticated:
             # The prefix only (SECURITY.md 7): never the key itself.
             log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
-            raise
+            raise Unauthenticated(BAD_KEY) from None
         if not limited:
             allowed = self.limiter.hit(self.rate, str(key.id))
             reset = 0.0 if allowed else self.limiter.get_window_stats(self.rate, str(key.id)).reset_time
@@ -97,5 +134,8 @@ class Gate:
         if limited[0] is not None:
             raise limited[0]
         if not key.can(scope):
-            raise PermissionDenied(f"This API key lacks the {scope} scope.")
+            raise PermissionDenied(
+                f"This API key lacks the {scope} scope ({'GET' if scope == api_keys.SCOPE_READ else 'POST'} "
+                "routes need it): use a key that has it, made on the console's API keys page."
+            )
         return key

@@ -16,6 +16,9 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from console.api.gate import refuse_malformed, refuse_query
+from console.errors import Unauthenticated
+
 log = logging.getLogger("simvado.api")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _COMMON_HEADERS = [
@@ -95,7 +98,15 @@ class ApiGuardMiddleware:
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send_with_headers)
             return
-        if await refused_by_headers(first_headers(scope), self.max_body_bytes, send):
+        headers = first_headers(scope)
+        if await refused_by_headers(headers, self.max_body_bytes, send):
+            return
+        try:
+            # Before the body is read: FastAPI parses JSON before any dependency runs, so without this
+            # a stranger's bad body got a 422 (telling the schema) where the key's 401 belongs.
+            refuse_malformed(bearer_token(headers.get(b"authorization")))
+        except Unauthenticated as exc:
+            await send_error(send, 401, exc.code, exc.message, [(b"www-authenticate", b"Bearer")])
             return
 
         received = 0
@@ -163,7 +174,11 @@ class DirectRoute:
             if not message.get("more_body", False):
                 break
         try:
-            body, after = await self.handle(b"".join(chunks), bearer_token(headers.get(b"authorization")))
+            presented = bearer_token(headers.get(b"authorization"))
+            if scope.get("query_string"):
+                refuse_malformed(presented)  # a stranger hears the key's 401 first
+                refuse_query(scope["query_string"])
+            body, after = await self.handle(b"".join(chunks), presented)
         except Exception as exc:  # noqa: BLE001 — every error becomes the app's own answer for it
             await self._error(exc, scope, receive, send)
             return

@@ -28,6 +28,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from console.services.ingest.dimensions import widen_extremes
 from models.enums import Platform, SessionStatus
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -100,8 +101,16 @@ LAUNCH_PLAYER_DOC = (
 )
 
 
+def exactly_one_of(*fields: str) -> dict[str, Any]:
+    """JSON schema for "exactly one of these fields, given and not null" (a oneOf of one branch each), as
+    the model's own validator checks it, so the OpenAPI schema says what the server does."""
+    return {"oneOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in fields]}
+
+
 class PlayerRef(Strict):
     """The player: exactly one of user_id, clerk_id, email or launch_token."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("user_id", "clerk_id", "email", "launch_token"))
 
     user_id: uuid.UUID | None = None
     clerk_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
@@ -122,7 +131,11 @@ class PlayerRef(Strict):
 
 
 class SessionStartIn(Strict):
-    external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
+        description="The engine's own id for this play session, unique across the platform: make it a UUID "
+        "(uuid4). Sending the same start again returns the same session (200); an id another key or "
+        "organization already used, or a start that differs in module, player or another field it gives, is a 409."
+    )
     module_id: uuid.UUID
     player: PlayerRef
     platform: Platform | None = None
@@ -150,6 +163,10 @@ class SessionOut(BaseModel):
     completed_at: datetime | None
     total_duration_seconds: int | None
     final_scores: dict[str, float] | None
+    passed: bool | None = Field(
+        description="Whether final_scores.total reached the simulation's pass mark; null until completed "
+        "(or when its scoring is not configured)."
+    )
     debrief_text: str | None
     debrief_generated_at: datetime | None
 
@@ -242,10 +259,14 @@ Event = Annotated[
 
 
 class EventBatchIn(Strict):
-    """1–1000 events for one session, named by session_id or external_session_id (exactly one).
+    """1–1000 events for one session, named by session_id or external_session_id (exactly one). Each
+    event id at most once, at most one completion event; dimension keys in impacts and scores must be
+    the module's own (GET /modules lists them), scores within each dimension's range.
 
     Parse request bodies with `parse_event_batch`, which also refuses the NUL character.
     """
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("session_id", "external_session_id"))
 
     session_id: uuid.UUID | None = None
     external_session_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
@@ -275,7 +296,7 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         stamp = event["timestamp"]
         if stamp > latest:
             raise RequestValidationError(
-                [{"loc": ("body", "events", index, event["type"], "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
+                [{"loc": ("body", "events", index, "timestamp"), "msg": TOO_LATE, "type": "value_error"}]
             )
         if stamp.utcoffset():
             # As UTC: PostgreSQL stores the instant only, and refuses offsets past ±15:59 that pydantic takes.
@@ -284,7 +305,7 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
         # (1e400, read as infinity), which would be stored as null or refused by PostgreSQL.
         if event["type"] == "custom" and _has_non_finite(event.get("data")):
             raise RequestValidationError(
-                [{"loc": ("body", "events", index, "custom", "data"), "msg": NOT_FINITE, "type": "value_error"}]
+                [{"loc": ("body", "events", index, "data"), "msg": NOT_FINITE, "type": "value_error"}]
             )
     # NUL, which PostgreSQL refuses in text and jsonb, is in JSON only ever the escape \\u0000 (a raw
     # control character is not valid JSON): look for it in the bytes, walk the values only on a hit.
@@ -293,6 +314,22 @@ def parse_event_batch(raw: bytes) -> EventBatchIn:
             [{"loc": ("body",), "msg": "text may not contain the NUL character (\\u0000)", "type": "value_error"}]
         )
     return batch
+
+
+def dimension_use(batch: EventBatchIn) -> tuple[frozenset[str], dict[str, tuple[float, float]]]:
+    """Every key the batch uses in decision `impacts` and in score update and completion `scores`, and
+    the lowest and highest score it gives each dimension: the service checks them against the module's
+    dimensions (ingest.dimension_refusal) without reading the events again."""
+    keys: set[str] = set()
+    extremes: dict[str, tuple[float, float]] = {}
+    for event in batch.events:
+        kind = event["type"]
+        if kind == "decision":
+            keys.update(event["data"].impacts)
+        elif kind == "score_update" or (kind == "completion" and "data" in event and event["data"].scores):
+            keys.update(event["data"].scores)
+            widen_extremes(extremes, event["data"].scores)
+    return frozenset(keys), extremes
 
 
 _EVENTS = TypeAdapter(list[Event])
@@ -376,6 +413,25 @@ class ModuleOut(BaseModel):
     launch_url: str | None
     platform: Platform | None
     build_version: str | None
+
+
+class ModuleSummary(BaseModel):
+    """One module of `GET /modules`: enough to pick one; `GET /modules/{id}` has the rest."""
+
+    id: uuid.UUID
+    title: str
+    simulation_id: uuid.UUID
+    simulation_title: str
+    status: str
+    version: int
+    platform: Platform | None
+    build_version: str | None
+    launch_url: str | None
+    dimensions: list[str] = Field(description="The scoring dimensions' keys: the only keys impacts and scores take.")
+
+
+class ModuleListOut(BaseModel):
+    modules: list[ModuleSummary]
 
 
 # -------------------------------------------------------------------------------------------- errors

@@ -155,7 +155,7 @@ def test_one_events_data_over_the_limit_is_422(client, world):
     huge = event("custom", data={"blob": "x" * (33 * 1024)})
     response = post_events(client, world, session_id, [event(), huge])
     assert response.status_code == 422
-    assert "events.1.data" in _error(response)["details"]
+    assert "events[1].data" in _error(response)["details"]
 
 
 def test_rate_limit_is_per_key_with_retry_after(database_url, world):
@@ -184,3 +184,87 @@ def test_api_responses_carry_no_cookie_and_no_store(client, world):
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["content-type"] == "application/json"
+
+
+def test_a_401_says_how_to_send_the_key(client, world):
+    missing = client.get(f"/api/v1/modules/{world.module.id}")
+    assert missing.json() == {
+        "error": {
+            "code": "unauthorized",
+            "message": "No API key: send it in the Authorization header as `Authorization: Bearer sk_sim_…` "
+            "(never in the URL or the body).",
+            "details": {},
+        }
+    }
+    bad = {
+        "error": {
+            "code": "unauthorized",
+            "message": "The API key is not valid: unknown, revoked, expired or mistyped. Send the whole key as "
+            "`Authorization: Bearer sk_sim_…`; a platform admin can make a new one on the console's API keys page.",
+            "details": {},
+        }
+    }
+    for headers in ({"Authorization": "Bearer sk_sim_nope"}, world.auth("revoked"), world.auth("expired")):
+        assert client.get(f"/api/v1/modules/{world.module.id}", headers=headers).json() == bad
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/events"])
+def test_no_key_and_a_bad_body_is_401_not_422(client, path):
+    for body in (b"{not json", b'{"x": 1}', b"{}"):
+        answer = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 401, (path, body, answer.text)
+
+
+def test_query_parameters_are_refused_not_ignored(client, world):
+    """No route takes query parameters: a 2xx would have ignored them, so each is named in a 422."""
+    sid = start(client, world).json()["id"]
+    batch = {"session_id": sid, "events": [event()]}
+    for method, url, body in (
+        ("GET", f"/api/v1/modules/{world.module.id}?fields=title", None),
+        ("GET", f"/api/v1/sessions/{sid}?fields=title", None),
+        ("POST", "/api/v1/events?fields=title&dry_run=1", batch),
+        (
+            "POST",
+            "/api/v1/sessions?fields=title",
+            {
+                "external_session_id": str(uuid.uuid4()),
+                "module_id": str(world.module.id),
+                "player": {"user_id": str(world.player.id)},
+            },
+        ),
+    ):
+        answer = client.request(method, url, json=body, headers=world.auth())
+        assert answer.status_code == 422, (url, answer.text)
+        assert "query.fields" in answer.json()["error"]["details"], url
+    answer = client.post("/api/v1/events?fields=title&dry_run=1", json=batch, headers=world.auth())
+    assert answer.json() == {
+        "error": {
+            "code": "validation_failed",
+            "message": "This route takes no query parameters (got: fields, dry_run): send the data in the JSON "
+            "body or the path, and the key in the Authorization header.",
+            "details": {
+                "query.fields": "not a parameter of this route",
+                "query.dry_run": "not a parameter of this route",
+            },
+        }
+    }
+    # Without a key it is the key's 401 that answers.
+    assert client.post("/api/v1/events?x=1", json=batch).status_code == 401
+    assert client.get(f"/api/v1/modules/{world.module.id}?x=1").status_code == 401
+
+
+def test_a_wrong_method_is_405_naming_the_right_one(client, world):
+    for method, path, allowed in (
+        ("GET", "/api/v1/events", "POST"),
+        ("DELETE", "/api/v1/events", "POST"),
+        ("PUT", "/api/v1/sessions", "POST"),
+        ("POST", f"/api/v1/modules/{world.module.id}", "GET"),
+    ):
+        answer = client.request(method, path, json={}, headers=world.auth())
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["allow"] == allowed
+        assert answer.json()["error"] == {
+            "code": "method_not_allowed",
+            "message": f"This route takes {allowed} only.",
+            "details": {},
+        }

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import GameEvent, PlaySession
+from console import unit_of_work
+from models import GameEvent, PlaySession, Simulation
 from models.enums import SessionStatus
 from tests.api.conftest import event, post_events, start
 
@@ -113,50 +114,44 @@ def _many(count: int) -> dict[str, float]:
 @pytest.mark.parametrize(
     ("sent", "field", "message"),
     [
-        pytest.param(_decision(decision_id=""), "decision.data.decision_id", "at least 1", id="ident-empty"),
-        pytest.param(_decision(choice_id="c" * 101), "decision.data.choice_id", "at most 100", id="ident-101"),
-        pytest.param(_decision(node_id="n" * 101), "decision.data.node_id", "at most 100", id="node-101"),
-        pytest.param(_decision(label="x" * 256), "decision.data.label", "at most 255", id="label-256"),
-        pytest.param(_decision(impacts={"": 1}), "decision.data.impacts..[key]", "", id="key-empty"),
+        pytest.param(_decision(decision_id=""), "data.decision_id", "at least 1", id="ident-empty"),
+        pytest.param(_decision(choice_id="c" * 101), "data.choice_id", "at most 100", id="ident-101"),
+        pytest.param(_decision(node_id="n" * 101), "data.node_id", "at most 100", id="node-101"),
+        pytest.param(_decision(label="x" * 256), "data.label", "at most 255", id="label-256"),
+        pytest.param(_decision(impacts={"": 1}), 'data.impacts[""]', "the key: ", id="key-empty"),
+        pytest.param(_decision(impacts={"k" * 51: 1}), f"data.impacts.{'k' * 51}", "at most 50", id="key-51"),
         pytest.param(
-            _decision(impacts={"k" * 51: 1}), f"decision.data.impacts.{'k' * 51}.[key]", "at most 50", id="key-51"
+            _decision(impacts={"a b": 1}), 'data.impacts["a b"]', "the key: String should match pattern", id="key-space"
         ),
+        pytest.param(_decision(impacts={"f": 1e9 + 1}), "data.impacts.f", "less than or equal", id="over-1e9"),
         pytest.param(
-            _decision(impacts={"a b": 1}), "decision.data.impacts.a b.[key]", "should match pattern", id="key-space"
+            _decision(impacts={"f": -1e9 - 1}), "data.impacts.f", "greater than or equal", id="under-minus-1e9"
         ),
-        pytest.param(_decision(impacts={"f": 1e9 + 1}), "decision.data.impacts.f", "less than or equal", id="over-1e9"),
-        pytest.param(
-            _decision(impacts={"f": -1e9 - 1}), "decision.data.impacts.f", "greater than or equal", id="under-minus-1e9"
-        ),
-        pytest.param(_decision(impacts=_many(51)), "decision.data.impacts", "at most 50", id="impacts-51"),
-        pytest.param(_decision(time_to_decide_ms=-1), "decision.data.time_to_decide_ms", "greater", id="ms-negative"),
+        pytest.param(_decision(impacts=_many(51)), "data.impacts", "at most 50", id="impacts-51"),
+        pytest.param(_decision(time_to_decide_ms=-1), "data.time_to_decide_ms", "greater", id="ms-negative"),
         pytest.param(
             _decision(time_to_decide_ms=7 * 24 * 3600 * 1000 + 1),
-            "decision.data.time_to_decide_ms",
+            "data.time_to_decide_ms",
             "less",
             id="ms-week",
         ),
         pytest.param(
             event("milestone", data={"milestone_id": ""}),
-            "milestone.data.milestone_id",
+            "data.milestone_id",
             "at least 1",
             id="milestone-empty",
         ),
         pytest.param(
             event("milestone", data={"milestone_id": "m", "label": "x" * 256}),
-            "milestone.data.label",
+            "data.label",
             "255",
             id="milestone-label-256",
         ),
-        pytest.param(
-            event("score_update", data={"scores": _many(51)}), "score_update.data.scores", "at most 50", id="scores-51"
-        ),
-        pytest.param(
-            event("completion", data={"outcome": "x" * 101}), "completion.data.outcome", "at most 100", id="outcome-101"
-        ),
+        pytest.param(event("score_update", data={"scores": _many(51)}), "data.scores", "at most 50", id="scores-51"),
+        pytest.param(event("completion", data={"outcome": "x" * 101}), "data.outcome", "at most 100", id="outcome-101"),
         pytest.param(
             event("completion", data={"scores": _many(51)}),
-            "completion.data.scores",
+            "data.scores",
             "at most 50",
             id="completion-scores-51",
         ),
@@ -164,7 +159,7 @@ def _many(count: int) -> dict[str, float]:
 )
 def test_event_data_past_its_bounds_is_refused_and_nothing_is_stored(client, world, session, sid, sent, field, message):
     answer = post_events(client, world, sid, [event(at=1), sent])
-    _refused(answer, f"events.1.{field}", message)
+    _refused(answer, f"events[1].{field}", message)
     assert _events(session, sid) == 0
     assert session.get(PlaySession, uuid.UUID(sid)).status == SessionStatus.in_progress
 
@@ -178,12 +173,20 @@ def test_impacts_must_be_finite(client, world, session, sid, number):
     )
     answer = client.post("/api/v1/events", content=body, headers={**world.auth(), "Content-Type": "application/json"})
     assert answer.status_code == 422, answer.text
-    assert "events.0.decision.data.impacts.f" in answer.json()["error"]["details"]
+    assert "events[0].data.impacts.f" in answer.json()["error"]["details"]
     assert _events(session, sid) == 0
 
 
 def test_event_data_at_its_bounds_is_accepted(client, world, session, sid):
     key = "k" * 50
+    # Every key must be one of the module's dimensions: give the simulation each one used here (more
+    # than the scoring editor allows, which only makes its scores unscorable, not the batch refused).
+    dimensions = [key, "f", *_many(50)]
+    with unit_of_work.transaction() as s:
+        s.get(Simulation, world.sim.id).scoring_config = {
+            "dimensions": [{"key": k, "label": k, "weight": 1, "min": 0, "max": 100} for k in dimensions],
+            "pass_mark": 60,
+        }
     edge = [
         _decision(
             decision_id="d" * 100,

@@ -46,7 +46,11 @@ def test_sigkill_during_load_loses_no_acknowledged_event(database_url, world, tm
     server = _start(database_url, port, tmp_path)
     session_id = httpx.post(
         f"{base}/sessions",
-        json={"module_id": str(world.module.id), "player": {"email": world.player.email}},
+        json={
+            "external_session_id": str(uuid.uuid4()),
+            "module_id": str(world.module.id),
+            "player": {"email": world.player.email},
+        },
         headers=headers,
     ).json()["id"]
 

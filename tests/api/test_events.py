@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import timedelta
 
@@ -66,19 +67,31 @@ def test_same_id_different_content_is_409_and_the_row_is_unchanged(client, world
     fresh = event(at=99)
     response = post_events(client, world, sid, [fresh, changed])
     assert response.status_code == 409
-    assert response.json()["error"]["details"]["ids"] == [original["id"]]
+    assert response.json() == {
+        "error": {
+            "code": "conflict",
+            "message": "An event with this id was already stored with other content; nothing of the batch was stored.",
+            "details": {
+                "events[1].id": f"{original['id']} is already stored with other content (differs: data): give a "
+                "new event a new id",
+                "ids": [original["id"]],
+            },
+        }
+    }
     assert session.get(GameEvent, uuid.UUID(original["id"])).event_data["choice_id"] == "c1"
     assert session.get(GameEvent, uuid.UUID(fresh["id"])) is None  # all or nothing
     # The same id in another session is a conflict too.
     other = start(client, world).json()["id"]
-    assert post_events(client, world, other, [original]).status_code == 409
+    elsewhere = post_events(client, world, other, [{**original, "timestamp": fresh["timestamp"]}])
+    assert elsewhere.status_code == 409
+    assert "(differs: another session, timestamp)" in elsewhere.json()["error"]["details"]["events[0].id"]
 
 
 def test_one_invalid_event_refuses_the_whole_batch(client, world, sid, session):
     bad = event(data={"decision_id": "d1"})  # no choice_id
     response = post_events(client, world, sid, [event(), event("milestone"), bad])
     assert response.status_code == 422
-    assert "events.2.decision.data.choice_id" in response.json()["error"]["details"]
+    assert "events[2].data.choice_id" in response.json()["error"]["details"]
     assert _count(session, sid) == 0
 
 
@@ -112,7 +125,7 @@ def test_event_data_size_limit(client, world, sid, session):
     large = event("custom", at=51, data={"note": "x" * (33 * 1024)})
     answer = post_events(client, world, sid, [event(at=52), large])
     assert answer.status_code == 422, answer.text
-    assert answer.json()["error"]["details"] == {"events.1.data": "larger than 32768 bytes"}
+    assert answer.json()["error"]["details"] == {"events[1].data": "larger than 32768 bytes"}
     assert _count(session, sid) == 60
 
 
@@ -120,7 +133,7 @@ def test_a_timestamp_in_the_future_is_named(client, world, sid):
     late = {**event(), "timestamp": (T0 + timedelta(days=3)).isoformat()}
     answer = post_events(client, world, sid, [event(), late])
     assert answer.status_code == 422
-    assert "one day from now" in answer.json()["error"]["details"]["events.1.decision.timestamp"]
+    assert "one day from now" in answer.json()["error"]["details"]["events[1].timestamp"]
 
 
 def test_batch_shape(client, world, sid):
@@ -129,7 +142,7 @@ def test_batch_shape(client, world, sid):
     assert post_events(client, world, sid, [event(at=i % 50) for i in range(1000)]).status_code == 200
     twice = event()
     response = post_events(client, world, sid, [twice, twice])
-    assert response.status_code == 422 and "twice" in response.text
+    assert response.status_code == 422 and "more than once" in response.text
     both = client.post(
         "/api/v1/events",
         json={"session_id": sid, "external_session_id": "x", "events": [event()]},
@@ -173,6 +186,7 @@ def test_completion_completes_scores_and_debriefs(client, world, sid, session):
     assert body["total_duration_seconds"] == 600
     # Each dimension starts mid-range (50): financial 70, reputational 65; total = 0.6*70 + 0.4*65.
     assert body["final_scores"] == {"financial": 70.0, "reputational": 65.0, "total": 68.0, "percentile": 0}
+    assert body["passed"] is True  # 68 against the pass mark of 60
     debrief = body["debrief_text"]
     assert body["debrief_generated_at"] is not None
     assert "passed" in debrief and "68" in debrief and "deal closed" in debrief
@@ -189,8 +203,10 @@ def test_last_score_update_and_completion_scores_win(client, world, sid):
         event("completion", at=30, data={"scores": {"financial": 40}}),
     ]
     post_events(client, world, sid, events)
-    scores = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()["final_scores"]
+    result = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()
+    scores = result["final_scores"]
     assert scores["financial"] == 40 and scores["reputational"] == 80 and scores["total"] == 56
+    assert result["passed"] is False  # 56 against the pass mark of 60
 
 
 def test_percentile_among_completed_sessions_of_the_module(client, world):
@@ -234,7 +250,11 @@ async def test_twenty_clients_posting_the_same_events_leave_one_copy_each(world,
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         created = await client.post(
             "/api/v1/sessions",
-            json={"module_id": str(world.module.id), "player": {"email": world.player.email}},
+            json={
+                "external_session_id": str(uuid.uuid4()),
+                "module_id": str(world.module.id),
+                "player": {"email": world.player.email},
+            },
             headers=world.auth(),
         )
         sid = created.json()["id"]
@@ -289,3 +309,126 @@ def test_event_schema_refuses_unknown_fields(client):
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
     for name in ("DecisionEvent", "MilestoneEvent", "ScoreUpdateEvent", "CompletionEvent", "CustomEvent"):
         assert schema[name]["additionalProperties"] is False, name
+
+
+def test_unknown_dimension_keys_are_refused_by_name_and_nothing_is_stored(client, world, sid, session):
+    """Nothing in a 2xx is silently ignored: a key that is not one of the module's dimensions (matched
+    exactly) refuses the batch, naming each unknown key where it was sent and listing the dimensions."""
+    sent = [
+        event(at=1),
+        event(at=2, data={"decision_id": "d2", "choice_id": "c1", "impacts": {"Financial": 5, "morale": 1}}),
+        event("score_update", at=3, data={"scores": {"financial": 50, "reputation": 40}}),
+        event("completion", at=4, data={"scores": {"morale": 70}}),
+    ]
+    answer = post_events(client, world, sid, sent)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {
+        "error": {
+            "code": "unknown_dimension",
+            "message": "Unknown scoring dimensions: Financial, morale, reputation. This module's dimensions are: "
+            "financial, reputational. Keys must match exactly; nothing of the batch was stored.",
+            "details": {
+                "events[1].data.impacts.Financial": "not a dimension of this module",
+                "events[1].data.impacts.morale": "not a dimension of this module",
+                "events[2].data.scores.reputation": "not a dimension of this module",
+                "events[3].data.scores.morale": "not a dimension of this module",
+                "allowed_dimensions": ["financial", "reputational"],
+            },
+        }
+    }
+    assert _count(session, sid) == 0
+    assert session.get(PlaySession, uuid.UUID(sid)).status == SessionStatus.in_progress
+    # The module's own keys pass, in every place they may appear.
+    known = [
+        event(at=1, data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 5, "reputational": -1}}),
+        event("score_update", at=2, data={"scores": {"reputational": 40}}),
+    ]
+    assert post_events(client, world, sid, known).status_code == 200
+
+
+def test_an_event_id_twice_in_a_batch_is_named_with_its_positions(client, world, sid, session):
+    twice = event()
+    answer = post_events(client, world, sid, [twice, event(at=2), twice, twice])
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"] == {
+        "events[0].id": f"{twice['id']} is sent again at events[2], events[3]: give each event its own id "
+        "(a retry resends the whole batch instead)"
+    }
+    assert _count(session, sid) == 0
+
+
+def test_a_score_outside_its_dimensions_range_is_refused_not_clamped(client, world, sid, session):
+    sent = [
+        event("score_update", at=1, data={"scores": {"financial": 100, "reputational": 0}}),  # the edges pass
+        event("score_update", at=2, data={"scores": {"financial": 150}}),
+        event("completion", at=3, data={"scores": {"reputational": -0.5}}),
+    ]
+    answer = post_events(client, world, sid, sent)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {
+        "error": {
+            "code": "score_out_of_range",
+            "message": "A score is outside its dimension's range; nothing of the batch was stored.",
+            "details": {
+                "events[1].data.scores.financial": "outside the dimension's range, 0 to 100",
+                "events[2].data.scores.reputational": "outside the dimension's range, 0 to 100",
+                "allowed_dimensions": ["financial", "reputational"],
+            },
+        }
+    }
+    assert _count(session, sid) == 0
+    # Impacts are deltas: the value they move stays in range, so a large one is taken (and clamped).
+    big = event(data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 500}})
+    assert post_events(client, world, sid, [big]).status_code == 200
+
+
+def test_a_field_given_twice_in_one_object_counts_once_the_last(client, world, sid, session):
+    """Documented in the engine guide (README, /developers): JSON with a repeated key is read as most
+    parsers read it, the last value wins; the earlier one is not an error, so engines must not send it."""
+    first = event(at=1)
+    body = (
+        f'{{"session_id": "{uuid.uuid4()}", "session_id": "{sid}", "events": [{{"id": "{first["id"]}", '
+        f'"type": "milestone", "type": "decision", "timestamp": "{first["timestamp"]}", '
+        f'"data": {{"decision_id": "d1", "choice_id": "c1"}}}}]}}'
+    )
+    answer = client.post("/api/v1/events", content=body, headers={**world.auth(), "Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["session_id"] == sid
+    assert session.get(GameEvent, uuid.UUID(first["id"])).event_type == "decision"
+
+
+def test_two_completions_in_one_batch_are_refused(client, world, sid, session):
+    answer = post_events(client, world, sid, [event("completion", at=5), event(at=6), event("completion", at=7)])
+    assert answer.status_code == 422
+    assert answer.json()["error"] == {
+        "code": "validation_failed",
+        "message": "A batch may carry one completion event: it completes the session.",
+        "details": {"events": "completion events at events[0], events[2]: send one"},
+    }
+    assert _count(session, sid) == 0
+
+
+def test_the_body_is_read_as_utf8_whatever_charset_is_named(client, world, sid, session):
+    """Documented in the engine guide: JSON is UTF-8 (RFC 8259), a charset parameter is not read."""
+    sent = event("milestone", data={"milestone_id": "m1", "label": "Café"})
+    body = json.dumps({"session_id": sid, "events": [sent]}, ensure_ascii=False).encode()
+    headers = {**world.auth(), "Content-Type": "application/json; charset=latin-1"}
+    assert client.post("/api/v1/events", content=body, headers=headers).status_code == 200
+    assert session.get(GameEvent, uuid.UUID(sent["id"])).event_data["label"] == "Café"
+
+
+def test_of_an_authorization_header_sent_twice_the_first_counts(client, world):
+    """Documented in the engine guide: the first of a repeated header is the one read."""
+    url = f"/api/v1/modules/{world.module.id}"
+    good, bad = f"Bearer {world.keys['rw']}", "Bearer sk_sim_nope"
+    assert client.get(url, headers=[("Authorization", good), ("Authorization", bad)]).status_code == 200
+    assert client.get(url, headers=[("Authorization", bad), ("Authorization", good)]).status_code == 401
+
+
+def test_events_timed_after_the_completion_in_its_batch_still_count(client, world, sid):
+    """Documented in the engine guide: the completion closes the session at its own time, and the
+    batch's later events are stored and scored all the same."""
+    late = event(at=90, data={"decision_id": "d9", "choice_id": "c1", "impacts": {"financial": 10}})
+    assert post_events(client, world, sid, [event("completion", at=60), late]).status_code == 200
+    result = client.get(f"/api/v1/sessions/{sid}", headers=world.auth()).json()
+    assert result["total_duration_seconds"] == 60 and result["final_scores"]["financial"] == 60

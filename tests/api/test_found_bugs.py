@@ -13,7 +13,11 @@ from tests.api.conftest import post_events, start
 
 
 def test_start_session_without_started_at(client, world):
-    body = {"module_id": str(world.module.id), "player": {"email": world.player.email}}
+    body = {
+        "external_session_id": str(uuid.uuid4()),
+        "module_id": str(world.module.id),
+        "player": {"email": world.player.email},
+    }
     answer = client.post("/api/v1/sessions", json=body, headers=world.auth())
     assert answer.status_code == 201, answer.text
     assert answer.json()["started_at"]
@@ -36,7 +40,7 @@ def test_event_timestamp_with_a_large_offset(client, world, session):
         ],
     )
     assert answer.status_code == 422, answer.text
-    assert "events.0.decision.timestamp" in answer.json()["error"]["details"]
+    assert "events[0].timestamp" in answer.json()["error"]["details"]
     assert session.scalar(select(func.count()).select_from(GameEvent)) == 0
 
 
@@ -55,7 +59,7 @@ def test_completion_far_in_the_future(client, world, session):
     completion = {"id": str(uuid.uuid4()), "type": "completion", "timestamp": "2100-01-21T23:59:00Z", "data": {}}
     answer = post_events(client, world, session_id, [completion])
     assert answer.status_code == 422, answer.text
-    assert "one day from now" in answer.json()["error"]["details"]["events.0.completion.timestamp"]
+    assert "one day from now" in answer.json()["error"]["details"]["events[0].timestamp"]
     assert session.get(PlaySession, uuid.UUID(session_id)).status == SessionStatus.in_progress
 
 
@@ -138,4 +142,4 @@ def test_numbers_beyond_a_float_in_custom_data_are_refused(client, world):
             "/api/v1/events", content=body, headers={**world.auth(), "Content-Type": "application/json"}
         )
         assert answer.status_code == 422, (number, answer.text)
-        assert "finite" in answer.json()["error"]["details"]["events.0.custom.data"]
+        assert "finite" in answer.json()["error"]["details"]["events[0].data"]

@@ -55,6 +55,10 @@ def test_the_same_start_retried_with_the_token_returns_the_same_session(client, 
     old = _token(world, now=datetime.now(UTC) - timedelta(hours=3))
     late = start(client, world, external="ue-again", player={"launch_token": old})
     assert late.status_code == 200 and late.json()["id"] == first.json()["id"]
+    # A "retry" that gives other fields is not one: a 409 naming them, not a 200 that ignores them.
+    other = start(client, world, external="ue-again", player={"launch_token": token}, platform="web")
+    assert other.status_code == 409
+    assert other.json()["error"]["details"]["platform"] == "the session was started with unreal"
 
 
 def test_an_expired_token_is_refused(client, world, session):

@@ -32,15 +32,24 @@ def served_api(database_url, tmp_path):
     yield from _serve(database_url, tmp_path, ["serve-api", "--workers", "2"])
 
 
-def _serve(database_url, tmp_path, command):
+@pytest.fixture
+def served_logging(database_url, tmp_path):
+    """The full console, its log (stdout and stderr: uvicorn's access lines and ours) kept in a file."""
+    log = tmp_path / "console.log"
+    with log.open("wb") as sink:
+        for base in _serve(database_url, tmp_path, ["serve"], output=sink):
+            yield base, log
+
+
+def _serve(database_url, tmp_path, command, output=subprocess.DEVNULL):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
     env.update(DATABASE_URL=database_url, SIMVADO_DATA_DIR=str(tmp_path), PYTHONPATH=os.getcwd())
     process = subprocess.Popen(
         [sys.executable, "-m", "console.cli", *command, "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -115,3 +124,38 @@ def test_example_client_plays_a_whole_session_against_the_real_server(served, wo
     assert "Status: completed, duration 300 s" in out
     assert '"total":' in out and '"percentile":' in out
     assert "# Debrief:" in out and "Say no comment to the press" in out
+
+
+def test_keys_sent_every_wrong_way_never_reach_the_log(served_logging, world):
+    """SECURITY.md 7: whichever way a key is sent (in the URL, in a header other than `Authorization:
+    Bearer`, in the body), the log holds at most its 15-character prefix."""
+    base, log = served_logging
+    key = world.keys["rw"]
+    module = f"{base}/api/v1/modules/{world.module.id}"
+    json_headers = {"Content-Type": "application/json"}
+    sent = []
+    for param in ("api_key", "apikey", "key", "token", "access_token", "x", "auth"):
+        sent.append(httpx.get(f"{module}?{param}={key}"))
+    sent.append(httpx.get(f"{base}/api/v1/modules/{key}"))  # as a path segment
+    httpx.get(f"{base}/studio?token={key}")  # a console page (a redirect to login)
+    for headers in (
+        {"Authorization": key},
+        {"Authorization": f"Token {key}"},
+        {"Authorization": f"Bearer {key}x"},
+        {"Authorization": f"Bearer {key[:-1]}"},
+        {"X-API-Key": key},
+        {"Cookie": f"api_key={key}"},
+    ):
+        sent.append(httpx.get(module, headers=headers))
+    for path, body in (
+        ("/api/v1/sessions", {"api_key": key, "module_id": str(world.module.id)}),
+        ("/api/v1/events", {"api_key": key, "events": []}),
+    ):
+        sent.append(httpx.post(f"{base}{path}", json=body, headers=json_headers))
+        sent.append(httpx.post(f"{base}{path}?key={key}", json=body, headers={**json_headers, **world.auth()}))
+    assert all(answer.status_code >= 400 for answer in sent), [a.status_code for a in sent]
+    time.sleep(0.5)  # the log is written as the requests are answered
+    text = log.read_text()
+    assert "/api/v1/modules/" in text and " 401" in text, text  # the failures are logged, keys left out
+    assert key not in text and key[15:] not in text, text
+    assert key[:15] in text  # what is kept: the prefix, as the database keeps it

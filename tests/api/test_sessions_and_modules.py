@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from sqlalchemy import select
@@ -79,6 +80,7 @@ def test_get_session_and_unknown_session(client, world):
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == created["id"] and body["final_scores"] is None and body["debrief_text"] is None
+    assert body["passed"] is None  # until completed
     assert "key_hash" not in response.text
     assert client.get(f"/api/v1/sessions/{uuid.uuid4()}", headers=world.auth()).status_code == 404
     assert client.get("/api/v1/sessions/nope", headers=world.auth()).status_code == 422
@@ -109,13 +111,30 @@ def test_openapi_documents_bearer_and_every_status(client):
         ("/events", "post"): {"200", "401", "403", "404", "409", "413", "415", "422", "429", "503"},
         ("/sessions/{session_id}", "get"): {"200", "401", "403", "404", "422", "429", "503"},
         ("/modules/{module_id}", "get"): {"200", "401", "403", "404", "422", "429", "503"},
+        ("/modules", "get"): {"200", "401", "403", "404", "422", "429", "503"},
     }
     for (path, method), codes in expected.items():
         operation = spec["paths"][path][method]
         assert set(operation["responses"]) == codes, (path, set(operation["responses"]))
         assert operation["security"] == [{"HTTPBearer": []}]
+    # The exactly-one rules are in the schema, as the server checks them.
+    schemas = spec["components"]["schemas"]
+    assert [b["required"] for b in schemas["PlayerRef"]["oneOf"]] == [
+        ["user_id"],
+        ["clerk_id"],
+        ["email"],
+        ["launch_token"],
+    ]
+    assert [b["required"] for b in schemas["EventBatchIn"]["oneOf"]] == [["session_id"], ["external_session_id"]]
+    assert "external_session_id" in schemas["SessionStartIn"]["required"]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and "/api/v1/openapi.json" in docs.text
+    # Everything the docs page loads comes from the API itself: no CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/api/v1/docs-static/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert "cdn" not in docs.text.lower()
 
 
 def test_a_module_tells_engines_which_version_of_it_they_run(client, world):
@@ -131,3 +150,147 @@ def test_a_module_tells_engines_which_version_of_it_they_run(client, world):
     after = client.get(f"/api/v1/modules/{world.module.id}", headers=world.auth()).json()
     assert after["version"] == before["version"] + 1 and after["build_version"] == "9.9"
     assert after["simulation"]["version"] == before["simulation"]["version"] >= 1
+
+
+def test_external_session_id_is_required(client, world, session):
+    body = {"module_id": str(world.module.id), "player": {"email": world.player.email}}
+    answer = client.post("/api/v1/sessions", json=body, headers=world.auth())
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"] == {"external_session_id": "Field required"}
+
+
+def test_the_same_start_again_is_the_same_session_and_a_different_one_is_409_naming_what_differs(client, world):
+    external = str(uuid.uuid4())
+    first = start(client, world, external=external, launch_url="https://play.example/x")
+    assert first.status_code == 201
+    for _ in range(2):
+        again = start(client, world, external=external, launch_url="https://play.example/x")
+        assert again.status_code == 200 and again.json() == first.json()
+    # Optional fields left out of a retry are not compared.
+    assert start(client, world, external=external, platform=None, started_at=None).status_code == 200
+    changed = start(client, world, external=external, module=world.module2, platform="unity")
+    assert changed.status_code == 409
+    assert changed.json() == {
+        "error": {
+            "code": "conflict",
+            "message": "This external_session_id already names a session started with other module_id, platform: "
+            "resend the same start to get it back (200), or start a new session. Give every play session its "
+            "own external_session_id: a UUID made by the engine (uuid4).",
+            "details": {
+                "module_id": f"the session was started for module {world.module.id}",
+                "platform": "the session was started with unreal",
+                "session_id": first.json()["id"],
+            },
+        }
+    }
+    other_player = start(client, world, external=external, player={"user_id": str(world.outsider.id)})
+    assert other_player.status_code == 409
+    assert other_player.json()["error"]["details"]["player"] == "the session was started for another player"
+
+
+def test_an_external_session_id_used_by_another_key_or_organization_is_409_saying_so(client, world):
+    external = str(uuid.uuid4())
+    assert start(client, world, external=external, key="org").status_code == 201
+    taken = start(client, world, external=external, key="other_sim", module=world.other_module)
+    assert taken.status_code == 409
+    assert taken.json() == {
+        "error": {
+            "code": "conflict",
+            "message": "This external_session_id is already used by a play session that another API key or "
+            "organization started. Give every play session its own external_session_id: a UUID made by the "
+            "engine (uuid4).",
+            "details": {"external_session_id": "already used by a session this key cannot see"},
+        }
+    }
+
+
+def test_a_module_that_is_not_published_says_so_to_keys_that_reach_it(client, world):
+    answer = start(client, world, module=world.staged_module)
+    assert answer.status_code == 404
+    assert answer.json() == {
+        "error": {
+            "code": "module_not_playable",
+            "message": "This module is not published (its simulation is staged, the module published): only "
+            "published modules of published simulations can be played with this key. To play it before then, "
+            "use a test key (sk_sim_test_…) bound to its simulation; that works once the simulation is staged.",
+            "details": {
+                "module_id": str(world.staged_module.id),
+                "simulation_status": "staged",
+                "module_status": "published",
+            },
+        }
+    }
+    # A key bound to another simulation learns nothing: the answer for an id that does not exist.
+    elsewhere = start(client, world, module=world.staged_module, key="other_sim")
+    nowhere = start(client, world, module_id=str(uuid.uuid4()), key="other_sim")
+    assert elsewhere.status_code == nowhere.status_code == 404
+    assert (
+        elsewhere.json()
+        == nowhere.json()
+        == {"error": {"code": "not_found", "message": "Module not found.", "details": {}}}
+    )
+
+
+def test_list_modules_gives_what_the_key_may_play(client, world):
+    def listed(key: str) -> list[str]:
+        answer = client.get("/api/v1/modules", headers=world.auth(key))
+        assert answer.status_code == 200, answer.text
+        return [m["id"] for m in answer.json()["modules"]]
+
+    everywhere = listed("rw")
+    assert {str(world.module.id), str(world.module2.id), str(world.other_module.id)} <= set(everywhere)
+    assert str(world.staged_module.id) not in everywhere
+    assert listed("sim") == [str(world.module.id), str(world.module2.id)]  # in the module's order
+    assert listed("staged") == [str(world.staged_module.id)]
+    first = client.get("/api/v1/modules", headers=world.auth("sim")).json()["modules"][0]
+    assert first == {
+        "id": str(world.module.id),
+        "title": "Act One",
+        "simulation_id": str(world.sim.id),
+        "simulation_title": "Harbor Crisis",
+        "status": "published",
+        "version": world.module.version,
+        "platform": first["platform"],
+        "build_version": first["build_version"],
+        "launch_url": first["launch_url"],
+        "dimensions": ["financial", "reputational"],
+    }
+    assert client.get("/api/v1/modules", headers=world.auth("write")).status_code == 403  # game:read needed
+    assert client.get("/api/v1/modules").status_code == 401
+
+
+def test_an_unknown_player_is_named_by_the_field_sent(client, world):
+    answer = start(client, world, player={"email": "ghost@nowhere.example"}, key="org")
+    assert answer.status_code == 422
+    assert answer.json()["error"] == {
+        "code": "validation_failed",
+        "message": "Unknown player: no person with this email in the key's organization. Check it against the "
+        "console's people, or send the launch_token the console put in the launch URL instead.",
+        "details": {"player.email": "no such player"},
+    }
+    missing_scope = start(client, world, key="read")
+    assert missing_scope.status_code == 403
+    assert missing_scope.json()["error"]["message"] == (
+        "This API key lacks the game:write scope (POST routes need it): use a key that has it, made on the "
+        "console's API keys page."
+    )
+
+
+async def test_the_same_start_sent_ten_times_at_once_makes_one_session(world, database_url, session):
+    import asyncio
+
+    import httpx
+
+    from tests.api.conftest import build_app
+
+    external = str(uuid.uuid4())
+    body = {"external_session_id": external, "module_id": str(world.module.id), "player": {"email": world.player.email}}
+    transport = httpx.ASGITransport(app=build_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answers = await asyncio.gather(
+            *(client.post("/api/v1/sessions", json=body, headers=world.auth()) for _ in range(10))
+        )
+    assert sorted(a.status_code for a in answers) == [200] * 9 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    rows = session.scalars(select(PlaySession).where(PlaySession.external_session_id == external)).all()
+    assert len(rows) == 1

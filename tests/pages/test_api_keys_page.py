@@ -139,6 +139,12 @@ async def test_developer_guide_for_studio_creators(user: User, database_url):
     guide = user.find(marker="developer-guide").elements.pop().content
     assert "Authorization: Bearer sk_sim_" in guide and "UnityWebRequest" in guide and "FHttpModule" in guide
     assert "/api/v1/docs" in guide
+    # Addresses as the page was opened (the test client's), not a configured or default one.
+    base = str(user.http_client.base_url).rstrip("/")
+    assert f"{base}/api/v1" in guide and "127.0.0.1:8080" not in guide
+    # Examples that run as printed: ids made by Python, not `uuidgen`; a player the demo has.
+    assert "uuidgen" not in guide and "solo0@mail.example" in guide
+    await user.should_see(marker="nav-developers")
     await sign_out(user.http_client)
     await login(user, participant.email)
     await user.open("/developers")

@@ -95,11 +95,14 @@ def events_router(gate: Gate, settings: Settings, exception_handlers: dict) -> t
             raise ValidationFailed(
                 "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}
             )
+        dimension_keys, score_extremes = schemas.dimension_use(body)
         incoming = ingest.IncomingBatch(  # checked here, on the loop, before it can join a group
             events_json=schemas.events_json(body),
             ids=[e["id"] for e in body.events],
             types=[e["type"] for e in body.events],
             max_data_bytes=settings.api_max_event_data_bytes,
+            dimension_keys=dimension_keys,
+            score_extremes=score_extremes,
         )
         result = await committer.run_together(
             record_batches,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import Session
 
 from console.api import schemas
 from console.api.errors import BODY_RESPONSES, COMMON_RESPONSES, error_doc
-from console.api.gate import Gate, presented_key
+from console.api.gate import Gate
 from console.auth import Actor
 from console.services import ingest
 from console.services.api_keys import SCOPE_READ, SCOPE_WRITE
@@ -28,7 +27,11 @@ def sessions_router(gate: Gate) -> APIRouter:
         responses={
             200: {"model": schemas.SessionOut, "description": "The session already existed."},
             **BODY_RESPONSES,
-            409: error_doc("The external_session_id is in use for another module or player."),
+            409: error_doc(
+                "The external_session_id is already used: by a session another key or organization started, or "
+                "by one started with another module, player, platform, launch_url or started_at (the details "
+                "name each field that differs). Make external_session_id a UUID."
+            ),
             422: error_doc(
                 "The request is invalid: the details map each field to its problem. A refused "
                 "`player.launch_token` has its own code: `launch_token_invalid` (not the console's, or "
@@ -43,7 +46,7 @@ def sessions_router(gate: Gate) -> APIRouter:
     async def start_session(
         body: schemas.SessionStartIn,
         response: Response,
-        credentials: HTTPAuthorizationCredentials | None = Security(gate.bearer),
+        key: str = Security(gate.key),
     ) -> schemas.SessionOut:
         """Idempotent on external_session_id: 201 when created, 200 with the same session when it exists.
 
@@ -61,14 +64,14 @@ def sessions_router(gate: Gate) -> APIRouter:
 
         def start(session: Session, actor: Actor) -> tuple[schemas.SessionOut, bool]:
             play, created = ingest.start_session(session=session, actor=actor, data=data)
-            return _session_out(play), created
+            return _session_out(session, play), created
 
         out, created = await gate.run(
-            presented_key(credentials),
+            key,
             SCOPE_WRITE,
             start,
             # Its events may come in the same group, named by external id: same key, arrival order kept.
-            lock_order=f"ext:{body.external_session_id}" if body.external_session_id is not None else None,
+            lock_order=f"ext:{body.external_session_id}",
         )
         response.status_code = 201 if created else 200
         return out
@@ -80,19 +83,17 @@ def sessions_router(gate: Gate) -> APIRouter:
         summary="A session's status, final scores and debrief",
         tags=["sessions"],
     )
-    async def get_session(
-        session_id: uuid.UUID, credentials: HTTPAuthorizationCredentials | None = Security(gate.bearer)
-    ) -> schemas.SessionOut:
+    async def get_session(session_id: uuid.UUID, key: str = Security(gate.key)) -> schemas.SessionOut:
         return await gate.run(
-            presented_key(credentials),
+            key,
             SCOPE_READ,
-            lambda s, k: _session_out(ingest.get_session(session=s, actor=k, session_id=session_id)),
+            lambda s, k: _session_out(s, ingest.get_session(session=s, actor=k, session_id=session_id)),
         )
 
     return router
 
 
-def _session_out(play: PlaySession) -> schemas.SessionOut:
+def _session_out(session: Session, play: PlaySession) -> schemas.SessionOut:
     return schemas.SessionOut(
         id=play.id,
         external_session_id=play.external_session_id,
@@ -103,6 +104,7 @@ def _session_out(play: PlaySession) -> schemas.SessionOut:
         completed_at=play.completed_at,
         total_duration_seconds=play.total_duration_seconds,
         final_scores=play.final_scores,
+        passed=ingest.passed(session=session, play=play),
         debrief_text=play.debrief_text,
         debrief_generated_at=play.debrief_generated_at,
     )

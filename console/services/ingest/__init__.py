@@ -39,6 +39,8 @@ from console.services.ingest.sessions import (
     SessionStart,
     get_module,
     get_session,
+    list_modules,
+    passed,
     start_session,
 )
 
@@ -55,6 +57,8 @@ __all__ = [
     "dimension_values",
     "get_module",
     "get_session",
+    "list_modules",
+    "passed",
     "record_event_batches",
     "sessions_awaiting_debrief",
     "start_session",

@@ -18,7 +18,10 @@ from models.enums import SessionStatus
 
 
 def dimension_values(config: scoring.ScoringConfig, events: Sequence[tuple[str, dict]]) -> dict[str, float]:
-    """Each dimension's value after a session's events (in time order); see the module docstring."""
+    """Each dimension's value after a session's events (in time order); see the module docstring.
+
+    Keys that are not dimensions are skipped: the engine API refuses them (ingest.dimensions.dimension_refusal),
+    so only events stored before it did, or under an older scoring config, can carry them."""
     bounds = {d.key: (d.min, d.max) for d in config.dimensions}
     values = {d.key: (d.min + d.max) / 2 for d in config.dimensions}
     for event_type, data in events:

@@ -18,6 +18,7 @@ from console.errors import Conflict, NotFound, ValidationFailed
 from console.live import ChangeKind, SessionChange
 from console.services.common import driver_connection
 from console.services.ingest.completion import complete_session
+from console.services.ingest.dimensions import dimension_map, dimension_refusal, widen_extremes
 from console.services.ingest.sessions import SESSION_NOT_FOUND, check_session_reach
 from models import PlaySession
 from models.enums import SessionStatus
@@ -49,19 +50,43 @@ class IncomingBatch:
     ids: Sequence[uuid.UUID]
     types: Sequence[str]
     max_data_bytes: int = 32 * 1024
+    # Every key the batch uses in decision `impacts` and in `scores`: checked against the module's
+    # dimensions when the batch is stored (`_settle`). None: read from `events_json` here (callers that
+    # parsed the events already pass it, so the hot path reads the JSON once).
+    dimension_keys: frozenset[str] | None = None
+    # The lowest and highest absolute score the batch gives each dimension (score updates, completions):
+    # checked against the dimensions' ranges without reading the events again. None: read as above.
+    score_extremes: dict[str, tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
         if not self.ids:
             raise ValidationFailed("A batch needs at least one event.", details={"events": "empty"})
         if len(set(self.ids)) != len(self.ids):
-            raise ValidationFailed("An event id appears twice in this batch.", details={"events": "duplicate id"})
+            raise _repeated_ids(self.ids)
+        if self.types.count("completion") > 1:
+            # Which one would close the session? Refused rather than one picked and the other stored unused.
+            places = ", ".join(f"events[{i}]" for i, t in enumerate(self.types) if t == "completion")
+            raise ValidationFailed(
+                "A batch may carry one completion event: it completes the session.",
+                details={"events": f"completion events at {places}: send one"},
+            )
+        if self.dimension_keys is None or self.score_extremes is None:
+            keys: set[str] = set()
+            extremes: dict[str, tuple[float, float]] = {}
+            if b'"impacts"' in self.events_json or b'"scores"' in self.events_json:
+                for e in self.events():
+                    keys.update(dimension_map(e.type, e.data))
+                    if e.type != "decision":
+                        widen_extremes(extremes, dimension_map(e.type, e.data))
+            object.__setattr__(self, "dimension_keys", frozenset(keys))
+            object.__setattr__(self, "score_extremes", extremes)
         if len(self.events_json) <= self.max_data_bytes:
             return  # no single event's data can be larger than the whole batch
         for index, event in enumerate(self.events()):
             if len(pydantic_core.to_json(event.data)) > self.max_data_bytes:
                 raise ValidationFailed(
                     "An event's data is too large.",
-                    details={f"events.{index}.data": f"larger than {self.max_data_bytes} bytes"},
+                    details={f"events[{index}].data": f"larger than {self.max_data_bytes} bytes"},
                 )
 
     def events(self) -> list[IncomingEvent]:
@@ -74,6 +99,21 @@ class IncomingBatch:
             )
             for e in json.loads(self.events_json)
         ]
+
+
+def _repeated_ids(ids: Sequence[uuid.UUID]) -> ValidationFailed:
+    """422 naming each id sent more than once in a batch and the positions it was sent at."""
+    positions: dict[uuid.UUID, list[int]] = {}
+    for index, event_id in enumerate(ids):
+        positions.setdefault(event_id, []).append(index)
+    details = {
+        f"events[{where[0]}].id": f"{event_id} is sent again at "
+        + ", ".join(f"events[{i}]" for i in where[1:])
+        + ": give each event its own id (a retry resends the whole batch instead)"
+        for event_id, where in positions.items()
+        if len(where) > 1
+    }
+    return ValidationFailed("An event id appears more than once in this batch.", details=details)
 
 
 @dataclass(frozen=True)
@@ -108,7 +148,8 @@ class BatchResult:
 # here (`done`): its "completed" goes out with the commit instead.
 _LOCK_AND_INSERT = """
     WITH item AS (
-        SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS i(pos int, sid uuid, ext text, events jsonb, done bool)
+        SELECT * FROM jsonb_to_recordset(%(items)s::jsonb)
+            AS i(pos int, sid uuid, ext text, events jsonb, done bool, dims bool)
     ), play AS (
         SELECT s.id, s.external_session_id, s.status::text AS status, s.organization_id, m.simulation_id,
                s.module_id
@@ -118,7 +159,7 @@ _LOCK_AND_INSERT = """
         ORDER BY s.id
         FOR UPDATE OF s
     ), target AS (
-        SELECT item.pos, item.events, item.done, play.*
+        SELECT item.pos, item.events, item.done, item.dims, play.*
         FROM item JOIN play ON play.id = item.sid OR play.external_session_id = item.ext
     ), inserted AS (
         INSERT INTO game_events (id, session_id, event_type, event_data, timestamp, received_at)
@@ -142,17 +183,24 @@ _LOCK_AND_INSERT = """
                json_build_object('session_id', target.id, 'organization_id', target.organization_id,
                                  'simulation_id', target.simulation_id, 'module_id', target.module_id,
                                  'kind', 'event')::text
-           ) END
+           ) END,
+           -- The module's dimensions, read only for batches that use some (see dimension_refusal).
+           CASE WHEN target.dims THEN (
+               SELECT CASE WHEN jsonb_typeof(sim.scoring_config->'dimensions') = 'array'
+                           THEN sim.scoring_config->'dimensions' ELSE '[]' END
+               FROM simulations sim WHERE sim.id = target.simulation_id) END
     FROM target LEFT JOIN counted ON counted.session_id = target.id
 """
 # Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
 # (1e23 as sent and as stored), which Python's int-versus-float comparison of the decoded JSON did not.
+# Each field compared on its own, so a conflict can name the ones that differ.
 _STORED_AND_DIFFERING = """
-    SELECT g.id, NOT (g.session_id = %(play)s AND g.event_type::text = e->>'type'
-                      AND g.timestamp = (e->>'timestamp')::timestamptz AND g.event_data = coalesce(e->'data', '{}'))
+    SELECT g.id, g.session_id <> %(play)s, g.event_type::text <> e->>'type',
+           g.timestamp <> (e->>'timestamp')::timestamptz, g.event_data <> coalesce(e->'data', '{}')
     FROM jsonb_array_elements(%(batch)s::jsonb) AS e JOIN game_events g ON g.id = (e->>'id')::uuid
     WHERE g.id = ANY(%(ids)s::uuid[])
 """
+_FIELDS = ("session", "type", "timestamp", "data")
 
 
 class BatchesOverlap(Exception):  # noqa: N818 — a condition, not the caller's mistake
@@ -178,16 +226,34 @@ class EventReport:
 
 def _differing(
     session: Session, play_id: uuid.UUID, batch: IncomingBatch, ids: Sequence[uuid.UUID]
-) -> tuple[list[str], int]:
-    """Compare already-stored events with the incoming ones: (ids that differ, how many are stored)."""
+) -> tuple[dict[uuid.UUID, list[str]], int]:
+    """Compare already-stored events with the incoming ones: ({id that differs: the fields that differ},
+    how many are stored)."""
     if not ids:
-        return [], 0
+        return {}, 0
     stored = (
         driver_connection(session)
         .execute(_STORED_AND_DIFFERING, {"play": play_id, "batch": batch.events_json.decode(), "ids": list(ids)})
         .fetchall()
     )
-    return [str(stored_id) for stored_id, differs in stored if differs], len(stored)
+    differing = {row[0]: [name for name, differs in zip(_FIELDS, row[1:], strict=True) if differs] for row in stored}
+    return {event_id: fields for event_id, fields in differing.items() if fields}, len(stored)
+
+
+def _stored_otherwise(batch: IncomingBatch, differing: dict[uuid.UUID, list[str]]) -> Conflict:
+    """409 naming each event stored before with other content: its id, its place in the batch, what differs."""
+    details: dict[str, Any] = {}
+    for index, event_id in enumerate(batch.ids):
+        if event_id in differing:
+            what = ", ".join(f"another {f}" if f == "session" else f for f in differing[event_id])
+            details[f"events[{index}].id"] = (
+                f"{event_id} is already stored with other content (differs: {what}): give a new event a new id"
+            )
+    details["ids"] = [str(i) for i in batch.ids if i in differing]
+    return Conflict(
+        "An event with this id was already stored with other content; nothing of the batch was stored.",
+        details=details,
+    )
 
 
 def record_event_batches(*, session: Session, reports: Sequence[EventReport]) -> list[BatchResult]:
@@ -237,7 +303,8 @@ def _item(pos: int, report: EventReport) -> bytes:
     else:
         named = b'"ext":' + json.dumps(report.external_session_id).encode()
     done = b',"done":true' if "completion" in report.batch.types else b""
-    return b'{"pos":' + str(pos).encode() + b"," + named + done + b',"events":' + report.batch.events_json + b"}"
+    dims = b',"dims":true' if report.batch.dimension_keys else b""
+    return b'{"pos":' + str(pos).encode() + b"," + named + done + dims + b',"events":' + report.batch.events_json + b"}"
 
 
 def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchResult:
@@ -245,15 +312,17 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     if row is None:
         raise NotFound(SESSION_NOT_FOUND)
     actor, batch, ids = report.actor, report.batch, report.batch.ids  # ids were checked when the batch was made
-    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified = row
+    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified, dims = row
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     check_session_reach(actor, simulation_id=simulation_id, organization_id=organization_id)
+    if dims is not None and (refused := dimension_refusal(batch, dims)) is not None:
+        raise refused  # rolls back what the statement wrote, like any refusal
     status = SessionStatus(status_text)
 
     if status != SessionStatus.in_progress:
         differing, stored = _differing(session, play_id, batch, ids)
         if differing:
-            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+            raise _stored_otherwise(batch, differing)
         if stored == len(ids):
             return BatchResult(0, len(ids), status, False, play_id)
         raise Conflict(f"The session is {status.value}: it takes no more events.", details={"status": status})
@@ -264,12 +333,11 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
         differing, _ = _differing(session, play_id, batch, not_inserted)
         if differing:
             # Raising rolls the whole batch back: the stored rows stay as they were.
-            raise Conflict("An event with this id was already stored with other content.", details={"ids": differing})
+            raise _stored_otherwise(batch, differing)
     if "completion" not in batch.types:  # announced by the statement itself, if it stored anything
         return BatchResult(inserted_count, len(ids) - inserted_count, status, False, play_id)
-    # Still in progress, so no completion of this batch was stored before (it would have completed
-    # the session): every completion here was inserted now. The earliest one closes the session.
-    completion = min((e for e in batch.events() if e.type == "completion"), key=lambda e: e.timestamp)
+    # Still in progress, so the batch's completion (one at most: IncomingBatch) was inserted now.
+    completion = next(e for e in batch.events() if e.type == "completion")
     play = session.get(PlaySession, play_id)  # already locked by this transaction
     complete_session(session=session, play=play, simulation_id=simulation_id, completed_at=completion.timestamp)
     jobs.defer(session, jobs.DEBRIEF, play_session_id=str(play_id))

@@ -14,7 +14,7 @@ from console import live
 from console.auth import Actor
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.live import ChangeKind, SessionChange
-from console.services import assignments, launch
+from console.services import assignments, launch, scoring
 from models import Module, PlaySession, Simulation, User
 from models.base import utcnow
 from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus
@@ -71,9 +71,32 @@ def _load_module(session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[
     if row is None:
         raise NotFound(MODULE_NOT_FOUND)
     module, simulation = row
-    if not (_module_reachable(actor, module, simulation) and _module_playable(actor, module, simulation)):
+    if not _module_reachable(actor, module, simulation):
         raise NotFound(MODULE_NOT_FOUND)
+    if not _module_playable(actor, module, simulation):
+        raise _not_playable(module, simulation)
     return module, simulation
+
+
+def _not_playable(module: Module, simulation: Simulation) -> NotFound:
+    """A module within the key's reach that it may not play (yet): say why, with what would let it.
+
+    Only said to a key whose binding covers the module (unbound, or bound to its simulation): one bound
+    elsewhere hears "not found", as for an id that does not exist.
+    """
+    statuses = {"simulation_status": simulation.status.value, "module_status": module.status.value}
+    if module.status == ModuleStatus.archived or simulation.status == SimulationStatus.archived:
+        message = "This module is archived: it can no longer be played."
+    else:
+        message = (
+            f"This module is not published (its simulation is {simulation.status.value}, the module "
+            f"{module.status.value}): only published modules of published simulations can be played with "
+            "this key. To play it before then, use a test key (sk_sim_test_…) bound to its simulation; "
+            "that works once the simulation is staged."
+        )
+    refused = NotFound(message, details={"module_id": str(module.id), **statuses})
+    refused.code = "module_not_playable"
+    return refused
 
 
 def check_session_reach(actor: Actor, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
@@ -100,7 +123,13 @@ def _find_player(session: Session, actor: Actor, player: PlayerRef) -> User:
         query = query.where(User.organization_id == actor.organization_id)
     users = session.scalars(query.limit(2)).all()
     if len(users) != 1:
-        raise ValidationFailed("Unknown player.", details={"player": "no such player"})
+        field = "user_id" if player.user_id is not None else "clerk_id" if player.clerk_id is not None else "email"
+        reach = " in the key's organization" if actor.organization_id is not None else ""
+        raise ValidationFailed(
+            f"Unknown player: no person with this {field}{reach}. Check it against the console's people, or "
+            "send the launch_token the console put in the launch URL instead.",
+            details={f"player.{field}": "no such player"},
+        )
     if users[0].deactivated_at is not None:
         # The same rule as a launch token's player (launch.refusal): whoever ended this person's access
         # ended their play too, however the engine names them.
@@ -127,7 +156,7 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     if data.external_session_id is not None:
         existing = _existing_by_external_id(session, actor, data.external_session_id)
         if existing is not None:
-            _same_start_or_conflict(existing, module, player)
+            _same_start_or_conflict(existing, module, player.id, data)
             return existing, False
     values = {
         "id": uuid.uuid4(),
@@ -149,7 +178,7 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
     if inserted is None:
         existing = _existing_by_external_id(session, actor, data.external_session_id)
         assert existing is not None
-        _same_start_or_conflict(existing, module, player)
+        _same_start_or_conflict(existing, module, player.id, data)
         return existing, False
     assignments.session_started(
         session=session, user_id=player.id, simulation_id=simulation.id, organization_id=player.organization_id
@@ -173,6 +202,7 @@ def _retry_of_launch(
         return None
     existing = _existing_by_external_id(session, actor, data.external_session_id)
     if existing is not None and existing.user_id == claims.user_id and existing.module_id == module.id:
+        _same_start_or_conflict(existing, module, claims.user_id, data)  # a retry, unless its fields differ
         return existing
     return None
 
@@ -189,22 +219,44 @@ def _existing_by_external_id(session: Session, actor: Actor, external_id: str) -
     try:
         check_session_reach(actor, simulation_id=simulation_id, organization_id=existing.organization_id)
     except NotFound:
-        # The id is taken, by a session this key cannot see: the same answer as when it is taken by
-        # another player or module (the external id is unique across the platform).
-        raise _in_use() from None
+        # The id is taken (it is unique across the platform), by a session this key cannot see: say
+        # so without saying whose it is.
+        raise _taken_elsewhere() from None
     return existing
 
 
-def _in_use() -> Conflict:
+USE_A_UUID = "Give every play session its own external_session_id: a UUID made by the engine (uuid4)."
+
+
+def _taken_elsewhere() -> Conflict:
     return Conflict(
-        "This external_session_id is already used by another module or player.",
-        details={"external_session_id": "already in use"},
+        "This external_session_id is already used by a play session that another API key or organization "
+        f"started. {USE_A_UUID}",
+        details={"external_session_id": "already used by a session this key cannot see"},
     )
 
 
-def _same_start_or_conflict(existing: PlaySession, module: Module, player: User) -> None:
-    if existing.module_id != module.id or existing.user_id != player.id:
-        raise _in_use()
+def _same_start_or_conflict(existing: PlaySession, module: Module, player_id: uuid.UUID, data: SessionStart) -> None:
+    """A start sent again (a retry) gets its session back; one that differs in what it names is a 409
+    that names the fields that differ. Optional fields left out of the retry are not compared."""
+    differing: dict[str, str] = {}
+    if existing.module_id != module.id:
+        differing["module_id"] = f"the session was started for module {existing.module_id}"
+    if existing.user_id != player_id:
+        differing["player"] = "the session was started for another player"
+    if data.platform is not None and existing.platform != data.platform:
+        was = existing.platform.value if existing.platform is not None else "none"
+        differing["platform"] = f"the session was started with {was}"
+    if data.launch_url is not None and existing.launch_url != data.launch_url:
+        differing["launch_url"] = "the session was started with another launch_url"
+    if data.started_at is not None and existing.started_at != data.started_at:
+        differing["started_at"] = f"the session was started at {existing.started_at.isoformat()}"
+    if differing:
+        raise Conflict(
+            f"This external_session_id already names a session started with other {', '.join(differing)}: "
+            f"resend the same start to get it back (200), or start a new session. {USE_A_UUID}",
+            details={**differing, "session_id": str(existing.id)},
+        )
 
 
 def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> PlaySession:
@@ -220,10 +272,52 @@ def get_session(*, session: Session, actor: Actor, session_id: uuid.UUID) -> Pla
     return play
 
 
+def passed(*, session: Session, play: PlaySession) -> bool | None:
+    """Whether a completed session's total reached its simulation's pass mark (the current one); None
+    while it has no final scores (in progress, or its simulation's scoring is not configured)."""
+    if not play.final_scores or "total" not in play.final_scores:
+        return None
+    raw = session.scalar(
+        select(Simulation.scoring_config)
+        .join(Module, Module.simulation_id == Simulation.id)
+        .where(Module.id == play.module_id)
+    )
+    try:
+        config = scoring.parse_config(raw)
+    except ValidationFailed:
+        return None
+    return scoring.passed(config, play.final_scores)
+
+
 @dataclass(frozen=True)
 class ModuleConfig:
     module: Module
     simulation: Simulation
+
+
+MODULE_LIST_LIMIT = 1000
+
+
+def list_modules(*, session: Session, actor: Actor) -> list[ModuleConfig]:
+    """Every module the key may play (the rules of `_module_reachable` and `_module_playable`, in SQL), by
+    simulation title and the module's order; at most MODULE_LIST_LIMIT."""
+    playable = (Simulation.status == SimulationStatus.published) & (Module.status == ModuleStatus.published)
+    if actor.simulation_id is not None:
+        playable = playable | (
+            (Simulation.id == actor.simulation_id)
+            & Simulation.status.in_([SimulationStatus.staged, SimulationStatus.published])
+            & (Module.status != ModuleStatus.archived)
+        )
+    query = (
+        select(Module, Simulation)
+        .join(Simulation, Simulation.id == Module.simulation_id)
+        .where(playable)
+        .order_by(Simulation.title, Simulation.id, Module.sort_order, Module.id)
+        .limit(MODULE_LIST_LIMIT)
+    )
+    if actor.simulation_id is not None:
+        query = query.where(Simulation.id == actor.simulation_id)
+    return [ModuleConfig(module=m, simulation=sim) for m, sim in session.execute(query).all()]
 
 
 def get_module(*, session: Session, actor: Actor, module_id: uuid.UUID) -> ModuleConfig:
