@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import fk, text_array, timestamp, uuid_pk
@@ -19,6 +20,9 @@ class ApiKey(SQLModel, table=True):
     organization_id: uuid.UUID | None = fk("organizations.id", nullable=True, ondelete="CASCADE")
     scopes: list[str] = text_array(nullable=False, default_factory=lambda: ["game:write"])
     is_active: bool = Field(default=True)
+    # A test key (`sk_sim_test_…`): its sessions are test sessions, kept out of every figure and
+    # assignment (console/services/play_sessions.py `real`), and deletable.
+    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     last_used_at: datetime | None = timestamp(nullable=True, default_now=False)
     created_at: datetime = timestamp()
     expires_at: datetime | None = timestamp(nullable=True, default_now=False)

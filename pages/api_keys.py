@@ -1,4 +1,7 @@
-"""API keys (platform admins): create (the key shown once), list, revoke, rotate.
+"""API keys: create (the key shown once), list, revoke, rotate; test keys and their test sessions.
+
+Platform admins manage every key; studio creators the test keys of the simulations they author
+(api_keys.readable), which is all the page shows and offers them.
 
 The list pages, sorts and searches on the server, with its state in the URL (the simulations list's
 pattern). Row actions are emitted by the table's action slot as `revoke` / `rotate` events.
@@ -13,6 +16,7 @@ from nicegui import ui
 from console.auth import Actor, Permission
 from console.services import api_keys
 from console.services.listing import ListQuery
+from console.services.sessions import test_data
 from pages.access import secured_page
 from pages.components import calls
 from pages.components.dialogs import confirm
@@ -23,6 +27,7 @@ from pages.layout import frame
 
 COLUMNS = [
     {"name": "name", "label": "Name", "field": "name", "sortable": True, "align": "left"},
+    {"name": "kind", "label": "Kind", "field": "kind", "align": "left"},
     {"name": "key_prefix", "label": "Key", "field": "key_prefix", "sortable": True, "align": "left"},
     {"name": "binding", "label": "Bound to", "field": "binding", "align": "left"},
     {"name": "scopes", "label": "Scopes", "field": "scopes", "align": "left"},
@@ -31,6 +36,10 @@ COLUMNS = [
     {"name": "last_used_at", "label": "Last used", "field": "last_used_at", "sortable": True, "align": "left"},
     {"name": "expires_at", "label": "Expires", "field": "expires_at", "sortable": True, "align": "left"},
 ]
+KIND_SLOT = (
+    '<q-td :props="props"><q-badge v-if="props.row.test" color="purple-9" label="Test" />'
+    "<span v-else>Live</span></q-td>"
+)
 STATUS_SLOT = (
     '<q-td :props="props"><q-badge :label="props.value" '
     ":color=\"{active: 'positive', revoked: 'grey-7', expired: 'orange'}[props.value]\" /></q-td>"
@@ -50,8 +59,10 @@ def _binding(row: api_keys.ApiKeyRow) -> str:
     return " · ".join(parts) or "Any"
 
 
-@secured_page("/api-keys", title="API keys", permission=Permission.manage_api_keys)
+@secured_page("/api-keys", title="API keys", permission=Permission.manage_test_keys)
 async def api_keys_page(actor: Actor):
+    admin = actor.can(Permission.manage_api_keys)  # else a studio creator: test keys of their simulations
+
     async def fetch(query: ListQuery):
         result = await calls.read(api_keys.list_, query=query)
         return [
@@ -65,6 +76,8 @@ async def api_keys_page(actor: Actor):
                 "created_at": _when(r.created_at),
                 "last_used_at": _when(r.last_used_at),
                 "expires_at": _when(r.expires_at) if r.expires_at else "never",
+                "test": r.is_test,
+                "kind": "Test" if r.is_test else "Live",
             }
             for r in result.rows
         ], result
@@ -114,8 +127,21 @@ async def api_keys_page(actor: Actor):
                 .props("outlined dense options-dense")
                 .classes("w-full"),
             )
-            simulation.set_options({"": "Any simulation", **options["simulations"]}, value="")
+            simulation.set_options(
+                {**({"": "Any simulation"} if admin else {}), **options["simulations"]},
+                value="" if admin else next(iter(options["simulations"]), None),
+            )
             organization.set_options({"": "Any organization", **options["organizations"]}, value="")
+            organization.set_visibility(admin)
+            test = errors.add(
+                "test",
+                ui.checkbox("Test key (sk_sim_test_…)", value=not admin).mark("key-test"),
+            )
+            test.set_enabled(admin)  # a studio creator's keys are test keys
+            ui.label(
+                "A test key's sessions count in no figure, report or assignment and can be deleted; bound to a "
+                "simulation, it also plays its unpublished (draft or staged) modules."
+            ).classes("text-caption text-grey-8")
             with ui.row().classes("items-center gap-4"):
                 write = ui.checkbox("game:write (sessions, events)", value=True).mark("scope-write")
                 read = ui.checkbox("game:read (modules, results)", value=False).mark("scope-read")
@@ -133,6 +159,7 @@ async def api_keys_page(actor: Actor):
                     "organization_id": organization.value or None,
                     "scopes": [s for s, on in (("game:write", write.value), ("game:read", read.value)) if on],
                     "expires_days": int(expires.value) if expires.value not in (None, "") else None,
+                    "test": bool(test.value),
                 }
                 created = await calls.submit(api_keys.create, errors=errors, data=data)
                 if created is calls.REFUSED:
@@ -173,6 +200,23 @@ async def api_keys_page(actor: Actor):
         show_key(created, f"Replacement for “{row['name']}”")
         await view.reload()
 
+    async def on_delete_test_sessions(row: dict) -> None:
+        key_id = uuid.UUID(row["id"])
+        count = await calls.read(test_data.test_session_count, key_id=key_id)
+        if not count:
+            ui.notify(f"{row['key_prefix']} has started no test session.", type="info")
+            return
+        if not await confirm(
+            f"Delete the {count} test session{'s' if count != 1 else ''} started with “{row['name']}” "
+            f"({row['key_prefix']}), with their events? This cannot be undone.",
+            action="Delete",
+        ):
+            return
+        deleted = await calls.submit(test_data.delete_key_sessions, key_id=key_id)
+        if deleted is calls.REFUSED:
+            return
+        ui.notify(f"Deleted {deleted} test session{'s' if deleted != 1 else ''}.", type="positive")
+
     async def on_bulk_revoke(rows: list[dict]) -> None:
         active = [r for r in rows if r["status"] == "active"]
         if not active:
@@ -210,16 +254,29 @@ async def api_keys_page(actor: Actor):
             descending=True,
             sortable=list(api_keys.SORTABLE),
             search_placeholder="Search name or prefix…",
-            filters=[Filter("revoked", "Show revoked", kind="switch", default="1")],
-            slots={"body-cell-status": STATUS_SLOT},
+            filters=[
+                *([Filter("test", "Kind", {"0": "Live", "1": "Test"}, width="w-32")] if admin else []),
+                Filter("revoked", "Show revoked", kind="switch", default="1"),
+            ],
+            slots={"body-cell-status": STATUS_SLOT, "body-cell-kind": KIND_SLOT},
             row_actions=[
                 RowAction("rotate", "Rotate", "autorenew", on_rotate, when="props.row.status === 'active'"),
                 RowAction(
                     "revoke", "Revoke", "block", on_revoke, when="props.row.status === 'active'", color="negative"
                 ),
+                RowAction(
+                    "delete_tests",
+                    "Delete test sessions",
+                    "delete_sweep",
+                    on_delete_test_sessions,
+                    when="props.row.test",
+                    color="negative",
+                ),
             ],
             bulk_actions=[BulkAction("revoke", "Revoke selected", "block", on_bulk_revoke, color="negative")],
-            empty_message="No API keys yet. Create one for each engine or build server.",
+            empty_message="No API keys yet. Create one for each engine or build server."
+            if admin
+            else "No test keys yet. Create one to test a build of your simulation before it is published.",
             on_new=open_create,
             new_label="New API key",
         )

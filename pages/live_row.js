@@ -86,6 +86,7 @@ export default {
       <td class="text-no-wrap">
         <div><live-ago :age="row.age" /></div>
         <q-badge v-if="row.stuck" color="deep-orange-10" label="Stuck" />
+        <q-badge v-if="row.test" color="purple-9" label="Test" class="q-ml-xs" />
       </td>
       <td class="live-actions">
         <div class="column items-start">

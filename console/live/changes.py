@@ -4,7 +4,7 @@ One notification per play session per commit travels on the PostgreSQL channel `
 is a small JSON object (about 200 bytes; PostgreSQL allows 8000):
 
     {"session_id": "…", "organization_id": "…" | null, "simulation_id": "…", "module_id": "…",
-     "kind": "started" | "event" | "completed" | "abandoned"}
+     "kind": "started" | "event" | "completed" | "abandoned" | "deleted"}
 
 Nothing a player or an engine wrote travels in it: a page that hears of a change re-reads what its
 viewer may see through the services, so a notification can never show anyone more than a reload would.
@@ -26,6 +26,7 @@ class ChangeKind(StrEnum):
     event = "event"  # one or more events were stored
     completed = "completed"
     abandoned = "abandoned"
+    deleted = "deleted"  # a test session deleted with its events (console/services/sessions/test_data.py)
     # Not sent by anyone: the listener's own word to its subscribers after it reconnected. Whatever was
     # sent while it was away is lost, so everything may have changed: re-read it all.
     resync = "resync"
@@ -39,7 +40,8 @@ _PRECEDENCE = {
     ChangeKind.started: 1,
     ChangeKind.completed: 2,
     ChangeKind.abandoned: 2,
-    ChangeKind.resync: 3,
+    ChangeKind.deleted: 3,
+    ChangeKind.resync: 4,
 }
 
 

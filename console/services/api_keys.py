@@ -35,6 +35,7 @@ from models import ApiKey, AuditAction, Organization, Simulation
 from models.base import utcnow
 
 PREFIX = "sk_sim_"
+TEST_PREFIX = "sk_sim_test_"  # test keys: recognisable at a glance, in logs and by scanners
 SCOPE_WRITE = Permission.game_write
 SCOPE_READ = Permission.game_read
 SCOPES = (SCOPE_WRITE, SCOPE_READ)
@@ -42,6 +43,7 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SECRET_CHARS = 32  # 62**32 ≈ 2**190
 _CHECKSUM_CHARS = 6  # 62**6 > 2**32
 KEY_LENGTH = len(PREFIX) + _SECRET_CHARS + _CHECKSUM_CHARS
+TEST_KEY_LENGTH = len(TEST_PREFIX) + _SECRET_CHARS + _CHECKSUM_CHARS
 PREFIX_LENGTH = 15
 LAST_USED_INTERVAL = timedelta(minutes=1)
 INVALID_KEY = "Invalid or missing API key."
@@ -59,16 +61,21 @@ def _checksum(body: str) -> str:
     return _base62(zlib.crc32(body.encode()), _CHECKSUM_CHARS)
 
 
-def generate_key() -> str:
+def generate_key(*, test: bool = False) -> str:
     body = "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_CHARS))
-    return PREFIX + body + _checksum(body)
+    return (TEST_PREFIX if test else PREFIX) + body + _checksum(body)
+
+
+def is_test_key(key: str) -> bool:
+    return key.startswith(TEST_PREFIX)
 
 
 def looks_valid(key: str) -> bool:
     """Format and checksum only: no database, so garbage is refused for free (and offline scanners agree)."""
-    if len(key) != KEY_LENGTH or not key.startswith(PREFIX):
+    prefix, length = (TEST_PREFIX, TEST_KEY_LENGTH) if is_test_key(key) else (PREFIX, KEY_LENGTH)
+    if len(key) != length or not key.startswith(prefix):
         return False
-    rest = key[len(PREFIX) :]
+    rest = key[len(prefix) :]
     if any(c not in _ALPHABET for c in rest):
         return False
     body, check = rest[:_SECRET_CHARS], rest[_SECRET_CHARS:]
@@ -93,6 +100,7 @@ class ApiKeyCreate(BaseModel):
     organization_id: uuid.UUID | None = None
     scopes: list[str] = Field(default_factory=lambda: [SCOPE_WRITE])
     expires_days: int | None = Field(default=None, ge=1, le=3650)
+    test: bool = False  # a test key (`sk_sim_test_…`): its sessions are test sessions
 
     @field_validator("name")
     @classmethod
@@ -127,7 +135,28 @@ def status_of(key: ApiKey, now: datetime | None = None) -> str:
     return "active"
 
 
-def _check_binding(session: Session, data: ApiKeyCreate) -> None:
+def _authored(actor: Actor):  # noqa: ANN202 — a subquery
+    return select(Simulation.id).where(Simulation.author_id == actor.user_id)
+
+
+def _check_binding(session: Session, actor: Actor, data: ApiKeyCreate) -> None:
+    if not actor.can(Permission.manage_api_keys):
+        # A studio creator: test keys only, each bound to a simulation they author (no organization).
+        errors = {}
+        if not data.test:
+            errors["test"] = "you may create test keys only"
+        if (
+            data.simulation_id is None
+            or session.scalar(
+                select(Simulation.id).where(Simulation.id == data.simulation_id, Simulation.author_id == actor.user_id)
+            )
+            is None
+        ):
+            errors["simulation_id"] = "choose one of your simulations"
+        if data.organization_id is not None:
+            errors["organization_id"] = "test keys of a studio are not bound to an organization"
+        if errors:
+            raise ValidationFailed("Check the highlighted fields.", details=errors)
     errors = {}
     if data.simulation_id is not None and session.get(Simulation, data.simulation_id) is None:
         errors["simulation_id"] = "no such simulation"
@@ -138,15 +167,23 @@ def _check_binding(session: Session, data: ApiKeyCreate) -> None:
 
 
 # What the log keeps of a key (never its hash).
-_AUDITED = {"name", "key_prefix", "simulation_id", "organization_id", "scopes", "is_active", "expires_at"}
+_AUDITED = {
+    "name", "key_prefix", "simulation_id", "organization_id", "scopes", "is_active", "expires_at", "is_test",
+}  # fmt: skip
+
+
+def _require_keys(actor: Actor) -> None:
+    """Platform admins manage every key; studio creators their own simulations' test keys (`readable`)."""
+    if not actor.can(Permission.manage_test_keys):
+        actor.require(Permission.manage_api_keys)
 
 
 def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> CreatedKey:
     """Create a key; the returned `key` is the only time the secret exists outside the caller's hands."""
-    actor.require(Permission.manage_api_keys)
+    _require_keys(actor)
     new = validate(ApiKeyCreate, data)
-    _check_binding(session, new)
-    key = generate_key()
+    _check_binding(session, actor, new)
+    key = generate_key(test=new.test)
     row = ApiKey(
         name=new.name,
         key_hash=hash_key(key),
@@ -155,6 +192,7 @@ def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> Crea
         organization_id=new.organization_id,
         scopes=list(new.scopes),
         expires_at=utcnow() + timedelta(days=new.expires_days) if new.expires_days else None,
+        is_test=new.test,
     )
     session.add(row)
     audit.created(
@@ -184,6 +222,7 @@ class ApiKeyRow:
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None
+    is_test: bool = False
 
 
 SORTABLE = {
@@ -199,20 +238,28 @@ FILTERS = ("revoked",)
 
 
 def readable(actor: Actor) -> ColumnElement[bool]:
-    """The rows of `api_keys` this actor may read (never their hashes: see ApiKeyRow)."""
-    return true() if actor.can(Permission.manage_api_keys) else false()
+    """The rows of `api_keys` this actor may read (never their hashes: see ApiKeyRow): platform admins
+    every key; studio creators the test keys bound to simulations they author."""
+    if actor.can(Permission.manage_api_keys):
+        return true()
+    if actor.can(Permission.manage_test_keys) and actor.user_id is not None:
+        return ApiKey.is_test.is_(True) & ApiKey.simulation_id.in_(_authored(actor))
+    return false()
 
 
 def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow]:
     """A page of keys, newest first unless sorted otherwise. Search: name, prefix. Filters: `revoked`
-    (1, the default: include revoked keys; 0: active and expired keys only)."""
-    actor.require(Permission.manage_api_keys)
+    (1, the default: include revoked keys; 0: active and expired keys only), `test` (1: test keys only,
+    0: live keys only)."""
+    _require_keys(actor)
     conditions = [readable(actor)]
     search = search_clause(query.search, ApiKey.name, ApiKey.key_prefix)
     if search is not None:
         conditions.append(search)
     if not query.flag("revoked", default=True):
         conditions.append(ApiKey.is_active.is_(True))
+    if (test := query.flag("test", default=None)) is not None:
+        conditions.append(ApiKey.is_test.is_(test))
     found = paged(
         session,
         select(ApiKey, Simulation.title, Organization.name)
@@ -244,6 +291,7 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow
                 created_at=k.created_at,
                 last_used_at=k.last_used_at,
                 expires_at=k.expires_at,
+                is_test=k.is_test,
             )
             for k, sim_title, org_name in rows
         ],
@@ -254,7 +302,7 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow
 
 
 def get(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
-    actor.require(Permission.manage_api_keys)
+    _require_keys(actor)
     row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, readable(actor)))
     if row is None:
         raise NotFound("API key not found.")
@@ -290,7 +338,7 @@ def rotate(*, session: Session, actor: Actor, key_id: uuid.UUID) -> CreatedKey:
     old = get(session=session, actor=actor, key_id=key_id)
     if not old.is_active:
         raise ValidationFailed("A revoked key cannot be rotated: create a new key instead.")
-    key = generate_key()
+    key = generate_key(test=old.is_test)
     now = utcnow()
     row = ApiKey(
         name=old.name,
@@ -305,6 +353,7 @@ def rotate(*, session: Session, actor: Actor, key_id: uuid.UUID) -> CreatedKey:
             if old.expires_at is None or old.expires_at > now
             else now + (old.expires_at - old.created_at)
         ),
+        is_test=old.is_test,
     )
     session.add(row)
     audit.created(
@@ -335,7 +384,7 @@ def _due_for_last_used(key_id: uuid.UUID) -> bool:
 # Every engine request runs this, so it goes straight to the driver (prepared after a few uses by
 # psycopg), not through the ORM: about a quarter of the cost.
 _AUTHENTICATE = (
-    "SELECT id, name, key_prefix, scopes, simulation_id, organization_id FROM api_keys "
+    "SELECT id, name, key_prefix, scopes, simulation_id, organization_id, is_test FROM api_keys "
     "WHERE key_hash = %(hash)s AND is_active AND (expires_at IS NULL OR expires_at > now())"
 )
 # SKIP LOCKED: a request never waits for last_used_at. If another transaction holds the key's row (a
@@ -379,7 +428,7 @@ def authenticate(*, session: Session, key: str | None) -> Actor:
     row = driver.execute(_AUTHENTICATE, {"hash": hash_key(key)}).fetchone()
     if row is None:
         raise Unauthenticated(INVALID_KEY)
-    key_id, name, prefix, scopes, simulation_id, organization_id = row
+    key_id, name, prefix, scopes, simulation_id, organization_id, is_test = row
     if _due_for_last_used(key_id):
         driver.execute(_TOUCH, {"id": key_id, "interval": LAST_USED_INTERVAL})
     known[key] = Actor.for_api_key(
@@ -389,6 +438,7 @@ def authenticate(*, session: Session, key: str | None) -> Actor:
         scopes=scopes or (),
         simulation_id=simulation_id,
         organization_id=organization_id,
+        test=is_test,
     )
     return known[key]
 
@@ -398,19 +448,21 @@ PICKED = 20  # choices a picker shows at a time: type to find any other
 
 def binding_options(*, session: Session, actor: Actor, search: str = "") -> dict[str, dict[str, str]]:
     """Simulations and organizations a key can be bound to, as {id: label}, for the create form: the
-    first PICKED of each whose name contains `search` (the form asks again as the user types)."""
-    actor.require(Permission.manage_api_keys)
+    first PICKED of each whose name contains `search` (the form asks again as the user types). A studio
+    creator is offered the simulations they author, and no organization."""
+    _require_keys(actor)
+    own = actor.can(Permission.manage_api_keys)
     by_title = search_clause(search, Simulation.title)
     by_name = search_clause(search, Organization.name)
     sims = session.execute(
         select(Simulation.id, Simulation.title, Simulation.status)
-        .where(*([by_title] if by_title is not None else []))
+        .where(*([by_title] if by_title is not None else []), *([] if own else [Simulation.author_id == actor.user_id]))
         .order_by(Simulation.title, Simulation.id)
         .limit(PICKED)
     ).all()
     orgs = session.execute(
         select(Organization.id, Organization.name)
-        .where(*([by_name] if by_name is not None else []))
+        .where(*([by_name] if by_name is not None else []), true() if own else false())
         .order_by(Organization.name, Organization.id)
         .limit(PICKED)
     ).all()

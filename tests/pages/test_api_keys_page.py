@@ -143,3 +143,27 @@ async def test_developer_guide_for_studio_creators(user: User, database_url):
     await login(user, participant.email)
     await user.open("/developers")
     await user.should_see("There is nothing here, or you do not have access to it.")
+
+
+async def test_a_studio_creator_makes_test_keys_of_their_own_simulations(user: User, database_url):
+    with unit_of_work.transaction() as session:
+        creator = make_user(session, role=UserRole.studio_creator, name="Cleo Creator")
+        mine = make_simulation(session, author=creator, title="Night Shift")
+        make_simulation(session, title="Somebody Else's")
+        live = api_keys.create(session=session, actor=_system(), data={"name": "Live one", "simulation_id": mine.id})
+    await login(user, creator.email)
+    await user.open("/api-keys")
+    await user.should_see("0 keys")  # a live key of their simulation is the platform's, not theirs
+    user.find(marker="key-new").click()
+    await user.should_see(marker="create-dialog")
+    user.find(marker="field-name").type("Night Shift QA")
+    user.find(marker="create-submit").click()
+    await user.should_see(marker="key-warning")
+    key = user.find(marker="new-key").elements.pop().value
+    assert key.startswith("sk_sim_test_") and _authenticates(key)
+    with unit_of_work.read_only() as session:
+        row = session.scalar(select(ApiKey).where(ApiKey.id != live.api_key.id))
+    assert row.is_test and row.simulation_id == mine.id and row.organization_id is None
+    await user.should_see("1 key")
+    rows = user.find(marker="key-table").elements.pop().rows
+    assert rows[0]["kind"] == "Test" and rows[0]["binding"] == "Simulation: Night Shift"

@@ -157,7 +157,8 @@ def counted_sessions(actor: Actor, query: ListQuery, *, on: date | None = None):
         )
         .correlate(PlaySession, Module)
     )
-    return and_(PlaySession.status == SessionStatus.completed, held.exists())
+    # Test sessions are no one's results (play_sessions.real; also what the partial index holds).
+    return and_(PlaySession.status == SessionStatus.completed, ~PlaySession.is_test, held.exists())
 
 
 def _number(raw, scores, key):  # noqa: ANN001, ANN202 — SQL expressions
