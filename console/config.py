@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     api_max_event_data_bytes: int = 32 * 1024
     api_max_batch_events: int = 1000
     api_rate_limit: str = "200/second"
+    # Refused requests kept per key for its inbox (console/services/rejections.py): the newest
+    # api_rejections_per_key, none older than api_rejections_days, each with at most
+    # api_rejection_excerpt_bytes of the offending body. At most api_rejections_per_key_second are stored
+    # per key per second by each process (a flood is counted in the log, not stored).
+    api_rejections_per_key: int = Field(default=500, ge=1, le=100_000)
+    api_rejections_days: int = Field(default=7, ge=1, le=365)
+    api_rejection_excerpt_bytes: int = Field(default=1024, ge=64, le=16 * 1024)
+    api_rejections_per_key_second: int = Field(default=10, ge=1, le=1000)
     # Background jobs: an in-progress session with no event for this long is marked abandoned.
     abandon_after_minutes: int = 120
     # Sooner than that, it is flagged as stuck on /sessions and /live (console/services/sessions/stuck.py),

@@ -27,6 +27,9 @@ class ChangeKind(StrEnum):
     completed = "completed"
     abandoned = "abandoned"
     deleted = "deleted"  # a test session deleted with its events (console/services/sessions/test_data.py)
+    # Not about a session: an API key's request was refused (`api_key_id`; console/services/rejections.py).
+    # Boards ignore it (live_board.ChangeFilter); a key's inbox page listens for it.
+    rejected = "rejected"
     # Not sent by anyone: the listener's own word to its subscribers after it reconnected. Whatever was
     # sent while it was away is lost, so everything may have changed: re-read it all.
     resync = "resync"
@@ -41,6 +44,7 @@ _PRECEDENCE = {
     ChangeKind.completed: 2,
     ChangeKind.abandoned: 2,
     ChangeKind.deleted: 3,
+    ChangeKind.rejected: 0,
     ChangeKind.resync: 4,
 }
 
@@ -55,6 +59,11 @@ class SessionChange:
     simulation_id: uuid.UUID | None
     module_id: uuid.UUID | None
     kind: ChangeKind
+    api_key_id: uuid.UUID | None = None  # `rejected` only
+
+    @classmethod
+    def rejection(cls, api_key_id: uuid.UUID) -> SessionChange:
+        return cls(None, None, None, None, ChangeKind.rejected, api_key_id)
 
     @classmethod
     def resync(cls) -> SessionChange:
@@ -84,6 +93,8 @@ class SessionChange:
         try:
             data = json.loads(payload)
             kind = ChangeKind(data["kind"])
+            if kind is ChangeKind.rejected:
+                return cls.rejection(uuid.UUID(str(data["api_key_id"])))
             if kind is ChangeKind.resync or data["session_id"] is None:
                 raise ValueError("not a change of one play session")
             return cls(
@@ -93,7 +104,7 @@ class SessionChange:
                 _uuid(data.get("module_id")),
                 kind,
             )
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:  # ValueError: a bad uuid
             raise ValueError("not a session change") from exc
 
 

@@ -5,7 +5,9 @@ base62 CRC32 of the random part. The checksum lets a scanner recognise a leaked 
 `authenticate` refuse a mistyped or made-up key without touching the database. Only the SHA-256 hex
 of the whole key and its first 15 characters (`key_prefix`, for people to tell keys apart) are stored.
 
-`last_used_at` is written at most once a minute per key: an in-process clock skips the write
+`last_used_at` ("last seen") moves on refused requests too (console/services/rejections.py, which also
+keeps `last_error_at` / `last_error`). On accepted requests it is written at most once a minute per key:
+an in-process clock skips the write
 entirely, and the UPDATE itself only fires when the stored value is older than a minute, so several
 processes sharing a database also stay near one write a minute.
 """
@@ -223,6 +225,8 @@ class ApiKeyRow:
     last_used_at: datetime | None
     expires_at: datetime | None
     is_test: bool = False
+    last_error_at: datetime | None = None  # the newest refused request (console/services/rejections.py)
+    last_error: str | None = None
 
 
 SORTABLE = {
@@ -230,6 +234,7 @@ SORTABLE = {
     "key_prefix": ApiKey.key_prefix,
     "created_at": ApiKey.created_at,
     "last_used_at": ApiKey.last_used_at,
+    "last_error_at": ApiKey.last_error_at,
     "expires_at": ApiKey.expires_at,
 }
 
@@ -292,6 +297,8 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow
                 last_used_at=k.last_used_at,
                 expires_at=k.expires_at,
                 is_test=k.is_test,
+                last_error_at=k.last_error_at,
+                last_error=k.last_error,
             )
             for k, sim_title, org_name in rows
         ],
@@ -307,6 +314,12 @@ def get(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
     if row is None:
         raise NotFound("API key not found.")
     return row
+
+
+def label(*, session: Session, actor: Actor, key_id: uuid.UUID) -> tuple[str, str, bool]:
+    """(name, prefix, is_test) of a key the actor may read: what a page about the key is titled with."""
+    row = get(session=session, actor=actor, key_id=key_id)
+    return row.name, row.key_prefix, row.is_test
 
 
 def revoke(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:

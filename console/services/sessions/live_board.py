@@ -61,6 +61,8 @@ class ChangeFilter:
     simulation_ids: frozenset[uuid.UUID] = frozenset()
 
     def __call__(self, change: SessionChange) -> bool:
+        if change.kind is ChangeKind.rejected:
+            return False  # about an API key, not a session
         return (
             self.everything
             or change.kind is ChangeKind.resync
