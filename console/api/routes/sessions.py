@@ -69,6 +69,7 @@ def sessions_router(gate: Gate) -> APIRouter:
             start,
             # Its events may come in the same group, named by external id: same key, arrival order kept.
             lock_order=f"ext:{body.external_session_id}" if body.external_session_id is not None else None,
+            session_ref=body.external_session_id,
         )
         response.status_code = 201 if created else 200
         return out
@@ -87,6 +88,7 @@ def sessions_router(gate: Gate) -> APIRouter:
             presented_key(credentials),
             SCOPE_READ,
             lambda s, k: _session_out(ingest.get_session(session=s, actor=k, session_id=session_id)),
+            session_ref=session_id,
         )
 
     return router
