@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # or an attack; one address may be a whole office behind NAT).
     api_rate_limit: str = "20000/second"
     api_session_rate_limit: str = "100/second"
-    api_address_rate_limit: str = "5000/second"
+    api_address_rate_limit: str = "10000/second"
     # Refused requests kept per key for its inbox (console/services/rejections.py): the newest
     # api_rejections_per_key, none older than api_rejections_days, each with at most
     # api_rejection_excerpt_bytes of the offending body. At most api_rejections_per_key_second are stored

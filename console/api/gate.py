@@ -70,7 +70,8 @@ class Gate:
         )
 
     async def check_rate(self, presented: str, session_ref: object = None) -> None:
-        """RateLimited (429) when the key, the play session named (an id or external id) or the client's
+        """RateLimited (429) when the key, the play session named (an id or external id; the writes name
+        it: an engine polling its results is held by the key and address limits only) or the client's
         address is over its limit; counts the request otherwise. On the event loop, before any
         transaction: a throttled request costs no database work. The key is counted by its hash, so
         the check needs no lookup (a key that is not stored was refused before: app.KnownKeys)."""

@@ -24,6 +24,7 @@ from console.services.common import driver_connection
 CACHE_SECONDS = 30.0
 CACHE_MAX = 10_000  # keys remembered per process (past it, the memory starts over)
 _STORED = "SELECT 1 FROM api_keys WHERE key_hash = %(hash)s"
+KEY_IN_SCOPE = "simvado.well_formed_key"  # the request's well-formed bearer key, once checked
 
 
 class KnownKeys:
@@ -42,7 +43,10 @@ class KnownKeys:
         seen = self._seen.get(key_hash)
         if seen is not None and seen[1] > now:
             return seen[0]
-        known = await run_in_threadpool(self._lookup, key_hash)
+        try:
+            known = await run_in_threadpool(self._lookup, key_hash)
+        except Exception:  # noqa: BLE001 — the database is away: let the request meet it (503 there), unremembered
+            return True
         if len(self._seen) >= CACHE_MAX:
             self._seen = {}
         self._seen[key_hash] = (known, now + CACHE_SECONDS)
@@ -51,7 +55,9 @@ class KnownKeys:
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         if scope["type"] == "http":
             token = bearer_token(first_headers(scope).get(b"authorization"))
-            if token and api_keys.looks_valid(token) and not await self.stored(token):
+            if token and api_keys.looks_valid(token):
+                scope[KEY_IN_SCOPE] = token  # what comes next (the rejection recorder) reads it here
+            if token and KEY_IN_SCOPE in scope and not await self.stored(token):
                 # The same answer as `authenticate`'s for any refused key (never told apart).
                 await send_error(
                     send, 401, Unauthenticated.code, api_keys.INVALID_KEY, [(b"www-authenticate", b"Bearer")]

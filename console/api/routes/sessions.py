@@ -88,7 +88,6 @@ def sessions_router(gate: Gate) -> APIRouter:
             presented_key(credentials),
             SCOPE_READ,
             lambda s, k: _session_out(ingest.get_session(session=s, actor=k, session_id=session_id)),
-            session_ref=session_id,
         )
 
     return router
