@@ -280,14 +280,14 @@ async def api_keys_page(actor: Actor):
                 "body-cell-last_error_at": LAST_ERROR_SLOT,
             },
             row_actions=[
-                RowAction("inbox", "Rejected requests", "report", on_inbox),
+                RowAction("inbox", "Refusals", "report", on_inbox),
                 RowAction("rotate", "Rotate", "autorenew", on_rotate, when="props.row.status === 'active'"),
                 RowAction(
                     "revoke", "Revoke", "block", on_revoke, when="props.row.status === 'active'", color="negative"
                 ),
                 RowAction(
                     "delete_tests",
-                    "Delete test sessions",
+                    "Delete tests",
                     "delete_sweep",
                     on_delete_test_sessions,
                     when="props.row.test",
@@ -317,7 +317,8 @@ INBOX_EXCERPT_SLOT = (
 )
 INBOX_ERROR_SLOT = (
     '<q-td :props="props"><span class="text-weight-medium">{{ props.row.code }}</span>'
-    '<div class="text-caption" style="max-width: 22rem">{{ props.row.message }}</div></q-td>'
+    '<div class="text-caption" style="max-width: 22rem">{{ props.row.message }}</div>'
+    '<div class="text-caption text-grey-8" style="max-width: 22rem">{{ props.row.details }}</div></q-td>'
 )
 INBOX_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429)
 # How often the page looks whether the LISTEN fan-out told it of a new refusal (then it re-reads once).
@@ -345,6 +346,7 @@ async def rejections_page(actor: Actor, key_id: str):
                 "code": r.code,
                 "message": r.message,
                 "error": r.code,
+                "details": "; ".join(f"{k}: {v}" for k, v in (r.details or {}).items())[:300],
                 "excerpt": r.excerpt,
                 "session": r.session_ref or "—",
             }

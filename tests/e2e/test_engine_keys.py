@@ -62,7 +62,7 @@ def test_test_keys_their_sessions_and_the_inbox(page, demo_console):
     page.get_by_role("checkbox", name=re.compile("Test key")).click()
     screenshot(page, "engine-keys-01-new-test-key")
     page.get_by_role("button", name="Create key").click()
-    key = page.locator("input[readonly]").input_value()
+    key = page.locator(".q-dialog input.font-mono").input_value()
     assert key.startswith("sk_sim_test_")
     page.get_by_role("button", name="I have copied it").click()
 
@@ -96,7 +96,7 @@ def test_test_keys_their_sessions_and_the_inbox(page, demo_console):
     screenshot(page, "engine-keys-06-live")
 
     page.goto(f"{url}/api-keys?search=QA+build")
-    page.locator("tbody tr").filter(has_text="QA build").get_by_role("button", name="Delete test sessions").click()
+    page.locator("tbody tr").filter(has_text="QA build").get_by_role("button", name="Delete tests QA build").click()
     expect(page.get_by_text(re.compile(r"Delete the 2 test sessions"))).to_be_visible()
     screenshot(page, "engine-keys-07-delete-test-sessions")
     page.get_by_role("button", name="Delete", exact=True).click()
