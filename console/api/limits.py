@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from console import db
 
 log = logging.getLogger("simvado.api")
 SYNC_SECONDS = 0.1
+IDLE_SYNCS = 50  # syncs with nothing to do before the thread ends (5 s)
 KEEP_WINDOWS_SECONDS = 60
 
 _SYNC = """
@@ -117,15 +119,22 @@ class SharedLimits:
                     self._thread.start()
 
     def _run(self) -> None:
-        while True:
+        idle = 0
+        while idle < IDLE_SYNCS:  # a process without traffic keeps no thread (the next hit starts one)
             time.sleep(SYNC_SECONDS)
             try:
-                self.sync()
+                idle = 0 if self.sync() else idle + 1
             except Exception as exc:  # noqa: BLE001 — the database may be away a moment: counts stay local
-                log.warning("rate limit counts not shared (%s)", type(exc).__name__)
+                idle = 0
+                # RuntimeError: no database configured (the process is stopping): nothing to tell.
+                quiet = isinstance(exc, RuntimeError) or sys.is_finalizing()
+                log.log(
+                    logging.DEBUG if quiet else logging.WARNING, "rate limit counts not shared (%s)", type(exc).__name__
+                )
 
-    def sync(self) -> None:
-        """Write this process's new counts and read every process's totals of the current windows."""
+    def sync(self) -> bool:
+        """Write this process's new counts and read every process's totals of the current windows;
+        False when there was nothing to write or read."""
         now = time.time()
         with self._lock:
             pending, self._pending = self._pending, {}
@@ -134,7 +143,7 @@ class SharedLimits:
             self._known = {k: v for k, v in self._known.items() if k[1] >= current[k[0].split(":", 1)[0]]}
             watched = [k for k in self._known if k not in pending]
         if not pending and not watched:
-            return
+            return False
         try:
             with db.get_engine().connect() as connection:
                 driver = connection.connection.driver_connection
@@ -153,6 +162,7 @@ class SharedLimits:
             for scope, window, hits in found:
                 # What was counted here meanwhile is still pending: the total read already holds the rest.
                 self._known[(scope, window)] = hits
+        return True
 
     def _write(self, driver, pending: dict, watched: list, now: float) -> list:  # noqa: ANN001
         found = driver.execute(

@@ -103,3 +103,23 @@ def test_test_keys_their_sessions_and_the_inbox(page, demo_console):
     expect(page.get_by_text("Deleted 2 test sessions.")).to_be_visible()
     page.goto(f"{url}/sessions?kind=test")
     expect(page.get_by_text("0 sessions", exact=True)).to_be_visible()
+
+
+def test_a_studio_creator_makes_a_test_key_for_their_own_simulation(page, demo_console):
+    sign_in(page, demo_console, demo_console.logins["studio_creator"])
+    page.goto(f"{demo_console.url}/api-keys")
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    page.get_by_role("button", name="New API key").click()
+    page.get_by_label("Name *").fill("My staged build")
+    test_box = page.get_by_role("checkbox", name=re.compile("Test key"))
+    expect(test_box).to_be_checked()  # a creator's keys are test keys
+    expect(page.get_by_label("Organization")).to_be_hidden()  # no organization binding for creators
+    screenshot(page, "engine-keys-08-creator-new-key")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator(".q-dialog input.font-mono").input_value()
+    assert key.startswith("sk_sim_test_")
+    page.get_by_role("button", name="I have copied it").click()
+    row = page.locator("tbody tr").filter(has_text="My staged build")
+    expect(row.get_by_text("Test", exact=True)).to_be_visible()
+    expect(row.get_by_text(re.compile("^Simulation: "))).to_be_visible()
+    screenshot(page, "engine-keys-09-creator-keys")
