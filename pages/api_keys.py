@@ -30,7 +30,6 @@ from pages.layout import frame
 
 COLUMNS = [
     {"name": "name", "label": "Name", "field": "name", "sortable": True, "align": "left"},
-    {"name": "kind", "label": "Kind", "field": "kind", "align": "left"},
     {"name": "key_prefix", "label": "Key", "field": "key_prefix", "sortable": True, "align": "left"},
     {"name": "binding", "label": "Bound to", "field": "binding", "align": "left"},
     {"name": "scopes", "label": "Scopes", "field": "scopes", "align": "left"},
@@ -40,15 +39,15 @@ COLUMNS = [
     {"name": "last_error_at", "label": "Last error", "field": "last_error_at", "sortable": True, "align": "left"},
     {"name": "expires_at", "label": "Expires", "field": "expires_at", "sortable": True, "align": "left"},
 ]
-KIND_SLOT = (
-    '<q-td :props="props"><q-badge v-if="props.row.test" color="purple-9" label="Test" />'
-    "<span v-else>Live</span></q-td>"
+NAME_SLOT = (  # a test key wears its badge beside its name
+    '<q-td :props="props">{{ props.value }}'
+    '<q-badge v-if="props.row.test" color="purple-9" label="Test" class="q-ml-xs" /></q-td>'
 )
 LAST_ERROR_SLOT = (
     '<q-td :props="props"><a v-if="props.row.last_error" class="text-primary" :href="props.row.inbox">'
     "{{ props.value }}</a><span v-else>—</span>"
-    '<div v-if="props.row.last_error" class="text-caption text-grey-8 ellipsis" style="max-width: 16rem">'
-    "{{ props.row.last_error }}</div></q-td>"
+    '<div v-if="props.row.last_error" class="text-caption text-grey-8 ellipsis" style="max-width: 10rem"'
+    ' :title="props.row.last_error">{{ props.row.last_error }}</div></q-td>'
 )
 STATUS_SLOT = (
     '<q-td :props="props"><q-badge :label="props.value" '
@@ -276,7 +275,7 @@ async def api_keys_page(actor: Actor):
             ],
             slots={
                 "body-cell-status": STATUS_SLOT,
-                "body-cell-kind": KIND_SLOT,
+                "body-cell-name": NAME_SLOT,
                 "body-cell-last_error_at": LAST_ERROR_SLOT,
             },
             row_actions=[

@@ -2,6 +2,7 @@
 
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -79,3 +80,27 @@ def test_refusals_are_bounded_per_key_and_per_second_and_unknown_keys_store_noth
     assert writer.dropped >= 3
     with unit_of_work.read_only() as s:
         assert s.scalar(select(func.count()).select_from(ApiKeyRejection)) == 3
+
+
+def test_refusals_older_than_the_kept_days_are_pruned_and_only_the_keys_readers_see_them(world):
+    from sqlalchemy import update
+
+    from console.errors import NotFound
+    from models import UserRole
+    from tests.factories import actor_of, make_user
+
+    refusal = rejections.Refusal(
+        key_hash=api_keys.hash_key(world.keys["rw"]), method="GET", path="/api/v1/modules/x", status=404,
+        code="not_found", message="Module not found.", details=None, excerpt="", session_ref=None,
+        client_address=None,
+    )  # fmt: skip
+    with unit_of_work.transaction() as s:
+        rejections.record(session=s, refusal=refusal, keep=500, days=7)
+        s.execute(update(ApiKeyRejection).values(received_at=func.now() - func.make_interval(0, 0, 0, 8)))
+    with unit_of_work.transaction() as s:
+        rejections.record(session=s, refusal=refusal, keep=500, days=7)
+    assert len(_inbox(world.keys["rw"])) == 1  # the 8-day-old one went as the new one came
+    with unit_of_work.transaction() as s:
+        creator = make_user(s, role=UserRole.studio_creator)
+    with unit_of_work.read_only() as s, pytest.raises(NotFound):  # a live key: not a creator's to read
+        rejections.list_(session=s, actor=actor_of(creator), key_id=_key(world.keys["rw"]).id, query=ListQuery())
