@@ -62,6 +62,6 @@ class ApiRateCount(SQLModel, table=True):
     __tablename__ = "api_rate_counts"
     __table_args__ = {"prefixes": ["UNLOGGED"]}
 
-    scope: str = Field(max_length=80, primary_key=True)  # "key:<id>", "session:<id>", "address:<ip>"
+    scope: str = Field(max_length=300, primary_key=True)  # "key:<hash>", "session:<id or external id>", "address:<ip>"
     window: int = Field(sa_type=sa.BigInteger, primary_key=True)  # Unix second
     hits: int = Field(default=0)

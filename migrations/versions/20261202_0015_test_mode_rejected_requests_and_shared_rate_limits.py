@@ -73,7 +73,7 @@ def upgrade() -> None:
     op.create_index('idx_sessions_test_by_key', 'sessions', ['api_key_id'], unique=False, postgresql_where=sa.text('is_test'))
     _rebuild(after=True)
     op.create_table('api_rate_counts',
-    sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('window', sa.BigInteger(), nullable=False),
     sa.Column('hits', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('scope', 'window', name=op.f('pk_api_rate_counts')),
