@@ -293,6 +293,9 @@ def create_api_key(
     org: str | None = typer.Option(None, help="Bind the key to this organization (slug or id)."),
     scope: list[str] = typer.Option(["game:write"], help="game:write and/or game:read (repeat the option)."),
     expires_days: int | None = typer.Option(None, help="Expire the key after this many days."),
+    test: bool = typer.Option(
+        False, "--test", help="A test key (sk_sim_test_…): its sessions count nowhere and can be deleted."
+    ),
 ) -> None:
     """Create an engine API key and print it once (only its hash is stored)."""
     from sqlalchemy import or_, select
@@ -327,13 +330,15 @@ def create_api_key(
                     "organization_id": _find(Organization, org, "organization"),
                     "scopes": scope,
                     "expires_days": expires_days,
+                    "test": test,
                 },
             )
     except DomainError as exc:
         details = "; ".join(f"{k}: {v}" for k, v in exc.details.items())
         typer.secho(f"{exc.message} {details}".strip(), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"Created API key '{created.api_key.name}' ({created.api_key.key_prefix}…, id {created.api_key.id}).")
+    kind = "test API key" if created.api_key.is_test else "API key"
+    typer.echo(f"Created {kind} '{created.api_key.name}' ({created.api_key.key_prefix}…, id {created.api_key.id}).")
     typer.echo("Copy it now: it is shown only this once.", err=True)
     typer.echo(created.key)
 

@@ -35,7 +35,21 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = 1024 * 1024
     api_max_event_data_bytes: int = 32 * 1024
     api_max_batch_events: int = 1000
-    api_rate_limit: str = "200/second"
+    # Limits (console/api/limits.py), in `limits` notation, shared by every engine API process through
+    # PostgreSQL: per API key a ceiling for a popular build's thousands of players; per play session
+    # and per client address against abuse (a session posting more than a few times a second is a bug
+    # or an attack; one address may be a whole office behind NAT).
+    api_rate_limit: str = "20000/second"
+    api_session_rate_limit: str = "100/second"
+    api_address_rate_limit: str = "10000/second"
+    # Refused requests kept per key for its inbox (console/services/rejections.py): the newest
+    # api_rejections_per_key, none older than api_rejections_days, each with at most
+    # api_rejection_excerpt_bytes of the offending body. At most api_rejections_per_key_second are stored
+    # per key per second by each process (a flood is counted in the log, not stored).
+    api_rejections_per_key: int = Field(default=500, ge=1, le=100_000)
+    api_rejections_days: int = Field(default=7, ge=1, le=365)
+    api_rejection_excerpt_bytes: int = Field(default=1024, ge=64, le=16 * 1024)
+    api_rejections_per_key_second: int = Field(default=10, ge=1, le=1000)
     # Background jobs: an in-progress session with no event for this long is marked abandoned.
     abandon_after_minutes: int = 120
     # Sooner than that, it is flagged as stuck on /sessions and /live (console/services/sessions/stuck.py),

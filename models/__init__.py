@@ -1,6 +1,6 @@
 """SQLModel tables of the Simvado data model (the seed's ten tables plus the console's own)."""
 
-from models.api_keys import ApiKey
+from models.api_keys import ApiKey, ApiKeyRejection, ApiRateCount
 from models.assignments import AssignmentCount, SimulationAssignment
 from models.audit import AuditAction, AuditEntity, AuditLogEntry
 from models.base import SQLModel
@@ -28,6 +28,8 @@ from models.users import LocalCredential, LoginSession, User
 
 __all__ = [
     "ApiKey",
+    "ApiKeyRejection",
+    "ApiRateCount",
     "AssignmentCount",
     "AssignmentStatus",
     "BillingReconciliation",

@@ -101,6 +101,8 @@ class AuditAction(StrEnum):
     assignment_export = "assignment.export"  # who exported progress or results, with which filters
     play_session_abandon = "play_session.abandon"  # marked abandoned by staff; the reason is the comment
     play_session_export = "play_session.export"  # the sessions list, or one session's events, exported
+    play_session_delete = "play_session.delete"  # a test session, with its events (real ones are never deleted)
+    api_key_delete_test_sessions = "api_key.delete_test_sessions"  # all of a test key's sessions; the count
 
     @property
     def label(self) -> str:

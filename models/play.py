@@ -13,7 +13,7 @@ from models.enums import EventType, Platform, SessionStatus, pg_enum
 # What the sessions list reads of each session besides its module (covered by idx_sessions_module_id).
 LIST_COLUMNS = [
     "id", "organization_id", "user_id", "status", "platform", "started_at", "completed_at",
-    "total_duration_seconds", "total_score",
+    "total_duration_seconds", "total_score", "is_test",
 ]  # fmt: skip
 
 
@@ -39,7 +39,7 @@ class PlaySession(SQLModel, table=True):
             "organization_id",
             "user_id",
             "module_id",
-            postgresql_where=sa.text("status = 'completed'"),
+            postgresql_where=sa.text("status = 'completed' AND NOT is_test"),
         ),
         # The final scores of a module's completed sessions in an organization, from the index alone:
         # the score distribution over all time joins them to the people holding the assignments
@@ -49,18 +49,20 @@ class PlaySession(SQLModel, table=True):
             "module_id",
             "organization_id",
             postgresql_include=["user_id", "final_scores"],
-            postgresql_where=sa.text("status = 'completed'"),
+            postgresql_where=sa.text("status = 'completed' AND NOT is_test"),
         ),
         # What the console reads often touches what is live or recent, never the whole history
         # (docs/scale.md): the sessions being played (dashboard, abandon sweep)…
         sa.Index("idx_sessions_live", "started_at", postgresql_where=sa.text("status = 'in_progress'")),
         # …the recent days (dashboard tiles and chart, read from the index alone)…
-        sa.Index("idx_sessions_started_at", "started_at", postgresql_include=["organization_id", "module_id"]),
+        sa.Index(
+            "idx_sessions_started_at", "started_at", postgresql_include=["organization_id", "module_id", "is_test"]
+        ),
         sa.Index(
             "idx_sessions_completed_at",
             "completed_at",
             postgresql_include=["organization_id", "module_id", "total_score"],
-            postgresql_where=sa.text("status = 'completed'"),
+            postgresql_where=sa.text("status = 'completed' AND NOT is_test"),
         ),
         # …a module's completed cohort by score (percentile and median: a range of one index)…
         # (id included: "the others" of a session exclude it without reading the table.)
@@ -69,10 +71,14 @@ class PlaySession(SQLModel, table=True):
             "module_id",
             "total_score",
             postgresql_include=["id"],
-            postgresql_where=sa.text("status = 'completed'"),
+            postgresql_where=sa.text("status = 'completed' AND NOT is_test"),
         ),
         # /sessions sorted by total score, best first (NULLs, the unscored, last): one index range.
         sa.Index("idx_sessions_total_desc", sa.text("total_score DESC NULLS LAST"), "id"),
+        # Test sessions are left out of the three completed-session indexes above (cohort, recent days,
+        # reports): every reader of those asks for real sessions only (play_sessions.real). A key's test
+        # sessions are found here, to delete them.
+        sa.Index("idx_sessions_test_by_key", "api_key_id", postgresql_where=sa.text("is_test")),
         # …and the completed sessions still waiting for their debrief (the debrief sweep).
         sa.Index(
             "idx_sessions_awaiting_debrief",
@@ -110,6 +116,13 @@ class PlaySession(SQLModel, table=True):
     )
     debrief_text: str | None = Field(default=None, sa_type=sa.Text)
     debrief_generated_at: datetime | None = timestamp_column(nullable=True, default_now=False)
+    # The key that started the session (None: started before keys were recorded, or not by an engine).
+    # No foreign key: what started a session is history, kept whatever becomes of the key (keys are
+    # revoked, never deleted), and the insert on the engine's hot path checks nothing more.
+    api_key_id: uuid.UUID | None = Field(default=None, sa_type=sa.Uuid)
+    # Started with a test key: out of percentiles, dashboards, reports, assignments and participants'
+    # pages (play_sessions.real), shown with a "Test" badge, deletable. Kept even if the key is deleted.
+    is_test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class GameEvent(SQLModel, table=True):

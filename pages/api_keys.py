@@ -1,4 +1,7 @@
-"""API keys (platform admins): create (the key shown once), list, revoke, rotate.
+"""API keys: create (the key shown once), list, revoke, rotate; test keys and their test sessions.
+
+Platform admins manage every key; studio creators the test keys of the simulations they author
+(api_keys.readable), which is all the page shows and offers them.
 
 The list pages, sorts and searches on the server, with its state in the URL (the simulations list's
 pattern). Row actions are emitted by the table's action slot as `revoke` / `rotate` events.
@@ -11,8 +14,12 @@ import uuid
 from nicegui import ui
 
 from console.auth import Actor, Permission
-from console.services import api_keys
+from console.config import get_settings
+from console.errors import NotFound
+from console.live import HUB, ChangeKind, SessionChange
+from console.services import api_keys, rejections
 from console.services.listing import ListQuery
+from console.services.sessions import test_data
 from pages.access import secured_page
 from pages.components import calls
 from pages.components.dialogs import confirm
@@ -28,9 +35,20 @@ COLUMNS = [
     {"name": "scopes", "label": "Scopes", "field": "scopes", "align": "left"},
     {"name": "status", "label": "Status", "field": "status", "align": "left"},
     {"name": "created_at", "label": "Created", "field": "created_at", "sortable": True, "align": "left"},
-    {"name": "last_used_at", "label": "Last used", "field": "last_used_at", "sortable": True, "align": "left"},
+    {"name": "last_used_at", "label": "Last seen", "field": "last_used_at", "sortable": True, "align": "left"},
+    {"name": "last_error_at", "label": "Last error", "field": "last_error_at", "sortable": True, "align": "left"},
     {"name": "expires_at", "label": "Expires", "field": "expires_at", "sortable": True, "align": "left"},
 ]
+NAME_SLOT = (  # a test key wears its badge beside its name
+    '<q-td :props="props">{{ props.value }}'
+    '<q-badge v-if="props.row.test" color="purple-9" label="Test" class="q-ml-xs" /></q-td>'
+)
+LAST_ERROR_SLOT = (
+    '<q-td :props="props"><a v-if="props.row.last_error" class="text-primary" :href="props.row.inbox">'
+    "{{ props.value }}</a><span v-else>—</span>"
+    '<div v-if="props.row.last_error" class="text-caption text-grey-8 ellipsis" style="max-width: 10rem"'
+    ' :title="props.row.last_error">{{ props.row.last_error }}</div></q-td>'
+)
 STATUS_SLOT = (
     '<q-td :props="props"><q-badge :label="props.value" '
     ":color=\"{active: 'positive', revoked: 'grey-7', expired: 'orange'}[props.value]\" /></q-td>"
@@ -50,8 +68,10 @@ def _binding(row: api_keys.ApiKeyRow) -> str:
     return " · ".join(parts) or "Any"
 
 
-@secured_page("/api-keys", title="API keys", permission=Permission.manage_api_keys)
+@secured_page("/api-keys", title="API keys", permission=Permission.manage_test_keys)
 async def api_keys_page(actor: Actor):
+    admin = actor.can(Permission.manage_api_keys)  # else a studio creator: test keys of their simulations
+
     async def fetch(query: ListQuery):
         result = await calls.read(api_keys.list_, query=query)
         return [
@@ -65,6 +85,11 @@ async def api_keys_page(actor: Actor):
                 "created_at": _when(r.created_at),
                 "last_used_at": _when(r.last_used_at),
                 "expires_at": _when(r.expires_at) if r.expires_at else "never",
+                "test": r.is_test,
+                "last_error_at": _when(r.last_error_at),
+                "last_error": r.last_error or "",
+                "inbox": f"/api-keys/{r.id}/rejections",
+                "kind": "Test" if r.is_test else "Live",
             }
             for r in result.rows
         ], result
@@ -114,8 +139,21 @@ async def api_keys_page(actor: Actor):
                 .props("outlined dense options-dense")
                 .classes("w-full"),
             )
-            simulation.set_options({"": "Any simulation", **options["simulations"]}, value="")
+            simulation.set_options(
+                {**({"": "Any simulation"} if admin else {}), **options["simulations"]},
+                value="" if admin else next(iter(options["simulations"]), None),
+            )
             organization.set_options({"": "Any organization", **options["organizations"]}, value="")
+            organization.set_visibility(admin)
+            test = errors.add(
+                "test",
+                ui.checkbox("Test key (sk_sim_test_…)", value=not admin).mark("key-test"),
+            )
+            test.set_enabled(admin)  # a studio creator's keys are test keys
+            ui.label(
+                "A test key's sessions count in no figure, report or assignment and can be deleted; bound to a "
+                "simulation, it also plays its unpublished (draft or staged) modules."
+            ).classes("text-caption text-grey-8")
             with ui.row().classes("items-center gap-4"):
                 write = ui.checkbox("game:write (sessions, events)", value=True).mark("scope-write")
                 read = ui.checkbox("game:read (modules, results)", value=False).mark("scope-read")
@@ -133,6 +171,7 @@ async def api_keys_page(actor: Actor):
                     "organization_id": organization.value or None,
                     "scopes": [s for s, on in (("game:write", write.value), ("game:read", read.value)) if on],
                     "expires_days": int(expires.value) if expires.value not in (None, "") else None,
+                    "test": bool(test.value),
                 }
                 created = await calls.submit(api_keys.create, errors=errors, data=data)
                 if created is calls.REFUSED:
@@ -173,6 +212,26 @@ async def api_keys_page(actor: Actor):
         show_key(created, f"Replacement for “{row['name']}”")
         await view.reload()
 
+    async def on_inbox(row: dict) -> None:
+        ui.navigate.to(row["inbox"])
+
+    async def on_delete_test_sessions(row: dict) -> None:
+        key_id = uuid.UUID(row["id"])
+        count = await calls.read(test_data.test_session_count, key_id=key_id)
+        if not count:
+            ui.notify(f"{row['key_prefix']} has started no test session.", type="info")
+            return
+        if not await confirm(
+            f"Delete the {count} test session{'s' if count != 1 else ''} started with “{row['name']}” "
+            f"({row['key_prefix']}), with their events? This cannot be undone.",
+            action="Delete",
+        ):
+            return
+        deleted = await calls.submit(test_data.delete_key_sessions, key_id=key_id)
+        if deleted is calls.REFUSED:
+            return
+        ui.notify(f"Deleted {deleted} test session{'s' if deleted != 1 else ''}.", type="positive")
+
     async def on_bulk_revoke(rows: list[dict]) -> None:
         active = [r for r in rows if r["status"] == "active"]
         if not active:
@@ -210,16 +269,133 @@ async def api_keys_page(actor: Actor):
             descending=True,
             sortable=list(api_keys.SORTABLE),
             search_placeholder="Search name or prefix…",
-            filters=[Filter("revoked", "Show revoked", kind="switch", default="1")],
-            slots={"body-cell-status": STATUS_SLOT},
+            filters=[
+                *([Filter("test", "Kind", {"0": "Live", "1": "Test"}, width="w-32")] if admin else []),
+                Filter("revoked", "Show revoked", kind="switch", default="1"),
+            ],
+            slots={
+                "body-cell-status": STATUS_SLOT,
+                "body-cell-name": NAME_SLOT,
+                "body-cell-last_error_at": LAST_ERROR_SLOT,
+            },
             row_actions=[
+                RowAction("inbox", "Refusals", "report", on_inbox),
                 RowAction("rotate", "Rotate", "autorenew", on_rotate, when="props.row.status === 'active'"),
                 RowAction(
                     "revoke", "Revoke", "block", on_revoke, when="props.row.status === 'active'", color="negative"
                 ),
+                RowAction(
+                    "delete_tests",
+                    "Delete tests",
+                    "delete_sweep",
+                    on_delete_test_sessions,
+                    when="props.row.test",
+                    color="negative",
+                ),
             ],
             bulk_actions=[BulkAction("revoke", "Revoke selected", "block", on_bulk_revoke, color="negative")],
-            empty_message="No API keys yet. Create one for each engine or build server.",
+            empty_message="No API keys yet. Create one for each engine or build server."
+            if admin
+            else "No test keys yet. Create one to test a build of your simulation before it is published.",
             on_new=open_create,
             new_label="New API key",
         )
+
+
+INBOX_COLUMNS = [
+    {"name": "received_at", "label": "When (UTC)", "field": "received_at", "sortable": True, "align": "left"},
+    {"name": "status", "label": "Status", "field": "status", "sortable": True, "align": "left"},
+    {"name": "request", "label": "Request", "field": "request", "align": "left"},
+    {"name": "error", "label": "Error", "field": "error", "align": "left"},
+    {"name": "excerpt", "label": "Offending part", "field": "excerpt", "align": "left"},
+    {"name": "session", "label": "Session", "field": "session", "align": "left"},
+]
+INBOX_EXCERPT_SLOT = (
+    '<q-td :props="props"><pre class="text-caption q-ma-none" '
+    'style="white-space: pre-wrap; word-break: break-all; max-width: 28rem">{{ props.value }}</pre></q-td>'
+)
+INBOX_ERROR_SLOT = (
+    '<q-td :props="props"><span class="text-weight-medium">{{ props.row.code }}</span>'
+    '<div class="text-caption" style="max-width: 22rem">{{ props.row.message }}</div>'
+    '<div class="text-caption text-grey-8" style="max-width: 22rem">{{ props.row.details }}</div></q-td>'
+)
+INBOX_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429)
+# How often the page looks whether the LISTEN fan-out told it of a new refusal (then it re-reads once).
+INBOX_CHECK_SECONDS = 1.0
+
+
+@secured_page("/api-keys/{key_id}/rejections", title="Rejected requests", permission=Permission.manage_test_keys)
+async def rejections_page(actor: Actor, key_id: str):
+    try:
+        wanted = uuid.UUID(key_id)
+        name, prefix, is_test = await calls.read(api_keys.label, key_id=wanted)
+    except (ValueError, NotFound):
+        with frame(actor, "Rejected requests", breadcrumbs=[("API keys", "/api-keys"), ("Rejected requests", None)]):
+            ui.label("API key not found, or not one you can see.").classes("text-grey-8").mark("inbox-not-found")
+        return
+
+    async def fetch(query: ListQuery):
+        found = await calls.read(rejections.list_, key_id=wanted, query=query)
+        return [
+            {
+                "id": str(r.id),
+                "received_at": r.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "status": r.status,
+                "request": f"{r.method} {r.path}",
+                "code": r.code,
+                "message": r.message,
+                "error": r.code,
+                "details": "; ".join(f"{k}: {v}" for k, v in (r.details or {}).items())[:300],
+                "excerpt": r.excerpt,
+                "session": r.session_ref or "—",
+            }
+            for r in found.rows
+        ], found
+
+    title = f"Rejected requests · {name}"
+    with frame(actor, title, breadcrumbs=[("API keys", "/api-keys"), (f"{name} ({prefix}…)", None)]):
+        with ui.row().classes("items-center gap-2 text-grey-8"):
+            if is_test:
+                ui.badge("Test").props("color=purple-9")
+            ui.label(
+                f"What the engine API refused for {prefix}…, newest first: the newest "
+                f"{get_settings().api_rejections_per_key} of the last {get_settings().api_rejections_days} days. "
+                "New ones appear as they happen."
+            )
+        view = await list_view(
+            columns=INBOX_COLUMNS,
+            fetch=fetch,
+            marker="rejection",
+            noun=("refused request", "refused requests"),
+            path=f"/api-keys/{wanted}/rejections",
+            sort="received_at",
+            descending=True,
+            sortable=["received_at", "status"],
+            search_placeholder="Search code, message, body, session…",
+            filters=[
+                Filter("status", "Status", {str(s): str(s) for s in (400, 401, 403, 404, 409, 413, 415, 422, 429)})
+            ],
+            slots={"body-cell-excerpt": INBOX_EXCERPT_SLOT, "body-cell-error": INBOX_ERROR_SLOT},
+            empty_message="No refused request kept for this key.",
+        )
+    follow_refusals(wanted, view)
+
+
+def follow_refusals(key_id: uuid.UUID, view) -> None:  # noqa: ANN001
+    """LIVE UPDATES: the process's LISTEN fan-out (console/live) tells of each refusal stored for any key;
+    this page re-reads (through calls.read, which checks the viewer again) when one was this key's."""
+    heard = {"new": False}
+
+    def on_changes(changes: list[SessionChange]) -> None:
+        if any(c.kind is ChangeKind.rejected and c.api_key_id == key_id for c in changes):
+            heard["new"] = True
+
+    unsubscribe = HUB.subscribe(on_changes)
+    ui.context.client.on_delete(unsubscribe)
+
+    async def check() -> None:
+        if heard["new"]:
+            heard["new"] = False
+            await view.reload()
+
+    ui.timer(INBOX_CHECK_SECONDS, check)

@@ -26,7 +26,7 @@ NAVIGATION: list[tuple[str, str, str, Permission]] = [
     ("Sessions", "history_edu", "/sessions", Permission.view_sessions),
     ("Organizations", "corporate_fare", "/organizations", Permission.manage_platform),
     ("Users", "group", "/users", Permission.manage_platform),
-    ("API keys", "key", "/api-keys", Permission.manage_api_keys),
+    ("API keys", "key", "/api-keys", Permission.manage_test_keys),  # creators: their test keys
     ("Engine developers", "integration_instructions", "/developers", Permission.author_simulations),
     ("Audit log", "history", "/audit", Permission.view_audit_log),
 ]

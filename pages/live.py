@@ -276,6 +276,7 @@ class _Row:
             ],
             "age": round((read_at - play.last_activity_at).total_seconds(), 1),
             "stuck": play.stuck,
+            "test": play.is_test,
             "can_abandon": play.can_abandon,
             "href": f"/sessions/{play.id}" if self.board.has_session_pages else None,
         }

@@ -51,7 +51,8 @@ export default {
   template: `
     <tr :class="{ 'live-stuck': row.stuck }" v-memo="[row]">
       <td>
-        <div class="font-medium">{{ row.player_name }}</div>
+        <div class="font-medium">{{ row.player_name }}
+          <q-badge v-if="row.test" color="purple-9" label="Test" class="q-ml-xs" /></div>
         <div class="text-caption text-grey-8 ellipsis" :title="row.player_email">{{ row.player_email }}</div>
       </td>
       <td v-if="row.organization_name !== undefined">{{ row.organization_name || '—' }}</td>

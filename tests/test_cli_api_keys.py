@@ -45,3 +45,16 @@ def test_create_api_key_refuses_unknown_binding(database_url, monkeypatch):
     result = CliRunner().invoke(cli, ["create-api-key", "--name", "x", "--org", "nope"])
     assert result.exit_code == 2
     assert "sk_sim_" not in result.output
+
+
+def test_create_api_key_test_flag_makes_a_test_key(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    with unit_of_work.transaction() as session:
+        sim = make_simulation(session)
+    result = CliRunner().invoke(cli, ["create-api-key", "--name", "Studio test", "--simulation", sim.slug, "--test"])
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("sk_sim_test_") and api_keys.looks_valid(key)
+    assert "test API key" in result.stdout
+    with unit_of_work.transaction() as session:
+        assert api_keys.authenticate(session=session, key=key).test

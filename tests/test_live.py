@@ -159,7 +159,10 @@ def spy(database_url):  # noqa: ANN001
         conn.execute(f"LISTEN {live.CHANNEL}")
 
         def announced() -> list[SessionChange]:
-            return [SessionChange.from_payload(n.payload) for n in conn.notifies(timeout=0.3)]
+            # Session changes only: a refused request also announces a `rejected` change of its key (its
+            # inbox page listens), written after the answer by another thread (tests/api/test_rejections.py).
+            heard = [SessionChange.from_payload(n.payload) for n in conn.notifies(timeout=0.3)]
+            return [change for change in heard if change.kind is not ChangeKind.rejected]
 
         yield announced
 

@@ -21,8 +21,10 @@ from starlette.types import Receive, Scope, Send
 
 from console.api import schemas
 from console.api.errors import install_error_handlers
-from console.api.gate import Gate
+from console.api.gate import CLIENT_ADDRESS, Gate
+from console.api.known_keys import KnownKeys
 from console.api.middleware import ApiGuardMiddleware, DirectRoute
+from console.api.rejections import RejectionRecorder, RejectionWriter
 from console.api.routes import events_router, modules_router, sessions_router
 from console.config import Settings, get_settings
 
@@ -56,8 +58,22 @@ class EngineApi(FastAPI):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.direct_routes: dict[tuple[str, str], DirectRoute] = {}
+        self.recorder: RejectionRecorder | None = None
+        self.known_keys = KnownKeys()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            CLIENT_ADDRESS.set(client[0] if client else None)
+        await self.known_keys(scope, receive, send, self._recorded)
+
+    async def _recorded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.recorder is not None:
+            await self.recorder(scope, receive, send, self._serve)
+        else:
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             direct = self.direct_routes.get((scope["method"], get_route_path(scope)))
             if direct is not None:
@@ -80,7 +96,19 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
     _serve_docs_offline(app)
     app.add_middleware(ApiGuardMiddleware, max_body_bytes=settings.api_max_body_bytes)
     install_error_handlers(app)
-    gate = Gate(rate_limit=settings.api_rate_limit)
+    app.recorder = RejectionRecorder(
+        RejectionWriter(
+            keep=settings.api_rejections_per_key,
+            days=settings.api_rejections_days,
+            per_key_second=settings.api_rejections_per_key_second,
+        ),
+        excerpt_bytes=settings.api_rejection_excerpt_bytes,
+    )
+    gate = Gate(
+        rate_limit=settings.api_rate_limit,
+        session_rate_limit=settings.api_session_rate_limit,
+        address_rate_limit=settings.api_address_rate_limit,
+    )
     app.state.committer = gate.committer  # for tests that need to hold the writer
     app.include_router(sessions_router(gate))
     events, app.direct_routes[("POST", "/events")] = events_router(gate, settings, app.exception_handlers)

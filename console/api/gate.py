@@ -9,28 +9,29 @@ accepted event is committed (with synchronous_commit=on, see console/db.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import math
-import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from limits import parse as parse_rate
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
 
 from console.api.committer import GroupCommitter
 from console.api.errors import RateLimited
+from console.api.limits import SYNC_SECONDS, Limit, SharedLimits
 from console.auth import Actor, Permission
 from console.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from console.services import api_keys
 
 log = logging.getLogger("simvado.api")
 T = TypeVar("T")
+UNHEARD_WAITS = 5  # syncs a request waits for at most (see limits.unheard_budget); then it is counted
+# The client's address, set by the engine API app for each request (console/api/app.py).
+CLIENT_ADDRESS: ContextVar[str | None] = ContextVar("simvado_client_address", default=None)
 
 
 # What a 401 says: how to send a key, never which check failed (an unknown, revoked, expired or garbled
@@ -74,15 +75,21 @@ def presented_key(credentials: HTTPAuthorizationCredentials | None) -> str:
 
 
 class Gate:
-    """The engine API's one way in, built once per app: its group committer, its per-key rate limit
-    (kept in this process's memory) and the bearer scheme the routes declare for OpenAPI."""
+    """The engine API's one way in, built once per app: its group committer, its limits per key, play
+    session and client address (shared by every process: console/api/limits.py) and the bearer scheme
+    the routes declare for OpenAPI."""
 
-    __slots__ = ("bearer", "committer", "key", "limiter", "rate")
+    __slots__ = ("bearer", "committer", "key", "limits")
 
-    def __init__(self, *, rate_limit: str) -> None:
+    def __init__(self, *, rate_limit: str, session_rate_limit: str = "", address_rate_limit: str = "") -> None:
         self.committer = GroupCommitter()
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.rate = parse_rate(rate_limit)
+        self.limits = SharedLimits(
+            [
+                Limit.parse("key", rate_limit),
+                *([Limit.parse("session", session_rate_limit)] if session_rate_limit else []),
+                *([Limit.parse("address", address_rate_limit)] if address_rate_limit else []),
+            ]
+        )
         self.bearer = HTTPBearer(
             auto_error=False,
             bearerFormat="sk_sim_…",
@@ -99,15 +106,41 @@ class Gate:
         # key is a 401 before FastAPI validates its body (a 422 would tell a stranger about the schema).
         self.key = key
 
+    async def check_rate(self, presented: str, session_ref: object = None) -> None:
+        """RateLimited (429) when the key, the play session named (an id or external id; the writes name
+        it: an engine polling its results is held by the key and address limits only) or the client's
+        address is over its limit; counts the request otherwise. On the event loop, before any
+        transaction: a throttled request costs no database work. The key is counted by its hash, so
+        the check needs no lookup (a key that is not stored was refused before: app.KnownKeys)."""
+        scopes = {
+            "key": api_keys.hash_key(presented)[:24],
+            "session": None if session_ref is None else str(session_ref)[:255],
+            "address": CLIENT_ADDRESS.get(),
+        }
+        for attempt in range(UNHEARD_WAITS + 1):
+            retry = self.limits.hit(scopes, waited=attempt == UNHEARD_WAITS)
+            if retry != 0:
+                break
+            await asyncio.sleep(SYNC_SECONDS)  # the other processes' count is not heard yet
+        if retry:
+            raise RateLimited(retry)
+
     async def run(
-        self, presented: str, scope: Permission, op: Callable[[Session, Actor], T], *, lock_order: str | None = None
+        self,
+        presented: str,
+        scope: Permission,
+        op: Callable[[Session, Actor], T],
+        *,
+        lock_order: str | None = None,
+        session_ref: object = None,
     ) -> T:
-        """Authenticate the presented key (well-formed: see `refuse_malformed`), check scope and rate,
-        run `op`; answer only after the commit that holds it.
+        """Check the rates (`check_rate`), authenticate the presented key (well-formed: see
+        `refuse_malformed`), check its scope, run `op`; answer only after the commit that holds it.
 
         The work runs on the group committer's thread, in a transaction it may share with other
         requests (one that fails is run again alone): see console/api/committer.py.
         """
+        await self.check_rate(presented, session_ref)
         limited: list[RateLimited | None] = []
 
         def unit(session: Session) -> T:
@@ -116,23 +149,14 @@ class Gate:
         return await self.committer.run(unit, lock_order=lock_order)
 
     def admit(self, session: Session, presented: str, scope: Permission, limited: list[RateLimited | None]) -> Actor:
-        """The presented key's context, once it is known, within its rate, and holds `scope`.
-
-        A unit runs again when its group fails: the request is counted against the rate once, and the
-        verdict kept in `limited` (one list per request) for the second run.
-        """
+        """The presented key's context, once it is known and holds `scope` (its rates were checked
+        before: `check_rate`; `limited` is kept for the callers' signature and unused)."""
         try:
             key = api_keys.authenticate(session=session, key=presented)
         except Unauthenticated:
             # The prefix only (SECURITY.md 7): never the key itself.
             log.info("engine API key refused (prefix %s)", presented[: api_keys.PREFIX_LENGTH])
             raise Unauthenticated(BAD_KEY) from None
-        if not limited:
-            allowed = self.limiter.hit(self.rate, str(key.id))
-            reset = 0.0 if allowed else self.limiter.get_window_stats(self.rate, str(key.id)).reset_time
-            limited.append(None if allowed else RateLimited(max(1, math.ceil(reset - time.time()))))
-        if limited[0] is not None:
-            raise limited[0]
         if not key.can(scope):
             raise PermissionDenied(
                 f"This API key lacks the {scope} scope ({'GET' if scope == api_keys.SCOPE_READ else 'POST'} "

@@ -51,6 +51,7 @@ class Actor:
     email: str = ""
     organization_name: str | None = None
     prefix: str = field(default="")  # an API key's displayable prefix (safe to log)
+    test: bool = False  # a test API key: its sessions are test sessions (play_sessions.real)
 
     # ----------------------------------------------------------------------------- constructors
 
@@ -86,6 +87,7 @@ class Actor:
         scopes: frozenset[str] | list[str] | tuple[str, ...],
         simulation_id: uuid.UUID | None,
         organization_id: uuid.UUID | None,
+        test: bool = False,
     ) -> Actor:
         return cls(
             kind=ActorKind.api_key,
@@ -95,6 +97,7 @@ class Actor:
             simulation_id=simulation_id,
             name=name,
             prefix=prefix,
+            test=test,
         )
 
     @classmethod

@@ -17,6 +17,8 @@ class Permission(StrEnum):
     manage_organization = "manage_organization"  # own org: members, departments, assignments
     manage_platform = "manage_platform"  # orgs, users, billing across the platform
     manage_api_keys = "manage_api_keys"
+    # Test keys bound to one's own simulations (api_keys.readable): studios test builds, staged ones too.
+    manage_test_keys = "manage_test_keys"
     view_audit_log = "view_audit_log"
     view_live_sessions = "view_live_sessions"
     view_sessions = "view_sessions"  # /sessions: every play session in reach (play_sessions.readable)
@@ -47,6 +49,7 @@ ROLE_PERMISSIONS: dict[UserRole, frozenset[Permission]] = {
             Permission.author_simulations,
             Permission.view_sessions,  # sessions of the simulations they author
             Permission.view_live_sessions,  # /live: those sessions while they are played
+            Permission.manage_test_keys,  # test keys for the simulations they author
         }
     ),
     # Everything except the participant's own page: platform admins are not assigned simulations.

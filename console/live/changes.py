@@ -4,7 +4,7 @@ One notification per play session per commit travels on the PostgreSQL channel `
 is a small JSON object (about 200 bytes; PostgreSQL allows 8000):
 
     {"session_id": "…", "organization_id": "…" | null, "simulation_id": "…", "module_id": "…",
-     "kind": "started" | "event" | "completed" | "abandoned"}
+     "kind": "started" | "event" | "completed" | "abandoned" | "deleted"}
 
 Nothing a player or an engine wrote travels in it: a page that hears of a change re-reads what its
 viewer may see through the services, so a notification can never show anyone more than a reload would.
@@ -26,6 +26,10 @@ class ChangeKind(StrEnum):
     event = "event"  # one or more events were stored
     completed = "completed"
     abandoned = "abandoned"
+    deleted = "deleted"  # a test session deleted with its events (console/services/sessions/test_data.py)
+    # Not about a session: an API key's request was refused (`api_key_id`; console/services/rejections.py).
+    # Boards ignore it (live_board.ChangeFilter); a key's inbox page listens for it.
+    rejected = "rejected"
     # Not sent by anyone: the listener's own word to its subscribers after it reconnected. Whatever was
     # sent while it was away is lost, so everything may have changed: re-read it all.
     resync = "resync"
@@ -39,7 +43,9 @@ _PRECEDENCE = {
     ChangeKind.started: 1,
     ChangeKind.completed: 2,
     ChangeKind.abandoned: 2,
-    ChangeKind.resync: 3,
+    ChangeKind.deleted: 3,
+    ChangeKind.rejected: 0,
+    ChangeKind.resync: 4,
 }
 
 
@@ -53,6 +59,11 @@ class SessionChange:
     simulation_id: uuid.UUID | None
     module_id: uuid.UUID | None
     kind: ChangeKind
+    api_key_id: uuid.UUID | None = None  # `rejected` only
+
+    @classmethod
+    def rejection(cls, api_key_id: uuid.UUID) -> SessionChange:
+        return cls(None, None, None, None, ChangeKind.rejected, api_key_id)
 
     @classmethod
     def resync(cls) -> SessionChange:
@@ -82,6 +93,8 @@ class SessionChange:
         try:
             data = json.loads(payload)
             kind = ChangeKind(data["kind"])
+            if kind is ChangeKind.rejected:
+                return cls.rejection(uuid.UUID(str(data["api_key_id"])))
             if kind is ChangeKind.resync or data["session_id"] is None:
                 raise ValueError("not a change of one play session")
             return cls(
@@ -91,7 +104,7 @@ class SessionChange:
                 _uuid(data.get("module_id")),
                 kind,
             )
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:  # ValueError: a bad uuid
             raise ValueError("not a session change") from exc
 
 

@@ -5,15 +5,19 @@ base62 CRC32 of the random part. The checksum lets a scanner recognise a leaked 
 `authenticate` refuse a mistyped or made-up key without touching the database. Only the SHA-256 hex
 of the whole key and its first 15 characters (`key_prefix`, for people to tell keys apart) are stored.
 
-`last_used_at` is written at most once a minute per key: an in-process clock skips the write
+`last_used_at` ("last seen") moves on refused requests too (console/services/rejections.py, which also
+keeps `last_error_at` / `last_error`). On accepted requests it is written at most once a minute per key:
+an in-process clock skips the write
 entirely, and the UPDATE itself only fires when the stored value is older than a minute, so several
 processes sharing a database also stay near one write a minute.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -35,13 +39,16 @@ from models import ApiKey, AuditAction, Organization, Simulation
 from models.base import utcnow
 
 PREFIX = "sk_sim_"
+TEST_PREFIX = "sk_sim_test_"  # test keys: recognisable at a glance, in logs and by scanners
 SCOPE_WRITE = Permission.game_write
 SCOPE_READ = Permission.game_read
 SCOPES = (SCOPE_WRITE, SCOPE_READ)
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BASE62 = re.compile("[0-9A-Za-z]*", re.ASCII)
 _SECRET_CHARS = 32  # 62**32 ≈ 2**190
 _CHECKSUM_CHARS = 6  # 62**6 > 2**32
 KEY_LENGTH = len(PREFIX) + _SECRET_CHARS + _CHECKSUM_CHARS
+TEST_KEY_LENGTH = len(TEST_PREFIX) + _SECRET_CHARS + _CHECKSUM_CHARS
 PREFIX_LENGTH = 15
 LAST_USED_INTERVAL = timedelta(minutes=1)
 INVALID_KEY = "Invalid or missing API key."
@@ -59,17 +66,23 @@ def _checksum(body: str) -> str:
     return _base62(zlib.crc32(body.encode()), _CHECKSUM_CHARS)
 
 
-def generate_key() -> str:
+def generate_key(*, test: bool = False) -> str:
     body = "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_CHARS))
-    return PREFIX + body + _checksum(body)
+    return (TEST_PREFIX if test else PREFIX) + body + _checksum(body)
 
 
+def is_test_key(key: str) -> bool:
+    return key.startswith(TEST_PREFIX)
+
+
+@functools.lru_cache(maxsize=4096)  # a fleet shares few keys: every request asks, most ask again
 def looks_valid(key: str) -> bool:
     """Format and checksum only: no database, so garbage is refused for free (and offline scanners agree)."""
-    if len(key) != KEY_LENGTH or not key.startswith(PREFIX):
+    prefix, length = (TEST_PREFIX, TEST_KEY_LENGTH) if is_test_key(key) else (PREFIX, KEY_LENGTH)
+    if len(key) != length or not key.startswith(prefix):
         return False
-    rest = key[len(PREFIX) :]
-    if any(c not in _ALPHABET for c in rest):
+    rest = key[len(prefix) :]
+    if _BASE62.fullmatch(rest) is None:  # a regex: every request runs this, a Python loop cost 2 µs
         return False
     body, check = rest[:_SECRET_CHARS], rest[_SECRET_CHARS:]
     return hmac.compare_digest(_checksum(body), check)
@@ -93,6 +106,7 @@ class ApiKeyCreate(BaseModel):
     organization_id: uuid.UUID | None = None
     scopes: list[str] = Field(default_factory=lambda: [SCOPE_WRITE])
     expires_days: int | None = Field(default=None, ge=1, le=3650)
+    test: bool = False  # a test key (`sk_sim_test_…`): its sessions are test sessions
 
     @field_validator("name")
     @classmethod
@@ -127,7 +141,28 @@ def status_of(key: ApiKey, now: datetime | None = None) -> str:
     return "active"
 
 
-def _check_binding(session: Session, data: ApiKeyCreate) -> None:
+def _authored(actor: Actor):  # noqa: ANN202 — a subquery
+    return select(Simulation.id).where(Simulation.author_id == actor.user_id)
+
+
+def _check_binding(session: Session, actor: Actor, data: ApiKeyCreate) -> None:
+    if not actor.can(Permission.manage_api_keys):
+        # A studio creator: test keys only, each bound to a simulation they author (no organization).
+        errors = {}
+        if not data.test:
+            errors["test"] = "you may create test keys only"
+        if (
+            data.simulation_id is None
+            or session.scalar(
+                select(Simulation.id).where(Simulation.id == data.simulation_id, Simulation.author_id == actor.user_id)
+            )
+            is None
+        ):
+            errors["simulation_id"] = "choose one of your simulations"
+        if data.organization_id is not None:
+            errors["organization_id"] = "test keys of a studio are not bound to an organization"
+        if errors:
+            raise ValidationFailed("Check the highlighted fields.", details=errors)
     errors = {}
     if data.simulation_id is not None and session.get(Simulation, data.simulation_id) is None:
         errors["simulation_id"] = "no such simulation"
@@ -138,15 +173,23 @@ def _check_binding(session: Session, data: ApiKeyCreate) -> None:
 
 
 # What the log keeps of a key (never its hash).
-_AUDITED = {"name", "key_prefix", "simulation_id", "organization_id", "scopes", "is_active", "expires_at"}
+_AUDITED = {
+    "name", "key_prefix", "simulation_id", "organization_id", "scopes", "is_active", "expires_at", "is_test",
+}  # fmt: skip
+
+
+def _require_keys(actor: Actor) -> None:
+    """Platform admins manage every key; studio creators their own simulations' test keys (`readable`)."""
+    if not actor.can(Permission.manage_test_keys):
+        actor.require(Permission.manage_api_keys)
 
 
 def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> CreatedKey:
     """Create a key; the returned `key` is the only time the secret exists outside the caller's hands."""
-    actor.require(Permission.manage_api_keys)
+    _require_keys(actor)
     new = validate(ApiKeyCreate, data)
-    _check_binding(session, new)
-    key = generate_key()
+    _check_binding(session, actor, new)
+    key = generate_key(test=new.test)
     row = ApiKey(
         name=new.name,
         key_hash=hash_key(key),
@@ -155,6 +198,7 @@ def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> Crea
         organization_id=new.organization_id,
         scopes=list(new.scopes),
         expires_at=utcnow() + timedelta(days=new.expires_days) if new.expires_days else None,
+        is_test=new.test,
     )
     session.add(row)
     audit.created(
@@ -184,6 +228,9 @@ class ApiKeyRow:
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None
+    is_test: bool = False
+    last_error_at: datetime | None = None  # the newest refused request (console/services/rejections.py)
+    last_error: str | None = None
 
 
 SORTABLE = {
@@ -191,6 +238,7 @@ SORTABLE = {
     "key_prefix": ApiKey.key_prefix,
     "created_at": ApiKey.created_at,
     "last_used_at": ApiKey.last_used_at,
+    "last_error_at": ApiKey.last_error_at,
     "expires_at": ApiKey.expires_at,
 }
 
@@ -199,20 +247,28 @@ FILTERS = ("revoked",)
 
 
 def readable(actor: Actor) -> ColumnElement[bool]:
-    """The rows of `api_keys` this actor may read (never their hashes: see ApiKeyRow)."""
-    return true() if actor.can(Permission.manage_api_keys) else false()
+    """The rows of `api_keys` this actor may read (never their hashes: see ApiKeyRow): platform admins
+    every key; studio creators the test keys bound to simulations they author."""
+    if actor.can(Permission.manage_api_keys):
+        return true()
+    if actor.can(Permission.manage_test_keys) and actor.user_id is not None:
+        return ApiKey.is_test.is_(True) & ApiKey.simulation_id.in_(_authored(actor))
+    return false()
 
 
 def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow]:
     """A page of keys, newest first unless sorted otherwise. Search: name, prefix. Filters: `revoked`
-    (1, the default: include revoked keys; 0: active and expired keys only)."""
-    actor.require(Permission.manage_api_keys)
+    (1, the default: include revoked keys; 0: active and expired keys only), `test` (1: test keys only,
+    0: live keys only)."""
+    _require_keys(actor)
     conditions = [readable(actor)]
     search = search_clause(query.search, ApiKey.name, ApiKey.key_prefix)
     if search is not None:
         conditions.append(search)
     if not query.flag("revoked", default=True):
         conditions.append(ApiKey.is_active.is_(True))
+    if (test := query.flag("test", default=None)) is not None:
+        conditions.append(ApiKey.is_test.is_(test))
     found = paged(
         session,
         select(ApiKey, Simulation.title, Organization.name)
@@ -244,6 +300,9 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow
                 created_at=k.created_at,
                 last_used_at=k.last_used_at,
                 expires_at=k.expires_at,
+                is_test=k.is_test,
+                last_error_at=k.last_error_at,
+                last_error=k.last_error,
             )
             for k, sim_title, org_name in rows
         ],
@@ -254,11 +313,17 @@ def list_(*, session: Session, actor: Actor, query: ListQuery) -> Page[ApiKeyRow
 
 
 def get(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
-    actor.require(Permission.manage_api_keys)
+    _require_keys(actor)
     row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, readable(actor)))
     if row is None:
         raise NotFound("API key not found.")
     return row
+
+
+def label(*, session: Session, actor: Actor, key_id: uuid.UUID) -> tuple[str, str, bool]:
+    """(name, prefix, is_test) of a key the actor may read: what a page about the key is titled with."""
+    row = get(session=session, actor=actor, key_id=key_id)
+    return row.name, row.key_prefix, row.is_test
 
 
 def revoke(*, session: Session, actor: Actor, key_id: uuid.UUID) -> ApiKey:
@@ -290,7 +355,7 @@ def rotate(*, session: Session, actor: Actor, key_id: uuid.UUID) -> CreatedKey:
     old = get(session=session, actor=actor, key_id=key_id)
     if not old.is_active:
         raise ValidationFailed("A revoked key cannot be rotated: create a new key instead.")
-    key = generate_key()
+    key = generate_key(test=old.is_test)
     now = utcnow()
     row = ApiKey(
         name=old.name,
@@ -305,6 +370,7 @@ def rotate(*, session: Session, actor: Actor, key_id: uuid.UUID) -> CreatedKey:
             if old.expires_at is None or old.expires_at > now
             else now + (old.expires_at - old.created_at)
         ),
+        is_test=old.is_test,
     )
     session.add(row)
     audit.created(
@@ -335,7 +401,7 @@ def _due_for_last_used(key_id: uuid.UUID) -> bool:
 # Every engine request runs this, so it goes straight to the driver (prepared after a few uses by
 # psycopg), not through the ORM: about a quarter of the cost.
 _AUTHENTICATE = (
-    "SELECT id, name, key_prefix, scopes, simulation_id, organization_id FROM api_keys "
+    "SELECT id, name, key_prefix, scopes, simulation_id, organization_id, is_test FROM api_keys "
     "WHERE key_hash = %(hash)s AND is_active AND (expires_at IS NULL OR expires_at > now())"
 )
 # SKIP LOCKED: a request never waits for last_used_at. If another transaction holds the key's row (a
@@ -379,7 +445,7 @@ def authenticate(*, session: Session, key: str | None) -> Actor:
     row = driver.execute(_AUTHENTICATE, {"hash": hash_key(key)}).fetchone()
     if row is None:
         raise Unauthenticated(INVALID_KEY)
-    key_id, name, prefix, scopes, simulation_id, organization_id = row
+    key_id, name, prefix, scopes, simulation_id, organization_id, is_test = row
     if _due_for_last_used(key_id):
         driver.execute(_TOUCH, {"id": key_id, "interval": LAST_USED_INTERVAL})
     known[key] = Actor.for_api_key(
@@ -389,6 +455,7 @@ def authenticate(*, session: Session, key: str | None) -> Actor:
         scopes=scopes or (),
         simulation_id=simulation_id,
         organization_id=organization_id,
+        test=is_test,
     )
     return known[key]
 
@@ -398,19 +465,21 @@ PICKED = 20  # choices a picker shows at a time: type to find any other
 
 def binding_options(*, session: Session, actor: Actor, search: str = "") -> dict[str, dict[str, str]]:
     """Simulations and organizations a key can be bound to, as {id: label}, for the create form: the
-    first PICKED of each whose name contains `search` (the form asks again as the user types)."""
-    actor.require(Permission.manage_api_keys)
+    first PICKED of each whose name contains `search` (the form asks again as the user types). A studio
+    creator is offered the simulations they author, and no organization."""
+    _require_keys(actor)
+    own = actor.can(Permission.manage_api_keys)
     by_title = search_clause(search, Simulation.title)
     by_name = search_clause(search, Organization.name)
     sims = session.execute(
         select(Simulation.id, Simulation.title, Simulation.status)
-        .where(*([by_title] if by_title is not None else []))
+        .where(*([by_title] if by_title is not None else []), *([] if own else [Simulation.author_id == actor.user_id]))
         .order_by(Simulation.title, Simulation.id)
         .limit(PICKED)
     ).all()
     orgs = session.execute(
         select(Organization.id, Organization.name)
-        .where(*([by_name] if by_name is not None else []))
+        .where(*([by_name] if by_name is not None else []), true() if own else false())
         .order_by(Organization.name, Organization.id)
         .limit(PICKED)
     ).all()

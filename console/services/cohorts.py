@@ -31,6 +31,7 @@ def _others(module_id: uuid.UUID, exclude: uuid.UUID) -> list:
         PlaySession.status == SessionStatus.completed,
         PlaySession.total_score.is_not(None),
         PlaySession.id != exclude,
+        ~PlaySession.is_test,  # test sessions are no one's peers (play_sessions.real)
     ]
 
 

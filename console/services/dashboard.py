@@ -43,7 +43,7 @@ def summary(*, session: Session, actor: Actor) -> dict:
     )
     out["simulations_by_status"] = {status.value: count for status, count in sims_by_status.items()}
 
-    scope = [play_sessions.readable(actor)]
+    scope = [play_sessions.readable(actor), play_sessions.real()]
     since = utcnow() - timedelta(days=30)
     out["sessions_in_progress"] = _count(
         session,

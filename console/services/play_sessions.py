@@ -19,6 +19,14 @@ from models import Module, PlaySession, Simulation
 from models.enums import SessionStatus
 
 
+def real() -> ColumnElement[bool]:
+    """Sessions started with a live key (or in the console): what every figure, report, assignment and
+    participant's page counts. Test sessions (started with a test key, `is_test`) are only listed on
+    /sessions and /live with a "Test" badge, and can be deleted (console/services/sessions/test_data.py).
+    Written `NOT is_test` so the completed-session partial indexes (models/play.py) still apply."""
+    return ~PlaySession.is_test
+
+
 def readable(actor: Actor) -> ColumnElement[bool]:
     """The rows of `sessions` this actor may read: every query of play sessions starts here."""
     if actor.kind is ActorKind.api_key:
@@ -67,7 +75,7 @@ def list_mine(*, session: Session, actor: Actor, query: ListQuery) -> Page[MyRes
         select(PlaySession, Module.title, Simulation.title)
         .join(Module, Module.id == PlaySession.module_id)
         .join(Simulation, Simulation.id == Module.simulation_id)
-        .where(readable(actor), PlaySession.user_id == actor.user_id),
+        .where(readable(actor), real(), PlaySession.user_id == actor.user_id),
         query,
         sortable=MINE_SORTABLE,
         default_sort="started_at",

@@ -33,8 +33,10 @@ ASSIGNMENT_STATUS_SLOT = (
 # it when the row says so (`props.row.stuck`).
 SESSION_STATUS_COLOR = {"in_progress": "blue-9", "completed": "positive", "abandoned": "grey-8"}
 STUCK_COLOR = "deep-orange-10"  # 5.6:1 under white text
+TEST_COLOR = "purple-9"  # a test key's session (9.4:1 under white text)
 SESSION_STATUS_SLOT = (
     "<q-td :props=\"props\"><q-badge :label=\"props.value.replace('_', ' ')\" "
     f':color="{SESSION_STATUS_COLOR}[props.value]" />'  # our constants, as a JS object
-    f'<q-badge v-if="props.row.stuck" class="q-ml-xs" color="{STUCK_COLOR}" label="stuck" /></q-td>'
+    f'<q-badge v-if="props.row.stuck" class="q-ml-xs" color="{STUCK_COLOR}" label="stuck" />'
+    f'<q-badge v-if="props.row.test" class="q-ml-xs" color="{TEST_COLOR}" label="Test" /></q-td>'
 )

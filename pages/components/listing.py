@@ -47,6 +47,7 @@ class Filter:
     width: str = "w-40"
     search: Search | None = None
     value_label: str | None = None
+    any_label: str | None = "Any"  # a select's no-filter choice; None: none (the default is a choice)
 
 
 @dataclass(frozen=True)
@@ -236,9 +237,9 @@ class ListView:
         else:
             element = (
                 ui.select(
-                    {"": "Any", **(spec.options or {})},
+                    {**({"": spec.any_label} if spec.any_label else {}), **(spec.options or {})},
                     label=spec.label,
-                    value=value if value in (spec.options or {}) else "",
+                    value=value if value in (spec.options or {}) else (spec.default if not spec.any_label else ""),
                     on_change=lambda e, s=spec: self._set(s, e.value),
                 )
                 .props("dense outlined options-dense")

@@ -50,6 +50,7 @@ def header_facts(header: Header) -> None:
         ("Player id", str(header.user_id)),
         ("Module id", str(header.module_id)),
         ("Organization id", str(header.organization_id) if header.organization_id else "—"),
+        ("Started with key", f"{header.api_key_prefix}…" if header.api_key_prefix else "—"),
     ]
     grid = "grid-template-columns: repeat(auto-fill, minmax(9rem, 11rem) minmax(14rem, 1fr))"
     with ui.card().classes("w-full").mark("session-facts"), ui.element("dl").classes("grid gap-x-4 gap-y-1 w-full"):

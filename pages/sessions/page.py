@@ -79,6 +79,7 @@ def row_cells(r: listing.SessionRow) -> dict:
         "duration_text": duration_text(r.duration_seconds),
         "running": r.status == SessionStatus.in_progress,
         "score": "" if r.total_score is None else f"{r.total_score:.1f}",
+        "test": r.is_test,
     }
 
 
@@ -149,6 +150,9 @@ async def _sessions(actor: Actor) -> None:
         Filter("from", "Started from", kind="date", width="w-40"),
         Filter("to", "Started to", kind="date", width="w-40"),
         Filter("stuck", "Stuck only", kind="switch"),
+        # Real sessions unless asked: test sessions (a test key's) count nowhere and wear a "Test" badge.
+        Filter("kind", "Sessions", {"real": "Real", "test": "Test", "all": "Real and test"}, default="real",
+               any_label=None, width="w-36"),
     ]  # fmt: skip
     view = await list_view(
         columns=COLUMNS if many_organizations else [c for c in COLUMNS if c["name"] != "organization"],

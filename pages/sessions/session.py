@@ -18,13 +18,14 @@ from console.auth import Actor, Permission
 from console.errors import NotFound
 from console.services.assignments.exports import FILES
 from console.services.listing import ListQuery
-from console.services.sessions import detail, events
+from console.services.sessions import detail, events, test_data
 from console.services.sessions.events import EventsFormat
 from models.enums import EventType, SessionStatus
 from pages.access import secured_page
 from pages.components import calls
+from pages.components.dialogs import confirm
 from pages.components.exporting import download_buttons
-from pages.components.labels import SESSION_STATUS_COLOR, STUCK_COLOR, enum_options
+from pages.components.labels import SESSION_STATUS_COLOR, STUCK_COLOR, TEST_COLOR, enum_options
 from pages.components.listing import Filter, ListView, RowAction, list_view
 from pages.components.live import SessionChange, on_session_change
 from pages.components.markdown import user_markdown
@@ -187,7 +188,15 @@ class SessionView:
             ).mark("session-status")
             if header.stuck:
                 ui.badge("stuck").props(f"color={STUCK_COLOR}").mark("session-stuck")
+            if header.is_test:
+                ui.badge("Test").props(f"color={TEST_COLOR}").tooltip(
+                    "Started with a test key: counted in no figure, report or assignment."
+                ).mark("session-test")
             ui.space()
+            if header.can_delete:
+                ui.button("Delete test session", icon="delete", on_click=self._delete).props(
+                    "outline no-caps color=negative"
+                ).mark("session-delete")
             if header.can_abandon:
                 ui.button("Mark abandoned", icon="block", on_click=self._abandon).props(
                     "outline no-caps color=negative"
@@ -198,6 +207,19 @@ class SessionView:
                 "session-abandoned-by"
             )
         facts.header_facts(header)
+
+    async def _delete(self) -> None:
+        header = self.seen.header
+        if not await confirm(
+            f"Delete this test session of {header.player_name} and its {header.event_count} events? "
+            "This cannot be undone.",
+            action="Delete",
+        ):
+            return
+        if await calls.submit(test_data.delete_session, session_id=header.id) is calls.REFUSED:
+            return
+        ui.notify("Test session deleted.", type="positive")
+        ui.navigate.to("/sessions?kind=test")
 
     async def _abandon(self) -> None:
         header = self.seen.header

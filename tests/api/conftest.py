@@ -86,7 +86,10 @@ def world(database_url) -> World:
             "read": key(scopes=["game:read"]),
             "sim": key(scopes=["game:write", "game:read"], simulation_id=sim.id),
             "other_sim": key(scopes=["game:write", "game:read"], simulation_id=other_sim.id),
-            "staged": key(scopes=["game:write", "game:read"], simulation_id=staged_sim.id),
+            # A studio's test key for its staged build, and a live key bound to the same simulation.
+            "staged": key(scopes=["game:write", "game:read"], simulation_id=staged_sim.id, test=True),
+            "staged_live": key(scopes=["game:write", "game:read"], simulation_id=staged_sim.id),
+            "test": key(scopes=["game:write", "game:read"], test=True),
             "org": key(scopes=["game:write", "game:read"], organization_id=player.organization_id),
             "other_org": key(scopes=["game:write", "game:read"], organization_id=outsider.organization_id),
         }

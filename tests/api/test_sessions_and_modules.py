@@ -66,11 +66,15 @@ def test_bad_input_is_422(client, world):
     )
 
 
-def test_unknown_and_unpublished_modules_are_404_staged_only_for_bound_keys(client, world):
+def test_unknown_and_unpublished_modules_are_404_staged_only_for_bound_test_keys(client, world):
     assert start(client, world, module_id=str(uuid.uuid4())).status_code == 404
     assert start(client, world, module=world.staged_module).status_code == 404
+    # A live key bound to the staged simulation plays published modules only; an unbound test key neither.
+    assert start(client, world, module=world.staged_module, key="staged_live").status_code == 404
+    assert start(client, world, module=world.staged_module, key="test").status_code == 404
     assert start(client, world, module=world.staged_module, key="staged").status_code == 201
     assert client.get(f"/api/v1/modules/{world.staged_module.id}", headers=world.auth("rw")).status_code == 404
+    assert client.get(f"/api/v1/modules/{world.staged_module.id}", headers=world.auth("staged_live")).status_code == 404
     assert client.get(f"/api/v1/modules/{world.staged_module.id}", headers=world.auth("staged")).status_code == 200
 
 

@@ -32,7 +32,10 @@ FIRST_LINK = {
     "/assignments/person/{user_id}": ("/assignments", "/assignments/person/"),
     "/sessions/{session_id}": ("/sessions", "/sessions/"),
 }
-FIXED = {"/invite/{token}": "/invite/an-unknown-invitation"}  # the page a stale or mistyped link shows
+FIXED = {  # the page a stale or mistyped link shows
+    "/invite/{token}": "/invite/an-unknown-invitation",
+    "/api-keys/{key_id}/rejections": "/api-keys/00000000-0000-4000-8000-000000000000/rejections",
+}
 
 # TEMPORARY. Violations that live only in files being rewritten right now (the list component and
 # the studio package: pages/simulations.py, pages/studio.py, pages/api_keys.py, pages/audit.py,
@@ -258,6 +261,7 @@ def test_keyboard_skip_link_and_navigation(demo_console, page):
         "/organizations": "Organizations",
         "/users": "Users",
         "/api-keys": "API keys",
+        "/developers": "Engine developers",
         "/audit": "Audit log",
     }
     assert [s["href"] for s in nav] == list(expected), labels

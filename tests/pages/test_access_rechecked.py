@@ -129,9 +129,9 @@ async def test_a_role_that_no_longer_opens_the_page_stops_its_actions(world, use
     await user.should_see("1 key", retries=80)
 
     with unit_of_work.transaction() as session:  # demoted while the page is open
-        session.execute(update(UserRow).where(UserRow.id == world["admin"].id).values(role=UserRole.studio_creator))
+        session.execute(update(UserRow).where(UserRow.id == world["admin"].id).values(role=UserRole.enterprise_admin))
     user.find(marker="key-new").click()  # its first step reads what a key can be bound to
-    # Still signed in, so the way through /login ends where a studio creator belongs: not here.
+    # Still signed in, so the way through /login ends where an enterprise admin belongs: not here.
     await user.should_see(marker="not-found", retries=80)
     await user.should_not_see(marker="create-dialog")
     with unit_of_work.read_only() as session:

@@ -149,3 +149,56 @@ async def test_developer_guide_for_studio_creators(user: User, database_url):
     await login(user, participant.email)
     await user.open("/developers")
     await user.should_see("There is nothing here, or you do not have access to it.")
+
+
+async def test_a_studio_creator_makes_test_keys_of_their_own_simulations(user: User, database_url):
+    with unit_of_work.transaction() as session:
+        creator = make_user(session, role=UserRole.studio_creator, name="Cleo Creator")
+        mine = make_simulation(session, author=creator, title="Night Shift")
+        make_simulation(session, title="Somebody Else's")
+        live = api_keys.create(session=session, actor=_system(), data={"name": "Live one", "simulation_id": mine.id})
+    await login(user, creator.email)
+    await user.open("/api-keys")
+    await user.should_see("0 keys")  # a live key of their simulation is the platform's, not theirs
+    user.find(marker="key-new").click()
+    await user.should_see(marker="create-dialog")
+    user.find(marker="field-name").type("Night Shift QA")
+    user.find(marker="create-submit").click()
+    await user.should_see(marker="key-warning")
+    key = user.find(marker="new-key").elements.pop().value
+    assert key.startswith("sk_sim_test_") and _authenticates(key)
+    with unit_of_work.read_only() as session:
+        row = session.scalar(select(ApiKey).where(ApiKey.id != live.api_key.id))
+    assert row.is_test and row.simulation_id == mine.id and row.organization_id is None
+    await user.should_see("1 key")
+    rows = user.find(marker="key-table").elements.pop().rows
+    assert rows[0]["kind"] == "Test" and rows[0]["binding"] == "Simulation: Night Shift"
+
+
+def _refuse(key: str, message: str) -> None:
+    from console.services import rejections
+
+    refusal = rejections.Refusal(
+        key_hash=api_keys.hash_key(key), method="POST", path="/api/v1/events", status=422,
+        code="validation_failed", message=message, details={"events.0.type": "unknown"},
+        excerpt='{"type":"jump"}', session_ref="ext-7", client_address="203.0.113.9",
+    )  # fmt: skip
+    with unit_of_work.transaction() as session:
+        assert rejections.record(session=session, refusal=refusal, keep=500, days=7) is not None
+
+
+async def test_a_keys_refused_requests_are_listed_newest_first_and_arrive_live(user: User, people):
+    with unit_of_work.transaction() as session:
+        created = api_keys.create(session=session, actor=_system(), data={"name": "Unity CI"})
+    _refuse(created.key, "An event's type is unknown.")
+    await login(user, people["admin"].email)
+    await user.open("/api-keys")
+    rows = user.find(marker="key-table").elements.pop().rows
+    assert rows[0]["last_error"].startswith("422 validation_failed") and rows[0]["last_used_at"] != "—"
+    await user.open(f"/api-keys/{created.api_key.id}/rejections")
+    await user.should_see("1 refused request")
+    row = user.find(marker="rejection-table").elements.pop().rows[0]
+    assert row["excerpt"] == '{"type":"jump"}' and row["session"] == "ext-7" and row["status"] == 422
+    _refuse(created.key, "Second refusal.")
+    await user.should_see("2 refused requests", retries=100)
+    assert user.find(marker="rejection-table").elements.pop().rows[0]["message"] == "Second refusal."

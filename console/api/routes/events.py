@@ -91,6 +91,7 @@ def events_router(gate: Gate, settings: Settings, exception_handlers: dict) -> t
         """POST /events: the answer's JSON, and the debrief to write once it is sent (after a completion)."""
         presented = refuse_malformed(presented)  # before parsing a body that may be a megabyte
         body = schemas.parse_event_batch(raw)
+        await gate.check_rate(presented, body.session_id or body.external_session_id)  # key, session, address
         if len(body.events) > settings.api_max_batch_events:
             raise ValidationFailed(
                 "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}

@@ -72,6 +72,7 @@ def sessions_router(gate: Gate) -> APIRouter:
             start,
             # Its events may come in the same group, named by external id: same key, arrival order kept.
             lock_order=f"ext:{body.external_session_id}",
+            session_ref=body.external_session_id,
         )
         response.status_code = 201 if created else 200
         return out

@@ -104,7 +104,7 @@ def overview(
         select(PlaySession, Module.title, Simulation.title, Simulation.scoring_config)
         .join(Module, Module.id == PlaySession.module_id)
         .join(Simulation, Simulation.id == Module.simulation_id)
-        .where(PlaySession.user_id == user.id, PlaySession.organization_id == org.id)
+        .where(PlaySession.user_id == user.id, PlaySession.organization_id == org.id, ~PlaySession.is_test)
         .order_by(PlaySession.started_at.desc(), PlaySession.id)
         .limit(SESSIONS_SHOWN + 1)
     ).all()

@@ -157,7 +157,8 @@ def counted_sessions(actor: Actor, query: ListQuery, *, on: date | None = None):
         )
         .correlate(PlaySession, Module)
     )
-    return and_(PlaySession.status == SessionStatus.completed, held.exists())
+    # Test sessions are no one's results (play_sessions.real; also what the partial index holds).
+    return and_(PlaySession.status == SessionStatus.completed, ~PlaySession.is_test, held.exists())
 
 
 def _counted_scores(actor: Actor, query: ListQuery, on: date | None, simulation_id: uuid.UUID) -> Select:
@@ -192,7 +193,11 @@ def _counted_scores(actor: Actor, query: ListQuery, on: date | None, simulation_
             holders.c.assigned_to_user_id == PlaySession.user_id,
             holders.c.organization_id == PlaySession.organization_id,
         ),
-    ).where(Module.simulation_id == simulation_id, PlaySession.status == SessionStatus.completed)
+    ).where(
+        Module.simulation_id == simulation_id,
+        PlaySession.status == SessionStatus.completed,
+        ~PlaySession.is_test,  # as counted_sessions: a test session is nobody's result
+    )
 
 
 def _number(raw, scores, key):  # noqa: ANN001, ANN202 — SQL expressions

@@ -146,6 +146,7 @@ def progress_of(
                 PlaySession.user_id.in_(user_ids),
                 PlaySession.module_id.in_(modules),
                 PlaySession.organization_id == organization_id,
+                ~PlaySession.is_test,  # a test session moves no assignment (play_sessions.real)
             )
         )  # fmt: skip
         for user_id, module_id, status, started_at, completed_at, total in rows:

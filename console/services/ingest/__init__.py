@@ -11,9 +11,12 @@ rows are locked (FOR UPDATE) for their batches, so batches of one session are ap
 another and a completion cannot race another batch.
 
 Decisions written down here, where DESIGN.md is silent:
-- Modules an engine may use: published modules of published simulations; a key bound to a
-  simulation also reaches that simulation's modules while it is staged, so studios can test builds.
-  Archived modules are never playable.
+- Modules an engine may use: published modules of published simulations; a test key bound to a
+  simulation also reaches that simulation's unpublished modules (draft or staged), so studios can
+  test builds. Live keys play published modules only. Archived modules are never playable.
+- Test keys (`sk_sim_test_…`) start test sessions (`is_test`, with `api_key_id` as every session):
+  they score and complete as any other, but move no assignment and count in no cohort, figure or
+  participant's page (play_sessions.real).
 - A key bound to an organization only knows that organization's people: any other player is an
   unknown player (422), so emails cannot be probed across tenants.
 - `started_at`: the engine's when given. When absent it is the server's clock at creation, and the

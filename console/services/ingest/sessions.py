@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
 from console import live
-from console.auth import Actor
+from console.auth import Actor, ActorKind
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.live import ChangeKind, SessionChange
 from console.services import assignments, launch, scoring
@@ -56,12 +56,10 @@ def _module_playable(actor: Actor, module: Module, simulation: Simulation) -> bo
         return False
     if simulation.status == SimulationStatus.published and module.status == ModuleStatus.published:
         return True
-    # Staged builds (and a published simulation's unpublished modules): only for keys bound to this
-    # simulation, so studios can test a build before players see it.
-    return actor.simulation_id == simulation.id and simulation.status in (
-        SimulationStatus.staged,
-        SimulationStatus.published,
-    )
+    # Anything not published (a draft or staged build, a published simulation's unpublished modules):
+    # only for test keys bound to this simulation, so studios can test a build before players see it,
+    # and what they play there never counts. Live keys play published modules only.
+    return actor.test and actor.simulation_id == simulation.id
 
 
 def _load_module(session: Session, actor: Actor, module_id: uuid.UUID) -> tuple[Module, Simulation]:
@@ -168,6 +166,8 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
         "launch_url": data.launch_url or module.launch_url,
         "status": SessionStatus.in_progress,
         "started_at": data.started_at or utcnow(),
+        "api_key_id": actor.id if actor.kind is ActorKind.api_key else None,
+        "is_test": actor.test,
     }
 
     statement = insert(PlaySession).values(**values)
@@ -180,9 +180,10 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
         assert existing is not None
         _same_start_or_conflict(existing, module, player.id, data)
         return existing, False
-    assignments.session_started(
-        session=session, user_id=player.id, simulation_id=simulation.id, organization_id=player.organization_id
-    )
+    if not actor.test:  # a test session moves no assignment
+        assignments.session_started(
+            session=session, user_id=player.id, simulation_id=simulation.id, organization_id=player.organization_id
+        )
     live.session_changed(
         session, SessionChange(inserted, player.organization_id, simulation.id, module.id, ChangeKind.started)
     )

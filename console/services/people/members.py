@@ -239,7 +239,7 @@ def _stats(organization_id: uuid.UUID):  # noqa: ANN202 — (assignments, plays)
     )
     played = select(PlaySession.user_id.label("user_id"), func.max(PlaySession.started_at).label("last"))
     assigned = assigned.where(SimulationAssignment.organization_id == organization_id)
-    played = played.where(PlaySession.organization_id == organization_id)
+    played = played.where(PlaySession.organization_id == organization_id, ~PlaySession.is_test)
     assigned = assigned.group_by(SimulationAssignment.assigned_to_user_id).subquery("assigned")
     played = played.group_by(PlaySession.user_id).subquery("played")
     return assigned, played
@@ -267,7 +267,7 @@ def _page_stats(
         found[user_id][0:2] = [done, total]
     for user_id, last in session.execute(
         select(PlaySession.user_id, func.max(PlaySession.started_at))
-        .where(PlaySession.organization_id == organization_id, PlaySession.user_id.in_(user_ids))
+        .where(PlaySession.organization_id == organization_id, PlaySession.user_id.in_(user_ids), ~PlaySession.is_test)
         .group_by(PlaySession.user_id)
     ):
         found[user_id][2] = last

@@ -23,10 +23,10 @@ from sqlmodel import Session
 
 from console.auth import Actor
 from console.errors import NotFound, ValidationFailed
-from console.services import play_sessions, scoring
+from console.services import api_keys, play_sessions, scoring
 from console.services.listing import ListQuery, Page, bounds
-from console.services.sessions import debrief_links, listing, stuck
-from models import GameEvent, Module, Organization, PlaySession, Simulation, User
+from console.services.sessions import debrief_links, listing, stuck, test_data
+from models import ApiKey, GameEvent, Module, Organization, PlaySession, Simulation, User
 from models.enums import EventType, Platform, SessionStatus
 
 MAX_POINTS = 400  # per dimension on the chart: more than a chart's width shows
@@ -63,6 +63,10 @@ class Header:
     stuck: bool
     can_abandon: bool
     abandoned_by: tuple[str, str, datetime] | None  # (who, why, when) when staff closed it
+    is_test: bool = False  # started with a test key: counted nowhere, deletable (test_data)
+    api_key_id: uuid.UUID | None = None  # the key that started it
+    api_key_prefix: str | None = None  # that key's prefix, shown to those who may read the key
+    can_delete: bool = False
 
 
 @dataclass
@@ -185,6 +189,14 @@ def _header(session: Session, actor: Actor, play: PlaySession, now: datetime) ->
         can_abandon=play.status == SessionStatus.in_progress and stuck.can_abandon(actor, play),
         abandoned_by=stuck.abandon_reason(session=session, play=play)
         if play.status == SessionStatus.abandoned
+        else None,
+        is_test=play.is_test,
+        can_delete=play.is_test and test_data.can_delete(actor),
+        api_key_id=play.api_key_id,
+        api_key_prefix=session.scalar(
+            select(ApiKey.key_prefix).where(ApiKey.id == play.api_key_id, api_keys.readable(actor))
+        )
+        if play.api_key_id is not None
         else None,
     )
 

@@ -6,7 +6,8 @@ through `/my`, not here).
 
 Filters (`ListQuery.filters`, all optional): `organization_id`, `simulation_id`, `module_id`, `status`
 (a SessionStatus), `platform` (a Platform), `from` / `to` (UTC days of the start, inclusive), `stuck`
-(1: in progress with no event for `SIMVADO_STUCK_AFTER_MINUTES`). Search: the player's name or email,
+(1: in progress with no event for `SIMVADO_STUCK_AFTER_MINUTES`), `kind` (`real`, the default: sessions
+of live keys; `test`: sessions of test keys; `all`). Search: the player's name or email,
 or a session's exact external id.
 
 At 100,000 sessions (docs/sessions.md has the plans): a page is chosen on `sessions` alone — its
@@ -20,6 +21,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlmodel import Session
@@ -32,7 +34,15 @@ from models import Module, Organization, PlaySession, Simulation, User
 from models.enums import Platform, SessionStatus, SimulationStatus
 
 PICKED = 20  # choices a filter offers at a time: type to find any other
-FILTERS = ("organization_id", "simulation_id", "module_id", "status", "platform", "from", "to", "stuck")
+FILTERS = ("organization_id", "simulation_id", "module_id", "status", "platform", "from", "to", "stuck", "kind")
+
+
+class SessionKind(StrEnum):
+    """Which sessions the list shows: real ones by default (test sessions count nowhere else either)."""
+
+    real = "real"
+    test = "test"
+    all = "all"
 
 
 def require(actor: Actor) -> None:
@@ -60,6 +70,7 @@ class SessionRow:
     duration_seconds: int | None  # completed: the engine's; in progress: so far; abandoned: to the last event
     total_score: float | None
     stuck: bool
+    is_test: bool = False
 
 
 def _day_start(day: date) -> datetime:
@@ -69,6 +80,11 @@ def _day_start(day: date) -> datetime:
 def conditions(session: Session, actor: Actor, query: ListQuery, *, now: datetime) -> list[ColumnElement[bool]]:
     """The WHERE of a view of the list, on `sessions` alone (the list, its count and its export)."""
     where = [play_sessions.readable(actor)]
+    kind = query.choice("kind", SessionKind) or SessionKind.real
+    if kind is SessionKind.real:
+        where.append(play_sessions.real())
+    elif kind is SessionKind.test:
+        where.append(PlaySession.is_test)
     if organization_id := query.uuid("organization_id"):
         where.append(PlaySession.organization_id == organization_id)
     if simulation_id := query.uuid("simulation_id"):
@@ -232,6 +248,7 @@ def _row(
         duration_seconds=duration_seconds(play, last_event_at, now),
         total_score=play.total_score,
         stuck=stuck.is_stuck(play.status, last_event_at or play.started_at, now),
+        is_test=play.is_test,
     )
 
 

@@ -61,6 +61,8 @@ class ChangeFilter:
     simulation_ids: frozenset[uuid.UUID] = frozenset()
 
     def __call__(self, change: SessionChange) -> bool:
+        if change.kind is ChangeKind.rejected:
+            return False  # about an API key, not a session
         return (
             self.everything
             or change.kind is ChangeKind.resync
@@ -126,6 +128,7 @@ class LiveSession:
     scores: list[Score] = field(default_factory=list)
     stuck: bool = False
     can_abandon: bool = False
+    is_test: bool = False  # a test key's session: shown with a "Test" badge
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,8 @@ _ROWS = """
                 THEN (SELECT string_agg(left(k, 50), ',' ORDER BY k)
                       FROM jsonb_object_keys(e.event_data->'impacts') AS k) END,
            CASE WHEN e.event_type = 'custom' AND jsonb_typeof(e.event_data) = 'object'
-                THEN (SELECT count(*) FROM jsonb_object_keys(e.event_data)) END
+                THEN (SELECT count(*) FROM jsonb_object_keys(e.event_data)) END,
+           s.is_test
     FROM sessions s
     JOIN users u ON u.id = s.user_id
     JOIN modules m ON m.id = s.module_id
@@ -274,7 +278,7 @@ def _shared_rows(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Live
     for sid, row in rows.items():
         (_, external, platform, started_at, organization_id, player_name, player_email, organization_name,
          module_id, module_title, simulation_id, simulation_title, event_id, kind, timestamp, received_at,
-         *summary_fields) = row  # fmt: skip
+         *summary_fields, is_test) = row  # fmt: skip
         last = None
         if event_id is not None:
             last = LastEvent(event_id, EventType(kind), _summary(kind, *summary_fields), timestamp, received_at)
@@ -294,6 +298,7 @@ def _shared_rows(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Live
             last_event=last,
             last_activity_at=received_at if received_at is not None else started_at,
             scores=scores.get(sid, []),
+            is_test=is_test,
         )
     return out
 

@@ -1,0 +1,113 @@
+"""Each key's inbox of refused requests: kept outside the request's transaction, bounded, searchable."""
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from console import unit_of_work
+from console.auth import Actor
+from console.services import api_keys, rejections
+from console.services.listing import ListQuery
+from models import ApiKey, ApiKeyRejection
+from tests.api.conftest import build_app, event, post_events, start
+
+
+def _served(**settings):
+    app = build_app(**settings)
+    return app, app.api.recorder.writer
+
+
+def _key(key: str) -> ApiKey:
+    with unit_of_work.read_only() as s:
+        return s.scalar(select(ApiKey).where(ApiKey.key_hash == api_keys.hash_key(key)))
+
+
+def _inbox(key: str, **query) -> list:
+    with unit_of_work.read_only() as s:
+        return rejections.list_(
+            session=s, actor=Actor.system("test"), key_id=_key(key).id, query=ListQuery(**query)
+        ).rows
+
+
+def test_a_refused_request_is_kept_with_the_offending_part_and_moves_last_used(world):
+    app, writer = _served()
+    with TestClient(app, base_url="http://testserver") as client:
+        sid = start(client, world).json()["id"]
+        before = _key(world.keys["rw"])
+        bad = event(data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": "lots"}})
+        refused = post_events(client, world, sid, [event(), bad])
+        assert refused.status_code == 422
+        assert client.get(f"/api/v1/sessions/{uuid.uuid4()}", headers=world.auth()).status_code == 404
+        writer.flush()
+    rows = _inbox(world.keys["rw"])
+    assert [r.status for r in rows] == [404, 422]  # newest first
+    newest, first = rows
+    assert first.code == refused.json()["error"]["code"] and first.message == refused.json()["error"]["message"]
+    assert first.session_ref == sid and first.method == "POST" and first.path.endswith("/events")
+    assert "lots" in first.excerpt and len(first.excerpt.encode()) <= 1024 + 3
+    assert newest.session_ref is not None and newest.path.endswith(newest.session_ref)
+    key = _key(world.keys["rw"])
+    assert key.last_error.startswith("404 ") and key.last_error_at is not None
+    assert before.last_used_at is None or key.last_used_at >= before.last_used_at
+    assert _inbox(world.keys["rw"], search="lots")[0].id == first.id
+    assert [r.status for r in _inbox(world.keys["rw"], filters={"status": "404"})] == [404]
+
+
+def test_a_refusal_is_kept_even_though_its_request_rolled_back_and_accepted_requests_add_nothing(world):
+    app, writer = _served()
+    with TestClient(app, base_url="http://testserver") as client:
+        sid = start(client, world).json()["id"]
+        assert post_events(client, world, sid, [event()]).status_code == 200
+        late = post_events(client, world, sid, [event("completion", at=100)])
+        assert late.status_code == 200
+        conflict = post_events(client, world, sid, [event(at=200)])  # the session is completed
+        assert conflict.status_code == 409
+        writer.flush()
+    assert [r.status for r in _inbox(world.keys["rw"])] == [409]
+
+
+def test_refusals_are_bounded_per_key_and_unknown_keys_store_nothing(world):
+    app, writer = _served(api_rejections_per_key=3)
+    unknown = api_keys.generate_key()
+    with TestClient(app, base_url="http://testserver") as client:
+        for _ in range(6):
+            client.get(f"/api/v1/sessions/{uuid.uuid4()}", headers=world.auth())
+            client.get(f"/api/v1/sessions/{uuid.uuid4()}", headers={"Authorization": f"Bearer {unknown}"})
+        writer.flush()
+    assert len(_inbox(world.keys["rw"])) == 3  # 6 stored, the newest 3 kept
+    with unit_of_work.read_only() as s:
+        assert s.scalar(select(func.count()).select_from(ApiKeyRejection)) == 3
+
+
+def test_each_process_stores_at_most_so_many_refusals_per_key_a_second():
+    from console.api.rejections import RejectionWriter
+
+    writer = RejectionWriter(keep=500, days=7, per_key_second=3)
+    admitted = [writer.admit("a-key") for _ in range(5)] + [writer.admit("another-key")]
+    assert admitted == [True, True, True, False, False, True] and writer.dropped == 2
+
+
+def test_refusals_older_than_the_kept_days_are_pruned_and_only_the_keys_readers_see_them(world):
+    from sqlalchemy import update
+
+    from console.errors import NotFound
+    from models import UserRole
+    from tests.factories import actor_of, make_user
+
+    refusal = rejections.Refusal(
+        key_hash=api_keys.hash_key(world.keys["rw"]), method="GET", path="/api/v1/modules/x", status=404,
+        code="not_found", message="Module not found.", details=None, excerpt="", session_ref=None,
+        client_address=None,
+    )  # fmt: skip
+    with unit_of_work.transaction() as s:
+        rejections.record(session=s, refusal=refusal, keep=500, days=7)
+        s.execute(update(ApiKeyRejection).values(received_at=func.now() - func.make_interval(0, 0, 0, 8)))
+    with unit_of_work.transaction() as s:
+        rejections.record(session=s, refusal=refusal, keep=500, days=7)
+    assert len(_inbox(world.keys["rw"])) == 1  # the 8-day-old one went as the new one came
+    with unit_of_work.transaction() as s:
+        creator = make_user(s, role=UserRole.studio_creator)
+    with unit_of_work.read_only() as s, pytest.raises(NotFound):  # a live key: not a creator's to read
+        rejections.list_(session=s, actor=actor_of(creator), key_id=_key(world.keys["rw"]).id, query=ListQuery())
