@@ -316,8 +316,9 @@ INBOX_EXCERPT_SLOT = (
 )
 INBOX_ERROR_SLOT = (
     '<q-td :props="props"><span class="text-weight-medium">{{ props.row.code }}</span>'
-    '<div class="text-caption" style="max-width: 22rem">{{ props.row.message }}</div>'
-    '<div class="text-caption text-grey-8" style="max-width: 22rem">{{ props.row.details }}</div></q-td>'
+    '<div class="text-caption" style="max-width: 22rem; white-space: normal">{{ props.row.message }}</div>'
+    '<div class="text-caption text-grey-8" style="max-width: 22rem; white-space: normal; overflow-wrap: anywhere">'
+    "{{ props.row.details }}</div></q-td>"
 )
 INBOX_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429)
 # How often the page looks whether the LISTEN fan-out told it of a new refusal (then it re-reads once).

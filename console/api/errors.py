@@ -38,10 +38,19 @@ _HTTP_CODES = {
 
 
 class RateLimited(Exception):
-    """The key has used up its rate (settings.api_rate_limit): answered 429 with Retry-After."""
+    """A limit refused the request (console/api/limits.py): answered 429 with Retry-After, naming which."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, limit: str = "key") -> None:
         self.retry_after = retry_after
+        self.limit = limit  # "key", "session" or "address"
+
+
+# What a 429 says, by the limit that refused: so an engine knows whether to slow one session or all.
+RATE_MESSAGES = {
+    "key": "Too many requests for this API key: the key is over its limit for all its players together.",
+    "session": "Too many requests for this play session: slow this session down; the key's other sessions go on.",
+    "address": "Too many requests from this client address.",
+}
 
 
 # ------------------------------------------------------------------------ what OpenAPI documents
@@ -154,8 +163,8 @@ async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
     return error_response(
         429,
         "rate_limited",
-        "Too many requests for this API key.",
-        {"retry_after_seconds": exc.retry_after},
+        RATE_MESSAGES.get(exc.limit, RATE_MESSAGES["key"]),
+        {"retry_after_seconds": exc.retry_after, "limit": exc.limit},
         headers={"Retry-After": str(exc.retry_after)},
     )
 

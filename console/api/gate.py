@@ -123,7 +123,7 @@ class Gate:
                 break
             await asyncio.sleep(SYNC_SECONDS)  # the other processes' count is not heard yet
         if retry:
-            raise RateLimited(retry)
+            raise RateLimited(retry, getattr(retry, "kind", "key"))
 
     async def run(
         self,

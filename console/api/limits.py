@@ -72,6 +72,17 @@ class Limit:
         return cls(kind, item.amount, max(1, int(item.get_expiry())))
 
 
+class Refusal(int):
+    """Seconds to wait (an int, as `hit` answers), and which limit said so: "key", "session" or "address"."""
+
+    kind: str
+
+    def __new__(cls, seconds: int, kind: str) -> Refusal:
+        made = super().__new__(cls, seconds)
+        made.kind = kind
+        return made
+
+
 class SharedLimits:
     """Counts hits per scope and window in this process and shares them through PostgreSQL (see above)."""
 
@@ -102,7 +113,7 @@ class SharedLimits:
                 if known is None and not waited and pending >= unheard_budget(limit):
                     return 0
                 if (known or 0) + pending >= limit.amount:
-                    return max(1, math.ceil((window + 1) * limit.period - now))
+                    return Refusal(max(1, math.ceil((window + 1) * limit.period - now)), kind)
                 keys.append(key)
             for key in keys:
                 self._pending[key] = self._pending.get(key, 0) + 1

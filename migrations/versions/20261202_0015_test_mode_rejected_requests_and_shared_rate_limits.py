@@ -7,7 +7,8 @@
   reader of them does; the list's covering indexes (by module, by start) carry is_test, so /sessions
   (real sessions by default) and the dashboard still read them alone; idx_sessions_test_by_key finds
   a key's test sessions to delete them. Rebuilt in the migration's transaction (writes to sessions
-  wait meanwhile; not measured on a large table): for one, build them CONCURRENTLY by hand first,
+  wait meanwhile): the whole upgrade from 0014 to 0018 took 1.3 s on `seed-demo --events 1000000`
+  (100,321 sessions, 2 cores). For a table many times larger, build them CONCURRENTLY by hand first,
   as 0013 does.
 - api_key_rejections: each key's refused requests (its inbox), bounded per key and by age;
   api_keys.last_error_at / last_error for the keys list.

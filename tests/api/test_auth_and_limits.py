@@ -166,7 +166,7 @@ def test_rate_limit_is_per_key_with_retry_after(database_url, world):
         response = limited.get(url, headers=world.auth("rw"))
         assert response.status_code == 429
         assert 1 <= int(response.headers["Retry-After"]) <= 60
-        assert _error(response)["code"] == "rate_limited"
+        assert _error(response)["code"] == "rate_limited" and _error(response)["details"]["limit"] == "key"
         # Another key is unaffected.
         assert limited.get(url, headers=world.auth("read")).status_code == 200
 

@@ -3,6 +3,7 @@ play session and per client address, shared by every process through PostgreSQL.
 
 import asyncio
 import time
+import uuid
 
 import httpx
 import pytest
@@ -56,6 +57,9 @@ def test_an_abusive_session_is_throttled_while_the_keys_other_sessions_go_on(dat
         assert statuses[:5] == [200] * 5 and set(statuses[5:]) == {429}
         answer = client.post(url, json={"session_id": noisy, "events": [event()]}, headers=world.auth())
         assert answer.json()["error"]["code"] == "rate_limited" and int(answer.headers["Retry-After"]) >= 1
+        # It says which limit: the engine slows this session, not the whole key.
+        assert answer.json()["error"]["details"]["limit"] == "session"
+        assert answer.json()["error"]["message"].startswith("Too many requests for this play session")
         for i in range(5):
             other = client.post(url, json={"session_id": quiet, "events": [event(at=i)]}, headers=world.auth())
             assert other.status_code == 200
@@ -73,7 +77,11 @@ def test_default_limits_let_one_key_with_64_sessions_on_16_connections_through(d
                     *(
                         client.post(
                             "/api/v1/sessions",
-                            json={"module_id": str(world.module.id), "player": {"email": world.player.email}},
+                            json={
+                                "external_session_id": str(uuid.uuid4()),
+                                "module_id": str(world.module.id),
+                                "player": {"email": world.player.email},
+                            },
                         )
                         for _ in range(64)
                     )

@@ -154,7 +154,11 @@ def test_creators_make_test_keys_for_their_own_simulations_only(client, world):
     headers = {"Authorization": f"Bearer {created.key}"}
     response = client.post(
         "/api/v1/sessions",
-        json={"module_id": str(draft_module.id), "player": {"email": world.player.email}},
+        json={
+            "external_session_id": str(uuid.uuid4()),
+            "module_id": str(draft_module.id),
+            "player": {"email": world.player.email},
+        },
         headers=headers,
     )
     assert response.status_code == 201, response.text
