@@ -14,6 +14,7 @@ import typer
 
 from console import db, unit_of_work
 from console.config import ConfigurationError, get_settings
+from console.services import api_keys
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Simvado Console")
 log = logging.getLogger("simvado")
@@ -52,14 +53,8 @@ class QuietEngineApiAccess(logging.Filter):
         return True
 
 
-# An engine API key anywhere in a text (a live key or a test key, `sk_sim_test_…`): what the log keeps of it
-# is its prefix, as the database does (SECURITY.md 5, 7).
-ENGINE_KEY = re.compile(r"(?i)(sk_sim_[a-z0-9_]{8})[a-z0-9_]*")
-
-
-def redact_keys(text: str) -> str:
-    """`text` with every engine API key cut to its first 15 characters (its stored prefix)."""
-    return ENGINE_KEY.sub(r"\1…", text) if "sk_sim_" in text.lower() else text
+# An engine API key anywhere in a text: what the log keeps of it is its prefix (console/services/api_keys.py).
+ENGINE_KEY, redact_keys = api_keys.ENGINE_KEY, api_keys.redact_keys
 
 
 class RedactSecretsInPaths(logging.Filter):

@@ -154,15 +154,20 @@ class RejectionRecorder:
                 error = {}
             details = error.get("details") if isinstance(error.get("details"), dict) else None
             excerpt, session_ref = rejections.excerpt_of(body, details, limit)
+            # A key pasted into a body or a URL is kept as its prefix only, as in the logs: in what was
+            # sent, and in the answer that named it.
+            excerpt = api_keys.redact_keys(excerpt)
+            if details is not None:
+                details = json.loads(api_keys.redact_keys(json.dumps(details)))
             if session_ref is None and "/sessions/" in path:
                 session_ref = path.rsplit("/", 1)[-1]
             return rejections.Refusal(
                 key_hash=key_hash,
                 method=method,
-                path=path,
+                path=api_keys.redact_keys(path),
                 status=status,
                 code=str(error.get("code") or f"http_{status}"),
-                message=str(error.get("message") or ""),
+                message=api_keys.redact_keys(str(error.get("message") or "")),
                 details=details,
                 excerpt=excerpt,
                 session_ref=session_ref,

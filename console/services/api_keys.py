@@ -54,6 +54,16 @@ LAST_USED_INTERVAL = timedelta(minutes=1)
 INVALID_KEY = "Invalid or missing API key."
 
 
+# An engine API key anywhere in a text (a live key or a test key, `sk_sim_test_…`): what a log line or a
+# kept refusal holds of it is its prefix, as the database does (SECURITY.md 5, 7).
+ENGINE_KEY = re.compile(r"(?i)(sk_sim_[a-z0-9_]{8})[a-z0-9_]*")
+
+
+def redact_keys(text: str) -> str:
+    """`text` with every engine API key cut to its first 15 characters (its stored prefix)."""
+    return ENGINE_KEY.sub(r"\1…", text) if "sk_sim_" in text.lower() else text
+
+
 def _base62(number: int, width: int) -> str:
     chars = []
     while number:

@@ -111,3 +111,17 @@ def test_refusals_older_than_the_kept_days_are_pruned_and_only_the_keys_readers_
         creator = make_user(s, role=UserRole.studio_creator)
     with unit_of_work.read_only() as s, pytest.raises(NotFound):  # a live key: not a creator's to read
         rejections.list_(session=s, actor=actor_of(creator), key_id=_key(world.keys["rw"]).id, query=ListQuery())
+
+
+def test_a_key_pasted_into_a_refused_body_is_kept_as_its_prefix_only(world):
+    app, writer = _served()
+    pasted = world.keys["read"]  # a real key of the platform, sent where it does not belong
+    with TestClient(app, base_url="http://testserver") as client:
+        sid = start(client, world).json()["id"]
+        bad = event(data={"decision_id": "d1", "choice_id": "c1", "impacts": {pasted: 1}})
+        assert post_events(client, world, sid, [bad]).status_code == 422
+        writer.flush()
+    (kept,) = _inbox(world.keys["rw"])
+    assert pasted not in kept.excerpt and pasted not in str(kept.details) + kept.message
+    assert pasted[:15] + "…" in str(kept.details) and pasted[:15] + "…" in kept.message
+    assert pasted not in (_key(world.keys["rw"]).last_error or "")
