@@ -1,5 +1,6 @@
 """In a real browser, on the demo console: a platform admin makes a test key; an engine plays with it
-(one session completed, one left in progress) and sends a refused batch. The test sessions show with a
+(one session completed, one left in progress) and sends a batch with a misspelled scoring dimension,
+refused, then sent right. The test sessions show with a
 "Test" badge on /sessions (test filter), a session's page and /live, not among real sessions; the
 refusal is in the key's inbox; the key's test sessions are deleted from the keys page.
 Screenshots: artifacts/screenshots/engine-keys-*.png."""
@@ -39,10 +40,17 @@ def _engine_plays(url: str, key: str, module_id: str, player: str) -> tuple[str,
         {"id": str(uuid.uuid4()), "type": "milestone", "timestamp": at, "data": {"milestone_id": "m1"}},
     ]})  # fmt: skip
     assert going.status_code == 200, going.text
+    # A misspelled scoring dimension: refused, named, nothing of the batch kept; then sent right.
+    decision = {"type": "decision", "timestamp": at, "data": {"decision_id": "d1", "choice_id": "c1"}}
     refused = engine.post("/api/v1/events", json={"session_id": ids[1], "events": [
-        {"id": str(uuid.uuid4()), "type": "teleport", "timestamp": at, "data": {"to": "the moon"}},
+        {"id": str(uuid.uuid4()), **decision, "data": {**decision["data"], "impacts": {"moral_e": 5}}},
     ]})  # fmt: skip
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unknown_dimension", refused.text
+    dimension = refused.json()["error"]["details"]["allowed_dimensions"][0]  # the refusal lists them
+    fixed = engine.post("/api/v1/events", json={"session_id": ids[1], "events": [
+        {"id": str(uuid.uuid4()), **decision, "data": {**decision["data"], "impacts": {dimension: 5}}},
+    ]})  # fmt: skip
+    assert fixed.status_code == 200, fixed.text
     return ids[0], ids[1]
 
 
@@ -76,7 +84,8 @@ def test_test_keys_their_sessions_and_the_inbox(page, demo_console):
     row.get_by_role("link").first.click()  # the last error's link: the inbox
     page.wait_for_url(re.compile(r"/api-keys/[0-9a-f-]{36}/rejections"))
     expect(page.get_by_text("1 refused request", exact=True)).to_be_visible()
-    expect(page.locator("tbody").get_by_text("teleport", exact=False).first).to_be_visible()
+    expect(page.locator("tbody").get_by_text("unknown_dimension", exact=False).first).to_be_visible()
+    expect(page.locator("tbody").get_by_text("moral_e", exact=False).first).to_be_visible()
     screenshot(page, "engine-keys-03-inbox")
 
     page.goto(f"{url}/sessions?search={in_progress}")
