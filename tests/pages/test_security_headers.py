@@ -81,6 +81,7 @@ def concrete_paths(world) -> list[str]:
         "token": "an-unknown-invitation",
         "user_id": str(world["admin"].id),
         "session_id": "00000000-0000-4000-8000-000000000000",  # none: the not-found page has the policy too
+        "key_id": "00000000-0000-4000-8000-000000000000",  # none as well
     }
     paths = []
     # Route contexts since FastAPI 0.141 (not starlette Routes): each has the route's full path.
