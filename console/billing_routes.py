@@ -11,19 +11,14 @@ failure is non-2xx, so Stripe retries. The secret and the body are never logged.
 
 from __future__ import annotations
 
-import json
 import logging
 
 import stripe
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
+from fastapi.responses import Response
 
-from console import unit_of_work
+from console import unit_of_work, webhooks
 from console.config import Settings
-from console.errors import DomainError, TooLarge
-from console.media_routes import read_capped
 from console.services.billing import events
 
 log = logging.getLogger(__name__)
@@ -32,8 +27,7 @@ STRIPE_WEBHOOK_PATH = "/webhooks/stripe"
 TOLERANCE_SECONDS = 300  # Stripe's own default: a replay older than five minutes is refused
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+_error = webhooks.error
 
 
 def _apply(event: dict) -> events.Outcome:
@@ -53,33 +47,17 @@ def billing_router(settings: Settings) -> APIRouter:
         signature = request.headers.get("stripe-signature", "")
         if not signature or len(signature) > 2000:
             return _error(400, "bad_signature", "Missing or malformed Stripe-Signature header.")
-        limit = settings.stripe_webhook_max_body_bytes
-        try:
-            body = await read_capped(request, limit, TooLarge("Too large."))
-        except TooLarge:
-            return _error(413, "too_large", f"The body is larger than {limit} bytes.")
-        except ClientDisconnect:
-            return Response(status_code=400)
+        body = await webhooks.read_body(request, settings.stripe_webhook_max_body_bytes)
+        if isinstance(body, Response):
+            return body
         try:
             stripe.WebhookSignature.verify_header(body.decode("utf-8"), signature, secret, TOLERANCE_SECONDS)
         except (stripe.SignatureVerificationError, UnicodeDecodeError):
             log.info("Stripe delivery refused: bad signature or timestamp")
             return _error(400, "bad_signature", "The signature does not verify.")
-        try:
-            event = json.loads(body)
-        except json.JSONDecodeError:
-            return _error(400, "bad_json", "The body is not JSON.")
-        if not isinstance(event, dict):
-            return _error(400, "bad_json", "The body is not a JSON object.")
-        try:
-            outcome = await run_in_threadpool(_apply, event)
-        except DomainError as exc:
-            log.info("Stripe delivery refused: %s", exc.code)
-            return _error(422, exc.code, exc.message)
-        except Exception:
-            # Nothing of it was kept (the unit of work rolled back): a 5xx makes Stripe send it again.
-            log.exception("Stripe delivery failed")
-            return _error(500, "internal", "The event could not be applied; it will be retried.")
-        return JSONResponse({"status": outcome.status})
+        event = webhooks.parse_object(body)
+        if isinstance(event, Response):
+            return event
+        return await webhooks.apply("Stripe", lambda: _apply(event))
 
     return router

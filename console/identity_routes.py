@@ -35,22 +35,18 @@ goes back to /login with a message code; the sign-in cookie is used once and alw
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import uuid
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from console import unit_of_work
+from console import unit_of_work, webhooks
 from console.auth.web import safe_next, set_login_cookie
 from console.config import Settings
-from console.errors import DomainError, TooLarge
-from console.media_routes import read_capped
 from console.services import accounts
 from console.services.identity import clerk, oidc, sso, staff
 
@@ -65,8 +61,7 @@ NICEGUI_SESSION_COOKIE = "session"  # Starlette's SessionMiddleware, which NiceG
 _SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+_error = webhooks.error
 
 
 def _apply_clerk(svix_id: str, event: dict) -> clerk.Outcome:
@@ -245,34 +240,18 @@ def identity_router(settings: Settings) -> APIRouter:
         headers = {name: request.headers.get(name, "") for name in _SVIX_HEADERS}
         if not all(headers.values()) or len(headers["svix-id"]) > 255:
             return _error(400, "bad_signature", "Missing or malformed svix headers.")
-        limit = settings.clerk_webhook_max_body_bytes
-        try:
-            body = await read_capped(request, limit, TooLarge("Too large."))
-        except TooLarge:
-            return _error(413, "too_large", f"The body is larger than {limit} bytes.")
-        except ClientDisconnect:
-            return Response(status_code=400)
+        body = await webhooks.read_body(request, settings.clerk_webhook_max_body_bytes)
+        if isinstance(body, Response):
+            return body
         try:
             # svix compares the signature of these exact bytes and refuses a timestamp off by > 5 min.
             Webhook(secret).verify(body, headers)
         except WebhookVerificationError:
             log.info("Clerk delivery refused: bad signature or timestamp")
             return _error(400, "bad_signature", "The signature does not verify.")
-        try:
-            event = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _error(400, "bad_json", "The body is not JSON.")
-        if not isinstance(event, dict):
-            return _error(400, "bad_json", "The body is not a JSON object.")
-        try:
-            outcome = await run_in_threadpool(_apply_clerk, headers["svix-id"], event)
-        except DomainError as exc:
-            log.info("Clerk delivery refused: %s", exc.code)
-            return _error(422, exc.code, exc.message)
-        except Exception:
-            # Nothing of it was kept (the unit of work rolled back): a 5xx makes Clerk send it again.
-            log.exception("Clerk delivery failed")
-            return _error(500, "internal", "The delivery could not be applied; it will be retried.")
-        return JSONResponse({"status": outcome.status})
+        event = webhooks.parse_object(body)
+        if isinstance(event, Response):
+            return event
+        return await webhooks.apply("Clerk", lambda: _apply_clerk(headers["svix-id"], event))
 
     return router

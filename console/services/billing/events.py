@@ -33,16 +33,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
 from console.auth import Actor, ActorKind
 from console.errors import PermissionDenied, ValidationFailed
-from console.services import audit, versions
+from console.services import audit, deliveries, versions
 from console.services.billing import plans
 from models import AuditAction, Organization, StripeEvent, StripeSubscription, User
 from models.audit import AuditEntity
-from models.base import utcnow
 from models.enums import SubscriptionTier
 
 log = logging.getLogger(__name__)
@@ -156,7 +154,13 @@ def apply_event(*, session: Session, actor: Actor, event: dict) -> Outcome:
     if state is not None and event_type == "customer.subscription.deleted":
         state = replace(state, status="canceled")  # a deletion is the end, whatever else the object says
     object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
-    if not _record(session, event_id, event_type[:100], (object_id or "")[:255] or None):
+    if not deliveries.first_time(
+        session,
+        StripeEvent,
+        key={"id": event_id},
+        event_type=event_type[:100],
+        object_id=(object_id or "")[:255] or None,
+    ):
         return Outcome("duplicate", object_id)
     if state is not None:
         applied = apply_state(session=session, actor=actor, state=state, at=created * 1000)
@@ -167,32 +171,6 @@ def apply_event(*, session: Session, actor: Actor, event: dict) -> Outcome:
         jobs.defer(session, jobs.BILLING_SYNC, subscription_id=obj["subscription"][:255])
         return Outcome("queued", obj["subscription"])
     return Outcome("ignored", object_id)
-
-
-def _record(session: Session, event_id: str, event_type: str, object_id: str | None) -> bool:
-    """True if the event is new. A concurrent copy blocks here until the first commits or rolls back."""
-    inserted = session.scalar(
-        insert(StripeEvent)
-        .values(id=event_id, event_type=event_type, object_id=object_id, received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(StripeEvent.id)
-    )
-    return inserted is not None
-
-
-def _lock(session: Session, subscription_id: str) -> StripeSubscription:
-    now = utcnow()
-    session.execute(
-        insert(StripeSubscription)
-        .values(id=subscription_id, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
-    return session.scalars(
-        select(StripeSubscription)
-        .where(StripeSubscription.id == subscription_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def _later(row: StripeSubscription, state: SubscriptionState, at: int) -> bool:
@@ -219,7 +197,7 @@ def record_state(
 ) -> bool:
     """apply_state for any caller that has its own right to it (billing/subscriptions.py: an admin's change
     read back from Stripe's answer); the organization's entry is `action`, named after `actor`."""
-    row = _lock(session, state.id)
+    row = deliveries.locked(session, StripeSubscription, key={"id": state.id})
     if not _later(row, state, at):
         return False
     row.customer_id = state.customer_id or row.customer_id

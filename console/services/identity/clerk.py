@@ -40,12 +40,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
 from console.auth import Actor, ActorKind
 from console.errors import PermissionDenied, ValidationFailed
-from console.services import accounts, audit, users, versions
+from console.services import accounts, audit, deliveries, users, versions
 from models import AuditAction, ClerkDelivery, ClerkUser, User, UserRole
 from models.base import utcnow
 
@@ -141,41 +140,17 @@ def apply_delivery(*, session: Session, actor: Actor, svix_id: str, event: dict)
         parsed = _parse(ClerkUserData, envelope.data)
     elif envelope.type == "user.deleted":
         parsed = _parse(_DeletedData, envelope.data)
-    if not _record_delivery(session, svix_id, envelope.type, clerk_id):
+    if not deliveries.first_time(
+        session, ClerkDelivery, key={"svix_id": svix_id}, event_type=envelope.type, clerk_id=clerk_id or None
+    ):
         return Outcome("duplicate", clerk_id)
     if parsed is None:
         return Outcome("ignored", clerk_id)  # another kind of Clerk event: recorded, nothing to mirror
-    state = _lock_state(session, parsed.id)
+    state = deliveries.locked(session, ClerkUser, key={"clerk_id": parsed.id})
     if isinstance(parsed, _DeletedData):
         _delete(session, actor, state)
         return Outcome("applied", parsed.id)
     return Outcome(_apply_version(session, actor, state, parsed), parsed.id)
-
-
-def _record_delivery(session: Session, svix_id: str, event_type: str, clerk_id: str | None) -> bool:
-    """True if this delivery is new. A concurrent copy blocks here until the first commits or rolls back."""
-    inserted = session.scalar(
-        insert(ClerkDelivery)
-        .values(svix_id=svix_id, event_type=event_type, clerk_id=(clerk_id or None), received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["svix_id"])
-        .returning(ClerkDelivery.svix_id)
-    )
-    return inserted is not None
-
-
-def _lock_state(session: Session, clerk_id: str) -> ClerkUser:
-    now = utcnow()
-    session.execute(
-        insert(ClerkUser)
-        .values(clerk_id=clerk_id, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["clerk_id"])
-    )
-    return session.scalars(
-        select(ClerkUser)
-        .where(ClerkUser.clerk_id == clerk_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def _digest(data: ClerkUserData) -> str:
