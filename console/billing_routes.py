@@ -27,9 +27,6 @@ STRIPE_WEBHOOK_PATH = "/webhooks/stripe"
 TOLERANCE_SECONDS = 300  # Stripe's own default: a replay older than five minutes is refused
 
 
-_error = webhooks.error
-
-
 def _apply(event: dict) -> events.Outcome:
     with unit_of_work.transaction() as session:
         return events.apply_event(session=session, actor=events.WEBHOOK_ACTOR, event=event)
@@ -43,10 +40,10 @@ def billing_router(settings: Settings) -> APIRouter:
         secret = settings.stripe_webhook_secret
         if not secret:
             log.warning("a Stripe delivery arrived but SIMVADO_STRIPE_WEBHOOK_SECRET is not set")
-            return _error(503, "not_configured", "The Stripe webhook is not configured.")
+            return webhooks.error(503, "not_configured", "The Stripe webhook is not configured.")
         signature = request.headers.get("stripe-signature", "")
         if not signature or len(signature) > 2000:
-            return _error(400, "bad_signature", "Missing or malformed Stripe-Signature header.")
+            return webhooks.error(400, "bad_signature", "Missing or malformed Stripe-Signature header.")
         body = await webhooks.read_body(request, settings.stripe_webhook_max_body_bytes)
         if isinstance(body, Response):
             return body
@@ -54,7 +51,7 @@ def billing_router(settings: Settings) -> APIRouter:
             stripe.WebhookSignature.verify_header(body.decode("utf-8"), signature, secret, TOLERANCE_SECONDS)
         except (stripe.SignatureVerificationError, UnicodeDecodeError):
             log.info("Stripe delivery refused: bad signature or timestamp")
-            return _error(400, "bad_signature", "The signature does not verify.")
+            return webhooks.error(400, "bad_signature", "The signature does not verify.")
         event = webhooks.parse_object(body)
         if isinstance(event, Response):
             return event

@@ -53,10 +53,6 @@ class QuietEngineApiAccess(logging.Filter):
         return True
 
 
-# An engine API key anywhere in a text: what the log keeps of it is its prefix (console/services/api_keys.py).
-ENGINE_KEY, redact_keys = api_keys.ENGINE_KEY, api_keys.redact_keys
-
-
 class RedactSecretsInPaths(logging.Filter):
     """Keeps credentials that travel in a URL out of the access log (SECURITY.md: secrets never logged):
     the one-time token of an invitation link (`/invite/<token>`), the value of any query parameter whose
@@ -73,7 +69,7 @@ class RedactSecretsInPaths(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-            path = redact_keys(self.QUERY_SECRET.sub(r"\1…", self.INVITE.sub("/invite/…", args[2])))
+            path = api_keys.redact_keys(self.QUERY_SECRET.sub(r"\1…", self.INVITE.sub("/invite/…", args[2])))
             if path != args[2]:
                 record.args = (*args[:2], path, *args[3:])
         return True
@@ -88,7 +84,7 @@ class RedactKeysInMessages(logging.Filter):
         if record.name == "uvicorn.access":
             return True
         message = record.getMessage()
-        redacted = redact_keys(message)
+        redacted = api_keys.redact_keys(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

@@ -61,9 +61,6 @@ NICEGUI_SESSION_COOKIE = "session"  # Starlette's SessionMiddleware, which NiceG
 _SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
 
 
-_error = webhooks.error
-
-
 def _apply_clerk(svix_id: str, event: dict) -> clerk.Outcome:
     with unit_of_work.transaction() as session:
         return clerk.apply_delivery(session=session, actor=clerk.MIRROR_ACTOR, svix_id=svix_id, event=event)
@@ -236,10 +233,10 @@ def identity_router(settings: Settings) -> APIRouter:
         secret = settings.clerk_webhook_secret
         if not secret:
             log.warning("a Clerk delivery arrived but SIMVADO_CLERK_WEBHOOK_SECRET is not set")
-            return _error(503, "not_configured", "The Clerk webhook is not configured.")
+            return webhooks.error(503, "not_configured", "The Clerk webhook is not configured.")
         headers = {name: request.headers.get(name, "") for name in _SVIX_HEADERS}
         if not all(headers.values()) or len(headers["svix-id"]) > 255:
-            return _error(400, "bad_signature", "Missing or malformed svix headers.")
+            return webhooks.error(400, "bad_signature", "Missing or malformed svix headers.")
         body = await webhooks.read_body(request, settings.clerk_webhook_max_body_bytes)
         if isinstance(body, Response):
             return body
@@ -248,7 +245,7 @@ def identity_router(settings: Settings) -> APIRouter:
             Webhook(secret).verify(body, headers)
         except WebhookVerificationError:
             log.info("Clerk delivery refused: bad signature or timestamp")
-            return _error(400, "bad_signature", "The signature does not verify.")
+            return webhooks.error(400, "bad_signature", "The signature does not verify.")
         event = webhooks.parse_object(body)
         if isinstance(event, Response):
             return event

@@ -6,11 +6,29 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+
+def at_once(times: int, call: Callable[[], object]) -> list:
+    """Run `call` in `times` threads released together (a barrier); what each returned, in finishing order."""
+    start = threading.Barrier(times)
+    answers: list = []
+
+    def one() -> None:
+        start.wait()
+        answers.append(call())
+
+    threads = [threading.Thread(target=one) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 def wait_until(condition: Callable[[], object], *, what: str, timeout: float = 10.0, interval: float = 0.02) -> None:

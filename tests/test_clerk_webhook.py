@@ -22,6 +22,7 @@ from console.identity_routes import CLERK_WEBHOOK_PATH, identity_router
 from models import AuditLogEntry, ClerkDelivery, ClerkUser, LoginSession, User
 from models.enums import UserRole
 from tests.factories import make_user
+from tests.support import at_once
 
 SECRET = "whsec_" + base64.b64encode(b"simvado-clerk-test-secret-32byte").decode()
 T0 = 1_764_000_000_000  # Clerk's clock, milliseconds
@@ -171,18 +172,7 @@ def test_the_same_delivery_twenty_times_at_once_has_one_effect(client, database_
     payload = event("user.created", clerk_user("user_g", updated_at=T0, email="g@acme.example"))
     body = json.dumps(payload)
     headers = signed(body, msg_id="msg_concurrent")
-    start = threading.Barrier(20)
-    answers: list = []
-
-    def post():
-        start.wait()
-        answers.append(client.post(CLERK_WEBHOOK_PATH, content=body, headers=headers))
-
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(20, lambda: client.post(CLERK_WEBHOOK_PATH, content=body, headers=headers))
     assert sorted(a.status_code for a in answers) == [200] * 20
     assert sorted(a.json()["status"] for a in answers) == ["applied"] + ["duplicate"] * 19
     assert count(User, User.clerk_id == "user_g") == 1

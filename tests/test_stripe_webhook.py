@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 import uuid
 
@@ -22,6 +21,7 @@ from console.config import Settings
 from models import AuditLogEntry, Organization, StripeEvent, StripeSubscription, User
 from models.enums import OrgPlan, SubscriptionTier, UserRole
 from tests.factories import make_org, make_user
+from tests.support import at_once
 
 SECRET = "whsec_simvado_stripe_test_secret"
 PRICES = {
@@ -176,18 +176,7 @@ def test_the_same_event_twenty_times_at_once_has_one_effect(client):
     org = new_org(seat_limit=1)
     body = json.dumps(event("customer.subscription.created", subscription("sub_d", quantity=20, org=org.id)))
     headers = signed(body)
-    start = threading.Barrier(20)
-    answers: list = []
-
-    def post():
-        start.wait()
-        answers.append(client.post(STRIPE_WEBHOOK_PATH, content=body, headers=headers))
-
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(20, lambda: client.post(STRIPE_WEBHOOK_PATH, content=body, headers=headers))
     assert sorted(a.status_code for a in answers) == [200] * 20
     assert sorted(a.json()["status"] for a in answers) == ["applied"] + ["duplicate"] * 19
     assert count(StripeEvent) == 1
