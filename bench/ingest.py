@@ -73,9 +73,7 @@ SCORING = {
 }
 EVENT_DATA = {"decision_id": "d1", "choice_id": "c2", "time_to_decide_ms": 5200, "impacts": {"financial": 1}}
 
-# The bars of issue 3 ("Proof").
-BAR_BATCH_VS_COPY = 0.50
-BAR_SINGLE_VS_INSERT8 = 0.50
+# The bars of issue 3 ("Proof"), two of them raised by issue 14 (below).
 BAR_P99_SINGLE_MS = 25.0
 BAR_P99_BATCH_MS = 150.0
 BAR_CONSOLE_VS_API = 0.85
@@ -87,6 +85,14 @@ OPEN_LOOP_ENGINES = 256
 OPEN_LOOP_RUNS = 3
 BAR_NOTIFY_VS_SILENT = 0.95  # issue 13: live notifications cost ingest less than 5 %
 BAR_RSS_GROWTH_MIB = 10.0  # "flat": at most 10 MiB (or 5 %) more after the requests than before
+# Issue 14 raised two of issue 3's bars (both were 0.50) and asked them of the same run, with the limits
+# as shipped.
+BAR_BATCH_VS_COPY = 0.70
+BAR_SINGLE_VS_INSERT8 = 1.0
+# Each closed-loop engine posts to this many play sessions in turn: one session posting flat out is
+# what the per-session limit (100 writes/s by default) is there to stop, so the load is spread the way
+# real traffic is (many sessions, each a few posts a second) and the limits stay as shipped.
+SESSIONS_PER_ENGINE = 4
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -465,9 +471,18 @@ def find_wrk() -> str | None:
 
 
 def closed_loop_wrk(wrk: str, server: Server, key: str, sessions: list[str], batch: int, seconds: float) -> LoadResult:
-    """The closed loop with wrk: one thread, one connection and one session per engine."""
-    engines = len(sessions)
-    env = {**os.environ, "SESSIONS": ",".join(sessions), "BATCH": str(batch), "KEY": key, "RUN": os.urandom(4).hex()}
+    """The closed loop with wrk: one thread and one connection per engine, each posting to its
+    SESSIONS_PER_ENGINE sessions in turn (`sessions` holds that many for each engine)."""
+    per = SESSIONS_PER_ENGINE if len(sessions) >= SESSIONS_PER_ENGINE else 1
+    engines = len(sessions) // per
+    env = {
+        **os.environ,
+        "SESSIONS": ",".join(sessions),
+        "PER": str(per),
+        "BATCH": str(batch),
+        "KEY": key,
+        "RUN": os.urandom(4).hex(),
+    }
     command = [wrk, f"-t{engines}", f"-c{engines}", f"-d{seconds:.0f}s", "--timeout", "30s", "-s", str(WRK_SCRIPT)]
     out = subprocess.run(
         [*command, server.url], env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
@@ -797,8 +812,6 @@ def main() -> int:  # noqa: C901, PLR0915
         env.update(
             DATABASE_URL=url,
             SIMVADO_DATA_DIR=str(workdir / "data"),
-            # The per-key limit (200/s by default) would measure the limiter, not the ingest path.
-            SIMVADO_API_RATE_LIMIT="1000000/second",
             PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         )
         api1 = start_server("serve-api-1w", ["serve-api", "--workers", "1"], env, workdir)
@@ -826,7 +839,7 @@ def main() -> int:  # noqa: C901, PLR0915
             def is_postgres(_group: int, cmdline: bytes) -> bool:
                 return cmdline.startswith(b"postgres")
 
-            sessions = sessions or start_sessions(server, world, engines)
+            sessions = sessions or start_sessions(server, world, engines * SESSIONS_PER_ENGINE)
             bodies = None if wrk else Bodies(sessions, batch, stock_size(batch, phase, len(sessions)))
             client, served, database = own_cpu_seconds(), cpu_seconds(in_server), cpu_seconds(is_postgres)
             if wrk:
@@ -882,7 +895,8 @@ def main() -> int:  # noqa: C901, PLR0915
                 found: dict[str, list[tuple[LoadResult, list[float]]]] = {api1.name: [], silent.name: []}
                 for _round in range(rounds):
                     got: dict[str, tuple[LoadResult, list[float]]] = {}
-                    ready = {server.name: start_sessions(server, world, half) for server in (api1, silent)}
+                    count = half * SESSIONS_PER_ENGINE
+                    ready = {server.name: start_sessions(server, world, count) for server in (api1, silent)}
 
                     def load(server: Server, into: dict = got, size: int = batch, ready: dict = ready) -> None:
                         into[server.name] = run_closed(server, size, phase, sessions=ready[server.name])
@@ -959,7 +973,7 @@ def main() -> int:  # noqa: C901, PLR0915
                     return group == pid  # the server and its worker processes (their own session)
 
                 for batch in (100, 1):
-                    sessions = start_sessions(server, world, engines)
+                    sessions = start_sessions(server, world, engines * SESSIONS_PER_ENGINE)
                     bodies = None if wrk else Bodies(sessions, batch, stock_size(batch, seconds, engines))
                     client, served, database = own_cpu_seconds(), cpu_seconds(in_server), cpu_seconds(is_postgres)
                     if wrk:
@@ -1035,7 +1049,7 @@ def main() -> int:  # noqa: C901, PLR0915
         )
 
         # Bars ----------------------------------------------------------------------------------------
-        print("Bars (issue 3), ratios within this run")
+        print("Bars (issues 3 and 14), ratios within this run, limits as shipped")
         rows = []
 
         def bar(label: str, value: float, target: str, ok: bool) -> None:

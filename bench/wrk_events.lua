@@ -1,11 +1,13 @@
 -- wrk script for bench/ingest.py: each wrk thread is one engine (one connection, one session) posting
 -- batches of BATCH decision events with ids unique to the run, and counting what the API accepted.
--- Environment: SESSIONS (comma-separated session ids, one per thread), BATCH, KEY, RUN (8 hex digits).
+-- Environment: SESSIONS (comma-separated session ids, PER of them for each thread, in turn), PER, BATCH,
+-- KEY, RUN (8 hex digits).
 -- Prints one line at the end: RESULT <json> with requests, accepted, errors and latency percentiles.
 
 local sessions = {}
 for s in string.gmatch(os.getenv("SESSIONS"), "[^,]+") do sessions[#sessions + 1] = s end
 local batch = tonumber(os.getenv("BATCH"))
+local per = tonumber(os.getenv("PER") or "1")
 local run = os.getenv("RUN")
 local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. os.getenv("KEY")}
 local data = '{"decision_id":"d1","choice_id":"c2","time_to_decide_ms":5200,"impacts":{"financial":1}}'
@@ -31,7 +33,7 @@ function request()
       '{"id":"%s-%04x-4000-8000-%012x","type":"decision","timestamp":"2026-11-25T10:00:00.%06d+00:00","data":%s}',
       run, engine, sent * 1000 + i, (sent * 1000 + i) % 1000000, data)
   end
-  local body = '{"session_id":"' .. sessions[(engine % #sessions) + 1] .. '","events":[' .. table.concat(parts, ",") .. ']}'
+  local body = '{"session_id":"' .. sessions[((engine * per + sent % per) % #sessions) + 1] .. '","events":[' .. table.concat(parts, ",") .. ']}'
   return wrk.format("POST", "/api/v1/events", headers, body)
 end
 

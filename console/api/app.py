@@ -108,6 +108,7 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         rate_limit=settings.api_rate_limit,
         session_rate_limit=settings.api_session_rate_limit,
         address_rate_limit=settings.api_address_rate_limit,
+        writers=settings.api_writer_connections,
     )
     app.state.committer = gate.committer  # for tests that need to hold the writer
     app.include_router(sessions_router(gate))

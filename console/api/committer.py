@@ -2,8 +2,9 @@
 
 Every engine request is a small unit of work (authenticate the key, lock the session, insert the
 events) whose cost is dominated by the commit: the WAL flush that makes "2xx means stored" true.
-Concurrent requests therefore queue here and one writer thread runs whatever has queued up in one
-transaction, then commits once and answers them all. If a unit fails (a bad key, a conflict, any
+Concurrent requests therefore queue here and a writer thread runs whatever has queued up in one
+transaction, then commits once and answers them all (the engine API runs two writers, each on its own
+connection: see GroupCommitter). If a unit fails (a bad key, a conflict, any
 database error), the group is rolled back and each of its units runs again in a transaction of its
 own, so the failure is answered to its own request and the others still commit. No request is
 answered before the commit that holds its rows has returned, so acknowledged events are durable
@@ -14,8 +15,8 @@ themselves (up to `max_group`), which is what keeps the per-event cost low. Requ
 also share one call inside the group (`run_together`): the engine API stores a whole group's event
 batches with one statement (`ingest.record_event_batches`).
 
-The thread also keeps the ORM and psycopg off the event loop, replacing a threadpool hop per request.
-It stops after a while without work and starts again on the next request, so apps made and dropped
+The writers also keep the ORM and psycopg off the event loop, replacing a threadpool hop per request.
+A writer stops after a while without work and starts again on the next request, so apps made and dropped
 (tests, reloads) leave no threads behind.
 """
 
@@ -111,34 +112,64 @@ def _answer_group(units: list[_Unit], values: list[Any]) -> None:
             loop.call_soon_threadsafe(_settle_all, outcomes)
 
 
+class _Writer(threading.Thread):
+    """A writer thread and its own connection, kept between groups (no pool checkout and ping per group)."""
+
+    def __init__(self, target: Callable[[_Writer], None]) -> None:
+        super().__init__(target=target, args=(self,), name="engine-api-writer", daemon=True)
+        self.conn: Connection | None = None
+        self.conn_engine: Engine | None = None
+        self.wanted = threading.Event()  # a helper's call: heavy work is queued while the first is busy
+
+
 class GroupCommitter:
-    def __init__(self, *, max_group: int = 64, idle_seconds: float = 30.0) -> None:
+    """Groups taken from one queue by a writer thread, each group in one transaction on the writer's own
+    connection; with `writers` above one, helpers for heavy work.
+
+    The first writer takes every group it can. A unit of at least `heavy` weight (the engine API's is
+    its event count) queued while that writer is busy calls up to `writers - 1` helpers, which take
+    groups until the queue is empty: PostgreSQL then works on one group while another commits (a WAL
+    flush is a wait, not work) or is being answered. With one writer, batches of 100 events stopped at
+    what one connection could take (the database idle in those moments: 0.51–0.55 × COPY in
+    bench/ingest.py; with a helper, 0.75). Light units (single events) wait for the first writer
+    instead: splitting their groups costs more (a transaction and a key lookup per group) than the
+    parallel work brings (measured: 0.80–0.90 × INSERT+commit×8 with two writers for everything, 0.92–
+    0.98 with one). Groups of different writers run concurrently exactly as groups of two `serve-api`
+    processes do, so the lock order below covers them.
+    """
+
+    def __init__(self, *, max_group: int = 64, idle_seconds: float = 30.0, writers: int = 1, heavy: int = 50) -> None:
         self.max_group = max_group
         self.idle_seconds = idle_seconds
+        self.writers = max(1, writers)
+        self.heavy = heavy
         self._queue: queue.SimpleQueue[_Unit] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._thread: _Writer | None = None  # the first writer
+        self._helpers: list[_Writer] = []
+        self._busy = False  # the first writer is running a group
         self._lock = threading.Lock()
-        self._conn: Connection | None = None  # used by the writer thread only
-        self._conn_engine: Engine | None = None
 
-    async def run(self, op: Callable[[Session], T], *, lock_order: str | None = None) -> T:
+    async def run(self, op: Callable[[Session], T], *, lock_order: str | None = None, weight: int = 1) -> T:
         """Run `op(session)` in the next group's transaction; return its result once committed.
 
         `lock_order` names the row `op` locks first (e.g. its play session): a group runs its units in
-        that order (units without one last, in arrival order).
+        that order (units without one last, in arrival order). `weight`: see run_together.
         """
-        return await self.run_together(_each, op, lock_order=lock_order)
+        return await self.run_together(_each, op, lock_order=lock_order, weight=weight)
 
-    async def run_together(self, work: Work, item: Any, *, lock_order: str | None = None) -> Any:
+    async def run_together(self, work: Work, item: Any, *, lock_order: str | None = None, weight: int = 1) -> Any:
         """Have `work` do `item` in the next group's transaction, in one call with the group's other
         items for the same `work` (one statement for many requests, say); return its result once
         committed. A group runs its units by `lock_order`, and each run of consecutive units with the
-        same `work` is one call, taking their items in that order.
+        same `work` is one call, taking their items in that order. `weight`: how much database work the
+        item is (the engine API: its events); at `heavy` or more it may be taken by a helper.
         """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put(_Unit(work, item, loop, future, lock_order))
         self._ensure_thread()
+        if weight >= self.heavy and self._busy and self.writers > 1:
+            self._call_helpers()
         return await future
 
     def _ensure_thread(self) -> None:
@@ -147,10 +178,30 @@ class GroupCommitter:
         # the lock, the leaving writer still looked alive and the unit waited for the next request).
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._work, name="engine-api-writer", daemon=True)
+                self._thread = _Writer(self._work)
                 self._thread.start()
 
-    def _work(self) -> None:
+    def _call_helpers(self) -> None:
+        with self._lock:
+            self._helpers = [h for h in self._helpers if h.is_alive()]
+            while len(self._helpers) < self.writers - 1:
+                helper = _Writer(self._help)
+                self._helpers.append(helper)
+                helper.start()
+            for helper in self._helpers:
+                helper.wanted.set()
+
+    def _take_group(self, first: _Unit) -> list[_Unit]:
+        group = [first]
+        while len(group) < self.max_group:
+            try:
+                group.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return group
+
+    def _work(self, writer: _Writer) -> None:
+        """The first writer: every group it can take."""
         while True:
             try:
                 first = self._queue.get(timeout=self.idle_seconds)
@@ -160,22 +211,41 @@ class GroupCommitter:
                     # after we leave, and `_ensure_thread` (called after every put) starts one.
                     if self._queue.empty():
                         self._thread = None
-                        self._drop_connection()
+                        self._drop_connection(writer)
                         return
                 continue
-            group = [first]
-            while len(group) < self.max_group:
+            self._busy = True
+            try:
+                self._run_safely(writer, self._take_group(first))
+            finally:
+                self._busy = False
+
+    def _help(self, writer: _Writer) -> None:
+        """A helper: when called, groups until the queue is empty; leaves after idle_seconds uncalled."""
+        while True:
+            if not writer.wanted.wait(self.idle_seconds):
+                with self._lock:
+                    if not writer.wanted.is_set():
+                        self._helpers = [h for h in self._helpers if h is not writer]
+                        self._drop_connection(writer)
+                        return
+                continue
+            writer.wanted.clear()
+            while True:
                 try:
-                    group.append(self._queue.get_nowait())
+                    first = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            try:
-                self._run_group(group)
-            except Exception as exc:  # never let the writer die: every later request would hang
-                log.exception("engine API writer failed on a group of %d", len(group))
-                self._answer_all(group, exc)
+                self._run_safely(writer, self._take_group(first))
 
-    def _run_group(self, group: list[_Unit]) -> None:
+    def _run_safely(self, writer: _Writer, group: list[_Unit]) -> None:
+        try:
+            self._run_group(writer, group)
+        except Exception as exc:  # never let the writer die: every later request would hang
+            log.exception("engine API writer failed on a group of %d", len(group))
+            self._answer_all(group, exc)
+
+    def _run_group(self, writer: _Writer, group: list[_Unit]) -> None:
         """One transaction for the whole group; if any unit fails, each unit again in its own.
 
         Optimistic on purpose: failures (a revoked key, a conflicting event id, an unknown session)
@@ -187,7 +257,7 @@ class GroupCommitter:
             # Stable: units naming the same row keep their arrival order (a session start, then its events).
             ordered = sorted(group, key=lambda unit: (unit.lock_order is None, unit.lock_order or ""))
             try:
-                values = self._transaction(ordered, lock_timeout=GROUP_LOCK_TIMEOUT)
+                values = self._transaction(writer, ordered, lock_timeout=GROUP_LOCK_TIMEOUT)
             except _UnitFailed:
                 pass  # fall through: each unit alone, so the failure stays with its own request
             except Exception as exc:
@@ -198,7 +268,7 @@ class GroupCommitter:
                 return
         for unit in group:  # alone, in arrival order
             try:
-                (value,) = self._transaction([unit])
+                (value,) = self._transaction(writer, [unit])
             except _UnitFailed as failed:
                 error = failed.error
                 if isinstance(error, DBAPIError):
@@ -210,9 +280,9 @@ class GroupCommitter:
             else:
                 _answer(unit, value, None)
 
-    def _transaction(self, units: list[_Unit], *, lock_timeout: str | None = None) -> list[Any]:
+    def _transaction(self, writer: _Writer, units: list[_Unit], *, lock_timeout: str | None = None) -> list[Any]:
         """Run the units in one transaction and commit it; _UnitFailed (rolled back) if one raises."""
-        connection = self._connection()
+        connection = self._connection(writer)
         try:
             with Session(bind=connection, expire_on_commit=False) as session:
                 if lock_timeout is not None:
@@ -242,28 +312,31 @@ class GroupCommitter:
         except _UnitFailed:
             raise
         except Exception:
-            self._drop_connection()  # it may be broken; the next group takes a fresh one
+            self._drop_connection(writer)  # it may be broken; the next group takes a fresh one
             raise
 
-    def _connection(self) -> Connection:
+    @staticmethod
+    def _connection(writer: _Writer) -> Connection:
         """The writer's own connection, kept between groups (no pool checkout and ping per group)."""
         engine = db.get_engine()
-        if self._conn is not None and (self._conn_engine is not engine or self._conn.closed or self._conn.invalidated):
-            self._drop_connection()
-        if self._conn is None:
-            self._conn = engine.connect()
-            self._conn_engine = engine
-        return self._conn
+        conn = writer.conn
+        if conn is not None and (writer.conn_engine is not engine or conn.closed or conn.invalidated):
+            GroupCommitter._drop_connection(writer)
+        if writer.conn is None:
+            writer.conn = engine.connect()
+            writer.conn_engine = engine
+        return writer.conn
 
-    def _drop_connection(self) -> None:
-        if self._conn is not None:
+    @staticmethod
+    def _drop_connection(writer: _Writer) -> None:
+        if writer.conn is not None:
             try:
-                self._conn.invalidate()
-                self._conn.close()
+                writer.conn.invalidate()
+                writer.conn.close()
             except Exception:  # noqa: S110 — already broken; nothing more to release
                 pass
-        self._conn = None
-        self._conn_engine = None
+        writer.conn = None
+        writer.conn_engine = None
 
     def _answer_all(self, units: list[_Unit], exc: BaseException) -> None:
         log.error("engine API group of %d could not be committed: %s", len(units), type(exc).__name__)

@@ -81,8 +81,10 @@ class Gate:
 
     __slots__ = ("bearer", "committer", "key", "limits")
 
-    def __init__(self, *, rate_limit: str, session_rate_limit: str = "", address_rate_limit: str = "") -> None:
-        self.committer = GroupCommitter()
+    def __init__(
+        self, *, rate_limit: str, session_rate_limit: str = "", address_rate_limit: str = "", writers: int = 1
+    ) -> None:
+        self.committer = GroupCommitter(writers=writers)
         self.limits = SharedLimits(
             [
                 Limit.parse("key", rate_limit),

@@ -90,6 +90,9 @@ class SharedLimits:
         self.limits = {limit.kind: limit for limit in limits}
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, int], int] = {}  # counted here, not yet written
+        # Counted here and being written by the sync under way: still this process's own until the total
+        # read back holds them (a request checked meanwhile missed them and passed a ceiling by one).
+        self._writing: dict[tuple[str, int], int] = {}
         self._known: dict[tuple[str, int], int] = {}  # every process's total, as last read
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
@@ -108,7 +111,7 @@ class SharedLimits:
                     continue
                 window = int(now // limit.period)
                 key = (f"{kind}:{value}", window)
-                pending = self._pending.get(key, 0)
+                pending = self._pending.get(key, 0) + self._writing.get(key, 0)
                 known = self._known.get(key)
                 if known is None and not waited and pending >= unheard_budget(limit):
                     return 0
@@ -149,6 +152,7 @@ class SharedLimits:
         now = time.time()
         with self._lock:
             pending, self._pending = self._pending, {}
+            self._writing = pending
             current = {kind: int(now // limit.period) for kind, limit in self.limits.items()}
             # Forget windows that ended; keep reading the totals of the current ones.
             self._known = {k: v for k, v in self._known.items() if k[1] >= current[k[0].split(":", 1)[0]]}
@@ -168,11 +172,13 @@ class SharedLimits:
             with self._lock:  # written nowhere: counted again at the next sync
                 for key, hits in pending.items():
                     self._pending[key] = self._pending.get(key, 0) + hits
+                self._writing = {}
             raise
         with self._lock:
             for scope, window, hits in found:
                 # What was counted here meanwhile is still pending: the total read already holds the rest.
                 self._known[(scope, window)] = hits
+            self._writing = {}
         return True
 
     def _write(self, driver, pending: dict, watched: list, now: float) -> list:  # noqa: ANN001

@@ -108,7 +108,7 @@ def test_a_request_is_counted_against_the_rate_once_when_its_group_runs_again(wo
 
     from tests.api.conftest import build_app, post_events
 
-    root = build_app(api_rate_limit="3/minute")
+    root = build_app(api_rate_limit="3/minute", api_writer_connections=1)  # one writer to hold
     committer = root.api.state.committer
     with TestClient(root, base_url="http://testserver") as client:
         session_id = start(client, world, key="write").json()["id"]
@@ -222,7 +222,7 @@ def test_a_bad_batch_is_refused_without_joining_a_group(database_url, world):
 
     from tests.api.conftest import build_app, post_events
 
-    root = build_app()
+    root = build_app(api_writer_connections=1)  # one writer, held
     committer = root.api.state.committer
     with TestClient(root, base_url="http://testserver") as client:
         session_id = start(client, world).json()["id"]
@@ -324,3 +324,49 @@ async def test_a_unit_of_another_work_between_splits_the_call_to_keep_lock_order
     assert await asyncio.gather(*queued) == ["started", "events e", "events a"]
     # By lock order (a before e; e's start and events in arrival order): two calls of `work`.
     assert ran == [["events a"], "start e", ["events e"]]
+
+
+async def test_heavy_work_is_taken_by_a_helper_while_the_writer_is_busy(database_url):
+    """With two writers (the engine API's default), a heavy unit (a batch of many events) queued while
+    the writer's group is held up in the database is committed beside it on the helper's connection; a
+    light one (a single event) waits for the writer, its group not split."""
+    committer = GroupCommitter(writers=2, heavy=50)
+    gate = threading.Event()
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+    await _writer_took(committer)
+    light = asyncio.ensure_future(committer.run(lambda s: "light"))
+    name = f"two-{uuid.uuid4().hex[:8]}"
+    try:
+        heavy = committer.run(lambda s: _insert_marker(s, name), weight=100)
+        # The light unit was queued first, so the helper takes both: neither waits for the held group.
+        assert await asyncio.wait_for(heavy, 5) == name
+        assert await asyncio.wait_for(light, 5) == "light"
+        assert _stored([name]) == {name} and not held.done()
+    finally:
+        gate.set()
+    assert await held is True
+
+
+async def test_light_work_waits_for_the_writer(database_url):
+    committer = GroupCommitter(writers=2, heavy=50)
+    gate = threading.Event()
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+    await _writer_took(committer)
+    later = asyncio.ensure_future(committer.run(lambda s: "after", weight=49))
+    await asyncio.sleep(0.3)
+    assert not later.done() and not committer._helpers
+    gate.set()
+    assert await held is True and await later == "after"
+
+
+async def test_one_writer_takes_heavy_work_one_group_at_a_time(database_url):
+    """With one writer (SIMVADO_API_WRITER_CONNECTIONS=1), even heavy work waits for the held group."""
+    committer = GroupCommitter(writers=1, heavy=50)
+    gate = threading.Event()
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+    await _writer_took(committer)
+    later = asyncio.ensure_future(committer.run(lambda s: "after", weight=100))
+    await asyncio.sleep(0.3)
+    assert not later.done()
+    gate.set()
+    assert await held is True and await later == "after"

@@ -162,7 +162,7 @@ def test_engines_sending_one_event_twice_in_one_group_store_it_once(world, datab
     between them the event is counted once as accepted and once as a duplicate — in one call for the
     whole group (the retry's batch in the call's second statement), not one request at a time."""
     calls = _spy_on_calls(monkeypatch)
-    root = build_app()
+    root = build_app(api_writer_connections=1)  # one writer, held to form a group
     with TestClient(root, base_url="http://testserver") as client:
         a = start(client, world).json()["id"]
         other = start(client, world).json()["id"]
@@ -184,7 +184,7 @@ def test_a_batch_queued_behind_its_sessions_completion_is_refused(world, databas
     """Same group, arrival order kept: the completion closes the session, the batch after it is a 409
     (which makes the group run again one request at a time), and the final scores are the completion's."""
     calls = _spy_on_calls(monkeypatch)
-    root = build_app()
+    root = build_app(api_writer_connections=1)
     with TestClient(root, base_url="http://testserver") as client:
         a = start(client, world).json()["id"]
         answers = _one_group(

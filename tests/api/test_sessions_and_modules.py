@@ -203,9 +203,15 @@ def test_an_external_session_id_used_by_another_key_or_organization_is_409_sayin
             "message": "This external_session_id is already used by a play session that another API key or "
             "organization started. Give every play session its own external_session_id: a UUID made by the "
             "engine (uuid4).",
-            "details": {"external_session_id": "already used by a session this key cannot see"},
+            "details": {"external_session_id": "already used by a play session of another API key or organization"},
         }
     }
+    # Two keys that both reach the session (unbound, one organization's): still another key's session.
+    # The key that started it gets it back.
+    for other in ("rw", "write", "sim"):
+        again = start(client, world, external=external, key=other)
+        assert again.status_code == 409 and again.json() == taken.json()
+    assert start(client, world, external=external, key="org").status_code == 200
 
 
 def test_a_module_that_is_not_published_says_so_to_keys_that_reach_it(client, world):

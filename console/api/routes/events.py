@@ -14,7 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from console import jobs
-from console.api import schemas
+from console.api import batches, schemas
 from console.api.errors import BODY_RESPONSES, RateLimited, error_doc
 from console.api.gate import Gate, refuse_malformed
 from console.api.middleware import DirectRoute
@@ -23,8 +23,8 @@ from console.errors import ValidationFailed
 from console.services import ingest
 from console.services.api_keys import SCOPE_WRITE
 
-# The batch body is parsed by pydantic straight from the bytes (schemas.parse_event_batch), so FastAPI
-# does not see its model: the app puts the schema where this $ref points (create_api_app's openapi).
+# The batch body is read straight from the bytes (console/api/batches.py), so FastAPI does not see its
+# model: the app puts the schema where this $ref points (create_api_app's openapi).
 BATCH_REQUEST_BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventBatchIn"}}},
@@ -90,26 +90,26 @@ def events_router(gate: Gate, settings: Settings, exception_handlers: dict) -> t
     async def accept_events(raw: bytes, presented: str | None) -> tuple[bytes, Callable[[], Awaitable[None]] | None]:
         """POST /events: the answer's JSON, and the debrief to write once it is sent (after a completion)."""
         presented = refuse_malformed(presented)  # before parsing a body that may be a megabyte
-        body = schemas.parse_event_batch(raw)
+        body = batches.read(raw)
         await gate.check_rate(presented, body.session_id or body.external_session_id)  # key, session, address
-        if len(body.events) > settings.api_max_batch_events:
+        if len(body.ids) > settings.api_max_batch_events:
             raise ValidationFailed(
                 "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}
             )
-        dimension_keys, score_extremes = schemas.dimension_use(body)
         incoming = ingest.IncomingBatch(  # checked here, on the loop, before it can join a group
-            events_json=schemas.events_json(body),
-            ids=[e["id"] for e in body.events],
-            types=[e["type"] for e in body.events],
+            events_json=body.events_json,
+            ids=body.ids,
+            types=body.types,
             max_data_bytes=settings.api_max_event_data_bytes,
-            dimension_keys=dimension_keys,
-            score_extremes=score_extremes,
+            dimension_keys=body.dimension_keys,
+            score_extremes=body.score_extremes,
         )
         result = await committer.run_together(
             record_batches,
             _EventsRequest(presented, incoming, body.session_id, body.external_session_id),
             # The play session's row is what the unit locks first (see committer.GROUP_LOCK_TIMEOUT).
             lock_order=f"id:{body.session_id}" if body.session_id is not None else f"ext:{body.external_session_id}",
+            weight=len(body.ids),  # a batch of many events may be stored beside another group (see the committer)
         )
         out = schemas.EventBatchOut(
             accepted=result.accepted,

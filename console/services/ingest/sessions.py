@@ -223,6 +223,10 @@ def _existing_by_external_id(session: Session, actor: Actor, external_id: str) -
         # The id is taken (it is unique across the platform), by a session this key cannot see: say
         # so without saying whose it is.
         raise _taken_elsewhere() from None
+    if actor.kind is ActorKind.api_key and existing.api_key_id not in (None, actor.id):
+        # Within reach but started by another key (two studios' unbound keys, say, or two builds that
+        # copied the guide's id): a start is only ever a retry of the same key's own.
+        raise _taken_elsewhere()
     return existing
 
 
@@ -233,7 +237,7 @@ def _taken_elsewhere() -> Conflict:
     return Conflict(
         "This external_session_id is already used by a play session that another API key or organization "
         f"started. {USE_A_UUID}",
-        details={"external_session_id": "already used by a session this key cannot see"},
+        details={"external_session_id": "already used by a play session of another API key or organization"},
     )
 
 
