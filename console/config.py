@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     api_rate_limit: str = "20000/second"
     api_session_rate_limit: str = "100/second"
     api_address_rate_limit: str = "10000/second"
-    # Connections the engine API's group committer writes on, each from a thread of its own (see
-    # console/api/committer.py): with two, PostgreSQL works on one group while another commits.
+    # Connections the engine API's group committer writes on, each from a thread of its own: the writer
+    # and helpers for heavy batches queued while it is busy (console/api/committer.py).
     api_writer_connections: int = Field(default=2, ge=1, le=16)
     # Refused requests kept per key for its inbox (console/services/rejections.py): the newest
     # api_rejections_per_key, none older than api_rejections_days, each with at most
