@@ -17,9 +17,12 @@ synchronous_commit on — or DATABASE_URL when set; the bench adds a few rows to
     a copy of it with notifications switched off by this benchmark (`--serve-without-live-notifications`,
     below: a switch of the bench, not of the product), closed loop, interleaved rounds. The full console
     runs beside them throughout, LISTENing, so delivering the notifications is counted too.
-    `--only-notification-cost` runs this phase alone.
+    `--only-notification-cost` runs this phase alone;
+(g) issue 14's "one key with 64 play sessions posting flat out from 16 connections gets no 429".
 
-It prints every figure and the ratios against the bars of issue 3, each marked PASS or FAIL. All
+Every server runs with the limits as shipped (per key, per play session, per address); closed-loop
+engines post to SESSIONS_PER_ENGINE sessions each, in turn. It prints every figure and the ratios
+against the bars of issues 3 and 14, each marked PASS or FAIL. All
 traffic goes to 127.0.0.1; every loop is bounded in count and time. The load generator shares the
 machine with the server and PostgreSQL, so it also prints the CPU each of them spent per request, and
 is as light as we could make it: the closed loop uses Debian's wrk (C, epoll; bench/wrk_events.lua
@@ -491,7 +494,12 @@ def closed_loop_wrk(wrk: str, server: Server, key: str, sessions: list[str], bat
     got = json.loads(line.removeprefix("RESULT "))
     errors = got["errors"] + got["socket_errors"]
     return LoadResult(
-        got["accepted"] / got["seconds"], got["requests"], got["p50_us"] / 1000, got["p99_us"] / 1000, errors
+        got["accepted"] / got["seconds"],
+        got["requests"],
+        got["p50_us"] / 1000,
+        got["p99_us"] / 1000,
+        errors,
+        statuses={429: got["throttled"]} if got["throttled"] else {},
     )
 
 
@@ -1001,6 +1009,20 @@ def main() -> int:  # noqa: C901, PLR0915
                 )
         print()
 
+        # (g) issue 14: one key, 64 play sessions, 16 connections, flat out, limits as shipped ---------
+        if wrk:
+            sessions = start_sessions(api1, world, 16 * SESSIONS_PER_ENGINE)
+            fleet = closed_loop_wrk(wrk, api1, world.key, sessions, 1, seconds)
+            throttled = fleet.statuses.get(429, 0)
+            print(
+                f"(g) One key, {len(sessions)} play sessions on 16 connections posting single events flat out "
+                f"[{api1.name}]: {fleet.requests:,} requests, {fleet.events_per_s:,.0f} events/s, "
+                f"{throttled:,} answered 429, {fleet.errors - throttled:,} other errors\n"
+            )
+        else:
+            throttled = None
+            print("(g) needs wrk: skipped\n")
+
         # (f) live notifications' cost (here, next to (b), on the same machine state) ---------------
         notify_ratios = notification_cost()
 
@@ -1090,6 +1112,8 @@ def main() -> int:  # noqa: C901, PLR0915
                 f"≥ {BAR_NOTIFY_VS_SILENT:.2f}",
                 ratio >= BAR_NOTIFY_VS_SILENT,
             )
+        if throttled is not None:
+            bar("429s to one key's 64 sessions on 16 connections, flat out", throttled, "= 0", throttled == 0)
         allowed = max(BAR_RSS_GROWTH_MIB, 0.05 * samples[0])
         bar(
             f"RSS growth MiB over {done:,} requests [serve]",

@@ -24,6 +24,7 @@ end
 sent = 0
 accepted = 0
 errors = 0
+throttled = 0
 
 function request()
   sent = sent + 1
@@ -42,18 +43,20 @@ function response(status, _headers, body)
     accepted = accepted + tonumber(string.match(body, '"accepted":(%d+)'))
   else
     errors = errors + 1
+    if status == 429 then throttled = throttled + 1 end
   end
 end
 
 function done(summary, latency, _requests)
-  local total_accepted, total_errors = 0, 0
+  local total_accepted, total_errors, total_throttled = 0, 0, 0
   for _, thread in ipairs(threads) do
     total_accepted = total_accepted + thread:get("accepted")
     total_errors = total_errors + thread:get("errors")
+    total_throttled = total_throttled + thread:get("throttled")
   end
   io.write(string.format(
-    'RESULT {"requests":%d,"seconds":%.6f,"accepted":%d,"errors":%d,"socket_errors":%d,"p50_us":%d,"p99_us":%d}\n',
-    summary.requests, summary.duration / 1e6, total_accepted, total_errors,
+    'RESULT {"requests":%d,"seconds":%.6f,"accepted":%d,"errors":%d,"throttled":%d,"socket_errors":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.requests, summary.duration / 1e6, total_accepted, total_errors, total_throttled,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     latency:percentile(50), latency:percentile(99)))
 end

@@ -21,7 +21,7 @@ from console.export_routes import export_router
 from console.identity_routes import identity_router
 from console.media_routes import media_router
 from console.people_routes import people_router
-from console.services.assignments.exports import FILES as export_files
+from console.services.export_files import FILES as export_files
 
 
 def _start_live() -> None:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 
-from console.services.assignments.exports import FILES
+from console.services.export_files import FILES
 
 EXPORT_PATH = "/exports/{token}"
 HEADERS = {

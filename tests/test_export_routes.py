@@ -5,7 +5,8 @@ from __future__ import annotations
 from nicegui.testing import User
 
 from console import unit_of_work
-from console.services.assignments.exports import FILES, ExportFormat, ExportKind
+from console.services.assignments.exports import ExportKind, filename_for
+from console.services.export_files import FILES, ExportFormat
 from models import MembershipRole, OrgMembership, UserRole
 from tests.factories import make_org, make_user
 from tests.pages.test_login_and_shell import login
@@ -17,7 +18,9 @@ async def test_an_export_is_for_its_owner_only_and_only_signed_in(user: User, da
         admin = make_user(session, role=UserRole.enterprise_admin, organization_id=org.id)
         session.add(OrgMembership(user_id=admin.id, organization_id=org.id, role=MembershipRole.admin))
         other = make_user(session, role=UserRole.enterprise_admin)
-    token, path = FILES.reserve(admin.id, ExportKind.progress, ExportFormat.csv)
+    token, path = FILES.reserve(
+        admin.id, ExportFormat.csv, filename=filename_for(ExportKind.progress, ExportFormat.csv)
+    )
     path.write_text("Person\nAnn\n", encoding="utf-8")
     FILES.ready(token)
 

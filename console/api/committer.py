@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from psycopg.errors import LockNotAvailable
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -307,7 +308,17 @@ class GroupCommitter:
                         raise _UnitFailed(exc) from exc
                     for index, value in zip(members, results, strict=True):
                         values[index] = value
-                unit_of_work.commit(session)
+                try:
+                    unit_of_work.commit(session)
+                except DBAPIError as exc:
+                    if lock_timeout is None or not isinstance(exc.orig, LockNotAvailable):
+                        raise
+                    # The COMMIT waited past the group's lock timeout: for the NOTIFY turn, which another
+                    # transaction holds through its WAL flush (the helper writer's, another process's);
+                    # nothing is committed. Each unit runs again alone, without the timeout.
+                    with contextlib.suppress(Exception):
+                        unit_of_work.rollback(session)
+                    raise _UnitFailed(exc) from exc
                 return values
         except _UnitFailed:
             raise

@@ -2,7 +2,7 @@
 export written through the same temporary files (play sessions): `download_buttons(...)`.
 
 A click runs the export through the service (`calls.write`: the viewer's login re-checked, their scope,
-an audit entry) on a worker thread, writing a temporary file (`exports.FILES`) chunk by chunk while a
+an audit entry) on a worker thread, writing a temporary file (`export_files.FILES`) chunk by chunk while a
 progress bar follows it; then the browser downloads it from `/exports/{token}` (console/export_routes.py),
 once, and the file is removed. A failed export removes its partial file; one nobody downloads is
 removed after a quarter of an hour.
@@ -18,7 +18,8 @@ from nicegui import ui
 
 from console.errors import DomainError
 from console.services.assignments import exports
-from console.services.assignments.exports import ExportFormat, ExportKind, ProgressCallback
+from console.services.assignments.exports import ExportKind, ProgressCallback
+from console.services.export_files import FILES, ExportFormat
 from console.services.listing import ListQuery
 from pages.components import calls
 from pages.layout import MUTED
@@ -46,7 +47,9 @@ def export_buttons(kind: ExportKind | str, query_getter: Callable[[], ListQuery]
         title=f"{LABELS[kind]} ({HINTS[kind]})",
         noun=LABELS[kind].lower(),
         formats={fmt.value: FORMAT_LABELS[fmt] for fmt in ExportFormat},
-        reserve=lambda fmt: exports.FILES.reserve(owner.user_id, kind, ExportFormat(fmt)),
+        reserve=lambda fmt: FILES.reserve(
+            owner.user_id, ExportFormat(fmt), filename=exports.filename_for(kind, ExportFormat(fmt))
+        ),
         write=write,
     )
 
@@ -60,7 +63,7 @@ def download_buttons(
     reserve: Callable[[str], tuple[str, Path]],
     write: Callable[[str, Path, ProgressCallback], Awaitable[Any]],
 ) -> None:
-    """Export buttons for any export written through `exports.FILES`: one button per format
+    """Export buttons for any export written through `export_files.FILES`: one button per format
     ({value: label}); `reserve(fmt)` gives the file's token and path, `write(fmt, path, on_progress)`
     runs the export (through `calls.write`) and returns what has `.rows` and `.filename`."""
     state = {"done": 0, "total": 0}
@@ -99,12 +102,12 @@ def download_buttons(
         try:
             outcome = await write(fmt, path, on_progress)
         except DomainError as exc:
-            exports.FILES.discard(token)
+            FILES.discard(token)
             status.text = exc.message
             calls.notify_error(exc)
             return
         except BaseException:
-            exports.FILES.discard(token)  # refused, cancelled or failed: no file is left behind
+            FILES.discard(token)  # refused, cancelled or failed: no file is left behind
             raise
         finally:
             timer.cancel()
@@ -112,7 +115,7 @@ def download_buttons(
             bar.set_visibility(False)
             for button in buttons:
                 button.enable()
-        exports.FILES.ready(token)
+        FILES.ready(token)
         rows = f"{outcome.rows:,} {'row' if outcome.rows == 1 else 'rows'}"
         status.text = f"{outcome.filename}: {rows}. The download has started."
         ui.download.from_url(f"/exports/{token}", filename=outcome.filename)

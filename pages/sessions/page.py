@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from nicegui import ui
 
 from console.auth import Actor, Permission
-from console.services.assignments.exports import FILES, ExportFormat
+from console.services.export_files import FILES, ExportFormat
 from console.services.listing import ListQuery
 from console.services.sessions import exports, listing, stuck
 from models.enums import Platform, SessionStatus
@@ -197,7 +197,6 @@ async def _sessions(actor: Actor) -> None:
             formats={ExportFormat.csv.value: "CSV", ExportFormat.xlsx.value: "Excel"},
             reserve=lambda fmt: FILES.reserve(
                 actor.user_id,
-                None,
                 fmt,
                 filename=exports.filename_for(fmt, datetime.now(UTC)),
                 media_type=exports.media_type(fmt),

@@ -16,7 +16,7 @@ from nicegui import ui
 
 from console.auth import Actor, Permission
 from console.errors import NotFound
-from console.services.assignments.exports import FILES
+from console.services.export_files import FILES
 from console.services.listing import ListQuery
 from console.services.sessions import detail, events, test_data
 from console.services.sessions.events import EventsFormat
@@ -361,7 +361,6 @@ class SessionView:
                 formats={EventsFormat.json.value: "JSON", EventsFormat.csv.value: "CSV"},
                 reserve=lambda fmt: FILES.reserve(
                     self.actor.user_id,
-                    None,
                     fmt,
                     filename=events.filename_for(session_id, fmt),
                     media_type=events.MEDIA_TYPES[EventsFormat(fmt)],

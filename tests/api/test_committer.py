@@ -370,3 +370,36 @@ async def test_one_writer_takes_heavy_work_one_group_at_a_time(database_url):
     assert not later.done()
     gate.set()
     assert await held is True and await later == "after"
+
+
+async def test_a_group_whose_commit_waits_past_the_lock_timeout_runs_again_unit_by_unit(database_url):
+    """A group's lock timeout holds through its COMMIT, where it may wait for another transaction (the
+    NOTIFY turn, held through that one's WAL flush): such a group is not answered 503 but runs again,
+    each unit alone and without the timeout. Here the COMMIT waits on a deferred unique check."""
+    import psycopg
+
+    table = f"deferred_{uuid.uuid4().hex[:8]}"
+    url = db.get_engine().url.render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(url, autocommit=True) as setup:
+        setup.execute(f"CREATE TABLE {table} (k int UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+    other = psycopg.connect(url)
+    try:
+        other.execute(f"INSERT INTO {table} VALUES (1)")  # not committed: a COMMIT inserting 1 waits for it
+        committer = GroupCommitter(writers=1)
+        gate = threading.Event()
+        held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
+        await _writer_took(committer)
+        name = f"late-{uuid.uuid4().hex[:8]}"
+        waits = committer.run(lambda s: s.execute(text(f"INSERT INTO {table} VALUES (1)")) and "inserted")
+        marker = committer.run(lambda s: _insert_marker(s, name))
+        together = asyncio.gather(waits, marker, return_exceptions=True)
+        await _queued(committer, 2)
+        gate.set()
+        await asyncio.sleep(1.0)  # the group's COMMIT has timed out by now; its units wait alone
+        other.rollback()
+        assert await asyncio.wait_for(together, 10) == ["inserted", name]
+        assert await held is True and _stored([name]) == {name}
+    finally:
+        other.close()
+        with psycopg.connect(url, autocommit=True) as setup:
+            setup.execute(f"DROP TABLE {table}")

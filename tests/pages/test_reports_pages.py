@@ -11,7 +11,7 @@ from nicegui.testing import User
 from sqlalchemy import select
 
 from console import unit_of_work
-from console.services.assignments.exports import FILES
+from console.services.export_files import FILES
 from models import AuditLogEntry, MembershipRole, OrgMembership, SimulationAssignment, UserRole
 from models import User as UserRow
 from tests.factories import make_org, make_user

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from console import live, unit_of_work
 from console.services import debrief, scoring
-from console.services.assignments.exports import FILES
+from console.services.export_files import FILES
 from console.services.ingest.completion import dimension_values
 from models import (
     AuditLogEntry,

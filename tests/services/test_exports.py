@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from console.errors import NotFound, PermissionDenied
 from console.services.assignments import exports, progress
-from console.services.assignments.exports import ExportFiles, ExportFormat, ExportKind
+from console.services.assignments.exports import ExportKind
+from console.services.export_files import ExportFiles, ExportFormat, rows_of
 from console.services.listing import ListQuery
 from models import AuditLogEntry
 from tests.services.test_reports import build_world
@@ -29,7 +30,7 @@ def _export(session, actor, kind, fmt, tmp_path, query=None, **kw):  # noqa: ANN
     outcome = exports.write(
         session=session, actor=actor, kind=kind, fmt=fmt, query=query or ListQuery(), path=path, **kw
     )
-    rows = list(exports.rows_of(path, fmt))
+    rows = list(rows_of(path, fmt))
     return outcome, rows[0], rows[1:]
 
 
@@ -124,22 +125,22 @@ def test_rows_are_written_chunk_by_chunk_with_progress(session, world, tmp_path,
 def test_export_files_are_for_their_owner_once_and_never_outlive_their_use(tmp_path):
     files = ExportFiles(ttl=60)
     owner, other = uuid.uuid4(), uuid.uuid4()
-    token, path = files.reserve(owner, ExportKind.progress, ExportFormat.csv)
+    token, path = files.reserve(owner, ExportFormat.csv, filename="progress.csv")
     path.write_text("x")
     assert files.take(token, owner) is None  # not ready yet
     files.ready(token)
     assert files.take(token, other) is None  # someone else's
     taken = files.take(token, owner)
-    assert taken is not None and taken[1].endswith(".csv") and taken[0] == path
+    assert taken is not None and taken[:2] == (path, "progress.csv") and taken[2].startswith("text/csv")
     assert files.take(token, owner) is None  # once
     path.unlink()
 
-    failed, failed_path = files.reserve(owner, ExportKind.results, ExportFormat.xlsx)
+    failed, failed_path = files.reserve(owner, ExportFormat.xlsx, filename="results.xlsx")
     failed_path.write_text("partial")
     files.discard(failed)
     assert not failed_path.exists()
 
-    expired, expired_path = files.reserve(owner, ExportKind.results, ExportFormat.xlsx)
+    expired, expired_path = files.reserve(owner, ExportFormat.xlsx, filename="results.xlsx")
     expired_path.write_text("x")
     files.ready(expired)
     files.ttl = 0
@@ -147,7 +148,7 @@ def test_export_files_are_for_their_owner_once_and_never_outlive_their_use(tmp_p
     assert not expired_path.exists() and files.take(expired, owner) is None
 
     files.ttl = 60
-    _, left = files.reserve(owner, ExportKind.progress, ExportFormat.csv)
+    _, left = files.reserve(owner, ExportFormat.csv, filename="progress.csv")
     left.write_text("x")
     root = files.root
     files.close()

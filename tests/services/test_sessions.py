@@ -14,7 +14,7 @@ from sqlalchemy import select
 from console.config import Settings, get_settings
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.services import debrief, scoring
-from console.services.assignments.exports import ExportFormat, rows_of
+from console.services.export_files import ExportFormat, rows_of
 from console.services.ingest.completion import dimension_values
 from console.services.listing import ListQuery
 from console.services.sessions import detail, events, exports, listing, stuck

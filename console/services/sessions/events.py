@@ -22,7 +22,7 @@ from sqlmodel import Session
 from console.auth import Actor
 from console.errors import NotFound
 from console.services import audit
-from console.services.assignments.exports import CHUNK, CsvFile
+from console.services.export_files import CHUNK, CsvFile
 from console.services.listing import ListQuery, Page, contains, paged
 from console.services.sessions import detail
 from models import AuditAction, GameEvent

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from console.auth import Actor, Permission
 from console.services import audit
-from console.services.assignments.exports import CHUNK, MEDIA_TYPES, CsvFile, ExportFormat, XlsxFile
+from console.services.export_files import CHUNK, MEDIA_TYPES, CsvFile, ExportFormat, XlsxFile
 from console.services.listing import ListQuery
 from console.services.sessions import listing
 from console.services.sessions.events import ProgressCallback
