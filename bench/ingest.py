@@ -1,6 +1,6 @@
 """Engine API ingest benchmark: the API's throughput and latency against the database's raw limits.
 
-    python bench/ingest.py            # full run (about 8 minutes on 2 cores)
+    python bench/ingest.py            # full run (about 11 minutes on 2 cores)
     python bench/ingest.py --quick    # shorter phases, 10k requests for the memory check
 
 One run, one database (an embedded PostgreSQL in a temp folder with durable settings — fsync and
