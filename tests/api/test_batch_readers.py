@@ -151,6 +151,23 @@ def test_what_the_contract_refuses_the_quick_reader_leaves_to_it(raw):
     assert agree(raw) == "refused"
 
 
+def test_an_event_that_names_its_type_twice_is_left_to_the_contract():
+    """Which "type" wins decides how the event is read: msgspec refuses the repeat, pydantic takes the last."""
+    for first, last in (("decision", "custom"), ("custom", "decision")):
+        raw = (
+            b'{"session_id": "'
+            + SID.encode()
+            + b'", "events": [{"id": "'
+            + EID.encode()
+            + b'", "type": "'
+            + first.encode()
+            + b'", "timestamp": "2026-11-25T10:00:00Z", "data": {"decision_id": "d", '
+            b'"choice_id": "c"}, "type": "' + last.encode() + b'"}]}'
+        )
+        assert agree(raw) == "exact"
+        assert list(batches.read(raw).types) == [last]
+
+
 def test_a_repeated_key_reads_the_same_both_ways():
     raw = (
         b'{"session_id": "' + SID.encode() + b'", "events": [{"id": "' + EID.encode() + b'", "type": "custom", '
