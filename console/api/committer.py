@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import queue
 import threading
@@ -133,10 +134,12 @@ class GroupCommitter:
     flush is a wait, not work) or is being answered. With one writer, batches of 100 events stopped at
     what one connection could take (the database idle in those moments: 0.51–0.55 × COPY in
     bench/ingest.py; with a helper, 0.75). Light units (single events) wait for the first writer
-    instead: splitting their groups costs more (a transaction and a key lookup per group) than the
-    parallel work brings (measured: 0.80–0.90 × INSERT+commit×8 with two writers for everything, 0.92–
-    0.98 with one). Groups of different writers run concurrently exactly as groups of two `serve-api`
-    processes do, so the lock order below covers them.
+    instead (helpers, once called, take whatever is queued until the queue is empty, light units too):
+    splitting their groups costs more (a transaction and a key lookup per group) than the parallel work
+    brings (measured: 0.80–0.90 × INSERT+commit×8 with two writers for everything, 0.92–
+    0.98 with one). Groups of different writers run concurrently as groups of two `serve-api`
+    processes do, so the lock order below covers them; and a group waits for any earlier group still in
+    flight that names one of its rows, so one session's units keep their arrival order (see __init__).
     """
 
     def __init__(self, *, max_group: int = 64, idle_seconds: float = 30.0, writers: int = 1, heavy: int = 50) -> None:
@@ -149,6 +152,14 @@ class GroupCommitter:
         self._helpers: list[_Writer] = []
         self._busy = False  # the first writer is running a group
         self._lock = threading.Lock()
+        # Groups are taken one writer at a time (`_taking`), so each is a run of consecutive units and
+        # their numbers follow arrival. A group that names a row (a lock order) an earlier group still in
+        # flight names waits for it (`_flight`): a session's start, then its batch, stay in that order
+        # when a helper takes the batch. Waits go from later groups to earlier ones only: no cycle.
+        self._taking = threading.Lock()
+        self._flight = threading.Condition()
+        self._in_flight: list[_Group] = []
+        self._numbers = itertools.count()
 
     async def run(self, op: Callable[[Session], T], *, lock_order: str | None = None, weight: int = 1) -> T:
         """Run `op(session)` in the next group's transaction; return its result once committed.
@@ -192,32 +203,54 @@ class GroupCommitter:
             for helper in self._helpers:
                 helper.wanted.set()
 
-    def _take_group(self, first: _Unit) -> list[_Unit]:
-        group = [first]
-        while len(group) < self.max_group:
+    def _take_group(self, *, wait: float | None) -> _Group | None:
+        """The next run of queued units (waiting up to `wait` seconds for the first; None: not at all),
+        numbered and in flight from now on; None if nothing came."""
+        with self._taking:
             try:
-                group.append(self._queue.get_nowait())
+                first = self._queue.get(timeout=wait) if wait is not None else self._queue.get_nowait()
             except queue.Empty:
-                break
+                return None
+            units = [first]
+            while len(units) < self.max_group:
+                try:
+                    units.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            group = _Group(next(self._numbers), units, frozenset(u.lock_order for u in units if u.lock_order))
+            with self._flight:
+                self._in_flight.append(group)
         return group
+
+    def _run_in_turn(self, writer: _Writer, group: _Group) -> None:
+        with self._flight:
+            while any(g.number < group.number and g.orders & group.orders for g in self._in_flight):
+                self._flight.wait()
+        try:
+            self._run_safely(writer, group.units)
+        finally:
+            with self._flight:
+                self._in_flight.remove(group)
+                self._flight.notify_all()
 
     def _work(self, writer: _Writer) -> None:
         """The first writer: every group it can take."""
         while True:
-            try:
-                first = self._queue.get(timeout=self.idle_seconds)
-            except queue.Empty:
+            group = self._take_group(wait=self.idle_seconds)
+            if group is None:
                 with self._lock:
                     # A unit queued between the timeout and taking the lock finds no live thread
                     # after we leave, and `_ensure_thread` (called after every put) starts one.
-                    if self._queue.empty():
+                    leaving = self._queue.empty()
+                    if leaving:
                         self._thread = None
-                        self._drop_connection(writer)
-                        return
+                if leaving:  # closed outside the lock, which every request takes
+                    self._drop_connection(writer)
+                    return
                 continue
             self._busy = True
             try:
-                self._run_safely(writer, self._take_group(first))
+                self._run_in_turn(writer, group)
             finally:
                 self._busy = False
 
@@ -226,18 +259,16 @@ class GroupCommitter:
         while True:
             if not writer.wanted.wait(self.idle_seconds):
                 with self._lock:
-                    if not writer.wanted.is_set():
+                    leaving = not writer.wanted.is_set()
+                    if leaving:
                         self._helpers = [h for h in self._helpers if h is not writer]
-                        self._drop_connection(writer)
-                        return
+                if leaving:  # closed outside the lock, which every request takes
+                    self._drop_connection(writer)
+                    return
                 continue
             writer.wanted.clear()
-            while True:
-                try:
-                    first = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                self._run_safely(writer, self._take_group(first))
+            while (group := self._take_group(wait=None)) is not None:
+                self._run_in_turn(writer, group)
 
     def _run_safely(self, writer: _Writer, group: list[_Unit]) -> None:
         try:
@@ -354,6 +385,13 @@ class GroupCommitter:
         failure = DatabaseUnavailable(type(exc).__name__)
         for unit in units:
             _answer(unit, None, failure)
+
+
+@dataclass
+class _Group:
+    number: int
+    units: list[_Unit]
+    orders: frozenset[str]
 
 
 class _UnitFailed(Exception):

@@ -151,6 +151,25 @@ def test_what_the_contract_refuses_the_quick_reader_leaves_to_it(raw):
     assert agree(raw) == "refused"
 
 
+def _custom_at(stamp: bytes, data: bytes = b"{}") -> bytes:
+    return (
+        b'{"session_id": "' + SID.encode() + b'", "events": [{"id": "' + EID.encode() + b'", "type": "custom", '
+        b'"timestamp": "' + stamp + b'", "data": ' + data + b"}]}"
+    )
+
+
+def test_escapes_cannot_hide_what_the_quick_reader_must_leave_to_the_contract():
+    """A seventh decimal written as an escape (msgspec would round it where pydantic truncates), and
+    nesting deeper than msgspec reads (it raised RecursionError: a 500), found by review."""
+    assert agree(_custom_at(b"2026-01-25T10:00:00\\u002e9999999Z")) == "exact"
+    assert agree(_custom_at(b"2026-01-25T10:00:00.123456\\u0037Z")) == "exact"
+    assert agree(_custom_at(b"1999-12-31T23:59:59\\u002e9999999Z")) == "refused"
+    assert agree(_custom_at(b"1999-12-31T23:59:59.999999\\u0039Z")) == "refused"
+    assert agree(_custom_at(b"2026-01-25T10:00:00Z", b'{"a": ' + b"[" * 1000 + b"]" * 1000 + b"}")) == "refused"
+    # Escaped letters and non-ASCII text stay on the quick way.
+    assert agree(_custom_at(b"2026-01-25\\u005410:00:00Z", b'{"name": "Jos\\u00e9"}')) == "quick"
+
+
 def test_an_event_that_names_its_type_twice_is_left_to_the_contract():
     """Which "type" wins decides how the event is read: msgspec refuses the repeat, pydantic takes the last."""
     for first, last in (("decision", "custom"), ("custom", "decision")):
@@ -176,28 +195,28 @@ def test_a_repeated_key_reads_the_same_both_ways():
     assert agree(raw) == "quick"
 
 
-# Generated bodies: each field drawn from values that are valid, lax, or wrong, so that every
-# combination of "the quick reader takes it" and "the contract takes it" is met.
-_ids = st.sampled_from([EID, EID.upper(), EID.replace("-", ""), "{" + EID + "}", "urn:uuid:" + EID, "x", 7, None])
-_stamps = st.sampled_from(
+# Generated bodies: each field drawn from values that are valid (most of the time), lax, or wrong, so
+# that every combination of "the quick reader takes it" and "the contract takes it" is met.
+def _mostly(valid: list, other: list) -> st.SearchStrategy:
+    return st.sampled_from(valid * 6 + other)
+
+
+_ids = _mostly([EID, EID.upper(), EID.replace("-", "")], ["{" + EID + "}", "urn:uuid:" + EID, "x", 7, None])
+_stamps = _mostly(
+    [AT, "2026-11-25T10:00:00Z", "2026-11-25T10:00:00+14:00", "2026-11-25T10:00:00-23:59", "2000-01-01T00:00:00Z"],
     [
-        AT,
-        "2026-11-25T10:00:00Z",
         "2026-11-25T10:00:00.1234567Z",
-        "2026-11-25T10:00:00+14:00",
-        "2026-11-25T10:00:00-23:59",
         "2026-11-25T10:00:00",
         "2026-11-25",
         "1999-12-31T23:00:00-02:00",
-        "2000-01-01T00:00:00Z",
         "2099-01-01T00:00:00Z",
         1764064800,
         None,
-    ]
+    ],
 )
-_keys = st.sampled_from(["financial", "team_morale", "a.b:c-d_e", "", "bad key", "x\n", "k" * 51])
-_numbers = st.sampled_from([0, 1, -1.5, 1e9, -1e9, 1e9 + 1, 0.1, "5", True, None, 10**20, 2.5e-7])
-_texts = st.sampled_from(["x", "", "é" * 100, "é" * 101, "y" * 256, None, 5, "nul\u0000"])
+_keys = _mostly(["financial", "team_morale", "a.b:c-d_e"], ["", "bad key", "x\n", "k" * 51])
+_numbers = _mostly([0, 1, -1.5, 1e9, -1e9, 0.1, 2.5e-7], [1e9 + 1, "5", True, None, 10**20])
+_texts = _mostly(["x", "é" * 100, "Halfway"], ["", "é" * 101, "y" * 256, None, 5, "nul\u0000"])
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
@@ -217,38 +236,38 @@ def _data(draw, kind: str) -> object:
         return draw(st.one_of(st.dictionaries(st.text(max_size=4), _json, max_size=4), _json))
     data = {}
     for name in fields:
-        if draw(st.integers(0, 4)) == 0:
+        if draw(st.integers(0, 11)) == 0:
             continue  # left out
         if name in ("impacts", "scores"):
             data[name] = draw(st.dictionaries(_keys, _numbers, max_size=3))
         elif name == "time_to_decide_ms":
-            data[name] = draw(st.sampled_from([0, 5200, 5200.0, -1, "5", None, 10**13]))
+            data[name] = draw(_mostly([0, 5200], [5200.0, -1, "5", None, 10**13]))
         else:
             data[name] = draw(_texts)
-    if draw(st.integers(0, 9)) == 0:
+    if draw(st.integers(0, 29)) == 0:
         data["unexpected"] = 1
     return data
 
 
 @st.composite
 def _event(draw) -> dict:
-    kind = draw(st.sampled_from(["decision", "milestone", "score_update", "completion", "custom", "bogus", None]))
+    kind = draw(_mostly(["decision", "milestone", "score_update", "completion", "custom"], ["bogus", None]))
     made = {"id": draw(_ids), "type": kind, "timestamp": draw(_stamps)}
     if draw(st.integers(0, 5)):
         made["data"] = draw(_data(kind))
-    if draw(st.integers(0, 19)) == 0:
+    if draw(st.integers(0, 39)) == 0:
         made["extra"] = True
     return {k: v for k, v in made.items() if not (v is None and draw(st.booleans()))}
 
 
 @st.composite
 def _body(draw) -> bytes:
-    top: dict = {"events": draw(st.lists(_event(), min_size=0, max_size=4))}
-    names = draw(st.sampled_from(["sid", "ext", "both", "neither", "null"]))
+    top: dict = {"events": draw(st.lists(_event(), min_size=0, max_size=3))}
+    names = draw(_mostly(["sid", "ext"], ["both", "neither", "null"]))
     if names in ("sid", "both"):
-        top["session_id"] = draw(st.sampled_from([SID, SID.upper(), "x"]))
+        top["session_id"] = draw(_mostly([SID, SID.upper()], ["x"]))
     if names in ("ext", "both"):
-        top["external_session_id"] = draw(st.sampled_from(["ue-1", "", "z" * 256]))
+        top["external_session_id"] = draw(_mostly(["ue-1"], ["", "z" * 256]))
     if names == "null":
         top["session_id"], top["external_session_id"] = None, "ue-2"
     return json.dumps(top).encode()
@@ -264,7 +283,7 @@ def test_generated_bodies_meet_all_three_outcomes():
     """The generator above is not vacuous: it makes bodies of each kind."""
     seen = set()
 
-    @settings(max_examples=600, deadline=None, database=None)
+    @settings(max_examples=600, deadline=None, database=None, derandomize=True)
     @given(raw=_body())
     def collect(raw):
         seen.add(agree(raw))

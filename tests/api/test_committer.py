@@ -403,3 +403,23 @@ async def test_a_group_whose_commit_waits_past_the_lock_timeout_runs_again_unit_
         other.close()
         with psycopg.connect(url, autocommit=True) as setup:
             setup.execute(f"DROP TABLE {table}")
+
+
+async def test_a_helper_keeps_a_rows_units_in_arrival_order(database_url):
+    """A heavy unit naming the row (the play session) of a group still in flight waits for that group,
+    even when a helper takes it: a session's start, then its batch sent without waiting for the
+    answer, must not meet a session that is not committed yet (found by review)."""
+    committer = GroupCommitter(writers=2, heavy=50)
+    gate = threading.Event()
+    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10), lock_order="id:row-1"))
+    await _writer_took(committer)
+    other_row = committer.run(lambda s: "other", lock_order="id:row-2", weight=100)
+    assert await asyncio.wait_for(other_row, 5) == "other"  # the helper goes on with other rows
+    same_row = asyncio.ensure_future(committer.run(lambda s: "after the start", lock_order="id:row-1", weight=100))
+    try:
+        await wait_until_async(lambda: committer._queue.qsize() == 0, what="the helper to take the unit")
+        await asyncio.sleep(0.3)
+        assert not same_row.done()  # taken, but waiting for the held group
+    finally:
+        gate.set()
+    assert await held is True and await asyncio.wait_for(same_row, 5) == "after the start"
