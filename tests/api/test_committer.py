@@ -372,10 +372,10 @@ async def test_one_writer_takes_heavy_work_one_group_at_a_time(database_url):
     assert await held is True and await later == "after"
 
 
-async def test_a_group_whose_commit_waits_past_the_lock_timeout_runs_again_unit_by_unit(database_url):
-    """A group's lock timeout holds through its COMMIT, where it may wait for another transaction (the
-    NOTIFY turn, held through that one's WAL flush): such a group is not answered 503 but runs again,
-    each unit alone and without the timeout. Here the COMMIT waits on a deferred unique check."""
+async def test_a_groups_commit_may_wait_past_the_lock_timeout(database_url):
+    """A group's lock timeout bounds its waits for rows, not its COMMIT, which may wait for another
+    transaction (the NOTIFY turn, held through that one's WAL flush): such a group commits once the wait
+    is over, where it was answered 503. Here the COMMIT waits on a deferred unique check."""
     import psycopg
 
     table = f"deferred_{uuid.uuid4().hex[:8]}"
@@ -395,7 +395,7 @@ async def test_a_group_whose_commit_waits_past_the_lock_timeout_runs_again_unit_
         together = asyncio.gather(waits, marker, return_exceptions=True)
         await _queued(committer, 2)
         gate.set()
-        await asyncio.sleep(1.0)  # the group's COMMIT has timed out by now; its units wait alone
+        await asyncio.sleep(1.0)  # four times the group's lock timeout: its COMMIT is still waiting
         other.rollback()
         assert await asyncio.wait_for(together, 10) == ["inserted", name]
         assert await held is True and _stored([name]) == {name}
