@@ -77,7 +77,7 @@ class _Unit:
 # of a second for dozens of requests is what engines would see). What ordering cannot cover (one
 # session named by id in one request and by external id in another, rows locked later in a unit) is
 # bounded by a lock timeout: a group that waits longer on a lock gives up and runs its units one by
-# one, each in a transaction of its own.
+# one, each in a transaction of its own. The timeout is lifted for the group's COMMIT (see _transaction).
 GROUP_LOCK_TIMEOUT = "250ms"
 _SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %(timeout)s, true)"  # this transaction only
 
