@@ -347,27 +347,19 @@ async def test_heavy_work_is_taken_by_a_helper_while_the_writer_is_busy(database
     assert await held is True
 
 
-async def test_light_work_waits_for_the_writer(database_url):
-    committer = GroupCommitter(writers=2, heavy=50)
+@pytest.mark.parametrize(
+    ("writers", "weight"),
+    [(2, 49), (1, 100)],
+    ids=["light-work-with-a-helper-at-hand", "heavy-work-with-one-writer (SIMVADO_API_WRITER_CONNECTIONS=1)"],
+)
+async def test_work_no_helper_takes_waits_for_the_held_group(database_url, writers, weight):
+    committer = GroupCommitter(writers=writers, heavy=50)
     gate = threading.Event()
     held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
     await _writer_took(committer)
-    later = asyncio.ensure_future(committer.run(lambda s: "after", weight=49))
+    later = asyncio.ensure_future(committer.run(lambda s: "after", weight=weight))
     await asyncio.sleep(0.3)
     assert not later.done() and not committer._helpers
-    gate.set()
-    assert await held is True and await later == "after"
-
-
-async def test_one_writer_takes_heavy_work_one_group_at_a_time(database_url):
-    """With one writer (SIMVADO_API_WRITER_CONNECTIONS=1), even heavy work waits for the held group."""
-    committer = GroupCommitter(writers=1, heavy=50)
-    gate = threading.Event()
-    held = asyncio.ensure_future(committer.run(lambda s: gate.wait(10)))
-    await _writer_took(committer)
-    later = asyncio.ensure_future(committer.run(lambda s: "after", weight=100))
-    await asyncio.sleep(0.3)
-    assert not later.done()
     gate.set()
     assert await held is True and await later == "after"
 
