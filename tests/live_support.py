@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from console import unit_of_work
-from console.api.schemas import events_json, parse_event_batch
+from console.api import batches
 from console.auth import Actor
 from console.services import ingest
 from models import Module, Simulation, User
@@ -74,10 +74,7 @@ def event(kind: str = "decision", *, data: dict | None = None, at: datetime | No
 
 def post(session_id: uuid.UUID, *events: dict) -> ingest.BatchResult:
     """Store a batch of events for a session (committed), as POST /events does."""
-    body = parse_event_batch(json.dumps({"session_id": str(session_id), "events": list(events)}).encode())
-    batch = ingest.IncomingBatch(
-        events_json=events_json(body), ids=[e["id"] for e in body.events], types=[e["type"] for e in body.events]
-    )
+    batch = batches.read(json.dumps({"session_id": str(session_id), "events": list(events)}).encode()).incoming()
     with unit_of_work.transaction() as session:
         (result,) = ingest.record_event_batches(
             session=session, reports=[ingest.EventReport(ENGINE, batch, session_id=session_id)]

@@ -193,7 +193,7 @@ def test_the_engine_api_announces_starts_events_and_completions_after_commit(cli
 
 
 def test_a_group_of_batches_is_one_change_per_session_and_none_if_rolled_back(client, world, spy):  # noqa: ANN001, F811
-    from console.api.schemas import events_json, parse_event_batch
+    from console.api import batches
     from console.auth import Actor
 
     sid = uuid.UUID(start(client, world).json()["id"])
@@ -204,9 +204,7 @@ def test_a_group_of_batches_is_one_change_per_session_and_none_if_rolled_back(cl
     )
 
     def report(play: uuid.UUID, *events: dict) -> ingest.EventReport:
-        body = parse_event_batch(json.dumps({"session_id": str(play), "events": list(events)}).encode())
-        batch = ingest.IncomingBatch(events_json=events_json(body), ids=[e["id"] for e in body.events],
-                                     types=[e["type"] for e in body.events])  # fmt: skip
+        batch = batches.read(json.dumps({"session_id": str(play), "events": list(events)}).encode()).incoming()
         return ingest.EventReport(key, batch, session_id=play)
 
     def group(*reports: ingest.EventReport, fail: bool = False) -> None:

@@ -28,6 +28,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from console.api import schemas
+from console.services import ingest
 from console.services.ingest.dimensions import widen_extremes
 
 
@@ -44,6 +45,17 @@ class ReadBatch:
     types: Sequence[str]
     dimension_keys: frozenset[str]
     score_extremes: dict[str, tuple[float, float]]
+
+    def incoming(self, max_data_bytes: int = 32 * 1024) -> ingest.IncomingBatch:
+        """The batch as the service stores it (checked when made: see ingest.IncomingBatch)."""
+        return ingest.IncomingBatch(
+            events_json=self.events_json,
+            ids=self.ids,
+            types=self.types,
+            max_data_bytes=max_data_bytes,
+            dimension_keys=self.dimension_keys,
+            score_extremes=self.score_extremes,
+        )
 
 
 def read(raw: bytes) -> ReadBatch:

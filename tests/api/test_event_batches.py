@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from console import unit_of_work
-from console.api import schemas
+from console.api import batches
 from console.errors import Conflict, NotFound
 from console.services import api_keys, ingest
 from models import GameEvent, PlaySession
@@ -22,9 +22,7 @@ from tests.support import wait_until
 
 
 def _batch(events: list[dict]) -> ingest.IncomingBatch:
-    body = schemas.parse_event_batch(json.dumps({"session_id": str(uuid.uuid4()), "events": events}).encode())
-    ids, types = [e["id"] for e in body.events], [e["type"] for e in body.events]
-    return ingest.IncomingBatch(events_json=schemas.events_json(body), ids=ids, types=types)
+    return batches.read(json.dumps({"session_id": str(uuid.uuid4()), "events": events}).encode()).incoming()
 
 
 def _stored(session_id: str) -> set[str]:

@@ -96,14 +96,7 @@ def events_router(gate: Gate, settings: Settings, exception_handlers: dict) -> t
             raise ValidationFailed(
                 "Too many events in one batch.", details={"events": f"at most {settings.api_max_batch_events}"}
             )
-        incoming = ingest.IncomingBatch(  # checked here, on the loop, before it can join a group
-            events_json=body.events_json,
-            ids=body.ids,
-            types=body.types,
-            max_data_bytes=settings.api_max_event_data_bytes,
-            dimension_keys=body.dimension_keys,
-            score_extremes=body.score_extremes,
-        )
+        incoming = body.incoming(settings.api_max_event_data_bytes)  # checked on the loop, before it can join a group
         result = await committer.run_together(
             record_batches,
             _EventsRequest(presented, incoming, body.session_id, body.external_session_id),
