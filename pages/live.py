@@ -80,6 +80,7 @@ class LiveBoard:
         self.actor = actor
         self.rows: dict[uuid.UUID, _Row] = {}
         self.total = board.in_progress
+        self.tests = board.tests_in_progress  # of the total: shown apart, as no real figure counts them
         self.stuck_only = stuck_only
         self.has_session_pages = any(path.startswith("/sessions/") for path in PAGES)
         # An enterprise admin sees one organization's sessions: its name on every row says nothing.
@@ -121,7 +122,7 @@ class LiveBoard:
         """Re-read the sessions the changes name (everything after a resync) and redraw what moved."""
         if any(change.kind is ChangeKind.resync for change in changes):
             board = await calls.read(live_board.board, memo=ROWS)
-            self.total = board.in_progress
+            self.total, self.tests = board.in_progress, board.tests_in_progress
             self._redraw(board.sessions, board.read_at)
             await _reached_browser()
             return
@@ -132,8 +133,11 @@ class LiveBoard:
             if session_id in found:
                 self._upsert(found[session_id], read_at)
             elif session_id in self.rows:
-                self.rows.pop(session_id).remove()
+                gone = self.rows.pop(session_id)
+                gone.remove()
                 self.total = max(0, self.total - 1)
+                if gone.play.is_test:
+                    self.tests = max(0, self.tests - 1)
         self._show_counts()
         await _reached_browser()
 
@@ -153,6 +157,7 @@ class LiveBoard:
             self.rows[play.id] = row
             if not counted:
                 self.total += 1
+                self.tests += play.is_test
             # Newest start first, as the board was read: a session that just started goes on top.
             ordered = sorted(self.rows.values(), key=lambda r: (r.play.started_at, str(r.play.id)), reverse=True)
             row.element.move(target_index=ordered.index(row))
@@ -176,7 +181,10 @@ class LiveBoard:
     def _show_counts(self) -> None:
         stuck_count = sum(1 for row in self.rows.values() if row.stuck)
         shown = len(self.rows)
-        text = f"{self.total:,} session{'s' if self.total != 1 else ''} in progress"
+        real = self.total - self.tests
+        text = f"{real:,} session{'s' if real != 1 else ''} in progress"
+        if self.tests:
+            text += f" and {self.tests:,} test session{'s' if self.tests != 1 else ''}"
         if self.total > shown:
             text += f" (the newest {shown:,} shown)"
         if stuck_count:

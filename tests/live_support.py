@@ -21,6 +21,10 @@ ENGINE = Actor.for_api_key(
     key_id=uuid.uuid4(), name="engine", prefix="sk_sim_test", scopes=["game:write"], simulation_id=None,
     organization_id=None,
 )  # fmt: skip
+TEST_ENGINE = Actor.for_api_key(
+    key_id=uuid.uuid4(), name="engine (test key)", prefix="sk_sim_test", scopes=["game:write"], simulation_id=None,
+    organization_id=None, test=True,
+)  # fmt: skip
 
 
 @dataclass
@@ -40,12 +44,12 @@ def playable(session: Session, *, author: User | None = None, organization_id: u
     return Played(simulation, module, player)
 
 
-def start(played: Played, *, started_at: datetime | None = None) -> uuid.UUID:
-    """Start a play session (committed) and return its id."""
+def start(played: Played, *, started_at: datetime | None = None, test: bool = False) -> uuid.UUID:
+    """Start a play session (committed) and return its id; with `test`, as a test key does."""
     with unit_of_work.transaction() as session:
         play, _ = ingest.start_session(
             session=session,
-            actor=ENGINE,
+            actor=TEST_ENGINE if test else ENGINE,
             data=ingest.SessionStart(
                 module_id=played.module.id,
                 player=ingest.PlayerRef(email=played.player.email),

@@ -71,6 +71,28 @@ async def test_the_board_updates_as_events_arrive(user: User, database_url):
     await wait_until_async(lambda: list(rows(user)) == [str(second)], what="the completed session to go")
 
 
+async def test_test_sessions_are_shown_badged_and_counted_apart(user: User, database_url):
+    """A creator watches their test play on the board, but the count of sessions in progress is real play
+    only (issue 14: test sessions are no dashboard figure)."""
+    with unit_of_work.transaction() as s:
+        admin = make_user(s, role=UserRole.platform_admin)
+        played = playable(s)
+    real = start(played)
+    tried = start(played, test=True)
+    await sign_in(user.http_client, admin.email, PASSWORD)
+    await user.open("/live")
+    await listening()
+    await user.should_see("1 session in progress and 1 test session")
+    assert shown(rows(user)[str(tried)])["test"] is True and shown(rows(user)[str(real)])["test"] is False
+
+    another = await asyncio.to_thread(start, played, test=True)  # arrives live: counted apart too
+    await wait_until_async(lambda: str(another) in rows(user), what="the new test session")
+    await user.should_see("1 session in progress and 2 test sessions")
+    await asyncio.to_thread(post, tried, event("completion"))
+    await wait_until_async(lambda: str(tried) not in rows(user), what="the completed test session to go")
+    await user.should_see("1 session in progress and 1 test session")
+
+
 async def test_an_enterprise_admin_never_sees_another_organizations_sessions(user: User, database_url):
     with unit_of_work.transaction() as s:
         ours = playable(s, title="Ours")

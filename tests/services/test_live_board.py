@@ -159,3 +159,16 @@ def test_abandon_from_the_board_is_the_sessions_rule_and_is_announced(two_orgs):
     with unit_of_work.read_only() as s:
         assert s.get(PlaySession, two_orgs["a_session"]).status is SessionStatus.abandoned
     assert board_ids(two_orgs["admin_a"]) == set()
+
+
+def test_test_sessions_are_counted_apart_past_the_rows_shown_too(two_orgs, monkeypatch):  # noqa: ANN001
+    """The count of test sessions in progress, within the rows read and (past MAX_ROWS) from the database."""
+    start(two_orgs["a"], test=True)
+    start(two_orgs["b"], test=True)
+    with unit_of_work.read_only() as s:
+        board = live_board.board(session=s, actor=two_orgs["admin_a"])
+        assert (board.in_progress, board.tests_in_progress) == (2, 1)
+        monkeypatch.setattr(live_board, "MAX_ROWS", 1)  # the board shows one row: the rest is counted
+        board = live_board.board(session=s, actor=two_orgs["platform"])
+        assert len(board.sessions) == 1
+        assert (board.in_progress, board.tests_in_progress) == (4, 2)

@@ -137,6 +137,7 @@ class Board:
     read_at: datetime  # the server's clock when read: ages on the page count from here
     in_progress: int  # all the actor may see, even past MAX_ROWS
     stuck_after_minutes: int
+    tests_in_progress: int = 0  # of in_progress, test sessions (counted apart: test play is no real figure)
 
 
 # The sessions and each one's newest arrival (a LATERAL step back along idx_game_events_session). A
@@ -190,15 +191,14 @@ def _visible_in_progress(session: Session, actor: Actor, *, only: Sequence[uuid.
     return list(session.scalars(query))
 
 
-def _count_in_progress(session: Session, actor: Actor) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(PlaySession)
-            .where(play_sessions.readable(actor), PlaySession.status == SessionStatus.in_progress)
-        )
-        or 0
-    )
+def _count_in_progress(session: Session, actor: Actor) -> tuple[int, int]:
+    """All the in-progress sessions the actor may see, and how many of them are test sessions."""
+    total, tests = session.execute(
+        select(func.count(), func.count().filter(PlaySession.is_test))
+        .select_from(PlaySession)
+        .where(play_sessions.readable(actor), PlaySession.status == SessionStatus.in_progress)
+    ).one()
+    return total, tests
 
 
 def _summary(
@@ -334,11 +334,16 @@ def board(*, session: Session, actor: Actor, memo: SessionMemo | None = None) ->
     require(actor)
     now = utcnow()
     ids = _visible_in_progress(session, actor, only=None)
-    total = len(ids) if len(ids) < MAX_ROWS else _count_in_progress(session, actor)
+    sessions = _read(session, actor, ids, now, memo)
+    if len(ids) < MAX_ROWS:
+        total, tests = len(ids), sum(1 for play in sessions if play.is_test)
+    else:
+        total, tests = _count_in_progress(session, actor)
     return Board(
-        sessions=_read(session, actor, ids, now, memo),
+        sessions=sessions,
         read_at=now,
         in_progress=total,
+        tests_in_progress=tests,
         stuck_after_minutes=int(stuck.stuck_after().total_seconds() // 60),
     )
 
