@@ -49,6 +49,10 @@ def test_tokens_and_keys_in_paths_never_reach_the_log():
         ("/api/v1/modules/sk_sim_test_abcdef12345", "/api/v1/modules/sk_sim_test_abc…"),
         ("/launch?simvado_launch=eyJabc.def&secret_thing=1", "/launch?simvado_launch=…&secret_thing=…"),
         ("/x?Authorization=Bearer%20abc&page=2", "/x?Authorization=…&page=2"),
+        # A key with some of its characters percent-encoded, under a name that says nothing: still a key.
+        ("/api/v1/modules/1?q=%73k_sim_abcdef123456789", "/api/v1/modules/1?q=sk_sim_abcdef12…"),
+        ("/api/v1/modules/1?q=sk_sim_abc%64ef123456789&p=100%25", "/api/v1/modules/1?q=sk_sim_abcdef12…&p=100%25"),
+        ("/reports?search=100%25%20done", "/reports?search=100%25%20done"),
     ):
         record = _record(path, 200)
         assert redact.filter(record)

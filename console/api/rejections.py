@@ -154,24 +154,30 @@ class RejectionRecorder:
                 error = {}
             details = error.get("details") if isinstance(error.get("details"), dict) else None
             excerpt, session_ref = rejections.excerpt_of(body, details, limit)
-            # A key pasted into a body or a URL is kept as its prefix only, as in the logs: in what was
-            # sent, and in the answer that named it.
-            excerpt = api_keys.redact_keys(excerpt)
-            if details is not None:
-                details = json.loads(api_keys.redact_keys(json.dumps(details)))
             if session_ref is None and "/sessions/" in path:
                 session_ref = path.rsplit("/", 1)[-1]
+            # A key pasted into a body or a URL is kept as its prefix only, as in the logs: in what was
+            # sent, in the session it named and in the answer that named it. And text the database
+            # cannot store (a lone surrogate, sent as "\ud800") is kept with U+FFFD in its place.
+            if details is not None:
+                details = json.loads(api_keys.redact_keys(json.dumps(rejections.storable(details))))
             return rejections.Refusal(
                 key_hash=key_hash,
                 method=method,
-                path=api_keys.redact_keys(path),
+                path=_storable(path),
                 status=status,
-                code=str(error.get("code") or f"http_{status}"),
-                message=api_keys.redact_keys(str(error.get("message") or "")),
+                code=_storable(str(error.get("code") or f"http_{status}")),
+                message=_storable(str(error.get("message") or "")),
                 details=details,
-                excerpt=excerpt,
-                session_ref=session_ref,
+                excerpt=_storable(excerpt),
+                session_ref=None if session_ref is None else _storable(session_ref),
                 client_address=client[0] if client else None,
             )
 
         self.writer.submit(refusal)
+
+
+def _storable(text: str) -> str:
+    """`text` as it may be kept: any engine API key cut to its prefix, what PostgreSQL cannot store
+    replaced (rejections.storable)."""
+    return api_keys.redact_keys(rejections.storable(text))

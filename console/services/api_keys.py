@@ -59,8 +59,22 @@ INVALID_KEY = "Invalid or missing API key."
 ENGINE_KEY = re.compile(r"(?i)(sk_sim_[a-z0-9_]{8})[a-z0-9_]*")
 
 
+# A key's characters written as URL (%73) or JSON (\u0073) escapes: a key hidden that way is still a key.
+_ESCAPED_KEY_CHAR = re.compile(r"%([0-9a-fA-F]{2})|\\u00([0-9a-fA-F]{2})")
+
+
+def _unescape_key_char(match: re.Match) -> str:
+    char = chr(int(match.group(1) or match.group(2), 16))
+    return char if char.isascii() and (char.isalnum() or char == "_") else match.group(0)
+
+
 def redact_keys(text: str) -> str:
-    """`text` with every engine API key cut to its first 15 characters (its stored prefix)."""
+    """`text` with every engine API key cut to its first 15 characters (its stored prefix), a key written
+    partly in URL or JSON escapes included (the text is then kept with those characters unescaped)."""
+    if "%" in text or "\\u00" in text:
+        unescaped = _ESCAPED_KEY_CHAR.sub(_unescape_key_char, text)
+        if ENGINE_KEY.search(unescaped):
+            text = unescaped
     return ENGINE_KEY.sub(r"\1…", text) if "sk_sim_" in text.lower() else text
 
 

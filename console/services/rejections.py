@@ -127,6 +127,21 @@ def _walk(document: Any, path: str) -> Any:
     return found
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """`value` (text, or JSON data) with what PostgreSQL cannot store in text or jsonb — NUL, and lone
+    surrogates (a body may send "\\ud800"; UTF-8 cannot hold it) — replaced with U+FFFD."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
 def excerpt_of(body: bytes, details: dict | None, limit: int) -> tuple[str, str | None]:
     """(The offending part of the body, cut to `limit` bytes of UTF-8; the session the body named)."""
     try:
@@ -144,6 +159,7 @@ def excerpt_of(body: bytes, details: dict | None, limit: int) -> tuple[str, str 
         text = json.dumps(part, ensure_ascii=False, separators=(",", ":"))
     else:
         text = body.decode("utf-8", "replace")
+    text = storable(text)
     cut = text.encode()[:limit].decode("utf-8", "ignore")
     return (cut + "…" if len(cut) < len(text) else cut), session_ref
 

@@ -125,3 +125,50 @@ def test_a_key_pasted_into_a_refused_body_is_kept_as_its_prefix_only(world):
     assert pasted not in kept.excerpt and pasted not in str(kept.details) + kept.message
     assert pasted[:15] + "…" in str(kept.details) and pasted[:15] + "…" in kept.message
     assert pasted not in (_key(world.keys["rw"]).last_error or "")
+
+
+def test_a_key_named_as_the_session_or_hidden_in_escapes_is_kept_as_its_prefix_only(world):
+    """A key sent as the session (in the path, or as external_session_id) was kept whole as the refusal's
+    session, shown and searchable in the inbox; one written with a JSON escape was kept whole in the
+    excerpt."""
+    app, writer = _served()
+    pasted = world.keys["read"]
+    escaped = pasted[:12] + "\\u00" + format(ord(pasted[12]), "02x") + pasted[13:]
+    with TestClient(app, base_url="http://testserver") as client:
+        assert client.get(f"/api/v1/sessions/{pasted}", headers=world.auth()).status_code in (404, 422)
+        body = {"external_session_id": pasted, "events": [event()]}
+        assert client.post("/api/v1/events", json=body, headers=world.auth()).status_code == 404
+        raw = '{"session_id": "' + escaped + '", "events": 7}'
+        answer = client.post(
+            "/api/v1/events", content=raw, headers={**world.auth(), "Content-Type": "application/json"}
+        )
+        assert answer.status_code == 422
+        writer.flush()
+    kept = _inbox(world.keys["rw"])
+    assert len(kept) == 3
+    for row in kept:
+        assert pasted not in f"{row.session_ref} {row.excerpt} {row.details} {row.message} {row.path}"
+        assert escaped[12:] not in row.excerpt
+    assert {row.session_ref for row in kept} == {pasted[:15] + "…"}
+    assert _inbox(world.keys["rw"], search=pasted[15:30]) == []
+
+
+def test_a_refused_body_with_a_lone_surrogate_or_nul_is_still_kept(world):
+    """A "\\ud800" escape parses to text UTF-8 cannot hold: the inbox writer failed on it (the refusal was
+    lost, a traceback logged); NUL cannot be stored by PostgreSQL either."""
+    app, writer = _served()
+    with TestClient(app, base_url="http://testserver") as client:
+        sid = start(client, world).json()["id"]
+        for odd in ("\\ud800", "\\u0000"):
+            raw = (
+                '{"session_id": "' + sid + '", "events": [{"id": "' + str(uuid.uuid4()) + '", "type": "decision", '
+                '"timestamp": "2026-11-25T10:00:00Z", "data": {"decision_id": "d1", "choice_id": "c1", '
+                '"impacts": {"financial": "' + odd + '"}}}]}'
+            )
+            answer = client.post(
+                "/api/v1/events", content=raw, headers={**world.auth(), "Content-Type": "application/json"}
+            )
+            assert answer.status_code == 422, answer.text
+        writer.flush()
+    assert writer.dropped == 0
+    assert [r.status for r in _inbox(world.keys["rw"])] == [422, 422]

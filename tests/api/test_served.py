@@ -136,6 +136,8 @@ def test_keys_sent_every_wrong_way_never_reach_the_log(served_logging, world):
     sent = []
     for param in ("api_key", "apikey", "key", "token", "access_token", "x", "auth"):
         sent.append(httpx.get(f"{module}?{param}={key}"))
+    sent.append(httpx.get(f"{module}?q=%73{key[1:]}"))  # partly percent-encoded
+    sent.append(httpx.get(f"{module}?q={key[:20]}%{ord(key[20]):02X}{key[21:]}"))
     sent.append(httpx.get(f"{base}/api/v1/modules/{key}"))  # as a path segment
     httpx.get(f"{base}/studio?token={key}")  # a console page (a redirect to login)
     for headers in (
