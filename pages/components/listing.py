@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from nicegui import context, ui
 
 from console.errors import ValidationFailed
-from console.services.listing import COUNT_CAP, LAST, ListQuery, Page
+from console.services.listing import COUNT_CAP, LAST, MAX_OFFSET, ListQuery, Page
 from pages.components.pickers import Search, SearchSelect
 from pages.components.table import PAGE_SIZES, ServerTable, TableRequest
 
@@ -177,7 +177,7 @@ class ListView:
             sort=initial_sort if initial_sort in self._sortable else sort,
             descending=params.get("desc", "1" if descending else "0") != "0",
             page=_int(params.get("page"), 1),
-            page_size=_int(params.get("size"), 25),
+            page_size=_page_size(params),
             row_key=row_key,
             on_change=self._push_url,
             empty_message=empty_message,
@@ -458,7 +458,7 @@ class ListView:
             "sortBy": sort if sort in self._sortable else self._default_sort[0],
             "descending": params.get("desc", "1" if descending else "0") != "0",
             "page": _int(params.get("page"), 1),
-            "rowsPerPage": _int(params.get("size"), 25) if _int(params.get("size"), 25) in PAGE_SIZES else 25,
+            "rowsPerPage": _page_size(params),
         }
         await self.reload()
 
@@ -493,7 +493,15 @@ def _attr(text: str) -> str:
 
 
 def _int(value: str | None, default: int) -> int:
+    """A whole number from the URL, within what a page number may be (1 to MAX_OFFSET: a number past
+    64 bits reached the browser's JSON and failed the page), else `default`."""
     try:
-        return int(value) if value is not None else default
+        number = int(value) if value is not None else default
     except ValueError:
         return default
+    return min(max(1, number), MAX_OFFSET)
+
+
+def _page_size(params: dict[str, str]) -> int:
+    size = _int(params.get("size"), 25)
+    return size if size in PAGE_SIZES else 25

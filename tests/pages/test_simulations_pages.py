@@ -48,6 +48,9 @@ async def test_filters_come_from_the_url(user: User, creator):
     assert listed_titles(user) == {"Alpha Draft"}
     await user.open("/simulations?status=bogus&size=999999&page=-3")  # nonsense is ignored, not a 500
     await user.should_see("2 simulations")
+    # A page number past 64 bits reached the browser's JSON (orjson) and failed the page with a 500.
+    await user.open("/simulations?page=99999999999999999999999999&size=99999999999999999999999")
+    await user.should_see("2 simulations")
 
 
 async def test_create_form_shows_errors_inline_then_saves(user: User, creator):
