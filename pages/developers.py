@@ -136,7 +136,7 @@ Req->ProcessRequest();
 `200/201` done (committed) · `401` no key, or not a valid one (the message says how to send it) ·
 `403` missing scope · `404` unknown record, or outside the key's binding (the same answer), or
 `module_not_playable`: a module your key reaches that is not published (a test key bound to its
-simulation can play it once staged) · `405` wrong method · `409` an event id already stored with
+simulation plays it, draft or staged) · `405` wrong method · `409` an event id already stored with
 other content (the details name its place in the batch and what differs), the session is completed,
 or an `external_session_id` already used · `413` body over 1 MiB · `415` not JSON · `422` invalid:
 the details name each field by its path in your body (`events[3].data.impacts.Financial`) ·

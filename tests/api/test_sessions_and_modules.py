@@ -7,10 +7,13 @@ import uuid
 
 from sqlalchemy import select
 
-from console.services import modules
+from console import unit_of_work
+from console.auth import Actor
+from console.services import api_keys, modules
 from models import PlaySession, SimulationAssignment
-from models.enums import AssignmentStatus
+from models.enums import AssignmentStatus, ModuleStatus, SimulationStatus
 from tests.api.conftest import T0, start
+from tests.factories import make_module, make_simulation
 
 
 def test_start_is_idempotent_on_external_session_id(client, world, session):
@@ -222,7 +225,8 @@ def test_a_module_that_is_not_published_says_so_to_keys_that_reach_it(client, wo
             "code": "module_not_playable",
             "message": "This module is not published (its simulation is staged, the module published): only "
             "published modules of published simulations can be played with this key. To play it before then, "
-            "use a test key (sk_sim_test_…) bound to its simulation; that works once the simulation is staged.",
+            "use a test key (sk_sim_test_…) bound to its simulation: it plays the simulation's draft, staged and "
+            "unpublished modules (a studio creator makes one on API keys).",
             "details": {
                 "module_id": str(world.staged_module.id),
                 "simulation_status": "staged",
@@ -304,3 +308,39 @@ async def test_the_same_start_sent_ten_times_at_once_makes_one_session(world, da
     assert len({a.json()["id"] for a in answers}) == 1
     rows = session.scalars(select(PlaySession).where(PlaySession.external_session_id == external)).all()
     assert len(rows) == 1
+
+
+def test_list_modules_lists_exactly_what_each_key_may_read_and_start(client, world):
+    """GET /modules and GET /modules/{id} (and so a start) give one answer for every key and module: a
+    live key bound to a staged simulation listed modules it could not start, and a test key bound to a
+    draft simulation listed none of the modules it could."""
+    with unit_of_work.transaction() as s:
+        draft = make_simulation(s, status=SimulationStatus.draft)
+        draft_module = make_module(s, draft)
+        archived = make_module(s, world.staged_sim, status=ModuleStatus.archived, sort_order=5)
+        keys = {
+            "draft_test": api_keys.create(
+                session=s, actor=Actor.system("test"),
+                data={"name": "d", "scopes": ["game:write", "game:read"], "simulation_id": draft.id, "test": True},
+            ).key,
+            "draft_live": api_keys.create(
+                session=s, actor=Actor.system("test"),
+                data={"name": "d", "scopes": ["game:write", "game:read"], "simulation_id": draft.id},
+            ).key,
+        }  # fmt: skip
+    world.keys.update(keys)
+    modules = [world.module, world.module2, world.other_module, world.staged_module, draft_module, archived]
+    for name in ("rw", "sim", "other_sim", "staged", "staged_live", "test", "org", "draft_test", "draft_live"):
+        answer = client.get("/api/v1/modules", headers=world.auth(name))
+        listed = {m["id"] for m in answer.json()["modules"]} & {str(m.id) for m in modules}
+        readable = {
+            str(m.id)
+            for m in modules
+            if client.get(f"/api/v1/modules/{m.id}", headers=world.auth(name)).status_code == 200
+        }
+        assert listed == readable, name
+        if name in ("staged_live", "draft_live"):
+            assert listed == set()
+        if name == "draft_test":
+            assert listed == {str(draft_module.id)}
+            assert start(client, world, key=name, module=draft_module).status_code == 201

@@ -89,8 +89,8 @@ def _not_playable(module: Module, simulation: Simulation) -> NotFound:
         message = (
             f"This module is not published (its simulation is {simulation.status.value}, the module "
             f"{module.status.value}): only published modules of published simulations can be played with "
-            "this key. To play it before then, use a test key (sk_sim_test_…) bound to its simulation; "
-            "that works once the simulation is staged."
+            "this key. To play it before then, use a test key (sk_sim_test_…) bound to its simulation: it plays "
+            "the simulation's draft, staged and unpublished modules (a studio creator makes one on API keys)."
         )
     refused = NotFound(message, details={"module_id": str(module.id), **statuses})
     refused.code = "module_not_playable"
@@ -307,10 +307,11 @@ def list_modules(*, session: Session, actor: Actor) -> list[ModuleConfig]:
     """Every module the key may play (the rules of `_module_reachable` and `_module_playable`, in SQL), by
     simulation title and the module's order; at most MODULE_LIST_LIMIT."""
     playable = (Simulation.status == SimulationStatus.published) & (Module.status == ModuleStatus.published)
-    if actor.simulation_id is not None:
+    if actor.test and actor.simulation_id is not None:
+        # What `_module_playable` lets a test key bound to its simulation play: all but the archived.
         playable = playable | (
             (Simulation.id == actor.simulation_id)
-            & Simulation.status.in_([SimulationStatus.staged, SimulationStatus.published])
+            & (Simulation.status != SimulationStatus.archived)
             & (Module.status != ModuleStatus.archived)
         )
     query = (
