@@ -92,6 +92,35 @@ def test_a_test_start_alone_leaves_the_assignment_assigned(client, world):
         assert s.get(SimulationAssignment, world.assignment_id).status == AssignmentStatus.assigned
 
 
+def test_a_test_key_cannot_write_to_a_real_session(client, world):
+    """A test key that reaches a real session (unbound, or bound to its simulation) completed it with any
+    scores it liked, and that completion counted: now refused, and nothing of the batch is stored."""
+    real = start(client, world).json()["id"]  # a live key's session: real play
+    finale = event("completion", data={"scores": {"financial": 100, "reputational": 100}})
+    refused = post_events(client, world, real, [event(), finale], key="test")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"].startswith("This is a test key: it reports events only for test")
+    by_external = client.post(
+        "/api/v1/events",
+        json={"external_session_id": _external(real), "events": [event()]},
+        headers=world.auth("test"),
+    )
+    assert by_external.status_code == 403
+    with unit_of_work.read_only() as s:
+        play = s.get(PlaySession, uuid.UUID(real))
+        assert play.status.value == "in_progress" and not play.is_test
+        assert s.scalar(select(func.count()).select_from(GameEvent).where(GameEvent.session_id == play.id)) == 0
+    # The test key's own session, and a live key on a test session, go on as before.
+    mine = start(client, world, key="test").json()["id"]
+    assert post_events(client, world, mine, [event()], key="test").status_code == 200
+    assert post_events(client, world, mine, [event()], key="rw").status_code == 200
+
+
+def _external(session_id: str) -> str:
+    with unit_of_work.read_only() as s:
+        return s.get(PlaySession, uuid.UUID(session_id)).external_session_id
+
+
 def test_deleting_a_keys_test_sessions_removes_their_events_and_is_audited(client, world):
     test_ids = []
     for _ in range(3):

@@ -14,12 +14,12 @@ from sqlmodel import Session
 
 from console import jobs, live
 from console.auth import Actor
-from console.errors import Conflict, NotFound, ValidationFailed
+from console.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from console.live import ChangeKind, SessionChange
 from console.services.common import driver_connection
 from console.services.ingest.completion import complete_session
 from console.services.ingest.dimensions import dimension_map, dimension_refusal, widen_extremes
-from console.services.ingest.sessions import SESSION_NOT_FOUND, check_session_reach
+from console.services.ingest.sessions import SESSION_NOT_FOUND, TEST_KEY_ON_REAL_SESSION, check_session_reach
 from models import PlaySession
 from models.enums import SessionStatus
 
@@ -152,7 +152,7 @@ _LOCK_AND_INSERT = """
             AS i(pos int, sid uuid, ext text, events jsonb, done bool, dims bool)
     ), play AS (
         SELECT s.id, s.external_session_id, s.status::text AS status, s.organization_id, m.simulation_id,
-               s.module_id
+               s.module_id, s.is_test
         FROM sessions s JOIN modules m ON m.id = s.module_id
         WHERE s.id = ANY(ARRAY(SELECT sid FROM item WHERE sid IS NOT NULL))
            OR s.external_session_id = ANY(ARRAY(SELECT ext FROM item WHERE ext IS NOT NULL))
@@ -188,7 +188,8 @@ _LOCK_AND_INSERT = """
            CASE WHEN target.dims THEN (
                SELECT CASE WHEN jsonb_typeof(sim.scoring_config->'dimensions') = 'array'
                            THEN sim.scoring_config->'dimensions' ELSE '[]' END
-               FROM simulations sim WHERE sim.id = target.simulation_id) END
+               FROM simulations sim WHERE sim.id = target.simulation_id) END,
+           target.is_test
     FROM target LEFT JOIN counted ON counted.session_id = target.id
 """
 # Stored and incoming events are compared by PostgreSQL, jsonb to jsonb: numbers compare by value
@@ -312,9 +313,12 @@ def _settle(session: Session, report: EventReport, row: tuple | None) -> BatchRe
     if row is None:
         raise NotFound(SESSION_NOT_FOUND)
     actor, batch, ids = report.actor, report.batch, report.batch.ids  # ids were checked when the batch was made
-    play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified, dims = row
+    (play_id, status_text, organization_id, simulation_id, inserted_count, inserted_ids, module_id, _notified, dims,
+     is_test) = row  # fmt: skip
     # Out of reach: raising rolls back whatever the statement wrote (the boundary never commits it).
     check_session_reach(actor, simulation_id=simulation_id, organization_id=organization_id)
+    if actor.test and not is_test:
+        raise PermissionDenied(TEST_KEY_ON_REAL_SESSION)  # test play never lands in a real session
     if dims is not None and (refused := dimension_refusal(batch, dims)) is not None:
         raise refused  # rolls back what the statement wrote, like any refusal
     status = SessionStatus(status_text)

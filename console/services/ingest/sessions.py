@@ -97,6 +97,13 @@ def _not_playable(module: Module, simulation: Simulation) -> NotFound:
     return refused
 
 
+# A test key's events would count (scores, percentiles, assignments) in a session a live key started.
+TEST_KEY_ON_REAL_SESSION = (
+    "This is a test key: it reports events only for test sessions, and this session was started with a live "
+    "key (real play, which counts). Start a session with the test key to try a build, or use the live key."
+)
+
+
 def check_session_reach(actor: Actor, *, simulation_id: uuid.UUID, organization_id: uuid.UUID | None) -> None:
     if actor.simulation_id is not None and actor.simulation_id != simulation_id:
         raise NotFound(SESSION_NOT_FOUND)
