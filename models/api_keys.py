@@ -23,6 +23,9 @@ class ApiKey(SQLModel, table=True):
     # A test key (`sk_sim_test_…`): its sessions are test sessions, kept out of every figure and
     # assignment (console/services/play_sessions.py `real`), and deletable.
     is_test: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Who made the key, when a person did (the CLI and the demo make keys as the system): a studio
+    # creator's test key plays as its maker only (console/services/ingest/sessions.py `_find_player`).
+    created_by_id: uuid.UUID | None = fk("users.id", nullable=True, ondelete="SET NULL")
     last_used_at: datetime | None = timestamp(nullable=True, default_now=False)
     created_at: datetime = timestamp()
     expires_at: datetime | None = timestamp(nullable=True, default_now=False)

@@ -17,8 +17,8 @@ The engine API lives at **`{base}`**. Its reference is the [docs page]({base}/do
    `game:read` to read modules and results; optionally bound to one simulation or organization).
    It is shown once. Send it as `Authorization: Bearer sk_sim_…` — never in a URL (no route takes
    query parameters: any is a `422`). **While you build, use a test key** (`sk_sim_test_…`: tick
-   *Test key*; studio creators make their own for a simulation they author): it also plays that
-   simulation's draft and staged modules, and its sessions are test sessions — badged, counted in no
+   *Test key*; studio creators make their own for a simulation they author, which plays as its maker):
+   it also plays that simulation's draft and staged modules, and its sessions are test sessions — badged, counted in no
    report, assignment or percentile, and deletable. Every request a key had refused is in its inbox
    (*API keys → Refusals*), with the reason.
 2. **Pick and read the module**: `GET /modules` lists what your key may play, each with its scoring

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlmodel import Session
 
-from console.auth import Actor, Permission
+from console.auth import Actor, ActorKind, Permission
 from console.errors import NotFound, Unauthenticated, ValidationFailed
 from console.services import audit
 from console.services.common import driver_connection, required_name, validate
@@ -223,6 +223,7 @@ def create(*, session: Session, actor: Actor, data: dict | ApiKeyCreate) -> Crea
         scopes=list(new.scopes),
         expires_at=utcnow() + timedelta(days=new.expires_days) if new.expires_days else None,
         is_test=new.test,
+        created_by_id=actor.id if actor.kind is ActorKind.user else None,
     )
     session.add(row)
     audit.created(

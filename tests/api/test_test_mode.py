@@ -179,18 +179,23 @@ def test_creators_make_test_keys_for_their_own_simulations_only(client, world):
         other = make_user(s, role=UserRole.studio_creator)
         with pytest.raises(NotFound):
             api_keys.get(session=s, actor=actor_of(other), key_id=created.api_key.id)
-    # The draft's module is playable with that key (never with a live one).
+    # The draft's module is playable with that key (never with a live one), as the creator: the key reached
+    # every person on the platform (an email it named answered 201, an unknown one 422: who exists).
     headers = {"Authorization": f"Bearer {created.key}"}
-    response = client.post(
-        "/api/v1/sessions",
-        json={
-            "external_session_id": str(uuid.uuid4()),
-            "module_id": str(draft_module.id),
-            "player": {"email": world.player.email},
-        },
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
+
+    def start_as(player: dict):
+        body = {"external_session_id": str(uuid.uuid4()), "module_id": str(draft_module.id), "player": player}
+        return client.post("/api/v1/sessions", json=body, headers=headers)
+
+    someone, nobody = start_as({"email": world.player.email}), start_as({"email": "nobody-at-all@acme.example"})
+    assert someone.status_code == nobody.status_code == 422
+    assert someone.json() == nobody.json()
+    assert someone.json()["error"]["message"].startswith("A studio creator's test key plays as the person who made")
+    assert start_as({"user_id": str(world.player.id)}).json() == someone.json()
+    played = start_as({"email": creator.email.upper()})
+    assert played.status_code == 201, played.text
+    with unit_of_work.read_only() as s:
+        assert s.get(PlaySession, uuid.UUID(played.json()["id"])).user_id == creator.id
 
 
 def test_the_sessions_list_shows_real_sessions_unless_asked_and_marks_test_ones(client, world):

@@ -15,9 +15,9 @@ from console.auth import Actor, ActorKind
 from console.errors import Conflict, NotFound, ValidationFailed
 from console.live import ChangeKind, SessionChange
 from console.services import assignments, launch, scoring
-from models import Module, PlaySession, Simulation, User
+from models import ApiKey, Module, PlaySession, Simulation, User
 from models.base import utcnow
-from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus
+from models.enums import ModuleStatus, Platform, SessionStatus, SimulationStatus, UserRole
 
 # Outside a key's binding is "not found", word for word the answer for an id that does not exist: a key
 # must not learn which ids are real elsewhere (SECURITY.md 14, the "existence oracle").
@@ -142,6 +142,39 @@ def _find_player(session: Session, actor: Actor, player: PlayerRef) -> User:
     return users[0]
 
 
+def _creator_maker(session: Session, actor: Actor) -> User | None:
+    """The studio creator who made this test key, if one did.
+
+    Such a key plays as its maker only: bound to a simulation but to no organization, it would otherwise
+    reach every person on the platform (telling whoever holds it which emails exist, and putting test
+    sessions on other organizations' pages). Keys made by admins, the CLI or the demo keep their
+    binding's reach."""
+    if not actor.test:
+        return None
+    maker_id = session.scalar(select(ApiKey.created_by_id).where(ApiKey.id == actor.id))
+    maker = session.get(User, maker_id) if maker_id is not None else None
+    return maker if maker is not None and maker.role == UserRole.studio_creator else None
+
+
+def _as_maker(maker: User, player: PlayerRef) -> User:
+    """The maker, if `player` names them; refused otherwise, before any lookup (so nothing is told about
+    who else exists)."""
+    named = (
+        (player.user_id is not None and player.user_id == maker.id)
+        or (player.clerk_id is not None and player.clerk_id == maker.clerk_id)
+        or (player.email is not None and player.email.strip().lower() == maker.email.lower())
+    )
+    if not named:
+        raise ValidationFailed(
+            f'A studio creator\'s test key plays as the person who made it: send "player": {{"email": '
+            f'"{maker.email}"}}. Ask a platform admin for a test key that reaches other players.',
+            details={"player": "a studio creator's test key plays as its maker"},
+        )
+    if maker.deactivated_at is not None:
+        raise ValidationFailed("This person's account is deactivated.", details={"player": "deactivated"})
+    return maker
+
+
 def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tuple[PlaySession, bool]:
     """Start a play session, or return the one already started with this external_session_id.
 
@@ -156,6 +189,8 @@ def start_session(*, session: Session, actor: Actor, data: SessionStart) -> tupl
         player = launch.player_for_start(
             session, claims=claims, module=module, simulation=simulation, key_organization_id=actor.organization_id
         )
+    elif (maker := _creator_maker(session, actor)) is not None:
+        player = _as_maker(maker, data.player)
     else:
         player = _find_player(session, actor, data.player)
     if data.external_session_id is not None:
