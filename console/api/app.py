@@ -90,6 +90,10 @@ def create_api_app(settings: Settings | None = None) -> EngineApi:
         version="1.0.0",
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        # A trailing slash was a 307 to the slash-less route, with an absolute http:// Location: engine
+        # clients that drop the Authorization header on a redirect, or cannot follow one for a POST,
+        # failed on it. Now a 404 that says which route was meant (errors.http_error).
+        redirect_slashes=False,
         docs_url=None,  # served below, from files of our own rather than a CDN
         redoc_url=None,
     )

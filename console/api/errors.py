@@ -145,6 +145,12 @@ async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResp
         # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): invalid input, our 422.
         return error_response(422, "validation_failed", "The body is not valid JSON.", {"body": "not valid JSON"})
     message = str(exc.detail)
+    if exc.status_code == 404 and message == "Not Found" and _request is not None:
+        # No route at this path (a record that is not found says so in its own words).
+        path = _request.url.path
+        message = f"No route at {path}: the routes are listed at /api/v1/docs."
+        if path.endswith("/") and len(path) > 1:
+            message = f"No route at {path}: the routes take no trailing slash ({path.rstrip('/')})."
     if exc.status_code == 405 and exc.headers and exc.headers.get("Allow"):
         message = f"This route takes {exc.headers['Allow']} only."
     return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), message, headers=exc.headers)

@@ -268,3 +268,20 @@ def test_a_wrong_method_is_405_naming_the_right_one(client, world):
             "message": f"This route takes {allowed} only.",
             "details": {},
         }
+
+
+def test_a_trailing_slash_is_a_404_naming_the_route_not_a_redirect(client, world):
+    """It was a 307 to the slash-less route with an absolute http:// Location and no body: clients that
+    drop the key on a redirect, or cannot redo a POST, failed with nothing to read."""
+    for method, path in (("GET", "/api/v1/modules/"), ("POST", "/api/v1/events/"), ("POST", "/api/v1/sessions/")):
+        answer = client.request(method, path, json={}, headers=world.auth(), follow_redirects=False)
+        assert answer.status_code == 404, (method, path, answer.status_code)
+        assert answer.json()["error"] == {
+            "code": "not_found",
+            "message": f"No route at {path}: the routes take no trailing slash ({path.rstrip('/')}).",
+            "details": {},
+        }
+    unknown = client.get("/api/v1/nothing-here", headers=world.auth())
+    assert (
+        unknown.json()["error"]["message"] == "No route at /api/v1/nothing-here: the routes are listed at /api/v1/docs."
+    )
