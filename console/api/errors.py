@@ -130,7 +130,12 @@ async def invalid_request(_request: Request, exc: RequestValidationError) -> JSO
     details: dict[str, str] = {}
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            details.setdefault("body", f"not valid JSON: {err.get('ctx', {}).get('error', err.get('msg'))}")
+            reason = str(err.get("ctx", {}).get("error", err.get("msg")))
+            if "hex escape" in reason:
+                # jiter's words for a lone surrogate escape ("\ud800" with no low half), the one
+                # escape JSON's grammar allows and no text can hold.
+                reason += " (a \\uD800–\\uDFFF escape must be one half of a surrogate pair, written together)"
+            details.setdefault("body", f"not valid JSON: {reason}")
             continue
         loc = err.get("loc", ())
         message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
