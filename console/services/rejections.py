@@ -113,18 +113,21 @@ _PATH_PARTS = re.compile(r"[^.\[\]/$]+")
 
 
 def _walk(document: Any, path: str) -> Any:
-    """The part of `document` at an error's path ("events.3.data", "/events/3/data", "$.events[3].data")."""
-    found = document
+    """The part of `document` at an error's path ("events.3.data", "/events/3/data", "$.events[3].data").
+
+    A field's value comes with its name ({"Financial": 3} rather than 3): the name is often what is
+    wrong (an unknown dimension key), and a bare value says little on its own."""
+    found, named = document, None
     for part in _PATH_PARTS.findall(path):
         if part == "body" and found is document:
             continue
         if isinstance(found, list) and part.isdigit() and int(part) < len(found):
-            found = found[int(part)]
+            found, named = found[int(part)], None
         elif isinstance(found, dict) and part in found:
-            found = found[part]
+            found, named = found[part], part
         else:
             break  # the deepest part that exists
-    return found
+    return {named: found} if named is not None and not isinstance(found, dict | list) else found
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

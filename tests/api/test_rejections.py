@@ -174,3 +174,15 @@ def test_a_refused_body_with_a_lone_surrogate_or_nul_is_still_kept(world):
         writer.flush()
     assert writer.dropped == 0
     assert [r.status for r in _inbox(world.keys["rw"])] == [422, 422]
+
+
+def test_the_offending_part_keeps_the_name_of_the_field(world):
+    """For an unknown dimension the name is what is wrong: the inbox showed its value alone ("3")."""
+    app, writer = _served()
+    with TestClient(app, base_url="http://testserver") as client:
+        sid = start(client, world).json()["id"]
+        bad = event(data={"decision_id": "d1", "choice_id": "c1", "impacts": {"financial": 1, "Financial": 3}})
+        assert post_events(client, world, sid, [bad]).status_code == 422
+        writer.flush()
+    (kept,) = _inbox(world.keys["rw"])
+    assert kept.excerpt == '{"Financial":3}'
