@@ -282,7 +282,9 @@ def create_api_key(
     name: str = typer.Option(..., help="What the key is for, e.g. 'Unreal build server'."),
     simulation: str | None = typer.Option(None, help="Bind the key to this simulation (id or slug)."),
     org: str | None = typer.Option(None, help="Bind the key to this organization (slug or id)."),
-    scope: list[str] = typer.Option(["game:write"], help="game:write and/or game:read (repeat the option)."),
+    scope: list[str] = typer.Option(
+        ["game:write", "game:read"], help="game:write and/or game:read (repeat the option; default both)."
+    ),
     expires_days: int | None = typer.Option(None, help="Expire the key after this many days."),
     test: bool = typer.Option(
         False, "--test", help="A test key (sk_sim_test_…): its sessions count nowhere and can be deleted."

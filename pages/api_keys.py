@@ -28,27 +28,71 @@ from pages.components.listing import BulkAction, Filter, RowAction, list_view
 from pages.components.pickers import SearchSelect
 from pages.layout import frame
 
+# At 1400 px (a 1100 px table beside the navigation) every column shows without scrolling: cells wrap
+# (Quasar's cells do not by default), a key's prefix sits under its name, dates break into a date and
+# a time line, and the row actions are icon buttons (icon_actions_slot).
+_WRAP = "white-space: normal"
+_DATE = f"{_WRAP}; min-width: 5.5rem; max-width: 6.5rem"
 COLUMNS = [
-    {"name": "name", "label": "Name", "field": "name", "sortable": True, "align": "left"},
-    {"name": "key_prefix", "label": "Key", "field": "key_prefix", "sortable": True, "align": "left"},
-    {"name": "binding", "label": "Bound to", "field": "binding", "align": "left"},
-    {"name": "scopes", "label": "Scopes", "field": "scopes", "align": "left"},
-    {"name": "status", "label": "Status", "field": "status", "align": "left"},
-    {"name": "created_at", "label": "Created", "field": "created_at", "sortable": True, "align": "left"},
-    {"name": "last_used_at", "label": "Last seen", "field": "last_used_at", "sortable": True, "align": "left"},
-    {"name": "last_error_at", "label": "Last error", "field": "last_error_at", "sortable": True, "align": "left"},
-    {"name": "expires_at", "label": "Expires", "field": "expires_at", "sortable": True, "align": "left"},
-]
-NAME_SLOT = (  # a test key wears its badge beside its name
+    {"name": "name", "label": "Name", "field": "name", "sortable": True, "align": "left",
+     "style": f"{_WRAP}; min-width: 8rem; max-width: 14rem; overflow-wrap: anywhere"},
+    {"name": "binding", "label": "Bound to", "field": "binding", "align": "left",
+     "style": f"{_WRAP}; min-width: 7rem; max-width: 12rem"},
+    {"name": "scopes", "label": "Scopes", "field": "scopes", "align": "left", "style": _WRAP},
+    {"name": "status", "label": "Status", "field": "status", "align": "left", "style": _WRAP},
+    {"name": "created_at", "label": "Created", "field": "created_at", "sortable": True, "align": "left",
+     "style": _DATE},
+    {"name": "last_used_at", "label": "Last seen", "field": "last_used_at", "sortable": True, "align": "left",
+     "style": _DATE},
+    {"name": "last_error_at", "label": "Last error", "field": "last_error_at", "sortable": True, "align": "left",
+     "style": f"{_WRAP}; min-width: 7rem"},
+    {"name": "expires_at", "label": "Expires", "field": "expires_at", "sortable": True, "align": "left",
+     "style": _DATE},
+]  # fmt: skip
+NAME_SLOT = (  # a test key wears its badge beside its name; its prefix (what identifies it) under it
     '<q-td :props="props">{{ props.value }}'
-    '<q-badge v-if="props.row.test" color="purple-9" label="Test" class="q-ml-xs" /></q-td>'
+    '<q-badge v-if="props.row.test" color="purple-9" label="Test" class="q-ml-xs" />'
+    '<div class="text-caption text-grey-8" style="font-family: monospace; white-space: nowrap">'
+    "{{ props.row.key_prefix }}</div></q-td>"
+)
+SCOPES_SLOT = (  # one scope a line: "game:write, game:read" in one line was the widest cell of a row
+    '<q-td :props="props"><div v-for="scope in props.row.scope_list" :key="scope">{{ scope }}</div></q-td>'
 )
 LAST_ERROR_SLOT = (
     '<q-td :props="props"><a v-if="props.row.last_error" class="text-primary" :href="props.row.inbox">'
     "{{ props.value }}</a><span v-else>—</span>"
-    '<div v-if="props.row.last_error" class="text-caption text-grey-8 ellipsis" style="max-width: 10rem"'
+    '<div v-if="props.row.last_error" class="text-caption text-grey-8 ellipsis" style="max-width: 9rem"'
     ' :title="props.row.last_error">{{ props.row.last_error }}</div></q-td>'
 )
+# What each row action's icon button says on hover and focus (its accessible name is its label and the
+# key's name, as list_view names its own buttons).
+ACTION_TIPS = {
+    "inbox": "Refused requests",
+    "rotate": "Rotate: make a replacement key",
+    "revoke": "Revoke",
+    "delete_tests": "Delete tests: the test sessions this key started",
+}
+
+
+def icon_actions_slot(actions: list[RowAction]) -> str:
+    """The row actions as icon buttons, each named (aria-label) and with a tooltip: four labelled
+    buttons were the widest column of the list, and clipped at 1920 px. Emits the events list_view
+    listens to, so its handlers stay the page's."""
+    buttons = []
+    for action in actions:
+        # Not offered: kept in place but invisible (not shown, focused or read out), so each action's
+        # icon stays in one column from row to row.
+        condition = f" :class=\"({action.when}) ? '' : 'invisible'\"" if action.when else ""
+        color = f' color="{action.color}"' if action.color else ""
+        buttons.append(
+            f'<q-btn{condition} flat round dense size="sm" icon="{action.icon}"{color}'
+            f" :aria-label=\"'{action.label} ' + props.row.name\""
+            f" @click=\"() => $parent.$emit('{action.name}', props.row)\">"
+            f"<q-tooltip>{ACTION_TIPS[action.name]}</q-tooltip></q-btn>"
+        )
+    return '<q-td :props="props" style="white-space: nowrap">' + "".join(buttons) + "</q-td>"
+
+
 STATUS_SLOT = (
     '<q-td :props="props"><q-badge :label="props.value" '
     ":color=\"{active: 'positive', revoked: 'grey-7', expired: 'orange'}[props.value]\" /></q-td>"
@@ -81,6 +125,7 @@ async def api_keys_page(actor: Actor):
                 "key_prefix": f"{r.key_prefix}…",
                 "binding": _binding(r),
                 "scopes": ", ".join(r.scopes),
+                "scope_list": list(r.scopes),
                 "status": r.status,
                 "created_at": _when(r.created_at),
                 "last_used_at": _when(r.last_used_at),
@@ -96,7 +141,10 @@ async def api_keys_page(actor: Actor):
 
     def show_key(created: api_keys.CreatedKey, title: str) -> None:
         """The full key, once: with a copy button and a warning that it will not be shown again."""
-        with ui.dialog().props("persistent") as dialog, ui.card().classes("min-w-[560px]").mark("key-created"):
+        with (
+            ui.dialog().props('persistent aria-label="The new API key"') as dialog,
+            ui.card().classes("min-w-[560px]").mark("key-created"),
+        ):
             ui.label(title).classes("text-h6")
             with ui.row().classes("items-center gap-2 text-deep-orange-10"):
                 ui.icon("warning")
@@ -118,7 +166,10 @@ async def api_keys_page(actor: Actor):
     async def open_create() -> None:
         options = await calls.read(api_keys.binding_options)
         errors = FieldErrors()
-        with ui.dialog() as dialog, ui.card().classes("min-w-[520px]").mark("create-dialog"):
+        with (
+            ui.dialog().props('aria-label="New API key"') as dialog,
+            ui.card().classes("min-w-[520px]").mark("create-dialog"),
+        ):
             ui.label("New API key").classes("text-h6")
             name = errors.add(
                 "name", ui.input("Name *").props("outlined dense maxlength=255 autofocus").classes("w-full")
@@ -127,9 +178,16 @@ async def api_keys_page(actor: Actor):
             async def matching(kind: str, text: str) -> dict[str, str]:
                 return (await calls.read(api_keys.binding_options, search=text))[kind]
 
+            # A studio creator's key is bound to one of their simulations (the service refuses "any"), so
+            # they are offered no "Any simulation"; with several, they choose (none is chosen for them).
+            own = options["simulations"]
             simulation = errors.add(
                 "simulation_id",
-                SearchSelect("Simulation", lambda t: matching("simulations", t), none_label="Any simulation")
+                SearchSelect(
+                    "Simulation" if admin else "Simulation *",
+                    lambda t: matching("simulations", t),
+                    none_label="Any simulation" if admin else None,
+                )
                 .props("outlined dense options-dense")
                 .classes("w-full"),
             )
@@ -140,8 +198,8 @@ async def api_keys_page(actor: Actor):
                 .classes("w-full"),
             )
             simulation.set_options(
-                {**({"": "Any simulation"} if admin else {}), **options["simulations"]},
-                value="" if admin else next(iter(options["simulations"]), None),
+                {**({"": "Any simulation"} if admin else {}), **own},
+                value="" if admin else (next(iter(own)) if len(own) == 1 else None),
             )
             organization.set_options({"": "Any organization", **options["organizations"]}, value="")
             organization.set_visibility(admin)
@@ -156,7 +214,7 @@ async def api_keys_page(actor: Actor):
             ).classes("text-caption text-grey-8")
             with ui.row().classes("items-center gap-4"):
                 write = ui.checkbox("game:write (sessions, events)", value=True).mark("scope-write")
-                read = ui.checkbox("game:read (modules, results)", value=False).mark("scope-read")
+                read = ui.checkbox("game:read (modules, results)", value=True).mark("scope-read")
             scopes_error = errors.add("scopes", ui.label("").classes("text-negative text-caption"))
             expires = errors.add(
                 "expires_days",
@@ -252,6 +310,15 @@ async def api_keys_page(actor: Actor):
         view.clear_selection()
         await view.reload()
 
+    row_actions = [
+        RowAction("inbox", "Refusals", "report", on_inbox),
+        RowAction("rotate", "Rotate", "autorenew", on_rotate, when="props.row.status === 'active'"),
+        RowAction("revoke", "Revoke", "block", on_revoke, when="props.row.status === 'active'", color="negative"),
+        RowAction(
+            "delete_tests", "Delete tests", "delete_sweep", on_delete_test_sessions, when="props.row.test",
+            color="negative",
+        ),
+    ]  # fmt: skip
     with frame(actor, "API keys", breadcrumbs=[("API keys", None)]):
         with ui.row().classes("items-center gap-2 text-grey-8"):
             ui.label(
@@ -277,22 +344,9 @@ async def api_keys_page(actor: Actor):
                 "body-cell-status": STATUS_SLOT,
                 "body-cell-name": NAME_SLOT,
                 "body-cell-last_error_at": LAST_ERROR_SLOT,
+                "body-cell-scopes": SCOPES_SLOT,
             },
-            row_actions=[
-                RowAction("inbox", "Refusals", "report", on_inbox),
-                RowAction("rotate", "Rotate", "autorenew", on_rotate, when="props.row.status === 'active'"),
-                RowAction(
-                    "revoke", "Revoke", "block", on_revoke, when="props.row.status === 'active'", color="negative"
-                ),
-                RowAction(
-                    "delete_tests",
-                    "Delete tests",
-                    "delete_sweep",
-                    on_delete_test_sessions,
-                    when="props.row.test",
-                    color="negative",
-                ),
-            ],
+            row_actions=row_actions,
             bulk_actions=[BulkAction("revoke", "Revoke selected", "block", on_bulk_revoke, color="negative")],
             empty_message="No API keys yet. Create one for each engine or build server."
             if admin
@@ -300,24 +354,39 @@ async def api_keys_page(actor: Actor):
             on_new=open_create,
             new_label="New API key",
         )
+        # In place of list_view's labelled buttons (added after the page's slots, so replaced here).
+        view.table.table.add_slot("body-cell-actions", icon_actions_slot(row_actions))
 
 
+_TOP = "vertical-align: top"  # a row's cells start level, however tall its longest one
 INBOX_COLUMNS = [
-    {"name": "received_at", "label": "When (UTC)", "field": "received_at", "sortable": True, "align": "left"},
-    {"name": "status", "label": "Status", "field": "status", "sortable": True, "align": "left"},
-    {"name": "request", "label": "Request", "field": "request", "align": "left"},
-    {"name": "error", "label": "Error", "field": "error", "align": "left"},
-    {"name": "excerpt", "label": "Offending part", "field": "excerpt", "align": "left"},
-    {"name": "session", "label": "Session", "field": "session", "align": "left"},
-]
+    {"name": "received_at", "label": "When (UTC)", "field": "received_at", "sortable": True, "align": "left",
+     "style": _TOP},
+    {"name": "status", "label": "Status", "field": "status", "sortable": True, "align": "left", "style": _TOP},
+    {"name": "request", "label": "Request", "field": "request", "align": "left",
+     "style": f"{_TOP}; white-space: normal; overflow-wrap: anywhere; min-width: 8rem; max-width: 14rem"},
+    {"name": "error", "label": "Error", "field": "error", "align": "left", "style": _TOP},
+    {"name": "excerpt", "label": "Offending part", "field": "excerpt", "align": "left",
+     "style": f"{_TOP}; width: 20rem"},
+    {"name": "session", "label": "Session", "field": "session", "align": "left",
+     "style": f"{_TOP}; white-space: normal; overflow-wrap: anywhere; max-width: 10rem"},
+]  # fmt: skip
+# The excerpt (up to api_rejection_excerpt_bytes, 1 KiB) in a box of at most six lines that scrolls:
+# unbounded, one 1 KiB token wrapped in a narrow column made a row taller than the screen. A Tab stop
+# (tabindex) so a keyboard reaches the rest too.
 INBOX_EXCERPT_SLOT = (
-    '<q-td :props="props"><pre class="text-caption q-ma-none" '
-    'style="white-space: pre-wrap; word-break: break-all; max-width: 28rem">{{ props.value }}</pre></q-td>'
+    '<q-td :props="props"><pre v-if="props.value" tabindex="0" '
+    'class="text-caption q-ma-none q-pa-xs bg-grey-2 rounded-borders" '
+    'style="white-space: pre-wrap; overflow-wrap: anywhere; word-break: break-all; width: 20rem; '
+    'max-width: 20rem; max-height: 7.5rem; overflow-y: auto">{{ props.value }}</pre>'
+    '<span v-else class="text-grey-8">—</span>'
+    '<div v-if="props.value && props.value.length > 300" class="text-caption text-grey-8">'
+    "{{ props.value.length }} characters: scroll for the rest</div></q-td>"
 )
 INBOX_ERROR_SLOT = (
     '<q-td :props="props"><span class="text-weight-medium">{{ props.row.code }}</span>'
-    '<div class="text-caption" style="max-width: 22rem; white-space: normal">{{ props.row.message }}</div>'
-    '<div class="text-caption text-grey-8" style="max-width: 22rem; white-space: normal; overflow-wrap: anywhere">'
+    '<div class="text-caption" style="max-width: 18rem; white-space: normal">{{ props.row.message }}</div>'
+    '<div class="text-caption text-grey-8" style="max-width: 18rem; white-space: normal; overflow-wrap: anywhere">'
     "{{ props.row.details }}</div></q-td>"
 )
 INBOX_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429)
@@ -363,6 +432,11 @@ async def rejections_page(actor: Actor, key_id: str):
                 f"{get_settings().api_rejections_per_key} of the last {get_settings().api_rejections_days} days. "
                 "New ones appear as they happen."
             )
+        per_second = get_settings().api_rejections_per_key_second
+        ui.label(
+            f"Each server process keeps at most {per_second} refusal{'s' if per_second != 1 else ''} a second "
+            "for one key: past that (or under heavy load), a refused request is answered but not listed here."
+        ).classes("text-caption text-grey-8").mark("inbox-rate-note")
         view = await list_view(
             columns=INBOX_COLUMNS,
             fetch=fetch,

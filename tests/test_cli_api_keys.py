@@ -57,4 +57,8 @@ def test_create_api_key_test_flag_makes_a_test_key(database_url, monkeypatch):
     assert key.startswith("sk_sim_test_") and api_keys.looks_valid(key)
     assert "test API key" in result.stdout
     with unit_of_work.transaction() as session:
-        assert api_keys.authenticate(session=session, key=key).test
+        made = api_keys.authenticate(session=session, key=key)
+        assert made.test
+        # Both scopes unless told otherwise, as on the keys page: with game:write alone the guide's first
+        # step (GET /modules) answered 403.
+        assert made.can(api_keys.SCOPE_READ) and made.can(api_keys.SCOPE_WRITE)

@@ -123,6 +123,9 @@ def test_a_studio_creator_makes_a_test_key_for_their_own_simulation(page, demo_c
     test_box = page.get_by_role("checkbox", name=re.compile("Test key"))
     expect(test_box).to_be_checked()  # a creator's keys are test keys
     expect(page.get_by_label("Organization")).to_be_hidden()  # no organization binding for creators
+    # With several simulations of theirs, none is chosen for them (nor "any"): they pick the staged one.
+    page.get_by_role("combobox", name="Simulation").click()
+    page.get_by_role("option", name=re.compile(r"\(staged\)$")).first.click()
     screenshot(page, "engine-keys-08-creator-new-key")
     page.get_by_role("button", name="Create key").click()
     key = page.locator(".q-dialog input.font-mono").input_value()

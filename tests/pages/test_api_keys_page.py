@@ -7,10 +7,11 @@ from nicegui.testing import User
 from sqlalchemy import select
 
 from console import unit_of_work
+from console.config import get_settings
 from console.errors import Unauthenticated
 from console.services import api_keys
 from models import ApiKey
-from models.enums import UserRole
+from models.enums import SimulationStatus, UserRole
 from tests.factories import make_simulation, make_user
 from tests.pages.test_login_and_shell import login
 from tests.support import sign_out
@@ -49,8 +50,7 @@ async def test_create_shows_the_key_once_and_it_works(user: User, people):
     user.find(marker="key-new").click()
     await user.should_see(marker="create-dialog")
     user.find(marker="field-name").type("Unity build server")
-    user.find(marker="scope-read").click()
-    user.find(marker="create-submit").click()
+    user.find(marker="create-submit").click()  # both scopes are ticked: GET /modules works at once
     await user.should_see(marker="key-warning")
     await user.should_see("It is shown only once")
     key = user.find(marker="new-key").elements.pop().value
@@ -170,6 +170,7 @@ async def test_a_studio_creator_makes_test_keys_of_their_own_simulations(user: U
     with unit_of_work.read_only() as session:
         row = session.scalar(select(ApiKey).where(ApiKey.id != live.api_key.id))
     assert row.is_test and row.simulation_id == mine.id and row.organization_id is None
+    assert row.scopes == ["game:write", "game:read"]  # the README's first step (GET /modules) works
     await user.should_see("1 key")
     rows = user.find(marker="key-table").elements.pop().rows
     assert rows[0]["kind"] == "Test" and rows[0]["binding"] == "Simulation: Night Shift"
@@ -202,3 +203,74 @@ async def test_a_keys_refused_requests_are_listed_newest_first_and_arrive_live(u
     _refuse(created.key, "Second refusal.")
     await user.should_see("2 refused requests", retries=100)
     assert user.find(marker="rejection-table").elements.pop().rows[0]["message"] == "Second refusal."
+
+
+async def test_a_new_key_reads_and_writes_unless_told_otherwise(user: User, people):
+    await login(user, people["admin"].email)
+    await user.open("/api-keys")
+    user.find(marker="key-new").click()
+    await user.should_see(marker="create-dialog")
+    assert user.find(marker="scope-write").elements.pop().value is True
+    assert user.find(marker="scope-read").elements.pop().value is True
+
+
+def _choices(user: User) -> dict:
+    return dict(user.find(marker="field-simulation_id").elements.pop().options)
+
+
+async def test_a_studio_creator_picks_among_all_their_simulations_and_no_any(user: User, database_url):
+    with unit_of_work.transaction() as session:
+        creator = make_user(session, role=UserRole.studio_creator, name="Cleo Creator")
+        mine = {
+            str(make_simulation(session, author=creator, title=title, status=status).id): f"{title} ({status.value})"
+            for title, status in (
+                ("Alpha Published", SimulationStatus.published),
+                ("Beta Staged", SimulationStatus.staged),
+                ("Gamma Draft", SimulationStatus.draft),
+            )
+        }
+        make_simulation(session, title="Somebody Else's")
+    await login(user, creator.email)
+    await user.open("/api-keys")
+    user.find(marker="key-new").click()
+    await user.should_see(marker="create-dialog")
+    picker = user.find(marker="field-simulation_id").elements.pop()
+    assert _choices(user) == mine  # all of theirs, and no "Any simulation" (the service refuses it)
+    assert picker.value is None  # with several, none is chosen for them
+    # The select fills its input with the chosen label and reports it as typed text: not a search.
+    picker.value = next(iter(mine))
+    user.find(marker="field-simulation_id").trigger("inputValue", mine[picker.value])
+    await asyncio.sleep(0.2)
+    assert _choices(user) == mine
+    await asyncio.sleep(0.3)  # past the picker's throttle
+    user.find(marker="field-simulation_id").trigger("inputValue", "Gamma")  # typing still searches
+    gamma = next(k for k, v in mine.items() if v.startswith("Gamma"))
+    await _wait_for(lambda: set(_choices(user)) == {picker.value, gamma})
+    picker.value = None
+    user.find(marker="field-name").type("No simulation")
+    user.find(marker="create-submit").click()
+    await user.should_see("choose one of your simulations")
+
+
+async def test_an_admins_picker_offers_every_simulation_with_any_chosen(user: User, people):
+    await login(user, people["admin"].email)
+    await user.open("/api-keys")
+    user.find(marker="key-new").click()
+    await user.should_see(marker="create-dialog")
+    expected = {"": "Any simulation", str(people["sim"].id): "Harbor Crisis (draft)"}
+    assert _choices(user) == expected
+    user.find(marker="field-simulation_id").trigger("inputValue", "Any simulation")  # the filled input
+    await asyncio.sleep(0.2)
+    assert _choices(user) == expected
+
+
+async def test_the_inbox_says_which_refusals_are_not_kept(user: User, people):
+    with unit_of_work.transaction() as session:
+        created = api_keys.create(session=session, actor=_system(), data={"name": "Unity CI"})
+    await login(user, people["admin"].email)
+    await user.open(f"/api-keys/{created.api_key.id}/rejections")
+    settings = get_settings()
+    await user.should_see(f"newest {settings.api_rejections_per_key} of the last {settings.api_rejections_days} days")
+    note = user.find(marker="inbox-rate-note").elements.pop().text
+    assert f"keeps at most {settings.api_rejections_per_key_second} refusals a second for one key" in note
+    assert "not listed here" in note
