@@ -30,7 +30,7 @@ from pages.layout import frame
 
 # At 1400 px (a 1100 px table beside the navigation) every column shows without scrolling: cells wrap
 # (Quasar's cells do not by default), a key's prefix sits under its name, dates break into a date and
-# a time line, and the row actions are icon buttons (icon_actions_slot).
+# a time line, and the row actions are icon buttons (RowAction's tip).
 _WRAP = "white-space: normal"
 _DATE = f"{_WRAP}; min-width: 5.5rem; max-width: 6.5rem"
 COLUMNS = [
@@ -64,35 +64,6 @@ LAST_ERROR_SLOT = (
     '<div v-if="props.row.last_error" class="text-caption text-grey-8 ellipsis" style="max-width: 9rem"'
     ' :title="props.row.last_error">{{ props.row.last_error }}</div></q-td>'
 )
-# What each row action's icon button says on hover and focus (its accessible name is its label and the
-# key's name, as list_view names its own buttons).
-ACTION_TIPS = {
-    "inbox": "Refused requests",
-    "rotate": "Rotate: make a replacement key",
-    "revoke": "Revoke",
-    "delete_tests": "Delete tests: the test sessions this key started",
-}
-
-
-def icon_actions_slot(actions: list[RowAction]) -> str:
-    """The row actions as icon buttons, each named (aria-label) and with a tooltip: four labelled
-    buttons were the widest column of the list, and clipped at 1920 px. Emits the events list_view
-    listens to, so its handlers stay the page's."""
-    buttons = []
-    for action in actions:
-        # Not offered: kept in place but invisible (not shown, focused or read out), so each action's
-        # icon stays in one column from row to row.
-        condition = f" :class=\"({action.when}) ? '' : 'invisible'\"" if action.when else ""
-        color = f' color="{action.color}"' if action.color else ""
-        buttons.append(
-            f'<q-btn{condition} flat round dense size="sm" icon="{action.icon}"{color}'
-            f" :aria-label=\"'{action.label} ' + props.row.name\""
-            f" @click=\"() => $parent.$emit('{action.name}', props.row)\">"
-            f"<q-tooltip>{ACTION_TIPS[action.name]}</q-tooltip></q-btn>"
-        )
-    return '<q-td :props="props" style="white-space: nowrap">' + "".join(buttons) + "</q-td>"
-
-
 STATUS_SLOT = (
     '<q-td :props="props"><q-badge :label="props.value" '
     ":color=\"{active: 'positive', revoked: 'grey-7', expired: 'orange'}[props.value]\" /></q-td>"
@@ -310,13 +281,16 @@ async def api_keys_page(actor: Actor):
         view.clear_selection()
         await view.reload()
 
+    # Icon buttons (each named by its label and the key's name, with a tip): four labelled buttons were
+    # the widest column of the list, and clipped at 1920 px.
+    active = "props.row.status === 'active'"
     row_actions = [
-        RowAction("inbox", "Refusals", "report", on_inbox),
-        RowAction("rotate", "Rotate", "autorenew", on_rotate, when="props.row.status === 'active'"),
-        RowAction("revoke", "Revoke", "block", on_revoke, when="props.row.status === 'active'", color="negative"),
+        RowAction("inbox", "Refusals", "report", on_inbox, tip="Refused requests"),
+        RowAction("rotate", "Rotate", "autorenew", on_rotate, when=active, tip="Rotate: make a replacement key"),
+        RowAction("revoke", "Revoke", "block", on_revoke, when=active, color="negative", tip="Revoke"),
         RowAction(
             "delete_tests", "Delete tests", "delete_sweep", on_delete_test_sessions, when="props.row.test",
-            color="negative",
+            color="negative", tip="Delete tests: the test sessions this key started",
         ),
     ]  # fmt: skip
     with frame(actor, "API keys", breadcrumbs=[("API keys", None)]):
@@ -354,8 +328,6 @@ async def api_keys_page(actor: Actor):
             on_new=open_create,
             new_label="New API key",
         )
-        # In place of list_view's labelled buttons (added after the page's slots, so replaced here).
-        view.table.table.add_slot("body-cell-actions", icon_actions_slot(row_actions))
 
 
 _TOP = "vertical-align: top"  # a row's cells start level, however tall its longest one

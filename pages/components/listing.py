@@ -60,6 +60,9 @@ class RowAction:
     handler: Callable[[dict[str, Any]], Awaitable[None]]
     when: str | None = None
     color: str | None = None
+    # With a tip: a compact icon button (named by its label, the tip on hover and focus), kept in its
+    # place while `when` is false so a list's icons line up from row to row.
+    tip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -476,14 +479,25 @@ def _actions_slot(actions: Sequence[RowAction]) -> str:
     """Each action a named button emitting its event with the row (labels are our constants)."""
     buttons = []
     for action in actions:
-        if not all(c.isalnum() or c in " -_" for c in action.label + action.name + action.icon):
+        words = action.label + action.name + action.icon
+        if not all(c.isalnum() or c in " -_" for c in words) or not all(
+            c.isalnum() or c in " -_:,." for c in action.tip or ""
+        ):
             raise ValueError(f"row action {action.name!r}: plain words only (they are written into a template)")
         color = f' color="{action.color}"' if action.color else ""
+        name = f" :aria-label=\"'{action.label} ' + (props.row.name || props.row.title || '')\""
+        emit = f" @click=\"() => $parent.$emit('{action.name}', props.row)\""
+        if action.tip:
+            shown = f" :class=\"({_attr(action.when)}) ? '' : 'invisible'\"" if action.when else ""
+            buttons.append(
+                f'<q-btn{shown} flat round dense size="sm" icon="{action.icon}"{color}{name}{emit}>'
+                f"<q-tooltip>{action.tip}</q-tooltip></q-btn>"
+            )
+            continue
         condition = f' v-if="{_attr(action.when)}"' if action.when else ""
         buttons.append(
             f'<q-btn{condition} flat dense no-caps size="sm" icon="{action.icon}" label="{action.label}"{color}'
-            f" :aria-label=\"'{action.label} ' + (props.row.name || props.row.title || '')\""
-            f" @click=\"() => $parent.$emit('{action.name}', props.row)\" />"
+            f"{name}{emit} />"
         )
     return '<q-td :props="props" class="whitespace-nowrap">' + "".join(buttons) + "</q-td>"
 
