@@ -59,12 +59,7 @@ class SearchSelect(ui.select):
         return super().set_value(value)
 
     async def _typed(self, e) -> None:  # noqa: ANN001
-        text = e.args if isinstance(e.args, str) else ""
-        # The select fills its input with the chosen choice's label (fill-input) and reports it as typed
-        # text when it opens: searched for, it shrank the choices to the chosen one. No search, then.
-        if self.value is not None and text == self.options.get(self.value):
-            text = ""
-        await self.load(text)
+        await self.load(e.args if isinstance(e.args, str) else "")
 
 
 class MultiSearchSelect(ui.select):
@@ -98,9 +93,4 @@ class MultiSearchSelect(ui.select):
         self.set_options({**self._chosen, **found}, value=list(self._chosen))
 
     async def _typed(self, e) -> None:  # noqa: ANN001
-        text = e.args if isinstance(e.args, str) else ""
-        # The select fills its input with the chosen choice's label (fill-input) and reports it as typed
-        # text when it opens: searched for, it shrank the choices to the chosen one. No search, then.
-        if self.value is not None and text == self.options.get(self.value):
-            text = ""
-        await self.load(text)
+        await self.load(e.args if isinstance(e.args, str) else "")
