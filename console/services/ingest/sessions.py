@@ -151,9 +151,11 @@ def _creator_maker(session: Session, actor: Actor) -> User | None:
     binding's reach."""
     if not actor.test:
         return None
-    maker_id = session.scalar(select(ApiKey.created_by_id).where(ApiKey.id == actor.id))
-    maker = session.get(User, maker_id) if maker_id is not None else None
-    return maker if maker is not None and maker.role == UserRole.studio_creator else None
+    return session.scalar(
+        select(User)
+        .join(ApiKey, ApiKey.created_by_id == User.id)
+        .where(ApiKey.id == actor.id, User.role == UserRole.studio_creator)
+    )
 
 
 def _as_maker(maker: User, player: PlayerRef) -> User:
