@@ -146,16 +146,7 @@ async def api_keys_page(actor: Actor):
                 "name", ui.input("Name *").props("outlined dense maxlength=255 autofocus").classes("w-full")
             )
 
-            pickers: dict[str, SearchSelect] = {}
-
             async def matching(kind: str, text: str) -> dict[str, str]:
-                # The select fills its input with the chosen choice's label and reports that as typed
-                # text when the dialog opens: searched for, it shrank the choices to the chosen one
-                # ("Any simulation" alone). The chosen label is no search: offer the first PICKED. (Here,
-                # not in SearchSelect: there it raced a list filter's typing in tests/e2e/test_users.py.)
-                picker = pickers[kind]
-                if text == picker.options.get(picker.value):
-                    text = ""
                 return (await calls.read(api_keys.binding_options, search=text))[kind]
 
             # A studio creator's key is bound to one of their simulations (the service refuses "any"), so
@@ -181,7 +172,6 @@ async def api_keys_page(actor: Actor):
                 {**({"": "Any simulation"} if admin else {}), **own},
                 value="" if admin else (next(iter(own)) if len(own) == 1 else None),
             )
-            pickers.update(simulations=simulation, organizations=organization)
             organization.set_options({"": "Any organization", **options["organizations"]}, value="")
             organization.set_visibility(admin)
             test = errors.add(

@@ -6,15 +6,46 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
+from nicegui.events import GenericEventArguments
 
 Search = Callable[[str], Awaitable[dict[str, str]]]
 PICKED = 20  # choices shown at a time: type to find any other
 
 
+def _clicked(select: ui.select, seen: dict[str, str], arg: object) -> object:
+    """The value of a choice the browser reports as clicked, `{"value": index, "label": label}`.
+
+    The browser names a choice by its place in the list it showed, and a search answered after it
+    drew that list (the user clicked as the new one was on its way) puts other choices in those places:
+    read by place, the click chose another organization or simulation than the one clicked. So the
+    label decides: the place when its label is still the one clicked, else the one choice ever shown
+    with that label; None if that is ambiguous (two choices of one name), which keeps the value as it was.
+    """
+    if not isinstance(arg, dict):
+        return arg
+    index, label = arg.get("value"), arg.get("label")
+    labels = select._labels  # noqa: SLF001 — NiceGUI's own list, the one the index is read against
+    if isinstance(index, int) and 0 <= index < len(labels) and labels[index] == label:
+        return select._values[index]  # noqa: SLF001
+    named = [value for value, shown in seen.items() if shown == label]
+    if len(named) != 1:
+        return None
+    if named[0] not in select.options:
+        select.set_options({**select.options, named[0]: label})
+    return named[0]
+
+
 class SearchSelect(ui.select):
     """`search(text) -> {value: label}` gives the choices matching what is typed (a handful: the
     services return the first 20); the chosen value stays a choice whatever is typed next. With
-    `none_label`, "" is a choice too (no selection)."""
+    `none_label`, "" is a choice too (no selection).
+
+    Two things the browser sends are not what the user asked for. Opening the select, Quasar fills
+    its input with the chosen choice's label and reports that as typed: searched for, it shrank the
+    choices to the chosen one ("Any" alone in a list's filter), so the chosen label reads as no search.
+    And searches answer out of order (a slow first one after a quick second one): only the answer to
+    the latest is shown, so what is typed last is what the choices match.
+    """
 
     def __init__(
         self,
@@ -29,6 +60,7 @@ class SearchSelect(ui.select):
         self._search = search
         self._seen: dict[str, str] = {value: value_label} if value and value_label else {}
         self._none = {"": none_label} if none_label is not None else {}
+        self._asked = 0  # searches sent: an answer to an earlier one than the latest is dropped
         chosen = {value: value_label or value} if value else {}
         super().__init__(
             {**self._none, **chosen},
@@ -43,7 +75,11 @@ class SearchSelect(ui.select):
 
     async def load(self, text: str = "") -> None:
         """Fetch the choices for `text` (all of them, or the first few, for an empty text)."""
+        self._asked += 1
+        asked = self._asked
         found = await self._search(text[:100])
+        if asked != self._asked:
+            return  # a later search is under way: its answer is the one to show
         current = {self.value: self.options.get(self.value, self.value)} if self.value else {}
         self.set_options({**self._none, **current, **found}, value=self.value)
 
@@ -58,8 +94,17 @@ class SearchSelect(ui.select):
             self.set_options({**self.options, value: self._seen.get(value, str(value))})
         return super().set_value(value)
 
+    def _event_args_to_value(self, e: GenericEventArguments) -> object:
+        if isinstance(e.args, dict):
+            value = _clicked(self, self._seen, e.args)
+            return self.value if value is None else value
+        return super()._event_args_to_value(e)
+
     async def _typed(self, e) -> None:  # noqa: ANN001
-        await self.load(e.args if isinstance(e.args, str) else "")
+        text = e.args if isinstance(e.args, str) else ""
+        if text == self.options.get(self.value):
+            text = ""  # the chosen label, put in the input by the select itself: no search
+        await self.load(text)
 
 
 class MultiSearchSelect(ui.select):
@@ -69,6 +114,8 @@ class MultiSearchSelect(ui.select):
     def __init__(self, label: str, search: Search, *, chosen: dict[str, str] | None = None) -> None:
         self._search = search
         self._chosen: dict[str, str] = dict(chosen or {})
+        self._seen: dict[str, str] = dict(self._chosen)  # every choice shown, to read clicks by (see _clicked)
+        self._asked = 0  # as SearchSelect's: only the latest search's answer is shown
         super().__init__(
             dict(self._chosen),
             label=label,
@@ -80,6 +127,17 @@ class MultiSearchSelect(ui.select):
         self.props('use-chips input-debounce=0 hint="Type to search; choose as many as you need"')
         self.on("input-value", self._typed, throttle=0.25)
 
+    def _event_args_to_value(self, e: GenericEventArguments) -> object:
+        if isinstance(e.args, list):
+            clicked = [_clicked(self, self._seen, arg) for arg in e.args]
+            return [value for value in clicked if value is not None and value in self.options]
+        return super()._event_args_to_value(e)
+
+    def set_options(self, options, *, value=...):  # noqa: ANN001, ANN201
+        if isinstance(options, dict):
+            self._seen.update(options)
+        return super().set_options(options, value=value)
+
     def _changed(self, e) -> None:  # noqa: ANN001
         values = e.value or []
         self._chosen = {v: self.options.get(v, self._chosen.get(v, v)) for v in values}
@@ -89,7 +147,11 @@ class MultiSearchSelect(ui.select):
         return dict(self._chosen)
 
     async def load(self, text: str = "") -> None:
+        self._asked += 1
+        asked = self._asked
         found = await self._search(text[:100])
+        if asked != self._asked:
+            return
         self.set_options({**self._chosen, **found}, value=list(self._chosen))
 
     async def _typed(self, e) -> None:  # noqa: ANN001

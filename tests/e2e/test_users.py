@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import screenshot
 
 
@@ -25,7 +27,12 @@ def test_users_list_filters_and_the_role_dialog(browser, demo_console):
 
     # Organization: type to find it; the URL keeps the view.
     page.get_by_label("Organization").click()
+    expect(page.get_by_role("option", name="Acme Corporation", exact=True)).to_be_visible()  # not "Any" alone
+    screenshot(page, "users-01b-organization-filter-open")
     page.get_by_label("Organization").fill("Initech")
+    # Opened, the picker offers the first organizations; typed, the ones that match: click once the
+    # answer for what was typed is in (a click as a list is redrawn under the pointer may miss).
+    expect(page.get_by_role("option")).to_have_text(["Any", "Initech Pilot"])
     page.get_by_role("option", name="Initech Pilot", exact=True).click()
     page.wait_for_url(re.compile(r"organization=[0-9a-f-]{36}"))
     page.get_by_label("Role", exact=True).click()

@@ -4,6 +4,7 @@ refusals shown in the dialog, deactivation with confirmation, and access re-chec
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from nicegui.testing import User
@@ -210,3 +211,62 @@ async def test_other_roles_cannot_open_the_page(user: User, crowd):
     await login(user, crowd["olga"].email)
     await user.open("/users")
     await user.should_not_see(marker="user-table")
+
+
+async def test_the_organization_filter_offers_organizations_when_opened_and_the_latest_search(
+    user: User, crowd, monkeypatch
+):
+    with unit_of_work.transaction() as session:
+        make_org(session, name="Zeta Works")
+    searched = users.organization_options
+    answered: list[str] = []
+
+    def slow_for_zeta(**kwargs):  # noqa: ANN003, ANN202
+        if kwargs.get("search") == "Zeta":
+            time.sleep(1.0)
+        found = searched(**kwargs)
+        answered.append(kwargs.get("search", ""))
+        return found
+
+    monkeypatch.setattr(users, "organization_options", slow_for_zeta)
+    await _open(user, crowd)
+    picker = user.find(marker="filter-organization")
+    element = next(iter(picker.elements))
+    names = lambda: set(element.options.values())  # noqa: E731
+
+    # Opened, the select reports its own chosen label ("Any") as typed: that is no search for "Any".
+    before = len(answered)
+    picker.trigger("inputValue", "Any")
+    await _wait_for(lambda: len(answered) > before)
+    await asyncio.sleep(0.1)
+    assert answered[-1] == ""
+    assert {"Acme Corp", "Zeta Works"} <= names()
+
+    # A slow answer to an earlier search does not replace the answer to what was typed last.
+    await asyncio.sleep(0.35)  # past the picker's throttle
+    picker.trigger("inputValue", "Zeta")
+    await asyncio.sleep(0.35)
+    picker.trigger("inputValue", "Acme")
+    await _wait_for(lambda: answered[-1:] == ["Zeta"])  # the slow answer came back last
+    await asyncio.sleep(0.1)
+    assert "Acme Corp" in names() and "Zeta Works" not in names()
+
+
+async def test_a_choice_clicked_as_a_search_answered_is_the_one_clicked(user: User, crowd):
+    with unit_of_work.transaction() as session:
+        zeta = make_org(session, name="Zeta Works")
+    await _open(user, crowd)
+    picker = user.find(marker="filter-organization")
+    element = next(iter(picker.elements))
+    picker.trigger("inputValue", "")
+    await _wait_for(lambda: {"Acme Corp", "Zeta Works"} <= set(element.options.values()))
+    await asyncio.sleep(0.35)  # past the picker's throttle
+    picker.trigger("inputValue", "Zeta")
+    await _wait_for(lambda: "Acme Corp" not in element.options.values())
+    # The browser clicked "Acme Corp" in the list it showed before the answer for "Zeta" arrived: it
+    # names it by its place there, which is Zeta Works' place now (or no place at all).
+    place = list(element.options.values()).index("Zeta Works")
+    picker.trigger("update:modelValue", {"value": place, "label": "Acme Corp"})
+    await _wait_for(lambda: element.value == str(crowd["acme"].id))
+    picker.trigger("update:modelValue", {"value": 99, "label": "Zeta Works"})
+    await _wait_for(lambda: element.value == str(zeta.id))
