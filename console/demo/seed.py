@@ -118,7 +118,9 @@ def seed(session: Session, *, seed_value: int = SEED, today: date | None = None)
             "slug": slug,
             "plan": plan,
             "seat_limit": seats,
-            "sso_enabled": slug == "acme",
+            # Acme has chosen its provider but not finished setting it up: SSO off until an admin
+            # enters the issuer, client and domains (on, without them, nobody could sign in).
+            "sso_enabled": False,
             "sso_provider": "okta" if slug == "acme" else None,
             "created_at": anchor - timedelta(days=rng.randint(200, 500)),
             "updated_at": anchor - timedelta(days=rng.randint(0, 30)),

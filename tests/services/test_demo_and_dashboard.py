@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from console import demo
 from console.services import api_keys, dashboard
+from console.services.identity import sso
 from console.services.accounts import actor_for_user
 from models import (
     AuditLogEntry,
@@ -51,6 +52,17 @@ def test_demo_data_is_deterministic_and_large_enough(session):
     again = demo.seed(session, today=date(2026, 11, 25))
     assert again.counts == first_counts
     assert session.scalars(select(User.email).order_by(User.email)).all() == emails
+
+
+def test_no_demo_organization_has_single_sign_on_on_without_a_provider_to_send_people_to(session):
+    # Acme had SSO on with no issuer, client or domains: a state its settings form refuses to save, so
+    # an admin's first save of the tab failed on fields they had not touched.
+    demo.seed(session, today=date(2026, 11, 25))
+    orgs = session.scalars(select(Organization)).all()
+    assert orgs
+    for org in orgs:
+        if org.sso_enabled:
+            sso.provider_of(org)  # raises when nobody could be sent to sign in
 
 
 def test_dashboard_counts_are_scoped_to_the_organization(session):
