@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from console import demo
 from console.services import api_keys, dashboard
-from console.services.identity import sso
 from console.services.accounts import actor_for_user
+from console.services.identity import sso
 from models import (
     AuditLogEntry,
     GameEvent,
