@@ -12,39 +12,60 @@ Search = Callable[[str], Awaitable[dict[str, str]]]
 PICKED = 20  # choices shown at a time: type to find any other
 
 
-def _clicked(select: ui.select, seen: dict[str, str], arg: object) -> object:
-    """The value of a choice the browser reports as clicked, `{"value": index, "label": label}`.
+class _Searching(ui.select):
+    """What both pickers share: the labels of every choice shown (`_seen`), the answer to the latest
+    search only (`_answer`), and a click read by the label clicked (`_clicked`). Subclasses call
+    `_searching` before NiceGUI's __init__ (which may already set a value)."""
 
-    The browser names a choice by its place in the list it showed, and a search answered after it
-    drew that list (the user clicked as the new one was on its way) puts other choices in those places:
-    read by place, the click chose another organization or simulation than the one clicked. So the
-    label decides: the place when its label is still the one clicked, else the one choice ever shown
-    with that label; None if that is ambiguous (two choices of one name), which keeps the value as it was.
-    """
-    if not isinstance(arg, dict):
-        return arg
-    index, label = arg.get("value"), arg.get("label")
-    labels = select._labels  # noqa: SLF001 — NiceGUI's own list, the one the index is read against
-    if isinstance(index, int) and 0 <= index < len(labels) and labels[index] == label:
-        return select._values[index]  # noqa: SLF001
-    named = [value for value, shown in seen.items() if shown == label]
-    if len(named) != 1:
-        return None
-    if named[0] not in select.options:
-        select.set_options({**select.options, named[0]: label})
-    return named[0]
+    def _searching(self, search: Search, seen: dict[str, str]) -> None:
+        self._search = search
+        self._seen = dict(seen)
+        self._asked = 0  # searches sent: an answer to an earlier one than the latest is dropped
+
+    async def _answer(self, text: str) -> dict[str, str] | None:
+        """The choices matching `text`, or None when a later search was sent meanwhile (searches
+        answer out of order: only the latest one's answer is shown)."""
+        self._asked += 1
+        asked = self._asked
+        found = await self._search(text[:100])
+        return found if asked == self._asked else None
+
+    def set_options(self, options, *, value=...):  # noqa: ANN001, ANN201
+        if isinstance(options, dict):
+            self._seen.update(options)
+        return super().set_options(options, value=value)
+
+    def _clicked(self, arg: object) -> object:
+        """The value of a choice the browser reports as clicked, `{"value": index, "label": label}`.
+
+        The browser names a choice by its place in the list it showed, and a search answered after it
+        drew that list (the user clicked as the new one was on its way) puts other choices in those
+        places: read by place, the click chose another organization or simulation than the one
+        clicked. So the label decides: the place when its label is still the one clicked, else the
+        one choice ever shown with that label (made a choice again if the latest answer lacks it);
+        None if that is ambiguous (two choices of one name).
+        """
+        if not isinstance(arg, dict):
+            return arg
+        index, label = arg.get("value"), arg.get("label")
+        if isinstance(index, int) and 0 <= index < len(self._labels) and self._labels[index] == label:
+            return self._values[index]
+        named = [value for value, shown in self._seen.items() if shown == label]
+        if len(named) != 1:
+            return None
+        if named[0] not in self.options:
+            self.set_options({**self.options, named[0]: label})
+        return named[0]
 
 
-class SearchSelect(ui.select):
+class SearchSelect(_Searching):
     """`search(text) -> {value: label}` gives the choices matching what is typed (a handful: the
     services return the first 20); the chosen value stays a choice whatever is typed next. With
     `none_label`, "" is a choice too (no selection).
 
-    Two things the browser sends are not what the user asked for. Opening the select, Quasar fills
-    its input with the chosen choice's label and reports that as typed: searched for, it shrank the
-    choices to the chosen one ("Any" alone in a list's filter), so the chosen label reads as no search.
-    And searches answer out of order (a slow first one after a quick second one): only the answer to
-    the latest is shown, so what is typed last is what the choices match.
+    Opening the select, Quasar fills its input with the chosen choice's label and reports that as
+    typed: searched for, it shrank the choices to the chosen one ("Any" alone in a list's filter), so
+    the chosen label reads as no search. (Out-of-order answers and clicks: see _Searching.)
     """
 
     def __init__(
@@ -57,10 +78,8 @@ class SearchSelect(ui.select):
         none_label: str | None = None,
         on_change: Callable | None = None,
     ) -> None:
-        self._search = search
-        self._seen: dict[str, str] = {value: value_label} if value and value_label else {}
+        self._searching(search, {value: value_label} if value and value_label else {})
         self._none = {"": none_label} if none_label is not None else {}
-        self._asked = 0  # searches sent: an answer to an earlier one than the latest is dropped
         chosen = {value: value_label or value} if value else {}
         super().__init__(
             {**self._none, **chosen},
@@ -75,18 +94,11 @@ class SearchSelect(ui.select):
 
     async def load(self, text: str = "") -> None:
         """Fetch the choices for `text` (all of them, or the first few, for an empty text)."""
-        self._asked += 1
-        asked = self._asked
-        found = await self._search(text[:100])
-        if asked != self._asked:
+        found = await self._answer(text)
+        if found is None:
             return  # a later search is under way: its answer is the one to show
         current = {self.value: self.options.get(self.value, self.value)} if self.value else {}
         self.set_options({**self._none, **current, **found}, value=self.value)
-
-    def set_options(self, options, *, value=...):  # noqa: ANN001, ANN201
-        if isinstance(options, dict):
-            self._seen.update(options)
-        return super().set_options(options, value=value)
 
     def set_value(self, value: object):  # noqa: ANN201
         # Back and Forward can put back a choice that is no longer among the options: keep its label.
@@ -96,7 +108,7 @@ class SearchSelect(ui.select):
 
     def _event_args_to_value(self, e: GenericEventArguments) -> object:
         if isinstance(e.args, dict):
-            value = _clicked(self, self._seen, e.args)
+            value = self._clicked(e.args)
             return self.value if value is None else value
         return super()._event_args_to_value(e)
 
@@ -107,15 +119,13 @@ class SearchSelect(ui.select):
         await self.load(text)
 
 
-class MultiSearchSelect(ui.select):
+class MultiSearchSelect(_Searching):
     """Several choices out of thousands, found by typing: `search(text) -> {value: label}` as in
     `SearchSelect`; what is chosen stays chosen (with its label) whatever is typed next."""
 
     def __init__(self, label: str, search: Search, *, chosen: dict[str, str] | None = None) -> None:
-        self._search = search
         self._chosen: dict[str, str] = dict(chosen or {})
-        self._seen: dict[str, str] = dict(self._chosen)  # every choice shown, to read clicks by (see _clicked)
-        self._asked = 0  # as SearchSelect's: only the latest search's answer is shown
+        self._searching(search, self._chosen)
         super().__init__(
             dict(self._chosen),
             label=label,
@@ -129,14 +139,9 @@ class MultiSearchSelect(ui.select):
 
     def _event_args_to_value(self, e: GenericEventArguments) -> object:
         if isinstance(e.args, list):
-            clicked = [_clicked(self, self._seen, arg) for arg in e.args]
+            clicked = [self._clicked(arg) for arg in e.args]
             return [value for value in clicked if value is not None and value in self.options]
         return super()._event_args_to_value(e)
-
-    def set_options(self, options, *, value=...):  # noqa: ANN001, ANN201
-        if isinstance(options, dict):
-            self._seen.update(options)
-        return super().set_options(options, value=value)
 
     def _changed(self, e) -> None:  # noqa: ANN001
         values = e.value or []
@@ -147,10 +152,8 @@ class MultiSearchSelect(ui.select):
         return dict(self._chosen)
 
     async def load(self, text: str = "") -> None:
-        self._asked += 1
-        asked = self._asked
-        found = await self._search(text[:100])
-        if asked != self._asked:
+        found = await self._answer(text)
+        if found is None:
             return
         self.set_options({**self._chosen, **found}, value=list(self._chosen))
 
